@@ -1,0 +1,77 @@
+package dev.steer.engine.backend;
+
+import dev.steer.engine.tensor.HostTensor;
+
+/**
+ * The small op set a decoder forward needs. A model's forward is written once against it; the DJL/PyTorch
+ * backend is the reference implementation, the CUDA backend ({@code kernels}) the fast one.
+ *
+ * <p>Conventions: activations are [B, T, F] (batch, step, features), row-major; a linear layer's weight is
+ * [out, in] as Hugging Face stores it. Every op returns a new tensor owned by the current {@link Scope}.
+ */
+public interface Backend extends AutoCloseable {
+    /** Short name, as given to {@code --backend}: {@code cpu}, {@code cuda}. */
+    String name();
+
+    /** The device in words, for reports and benchmarks. */
+    String device();
+
+    /** Uploads a weight once; it lives as long as the backend. The backend picks the storage dtype. */
+    Tensor weight(HostTensor source);
+
+    Scope openScope();
+
+    Tensor floats(float[] data, long... shape);
+
+    /** Integer tensor (token ids). */
+    Tensor ints(int[] data, long... shape);
+
+    /** Copies a tensor to the host as float32, row-major. */
+    float[] toHost(Tensor t);
+
+    /** {@code table[ids] * scale}: ids [B, T] → [B, T, H]; the scale is applied in the compute dtype. */
+    Tensor embed(Tensor table, Tensor ids, float scale);
+
+    /** {@code x / sqrt(mean(x²) + eps) * (1 + w)} over the last dimension, in float32. */
+    Tensor rmsNorm(Tensor x, Tensor w, float eps);
+
+    /** {@code x · wᵀ}: [..., in] × [out, in] → [..., out]. */
+    Tensor linear(Tensor x, Tensor w);
+
+    Tensor add(Tensor a, Tensor b);
+
+    /** {@code gelu_tanh(gate) ⊙ up}. */
+    Tensor geluTanhMul(Tensor gate, Tensor up);
+
+    /** {@code tanh(x / cap) * cap}. */
+    Tensor softcap(Tensor x, float cap);
+
+    RopeTable ropeTable(StepLayout layout, int headDim, double theta);
+
+    /** Rotary embedding, rotate-half convention, on x [B, T, heads * headDim]. */
+    Tensor rope(Tensor x, int heads, int headDim, RopeTable table);
+
+    KvCache kvCache(int layers, int batch, int kvHeads, int headDim, int capacity);
+
+    /**
+     * Writes this step's k, v ([B, T, kvHeads * headDim], already rotated) into {@code cache} for {@code layer}
+     * at slots [past, past + T) and returns the attention output [B, T, heads * headDim] over every filled slot.
+     */
+    Tensor attention(Tensor q, Tensor k, Tensor v, KvCache cache, int layer, StepLayout layout, AttentionSpec spec);
+
+    /** x [B, T, F] → [B, F], the last step of every row. */
+    Tensor lastStep(Tensor x);
+
+    /**
+     * The residual hook's work: optionally the L2 norm of every (row, step) of {@code h} before the add, then
+     * {@code h + mask[b, t] * delta[b]}. {@code delta} [B, H] (null: nothing added), {@code mask} [B, T] (ignored
+     * when delta is null). An unsteered batch pays only for the norms.
+     */
+    SteerResult steer(Tensor h, Tensor delta, Tensor mask, boolean norms);
+
+    /** Index of the largest value of every row of logits [B, V] (ties: lowest index). */
+    int[] argmax(Tensor logits);
+
+    @Override
+    void close();
+}
