@@ -1,0 +1,317 @@
+package dev.steer.engine.backend.djl;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.steer.engine.backend.AttentionSpec;
+import dev.steer.engine.backend.Backend;
+import dev.steer.engine.backend.KvCache;
+import dev.steer.engine.backend.RopeTable;
+import dev.steer.engine.backend.Scope;
+import dev.steer.engine.backend.StepLayout;
+import dev.steer.engine.backend.SteerResult;
+import dev.steer.engine.backend.Tensor;
+import dev.steer.engine.tensor.HostTensor;
+
+import java.nio.FloatBuffer;
+import java.util.ArrayDeque;
+import java.util.Deque;
+
+/**
+ * The reference backend: DJL's PyTorch engine, float32 compute, on the CPU (the natives come from Maven).
+ *
+ * <p>Memory: every op result is attached to the current scope's NDManager; intermediates whose receiver is a
+ * weight (which PyTorch would attach to the weights' manager) are attached explicitly, so a loop of scoped steps
+ * holds no native memory after its scope closes.
+ */
+public final class DjlBackend implements Backend {
+    /** Added to masked attention scores: finite, so a query with no visible key gives finite (unused) output. */
+    private static final float MASKED = -1e30f;
+    /** Rows per chunk when streaming a weight from the host: bounds the transient direct buffer. */
+    private static final long CHUNK_ELEMENTS = 1L << 22;
+
+    private final NDManager root;
+    private final NDManager weights;
+    private final Deque<NDManager> scopes = new ArrayDeque<>();
+
+    private DjlBackend(NDManager root) {
+        this.root = root;
+        this.weights = root.newSubManager();
+        this.scopes.push(root.newSubManager());
+    }
+
+    /** Opens the PyTorch engine on the CPU. */
+    public static DjlBackend cpu() {
+        System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
+        Engine engine = Engine.getEngine("PyTorch");
+        return new DjlBackend(engine.newBaseManager(Device.cpu()));
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public String device() {
+        return "CPU (DJL " + Engine.getDjlVersion() + ", PyTorch " + Engine.getEngine("PyTorch").getVersion()
+                + ", " + Runtime.getRuntime().availableProcessors() + " cores)";
+    }
+
+    private NDManager current() {
+        return scopes.peek();
+    }
+
+    private static NDArray nd(Tensor t) {
+        return ((DjlTensor) t).array();
+    }
+
+    private Tensor out(NDArray a) {
+        a.attach(current());
+        return new DjlTensor(a);
+    }
+
+    @Override
+    public Tensor weight(HostTensor source) {
+        long[] shape = source.shape();
+        long n = source.elementCount();
+        if (n <= CHUNK_ELEMENTS) {
+            float[] data = new float[(int) n];
+            source.readFloats(0, FloatBuffer.wrap(data));
+            return new DjlTensor(weights.create(data, new Shape(shape)));
+        }
+        // Large weights: allocate in torch and copy row blocks in, so the host never holds a second full copy.
+        NDArray w = weights.zeros(new Shape(shape), DataType.FLOAT32);
+        long rowLen = n / shape[0];
+        long rowsPerChunk = Math.max(1, CHUNK_ELEMENTS / rowLen);
+        float[] buf = new float[(int) (rowsPerChunk * rowLen)];
+        for (long r0 = 0; r0 < shape[0]; r0 += rowsPerChunk) {
+            long rows = Math.min(rowsPerChunk, shape[0] - r0);
+            int len = (int) (rows * rowLen);
+            FloatBuffer dst = FloatBuffer.wrap(buf, 0, len);
+            source.readFloats(r0 * rowLen, dst);
+            long[] chunkShape = shape.clone();
+            chunkShape[0] = rows;
+            try (NDManager tmp = weights.newSubManager()) {
+                NDArray chunk = tmp.create(FloatBuffer.wrap(buf, 0, len), new Shape(chunkShape));
+                w.set(new NDIndex("{}:{}", r0, r0 + rows), chunk);
+            }
+        }
+        return new DjlTensor(w);
+    }
+
+    @Override
+    public Scope openScope() {
+        NDManager scope = current().newSubManager();
+        scopes.push(scope);
+        return new Scope() {
+            @Override
+            public Tensor keep(Tensor t) {
+                NDManager parent = parentOf(scope);
+                nd(t).attach(parent);
+                return t;
+            }
+
+            @Override
+            public void close() {
+                if (scopes.peek() != scope) throw new IllegalStateException("scopes closed out of order");
+                scopes.pop();
+                scope.close();
+            }
+        };
+    }
+
+    private NDManager parentOf(NDManager scope) {
+        boolean found = false;
+        for (NDManager m : scopes) {
+            if (found) return m;
+            if (m == scope) found = true;
+        }
+        return root;
+    }
+
+    @Override
+    public Tensor floats(float[] data, long... shape) {
+        return new DjlTensor(current().create(data, new Shape(shape)));
+    }
+
+    @Override
+    public Tensor ints(int[] data, long... shape) {
+        long[] wide = new long[data.length];
+        for (int i = 0; i < data.length; i++) wide[i] = data[i];
+        return new DjlTensor(current().create(wide, new Shape(shape)));
+    }
+
+    @Override
+    public float[] toHost(Tensor t) {
+        NDArray a = nd(t);
+        if (a.getDataType() == DataType.FLOAT32) return a.toFloatArray();
+        try (NDManager tmp = current().newSubManager()) {
+            NDArray f = a.toType(DataType.FLOAT32, false);
+            f.attach(tmp);
+            return f.toFloatArray();
+        }
+    }
+
+    @Override
+    public Tensor embed(Tensor table, Tensor ids, float scale) {
+        NDArray idx = nd(ids);
+        long[] s = idx.getShape().getShape();
+        NDArray rows = nd(table).get(current(), new NDIndex("{}", idx.reshape(-1)));
+        return out(rows.reshape(s[0], s[1], -1).mul(scale));
+    }
+
+    @Override
+    public Tensor rmsNorm(Tensor x, Tensor w, float eps) {
+        NDArray a = nd(x);
+        NDArray onePlusW = nd(w).add(1f);
+        onePlusW.attach(current());
+        NDArray ms = a.square().mean(new int[] {-1}, true);
+        return out(a.div(ms.add(eps).sqrt()).mul(onePlusW));
+    }
+
+    @Override
+    public Tensor linear(Tensor x, Tensor w) {
+        NDArray a = nd(x);
+        NDList r = a.getNDArrayInternal().linear(a, nd(w), null);
+        return out(r.singletonOrThrow());
+    }
+
+    @Override
+    public Tensor add(Tensor a, Tensor b) {
+        return out(nd(a).add(nd(b)));
+    }
+
+    @Override
+    public Tensor geluTanhMul(Tensor gate, Tensor up) {
+        NDArray g = nd(gate);
+        // gelu_pytorch_tanh: 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3)))
+        NDArray inner = g.pow(3).mul(0.044715f).add(g).mul((float) Math.sqrt(2.0 / Math.PI));
+        return out(inner.tanh().add(1f).mul(g).mul(0.5f).mul(nd(up)));
+    }
+
+    @Override
+    public Tensor softcap(Tensor x, float cap) {
+        return out(nd(x).div(cap).tanh().mul(cap));
+    }
+
+    /** cos and sin [B, T, 1, headDim/2]. */
+    private record DjlRope(NDArray cos, NDArray sin) implements RopeTable {
+    }
+
+    @Override
+    public RopeTable ropeTable(StepLayout layout, int headDim, double theta) {
+        int half = headDim / 2;
+        int[] pos = layout.positions();
+        float[] cos = new float[pos.length * half];
+        float[] sin = new float[pos.length * half];
+        for (int p = 0; p < pos.length; p++) {
+            for (int i = 0; i < half; i++) {
+                double invFreq = 1.0 / Math.pow(theta, (2.0 * i) / headDim);
+                double angle = pos[p] * invFreq;
+                cos[p * half + i] = (float) Math.cos(angle);
+                sin[p * half + i] = (float) Math.sin(angle);
+            }
+        }
+        Shape s = new Shape(layout.batch(), layout.steps(), 1, half);
+        return new DjlRope(current().create(cos, s), current().create(sin, s));
+    }
+
+    @Override
+    public Tensor rope(Tensor x, int heads, int headDim, RopeTable table) {
+        DjlRope r = (DjlRope) table;
+        NDArray a = nd(x);
+        long[] s = a.getShape().getShape();
+        int half = headDim / 2;
+        NDArray h = a.reshape(s[0], s[1], heads, headDim);
+        NDArray x1 = h.get(new NDIndex("..., :{}", half));
+        NDArray x2 = h.get(new NDIndex("..., {}:", half));
+        NDArray lo = x1.mul(r.cos()).sub(x2.mul(r.sin()));
+        NDArray hi = x2.mul(r.cos()).add(x1.mul(r.sin()));
+        return out(lo.concat(hi, -1).reshape(s[0], s[1], heads * (long) headDim));
+    }
+
+    @Override
+    public KvCache kvCache(int layers, int batch, int kvHeads, int headDim, int capacity) {
+        return new DjlKvCache(root, layers, batch, capacity);
+    }
+
+    @Override
+    public Tensor attention(Tensor q, Tensor k, Tensor v, KvCache cache, int layer, StepLayout layout, AttentionSpec spec) {
+        DjlKvCache c = (DjlKvCache) cache;
+        int b = layout.batch(), t = layout.steps(), d = spec.headDim(), kvh = spec.kvHeads();
+        int group = spec.heads() / kvh;
+        NDArray kNew = nd(k).reshape(b, t, kvh, d).transpose(0, 2, 1, 3);
+        NDArray vNew = nd(v).reshape(b, t, kvh, d).transpose(0, 2, 1, 3);
+        NDArray kAll = c.keys[layer] == null ? kNew.duplicate() : c.keys[layer].concat(kNew, 2);
+        NDArray vAll = c.values[layer] == null ? vNew.duplicate() : c.values[layer].concat(vNew, 2);
+        c.store(layer, kAll, vAll);
+        int slots = layout.past() + t;
+        // q [B, T, H*D] -> [B, kvH, group, T, D]: query head i = kv * group + j reads kv head i / group.
+        NDArray qh = nd(q).reshape(b, t, kvh, group, d).transpose(0, 2, 3, 1, 4);
+        NDArray scores = qh.matMul(kAll.expandDims(2).transpose(0, 1, 2, 4, 3)).mul(spec.scale());
+        if (spec.softcap() > 0) scores = scores.div(spec.softcap()).tanh().mul(spec.softcap());
+        scores = scores.add(mask(layout, slots, spec.window()));
+        NDArray probs = scores.softmax(-1);
+        NDArray o = probs.matMul(vAll.expandDims(2)); // [B, kvH, group, T, D]
+        return out(o.transpose(0, 3, 1, 2, 4).reshape(b, t, (long) spec.heads() * d));
+    }
+
+    /** Additive mask [B, 1, 1, T, S]: 0 where key slot j is visible to query slot i, else {@link #MASKED}. */
+    private NDArray mask(StepLayout layout, int slots, int window) {
+        int b = layout.batch(), t = layout.steps();
+        float[] m = new float[b * t * slots];
+        for (int r = 0; r < b; r++) {
+            for (int s = 0; s < t; s++) {
+                int i = layout.past() + s;
+                for (int j = 0; j < slots; j++) {
+                    boolean visible = j <= i && j >= layout.padLeft()[r] && (window <= 0 || i - j < window);
+                    m[(r * t + s) * slots + j] = visible ? 0f : MASKED;
+                }
+            }
+        }
+        return current().create(m, new Shape(b, 1, 1, t, slots));
+    }
+
+    @Override
+    public Tensor lastStep(Tensor x) {
+        return out(nd(x).get(new NDIndex(":, -1, :")));
+    }
+
+    @Override
+    public SteerResult steer(Tensor h, Tensor delta, Tensor mask, boolean norms) {
+        NDArray a = nd(h);
+        Tensor n = norms ? out(a.square().sum(new int[] {-1}).sqrt()) : null;
+        if (delta == null) return new SteerResult(h, n);
+        NDArray add = nd(mask).expandDims(-1).mul(nd(delta).expandDims(1));
+        return new SteerResult(out(a.add(add)), n);
+    }
+
+    @Override
+    public int[] argmax(Tensor logits) {
+        float[] v = toHost(logits);
+        long[] s = logits.shape();
+        int rows = (int) s[0], cols = (int) s[s.length - 1];
+        int[] best = new int[rows];
+        for (int r = 0; r < rows; r++) {
+            int bi = 0;
+            float bv = v[r * cols];
+            for (int c = 1; c < cols; c++) if (v[r * cols + c] > bv) { bv = v[r * cols + c]; bi = c; }
+            best[r] = bi;
+        }
+        return best;
+    }
+
+    @Override
+    public void close() {
+        while (!scopes.isEmpty()) scopes.pop().close();
+        weights.close();
+        root.close();
+    }
+}

@@ -1,0 +1,118 @@
+package dev.steer.engine.generation;
+
+import dev.steer.engine.backend.Backend;
+import dev.steer.engine.backend.KvCache;
+import dev.steer.engine.backend.Scope;
+import dev.steer.engine.backend.StepLayout;
+import dev.steer.engine.backend.Tensor;
+import dev.steer.engine.model.CausalLm;
+import dev.steer.engine.model.ModelDims;
+import dev.steer.engine.steering.BatchSteering;
+import dev.steer.engine.steering.SteeringSpec;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Batched generation: prompts are left-padded into one batch (positions counted per row from its first real
+ * token), prefilled in one step, then decoded one token per step with a KV cache. Each row may carry its own
+ * steering; telemetry is measured live at every hooked layer. A row stops at its EOS; the batch stops when
+ * every row has stopped or produced {@code maxNewTokens}.
+ */
+public final class Generator {
+    private final CausalLm model;
+
+    public Generator(CausalLm model) {
+        this.model = model;
+    }
+
+    public List<GenerationResult> generate(List<GenerationRequest> requests, GenerationOptions opts) {
+        return generate(requests, opts, null);
+    }
+
+    /** As {@link #generate(List, GenerationOptions)}, calling {@code progress} with the batch's new tokens after each step. */
+    public List<GenerationResult> generate(List<GenerationRequest> requests, GenerationOptions opts, java.util.function.IntConsumer progress) {
+        ModelDims dims = model.dims();
+        Backend b = model.backend();
+        int batch = requests.size();
+        int maxLen = requests.stream().mapToInt(r -> r.promptIds().length).max().orElseThrow();
+        int[] padLeft = new int[batch];
+        int[] ids = new int[batch * maxLen];
+        int[] firstToken = new int[batch];
+        List<List<SteeringSpec>> specs = new ArrayList<>();
+        for (int r = 0; r < batch; r++) {
+            int[] p = requests.get(r).promptIds();
+            padLeft[r] = maxLen - p.length;
+            Arrays.fill(ids, r * maxLen, r * maxLen + padLeft[r], dims.padId());
+            System.arraycopy(p, 0, ids, r * maxLen + padLeft[r], p.length);
+            firstToken[r] = p[0];
+            specs.add(requests.get(r).steering());
+        }
+        BatchSteering hook = new BatchSteering(b, dims, specs, opts.measureLayers(), firstToken);
+        int[][] out = new int[batch][opts.maxNewTokens()];
+        int[] produced = new int[batch];
+        boolean[] active = new boolean[batch];
+        boolean[] eos = new boolean[batch];
+        Arrays.fill(active, true);
+        float[][] promptLogits = new float[batch][];
+        SplittableRandom[] rng = new SplittableRandom[batch];
+        for (int r = 0; r < batch; r++) rng[r] = new SplittableRandom(opts.seed());
+
+        try (KvCache cache = model.newCache(batch, maxLen + opts.maxNewTokens()); Scope run = b.openScope()) {
+            hook.upload();
+            int[] next;
+            try (Scope step = b.openScope()) {
+                StepLayout layout = new StepLayout(batch, 0, maxLen, padLeft);
+                Tensor logits = model.forward(b.ints(ids, batch, maxLen), layout, cache, hook, false);
+                if (opts.keepPromptLogits()) {
+                    float[] all = b.toHost(logits);
+                    for (int r = 0; r < batch; r++)
+                        promptLogits[r] = Arrays.copyOfRange(all, r * dims.vocab(), (r + 1) * dims.vocab());
+                }
+                next = choose(b, logits, opts, rng, dims.vocab());
+            }
+            hook.startDecoding();
+            for (int n = 0; ; n++) {
+                int fresh = 0;
+                for (int r = 0; r < batch; r++) {
+                    if (!active[r]) continue;
+                    out[r][produced[r]++] = next[r];
+                    fresh++;
+                    if (opts.stopAtEos() && dims.isEos(next[r])) {
+                        active[r] = false;
+                        eos[r] = true;
+                    } else if (produced[r] == opts.maxNewTokens()) {
+                        active[r] = false;
+                    }
+                }
+                if (progress != null) progress.accept(fresh);
+                boolean any = false;
+                for (boolean a : active) any |= a;
+                if (!any) break;
+                hook.setActive(active);
+                int[] feed = new int[batch];
+                for (int r = 0; r < batch; r++) feed[r] = active[r] ? next[r] : dims.padId();
+                try (Scope step = b.openScope()) {
+                    StepLayout layout = new StepLayout(batch, cache.length(), 1, padLeft);
+                    Tensor logits = model.forward(b.ints(feed, batch, 1), layout, cache, hook, false);
+                    next = choose(b, logits, opts, rng, dims.vocab());
+                }
+            }
+        }
+        List<GenerationResult> results = new ArrayList<>();
+        for (int r = 0; r < batch; r++)
+            results.add(new GenerationResult(Arrays.copyOf(out[r], produced[r]), eos[r], hook.telemetry(r), promptLogits[r]));
+        return results;
+    }
+
+    private static int[] choose(Backend b, Tensor logits, GenerationOptions opts, SplittableRandom[] rng, int vocab) {
+        if (opts.temperature() == 0) return b.argmax(logits);
+        float[] host = b.toHost(logits);
+        int[] next = new int[rng.length];
+        for (int r = 0; r < rng.length; r++)
+            next[r] = Sampler.sample(host, r * vocab, vocab, opts.temperature(), opts.topP(), rng[r]);
+        return next;
+    }
+}

@@ -1,0 +1,186 @@
+package dev.steer.engine.steering;
+
+import dev.steer.engine.backend.Backend;
+import dev.steer.engine.backend.StepLayout;
+import dev.steer.engine.backend.SteerResult;
+import dev.steer.engine.backend.Tensor;
+import dev.steer.engine.model.HookPoint;
+import dev.steer.engine.model.ModelDims;
+import dev.steer.engine.model.ResidualHook;
+import dev.steer.engine.telemetry.HookTelemetry;
+import dev.steer.engine.telemetry.NormAccumulator;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * The residual hook of a batched run: at every hooked layer it measures ‖h‖ per (row, position) before the add
+ * (telemetry), then adds each row's {@code Σ coef × v} at that row's steered positions. Layers nobody hooks are
+ * passed through untouched; a layer hooked only for measurement costs one norm reduction.
+ *
+ * <p>Norms count real tokens only: padding and each row's first token when it is BOS are excluded. Positions in
+ * the prefill step are prompt positions; positions fed back during decoding are response positions.
+ */
+public final class BatchSteering implements ResidualHook {
+    /** Specs of one (layer, positions) group, summed per row into one delta. */
+    private static final class Group {
+        final Positions positions;
+        final float[] delta;
+        final boolean[] rows;
+        Tensor uploaded;
+
+        Group(Positions positions, int batch, int hidden) {
+            this.positions = positions;
+            this.delta = new float[batch * hidden];
+            this.rows = new boolean[batch];
+        }
+    }
+
+    private final Backend backend;
+    private final int batch;
+    private final int hidden;
+    private final int[] firstToken;
+    private final int bosId;
+    private final Map<Integer, List<Group>> groups = new TreeMap<>();
+    private final TreeSet<Integer> hooked = new TreeSet<>();
+    private final NormAccumulator[][] norms;
+    private final List<List<SteeringSpec>> specs;
+    private boolean prefill = true;
+    private boolean[] active;
+
+    /**
+     * @param specs per row, that row's steering specs
+     * @param measureLayers layers measured for every row even where nothing steers
+     * @param firstToken per row, its first real token id (to exclude BOS)
+     */
+    public BatchSteering(Backend backend, ModelDims dims, List<List<SteeringSpec>> specs, int[] measureLayers, int[] firstToken) {
+        this.backend = backend;
+        this.batch = specs.size();
+        this.hidden = dims.hidden();
+        this.firstToken = firstToken;
+        this.bosId = dims.bosId();
+        this.specs = specs;
+        for (int r = 0; r < batch; r++) {
+            for (SteeringSpec s : specs.get(r)) {
+                s.checkAgainst(dims);
+                List<Group> gs = groups.computeIfAbsent(s.layer(), k -> new ArrayList<>());
+                Group g = gs.stream().filter(x -> x.positions == s.positions()).findFirst().orElse(null);
+                if (g == null) gs.add(g = new Group(s.positions(), batch, hidden));
+                g.rows[r] = true;
+                float[] v = s.vector().values();
+                for (int i = 0; i < hidden; i++) g.delta[r * hidden + i] += (float) (s.coef() * v[i]);
+                hooked.add(s.layer());
+            }
+        }
+        for (int l : measureLayers) {
+            HookPoint.residPost(l).checkIn(dims, "measured layer");
+            hooked.add(l);
+        }
+        this.norms = new NormAccumulator[batch][dims.layers()];
+        for (int r = 0; r < batch; r++) for (int l : hooked) norms[r][l] = new NormAccumulator();
+        this.active = new boolean[batch];
+        java.util.Arrays.fill(active, true);
+    }
+
+    /** Uploads the per-row deltas; call inside a scope that outlives the generation's steps. */
+    public void upload() {
+        for (List<Group> gs : groups.values())
+            for (Group g : gs) g.uploaded = backend.floats(g.delta, batch, hidden);
+    }
+
+    /** Switches from prompt (prefill) to response (decode) positions. */
+    public void startDecoding() {
+        prefill = false;
+    }
+
+    /** Rows that stopped no longer contribute to telemetry. */
+    public void setActive(boolean[] active) {
+        this.active = active.clone();
+    }
+
+    @Override
+    public Tensor afterLayer(int layer, Tensor h, StepLayout layout) {
+        if (!hooked.contains(layer)) return h;
+        List<Group> gs = groups.getOrDefault(layer, List.of());
+        boolean measured = false;
+        for (Group g : gs) {
+            boolean here = prefill ? g.positions.includesPrompt() : g.positions.includesResponse();
+            if (!here) continue;
+            SteerResult r = backend.steer(h, g.uploaded, backend.floats(mask(g, layout), layout.batch(), layout.steps()), !measured);
+            if (!measured) record(layer, r.norms(), layout);
+            measured = true;
+            h = r.residual();
+        }
+        if (!measured) record(layer, backend.steer(h, null, null, true).norms(), layout);
+        return h;
+    }
+
+    private float[] mask(Group g, StepLayout layout) {
+        float[] m = new float[layout.batch() * layout.steps()];
+        for (int r = 0; r < layout.batch(); r++) {
+            if (!g.rows[r]) continue;
+            for (int t = 0; t < layout.steps(); t++) if (layout.isReal(r, t)) m[r * layout.steps() + t] = 1f;
+        }
+        return m;
+    }
+
+    private void record(int layer, Tensor normTensor, StepLayout layout) {
+        float[] n = backend.toHost(normTensor);
+        for (int r = 0; r < layout.batch(); r++) {
+            if (!active[r]) continue;
+            for (int t = 0; t < layout.steps(); t++) {
+                if (!layout.isReal(r, t)) continue;
+                boolean first = layout.past() + t == layout.padLeft()[r];
+                if (first && firstToken[r] == bosId) continue;
+                if (prefill) norms[r][layer].addPrompt(n[r * layout.steps() + t]);
+                else norms[r][layer].addResponse(n[r * layout.steps() + t]);
+            }
+        }
+    }
+
+    /** Telemetry of row {@code r}: one entry per hooked layer, in layer order. */
+    public List<HookTelemetry> telemetry(int r) {
+        List<HookTelemetry> out = new ArrayList<>();
+        for (int l : hooked) {
+            NormAccumulator acc = norms[r][l];
+            double coef = 0, vnorm = 0;
+            boolean prompt = true, response = true;
+            Map<Positions, Boolean> seen = new LinkedHashMap<>();
+            for (SteeringSpec s : specs.get(r)) {
+                if (s.layer() != l) continue;
+                // Several specs on one layer: report the combined vector's norm with coef 1.
+                seen.put(s.positions(), true);
+                if (coef == 0 && vnorm == 0) {
+                    coef = s.coef();
+                    vnorm = s.vector().norm();
+                } else {
+                    vnorm = combinedNorm(r, l);
+                    coef = 1;
+                }
+                prompt = s.positions().includesPrompt();
+                response = s.positions().includesResponse();
+            }
+            double steered = acc.mean(prompt, response);
+            double ratio = coef == 0 ? 0 : Math.abs(coef) * vnorm / steered;
+            out.add(new HookTelemetry(HookPoint.residPost(l).name(), l, coef, vnorm, acc.promptMean(), acc.promptCount(),
+                    acc.responseMean(), acc.responseCount(), steered, ratio));
+        }
+        return out;
+    }
+
+    private double combinedNorm(int r, int layer) {
+        double[] sum = new double[hidden];
+        for (SteeringSpec s : specs.get(r)) {
+            if (s.layer() != layer) continue;
+            float[] v = s.vector().values();
+            for (int i = 0; i < hidden; i++) sum[i] += s.coef() * v[i];
+        }
+        double n = 0;
+        for (double x : sum) n += x * x;
+        return Math.sqrt(n);
+    }
+}

@@ -1,0 +1,23 @@
+package dev.steer.engine.steering;
+
+import dev.steer.engine.BadInputException;
+import dev.steer.engine.model.HookPoint;
+import dev.steer.engine.model.ModelDims;
+
+/**
+ * Adds {@code coef × vector} to the residual stream at {@code blocks.<layer>.hook_resid_post}, at the given
+ * positions. A row may carry several specs; every row of a batch may carry different ones.
+ */
+public record SteeringSpec(int layer, SteeringVector vector, double coef, Positions positions) {
+    public HookPoint hookPoint() {
+        return HookPoint.residPost(layer);
+    }
+
+    /** Throws a {@link BadInputException} naming the vector's source when the spec does not fit the model. */
+    public void checkAgainst(ModelDims dims) {
+        hookPoint().checkIn(dims, "--steer " + vector.source());
+        if (vector.size() != dims.hidden())
+            throw new BadInputException(vector.source() + ": vector has " + vector.size() + " elements, the model's hidden size is " + dims.hidden());
+        if (!Double.isFinite(coef)) throw new BadInputException("--steer: coefficient " + coef + " is not a finite number");
+    }
+}

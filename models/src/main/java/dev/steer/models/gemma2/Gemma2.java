@@ -1,0 +1,111 @@
+package dev.steer.models.gemma2;
+
+import dev.steer.engine.backend.AttentionSpec;
+import dev.steer.engine.backend.Backend;
+import dev.steer.engine.backend.KvCache;
+import dev.steer.engine.backend.RopeTable;
+import dev.steer.engine.backend.StepLayout;
+import dev.steer.engine.backend.Tensor;
+import dev.steer.engine.model.CausalLm;
+import dev.steer.engine.model.ModelDims;
+import dev.steer.engine.model.ResidualHook;
+import dev.steer.engine.tensor.HostTensor;
+
+import java.util.function.Function;
+
+/**
+ * The Gemma-2 forward, written once against the engine's op set, with Hugging Face semantics (see DESIGN.md):
+ * scaled embeddings, RMSNorm with (1 + w), four norms per layer, GQA attention with soft-capped scores and
+ * alternating sliding/full layers, gelu_tanh gated MLP, soft-capped logits.
+ */
+public final class Gemma2 implements CausalLm {
+    private final Gemma2Config cfg;
+    private final Backend backend;
+    private final ModelDims dims;
+    private final Tensor embed;
+    private final Tensor lmHead;
+    private final Tensor finalNorm;
+    private final Layer[] layers;
+    private final AttentionSpec[] attention;
+
+    private record Layer(Tensor inputNorm, Tensor q, Tensor k, Tensor v, Tensor o, Tensor postAttnNorm,
+                         Tensor preFfnNorm, Tensor gate, Tensor up, Tensor down, Tensor postFfnNorm) {
+    }
+
+    /**
+     * Uploads every weight from {@code weights} (a checkpoint, or random weights for benchmarks) to the backend.
+     * Shapes are the caller's to validate (see {@code Gemma2Config.weightShapes}).
+     */
+    public Gemma2(Gemma2Config cfg, Function<String, HostTensor> weights, Backend backend) {
+        this.cfg = cfg;
+        this.backend = backend;
+        this.dims = new ModelDims("gemma2", cfg.numLayers(), cfg.hiddenSize(), cfg.vocabSize(), cfg.bosId(),
+                cfg.padId(), cfg.eosIds());
+        this.embed = backend.weight(weights.apply("model.embed_tokens.weight"));
+        this.lmHead = cfg.tieWordEmbeddings() ? embed : backend.weight(weights.apply("lm_head.weight"));
+        this.finalNorm = backend.weight(weights.apply("model.norm.weight"));
+        this.layers = new Layer[cfg.numLayers()];
+        this.attention = new AttentionSpec[cfg.numLayers()];
+        float scale = (float) (1.0 / Math.sqrt(cfg.queryPreAttnScalar()));
+        for (int i = 0; i < layers.length; i++) {
+            String p = "model.layers." + i + ".";
+            Function<String, Tensor> w = n -> backend.weight(weights.apply(p + n + ".weight"));
+            layers[i] = new Layer(w.apply("input_layernorm"), w.apply("self_attn.q_proj"), w.apply("self_attn.k_proj"),
+                    w.apply("self_attn.v_proj"), w.apply("self_attn.o_proj"), w.apply("post_attention_layernorm"),
+                    w.apply("pre_feedforward_layernorm"), w.apply("mlp.gate_proj"), w.apply("mlp.up_proj"),
+                    w.apply("mlp.down_proj"), w.apply("post_feedforward_layernorm"));
+            attention[i] = new AttentionSpec(cfg.numHeads(), cfg.numKvHeads(), cfg.headDim(), scale,
+                    (float) cfg.attnLogitSoftcap(), cfg.isSliding(i) ? cfg.slidingWindow() : 0);
+        }
+    }
+
+    public Gemma2Config config() {
+        return cfg;
+    }
+
+    @Override
+    public ModelDims dims() {
+        return dims;
+    }
+
+    @Override
+    public Backend backend() {
+        return backend;
+    }
+
+    @Override
+    public KvCache newCache(int batch, int capacity) {
+        return backend.kvCache(cfg.numLayers(), batch, cfg.numKvHeads(), cfg.headDim(), capacity);
+    }
+
+    @Override
+    public Tensor forward(Tensor ids, StepLayout layout, KvCache cache, ResidualHook hook, boolean allSteps) {
+        Backend b = backend;
+        float eps = (float) cfg.rmsNormEps();
+        // HF casts sqrt(hidden) to the compute dtype before multiplying.
+        Tensor h = b.embed(embed, ids, (float) Math.sqrt(cfg.hiddenSize()));
+        RopeTable rope = b.ropeTable(layout, cfg.headDim(), cfg.ropeTheta());
+        for (int l = 0; l < layers.length; l++) {
+            Layer w = layers[l];
+            Tensor n = b.rmsNorm(h, w.inputNorm(), eps);
+            Tensor q = b.rope(b.linear(n, w.q()), cfg.numHeads(), cfg.headDim(), rope);
+            Tensor k = b.rope(b.linear(n, w.k()), cfg.numKvHeads(), cfg.headDim(), rope);
+            Tensor v = b.linear(n, w.v());
+            Tensor a = b.attention(q, k, v, cache, l, layout, attention[l]);
+            h = b.add(h, b.rmsNorm(b.linear(a, w.o()), w.postAttnNorm(), eps));
+            Tensor n2 = b.rmsNorm(h, w.preFfnNorm(), eps);
+            Tensor m = b.linear(b.geluTanhMul(b.linear(n2, w.gate()), b.linear(n2, w.up())), w.down());
+            h = b.add(h, b.rmsNorm(m, w.postFfnNorm(), eps));
+            h = hook.afterLayer(l, h, layout);
+        }
+        cache.advance(layout.steps());
+        Tensor last = allSteps ? h : b.lastStep(h);
+        Tensor logits = b.linear(b.rmsNorm(last, finalNorm, eps), lmHead);
+        return cfg.finalLogitSoftcap() > 0 ? b.softcap(logits, (float) cfg.finalLogitSoftcap()) : logits;
+    }
+
+    @Override
+    public void close() {
+        // Weights belong to the backend; closing the backend releases them.
+    }
+}
