@@ -72,6 +72,11 @@ public interface Backend extends AutoCloseable {
     /** Index of the largest value of every row of logits [B, V] (ties: lowest index). */
     int[] argmax(Tensor logits);
 
+    /** Peak device memory in use since the backend opened, in bytes; -1 when the backend cannot tell. */
+    default long peakMemoryBytes() {
+        return -1;
+    }
+
     @Override
     void close();
 }

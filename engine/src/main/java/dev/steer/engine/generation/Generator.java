@@ -23,6 +23,7 @@ import java.util.SplittableRandom;
  */
 public final class Generator {
     private final CausalLm model;
+    private GenerationStats lastStats;
 
     public Generator(CausalLm model) {
         this.model = model;
@@ -60,6 +61,8 @@ public final class Generator {
         SplittableRandom[] rng = new SplittableRandom[batch];
         for (int r = 0; r < batch; r++) rng[r] = new SplittableRandom(opts.seed());
 
+        long t0 = System.nanoTime(), tPrefill;
+        int decodeSteps = 0;
         try (KvCache cache = model.newCache(batch, maxLen + opts.maxNewTokens()); Scope run = b.openScope()) {
             hook.upload();
             int[] next;
@@ -73,6 +76,7 @@ public final class Generator {
                 }
                 next = choose(b, logits, opts, rng, dims.vocab());
             }
+            tPrefill = System.nanoTime();
             hook.startDecoding();
             for (int n = 0; ; n++) {
                 int fresh = 0;
@@ -99,12 +103,19 @@ public final class Generator {
                     Tensor logits = model.forward(b.ints(feed, batch, 1), layout, cache, hook, false);
                     next = choose(b, logits, opts, rng, dims.vocab());
                 }
+                decodeSteps++;
             }
         }
+        lastStats = new GenerationStats(batch, maxLen, tPrefill - t0, decodeSteps, System.nanoTime() - tPrefill);
         List<GenerationResult> results = new ArrayList<>();
         for (int r = 0; r < batch; r++)
             results.add(new GenerationResult(Arrays.copyOf(out[r], produced[r]), eos[r], hook.telemetry(r), promptLogits[r]));
         return results;
+    }
+
+    /** Timings of the last {@link #generate} call. */
+    public GenerationStats lastStats() {
+        return lastStats;
     }
 
     private static int[] choose(Backend b, Tensor logits, GenerationOptions opts, SplittableRandom[] rng, int vocab) {

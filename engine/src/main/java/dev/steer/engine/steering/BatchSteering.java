@@ -76,7 +76,7 @@ public final class BatchSteering implements ResidualHook {
                 hooked.add(s.layer());
             }
         }
-        for (int l : measureLayers) {
+        for (int l : measureLayers == null ? new int[0] : measureLayers) {
             HookPoint.residPost(l).checkIn(dims, "measured layer");
             hooked.add(l);
         }

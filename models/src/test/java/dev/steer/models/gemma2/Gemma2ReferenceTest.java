@@ -140,6 +140,72 @@ class Gemma2ReferenceTest {
     }
 
     @Test
+    void residualNormsMatchPerPromptAndOverall() {
+        List<int[]> prompts = new ArrayList<>();
+        for (int p = 0; p < 4; p++) prompts.add(ids(p));
+        var norms = dev.steer.engine.telemetry.ResidualNorms.measure(model, prompts);
+        for (int p = 0; p < 4; p++) {
+            JsonObject pr = ref.getAsJsonArray("prompts").get(p).getAsJsonObject();
+            assertClose(floats(pr.getAsJsonArray("resid_norm_mean")), toFloats(norms.meanPerLayer(p)), 1e-3, "mean norms, prompt " + p);
+            assertClose(floats(pr.getAsJsonArray("resid_norm_last")), toFloats(norms.lastPerLayer(p)), 1e-3, "last norms, prompt " + p);
+        }
+        assertClose(floats(ref.getAsJsonArray("activation_norm_mean")), toFloats(norms.overallMeanPerLayer()), 1e-3, "activation_norm_mean");
+    }
+
+    @Test
+    void steeredResidualNormsMatch() {
+        JsonObject st = ref.getAsJsonObject("steering");
+        SteeringSpec spec = new SteeringSpec(st.get("layer").getAsInt(), refVector(), st.get("coef").getAsDouble(), Positions.ALL);
+        for (int p = 0; p < 4; p++) {
+            int[] ids = ids(p);
+            var steering = new dev.steer.engine.steering.BatchSteering(backend, model.dims(), List.of(List.of(spec)), null, new int[] {ids[0]});
+            double[] sums = new double[4];
+            try (KvCache cache = model.newCache(1, ids.length); Scope s = backend.openScope()) {
+                steering.upload();
+                model.forward(backend.ints(ids, 1, ids.length), new StepLayout(1, 0, ids.length, new int[] {0}), cache, (l, h, lay) -> {
+                    Tensor after = steering.afterLayer(l, h, lay);
+                    for (float n : backend.toHost(backend.steer(after, null, null, true).norms())) sums[l] += n;
+                    return after;
+                }, false);
+            }
+            float[] mean = new float[4];
+            for (int l = 0; l < 4; l++) mean[l] = (float) (sums[l] / ids.length);
+            assertClose(floats(st.getAsJsonArray("prompts").get(p).getAsJsonObject().getAsJsonArray("resid_norm_mean")), mean, 1e-3, "steered norms, prompt " + p);
+        }
+    }
+
+    @Test
+    void liveTelemetryExcludesBosAndGivesTheRatio() {
+        JsonObject st = ref.getAsJsonObject("steering");
+        int layer = st.get("layer").getAsInt();
+        double coef = st.get("coef").getAsDouble();
+        JsonObject detail = ref.getAsJsonObject("detail");
+        JsonArray resid = detail.getAsJsonArray("resid").get(layer).getAsJsonArray();
+        double sum = 0;
+        for (int pos = 1; pos < resid.size(); pos++) {
+            double sq = 0;
+            for (float x : floats(resid.get(pos).getAsJsonArray())) sq += (double) x * x;
+            sum += Math.sqrt(sq);
+        }
+        double expectedNorm = sum / (resid.size() - 1);
+        SteeringSpec spec = new SteeringSpec(layer, refVector(), coef, Positions.PROMPT);
+        GenerationResult r = new Generator(model).generate(List.of(new GenerationRequest(ids(detail.get("prompt_index").getAsInt()), List.of(spec))),
+                GenerationOptions.greedy(3)).get(0);
+        HookTelemetry t = r.telemetry().get(0);
+        assertEquals(expectedNorm, t.promptNormMean(), 1e-4 * expectedNorm);
+        assertEquals(st.get("vector_norm").getAsDouble(), t.vectorNorm(), 1e-4);
+        assertEquals(coef * t.vectorNorm() / expectedNorm, t.liveRatio(), 1e-4);
+        assertEquals(expectedNorm, t.steeredNormMean(), 1e-4 * expectedNorm, "prompt-only steering: the ratio uses prompt norms");
+        assertEquals(2, t.responseCount(), "3 new tokens: the first two are fed back");
+    }
+
+    static float[] toFloats(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) f[i] = (float) d[i];
+        return f;
+    }
+
+    @Test
     void greedyTokensPlainAndSteeredAreExact() {
         Generator g = new Generator(model);
         JsonArray greedy = ref.getAsJsonArray("greedy");

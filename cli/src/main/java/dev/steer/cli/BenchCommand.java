@@ -1,0 +1,166 @@
+package dev.steer.cli;
+
+import dev.steer.engine.BadInputException;
+import dev.steer.engine.backend.Backend;
+import dev.steer.engine.backend.BackendProvider;
+import dev.steer.engine.generation.GenerationOptions;
+import dev.steer.engine.generation.GenerationRequest;
+import dev.steer.engine.generation.GenerationStats;
+import dev.steer.engine.generation.Generator;
+import dev.steer.engine.model.CausalLm;
+import dev.steer.engine.steering.Positions;
+import dev.steer.engine.steering.SteeringSpec;
+import dev.steer.engine.steering.SteeringVector;
+import dev.steer.models.LoadedModel;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Measure prefill and decode speed (tokens/s, ms per decode step) per batch size, for three "
+                + "variants of the same run: plain (no hook), telemetry (norms measured at the hooked layer), "
+                + "steered (steering add + telemetry), and their overhead against plain. Prompts are random token "
+                + "ids (BOS first), greedy, EOS ignored.",
+                "Example: steer bench --random gemma-2-2b --backend cuda --batch 1,8,64 --prompt-len 64 --new-tokens 128"})
+final class BenchCommand implements Callable<Integer> {
+    static final class Source {
+        @Option(names = "--model", paramLabel = "DIR", description = "Hugging Face checkpoint directory.")
+        Path model;
+
+        @Option(names = "--random", paramLabel = "SHAPE", description = "Random weights of a named shape: gemma-2-2b, tiny.")
+        String random;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Source source;
+
+    @Option(names = "--backend", defaultValue = "cpu", paramLabel = "NAME", description = "cpu or cuda. Default: ${DEFAULT-VALUE}.")
+    String backend;
+
+    @Option(names = "--precision", paramLabel = "P", description = "f32 or bf16 (cuda). Default: f32 on cpu, bf16 on cuda.")
+    String precision;
+
+    @Option(names = "--batch", split = ",", defaultValue = "1,8", paramLabel = "B,...", description = "Batch sizes. Default: ${DEFAULT-VALUE}.")
+    List<Integer> batches;
+
+    @Option(names = "--prompt-len", defaultValue = "64", paramLabel = "N", description = "Default: ${DEFAULT-VALUE}.")
+    int promptLen;
+
+    @Option(names = "--new-tokens", defaultValue = "128", paramLabel = "N", description = "Default: ${DEFAULT-VALUE}.")
+    int newTokens;
+
+    @Option(names = "--layer", paramLabel = "L", description = "Hooked layer. Default: the middle layer.")
+    Integer layer;
+
+    @Option(names = "--repeats", defaultValue = "1", paramLabel = "N", description = "Timed repeats per variant (best kept). Default: ${DEFAULT-VALUE}.")
+    int repeats;
+
+    @Mixin
+    OutputFormat format;
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    private record Variant(String name, boolean measure, boolean steer) {
+    }
+
+    @Override
+    public Integer call() {
+        if (promptLen < 1) throw new BadInputException("--prompt-len: must be at least 1, was " + promptLen);
+        if (newTokens < 2) throw new BadInputException("--new-tokens: must be at least 2, was " + newTokens);
+        for (int b : batches) if (b < 1) throw new BadInputException("--batch: sizes must be at least 1, was " + b);
+        var out = spec.commandLine().getOut();
+        try (Backend b = BackendProvider.open(backend, precision == null ? (backend.equals("cpu") ? "f32" : "bf16") : precision)) {
+            long t0 = System.nanoTime();
+            LoadedModel m = source.model != null ? LoadedModel.open(source.model, b) : LoadedModel.random(source.random, 1234, b);
+            double loadSeconds = (System.nanoTime() - t0) / 1e9;
+            CausalLm lm = m.lm();
+            int hooked = layer == null ? lm.dims().layers() / 2 : layer;
+            SplittableRandom rnd = new SplittableRandom(7);
+            float[] v = new float[lm.dims().hidden()];
+            for (int i = 0; i < v.length; i++) v[i] = (float) rnd.nextGaussian();
+            SteeringSpec steerSpec = new SteeringSpec(hooked, new SteeringVector(v, "random"), 0.5, Positions.ALL);
+            steerSpec.checkAgainst(lm.dims());
+            List<Variant> variants = List.of(new Variant("plain", false, false), new Variant("telemetry", true, false),
+                    new Variant("steered", true, true));
+            List<Map<String, Object>> rows = new ArrayList<>();
+            Generator gen = new Generator(lm);
+            if (!format.json()) {
+                out.printf("model %s, backend %s (%s), prompt %d, new tokens %d, hook blocks.%d.hook_resid_post, load %.1f s%n",
+                        m.source(), b.name(), b.device(), promptLen, newTokens, hooked, loadSeconds);
+                out.printf("%6s %-10s %14s %14s %12s %10s%n", "batch", "variant", "prefill tok/s", "decode tok/s", "ms/step", "overhead");
+            }
+            for (int batch : batches) {
+                List<int[]> prompts = new ArrayList<>();
+                for (int r = 0; r < batch; r++) {
+                    int[] ids = new int[promptLen];
+                    ids[0] = lm.dims().bosId();
+                    for (int t = 1; t < promptLen; t++) ids[t] = 3 + rnd.nextInt(lm.dims().vocab() - 3);
+                    prompts.add(ids);
+                }
+                // Warm-up: first calls pay for allocation and (on cuda) kernel loading.
+                gen.generate(requests(prompts, null), new GenerationOptions(2, 0, 1, 0, false, null, false));
+                double plainDecode = Double.NaN;
+                for (Variant var : variants) {
+                    GenerationStats best = null;
+                    for (int i = 0; i < Math.max(1, repeats); i++) {
+                        GenerationOptions opts = new GenerationOptions(newTokens, 0, 1, 0, false,
+                                var.measure && !var.steer ? new int[] {hooked} : null, false);
+                        gen.generate(requests(prompts, var.steer ? steerSpec : null), opts);
+                        GenerationStats s = gen.lastStats();
+                        if (best == null || s.decodeNanos() < best.decodeNanos()) best = s;
+                    }
+                    double prefill = best.prefillTokensPerSecond((long) batch * promptLen);
+                    double decode = best.decodeTokensPerSecond();
+                    if (var.name.equals("plain")) plainDecode = decode;
+                    double overhead = plainDecode / decode - 1;
+                    Map<String, Object> row = new LinkedHashMap<>();
+                    row.put("batch", batch);
+                    row.put("variant", var.name);
+                    row.put("prefill_tokens_per_s", prefill);
+                    row.put("decode_tokens_per_s", decode);
+                    row.put("decode_ms_per_step", best.decodeMillisPerStep());
+                    row.put("overhead_vs_plain", overhead);
+                    row.put("peak_memory_bytes", b.peakMemoryBytes());
+                    rows.add(row);
+                    if (!format.json())
+                        out.printf("%6d %-10s %14.1f %14.1f %12.3f %9.1f%%%n", batch, var.name, prefill, decode,
+                                best.decodeMillisPerStep(), 100 * overhead);
+                }
+            }
+            if (format.json()) {
+                Map<String, Object> o = new LinkedHashMap<>();
+                o.put("model", m.source());
+                o.put("backend", b.name());
+                o.put("device", b.device());
+                o.put("prompt_len", promptLen);
+                o.put("new_tokens", newTokens);
+                o.put("hook", "blocks." + hooked + ".hook_resid_post");
+                o.put("load_seconds", loadSeconds);
+                o.put("peak_memory_bytes", b.peakMemoryBytes());
+                o.put("runs", rows);
+                OutputFormat.printJson(out, o);
+            } else if (b.peakMemoryBytes() >= 0) {
+                out.printf("peak device memory %.2f GiB%n", b.peakMemoryBytes() / (double) (1L << 30));
+            }
+            m.close();
+        }
+        return 0;
+    }
+
+    private static List<GenerationRequest> requests(List<int[]> prompts, SteeringSpec spec) {
+        List<GenerationRequest> reqs = new ArrayList<>();
+        for (int[] p : prompts) reqs.add(new GenerationRequest(p, spec == null ? List.of() : List.of(spec)));
+        return reqs;
+    }
+}

@@ -1,0 +1,78 @@
+package dev.steer.cli;
+
+import dev.steer.engine.BadInputException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.PrintWriter;
+
+/**
+ * {@code steer}: the command line. Exit codes are mapped here and only here: 0 ok, 2 bad input (one line on
+ * stderr naming the file, flag or value), 1 internal error.
+ */
+@Command(name = "steer", mixinStandardHelpOptions = true, versionProvider = Steer.Version.class,
+        description = "Activation steering for Gemma-2: generate with coef x v added to a residual layer, "
+                + "measure activation norms live, and test the perturbation-ratio law.",
+        subcommands = {InfoCommand.class, NormsCommand.class, GenerateCommand.class, BenchCommand.class,
+                CommandLine.HelpCommand.class})
+public final class Steer implements Runnable {
+    public static final int OK = 0;
+    public static final int INTERNAL = 1;
+    public static final int BAD_INPUT = 2;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (try: steer --help)");
+    }
+
+    public static void main(String[] args) {
+        System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
+        System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs a command line, writing to {@code out}/{@code err}; returns the exit code (used by tests too). */
+    public static int execute(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine cl = new CommandLine(new Steer());
+        cl.setOut(out);
+        cl.setErr(err);
+        cl.setParameterExceptionHandler((ex, a) -> {
+            err.println("steer: " + oneLine(ex.getMessage()));
+            return BAD_INPUT;
+        });
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            Throwable root = badInput(ex);
+            if (root != null) {
+                err.println("steer: " + oneLine(root.getMessage()));
+                return BAD_INPUT;
+            }
+            err.println("steer: internal error: " + oneLine(String.valueOf(ex)));
+            if (System.getenv("STEER_DEBUG") != null) ex.printStackTrace(err);
+            else err.println("steer: set STEER_DEBUG=1 for the stack trace");
+            return INTERNAL;
+        });
+        int code = cl.execute(args);
+        out.flush();
+        err.flush();
+        return code;
+    }
+
+    private static Throwable badInput(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) if (c instanceof BadInputException) return c;
+        return null;
+    }
+
+    private static String oneLine(String s) {
+        return s == null ? "" : s.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Steer.class.getPackage().getImplementationVersion();
+            return new String[] {"steer " + (v == null ? "dev" : v)};
+        }
+    }
+}
