@@ -1,0 +1,150 @@
+package dev.steer.engine.judge;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A loopback HTTP server speaking the chat-completions protocol with scripted faults. Each prompt has a queue of
+ * replies, consumed one per request; when it is empty the server gives {@link #fallback}. It counts requests and
+ * the most requests it ever had in flight at once.
+ */
+final class ScriptedChatServer implements AutoCloseable {
+
+    /** One scripted reply to one request. */
+    interface Reply {
+        void send(HttpExchange exchange) throws IOException, InterruptedException;
+    }
+
+    final AtomicInteger requests = new AtomicInteger();
+    final AtomicInteger maxInFlight = new AtomicInteger();
+    final List<JsonObject> bodies = new CopyOnWriteArrayList<>();
+    final List<String> authorizations = new CopyOnWriteArrayList<>();
+    volatile Reply fallback;
+
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final Map<String, Deque<Reply>> scripts = new ConcurrentHashMap<>();
+    private final HttpServer server;
+    private final ExecutorService pool = Executors.newCachedThreadPool();
+
+    ScriptedChatServer(Reply fallback) throws IOException {
+        this.fallback = fallback;
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.setExecutor(pool);
+        server.createContext("/v1/chat/completions", this::handle);
+        server.start();
+    }
+
+    String baseUrl() {
+        return "http://127.0.0.1:" + server.getAddress().getPort() + "/v1";
+    }
+
+    /** Replies for requests whose prompt is {@code prompt}, in order. */
+    void script(String prompt, Reply... replies) {
+        scripts.computeIfAbsent(prompt, p -> new ConcurrentLinkedDeque<>()).addAll(List.of(replies));
+    }
+
+    private void handle(HttpExchange exchange) throws IOException {
+        int now = inFlight.incrementAndGet();
+        maxInFlight.accumulateAndGet(now, Math::max);
+        requests.incrementAndGet();
+        try {
+            JsonObject body = JsonParser.parseString(
+                    new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8)).getAsJsonObject();
+            bodies.add(body);
+            String auth = exchange.getRequestHeaders().getFirst("Authorization");
+            authorizations.add(auth == null ? "" : auth);
+            String prompt = body.getAsJsonArray("messages").get(0).getAsJsonObject().get("content").getAsString();
+            Deque<Reply> queue = scripts.get(prompt);
+            Reply scripted = queue == null ? null : queue.poll();
+            Reply reply = scripted == null ? fallback : scripted;
+            reply.send(exchange);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            inFlight.decrementAndGet();
+            exchange.close();
+        }
+    }
+
+    // ---- replies ----
+
+    /** A well-formed completion whose first position has these alternatives (token → probability). */
+    static Reply completion(Map<String, Double> tokenProbabilities) {
+        JsonArray top = new JsonArray();
+        tokenProbabilities.forEach((token, p) -> {
+            JsonObject alt = new JsonObject();
+            alt.addProperty("token", token);
+            alt.addProperty("logprob", Math.log(p));
+            top.add(alt);
+        });
+        String first = tokenProbabilities.keySet().iterator().next();
+        String json = "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,"
+                + "\"message\":{\"role\":\"assistant\",\"content\":" + quote(first) + "},"
+                + "\"logprobs\":{\"content\":[{\"token\":" + quote(first) + ",\"logprob\":" + Math.log(tokenProbabilities.get(first))
+                + ",\"top_logprobs\":" + top + "}]},\"finish_reason\":\"length\"}]}";
+        return raw(200, json, Map.of());
+    }
+
+    /** A completion whose alternatives are 9 (p 0.6), 8 (p 0.3) and "Nine" (p 0.1): score (5.4+2.4)/0.9. */
+    static Reply nineish() {
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put("9", 0.6);
+        m.put(" 8", 0.3);
+        m.put("Nine", 0.1);
+        return completion(m);
+    }
+
+    static final double NINEISH_SCORE = (0.6 * 9 + 0.3 * 8) / 0.9;
+
+    static Reply raw(int status, String body, Map<String, String> headers) {
+        return exchange -> {
+            headers.forEach((k, v) -> exchange.getResponseHeaders().add(k, v));
+            exchange.getResponseHeaders().add("Content-Type", "application/json");
+            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(status, bytes.length == 0 ? -1 : bytes.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(bytes);
+            }
+        };
+    }
+
+    /** Holds the request for {@code millis} before replying with {@code then}. */
+    static Reply slow(long millis, Reply then) {
+        return exchange -> {
+            Thread.sleep(millis);
+            then.send(exchange);
+        };
+    }
+
+    private static String quote(String s) {
+        JsonArray a = new JsonArray();
+        a.add(s);
+        String t = a.toString();
+        return t.substring(1, t.length() - 1);
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+        pool.shutdownNow();
+    }
+}
