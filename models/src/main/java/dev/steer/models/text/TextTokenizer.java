@@ -36,6 +36,11 @@ public final class TextTokenizer implements AutoCloseable {
             throw new BadInputException("tokenizer file " + file + " is missing or unreadable");
         }
         Vocabulary vocabulary = Vocabulary.read(file);
+        // DJL pings EC2 metadata over the network when a tokenizer is created unless offline mode is on;
+        // steer only reads local files, so offline is the default unless the user chose otherwise.
+        if (System.getenv("DJL_OFFLINE") == null && System.getProperty("ai.djl.offline") == null) {
+            System.setProperty("ai.djl.offline", "true");
+        }
         // Every option spelled out: DJL's defaults (truncation LONGEST_FIRST at 512, padding LONGEST) are wrong here.
         Map<String, String> options = Map.of(
                 "addSpecialTokens", "true",
