@@ -39,8 +39,10 @@ public final class LoadedModel implements AutoCloseable {
         try (Checkpoint ckpt = Checkpoint.open(dir)) {
             Gemma2Config cfg = Gemma2Config.read(dir);
             ckpt.expect(cfg.weightShapes());
-            TextTokenizer tok = TextTokenizer.open(dir);
-            ChatTemplate chat = ChatTemplate.fromModelDir(dir).orElse(null);
+            // A checkpoint saved without a tokenizer (a random benchmark model) still runs on token ids.
+            boolean hasTokenizer = java.nio.file.Files.exists(dir.resolve("tokenizer.json"));
+            TextTokenizer tok = hasTokenizer ? TextTokenizer.open(dir) : null;
+            ChatTemplate chat = hasTokenizer ? ChatTemplate.fromModelDir(dir).orElse(null) : null;
             Gemma2 model = new Gemma2(cfg, ckpt::tensor, backend);
             return new LoadedModel(dir.toString(), cfg, model, tok, chat);
         }
@@ -75,7 +77,7 @@ public final class LoadedModel implements AutoCloseable {
     }
 
     public TextTokenizer tokenizer() {
-        if (tokenizer == null) throw new BadInputException(source + ": a random model has no tokenizer; use --model DIR");
+        if (tokenizer == null) throw new BadInputException(source + ": no tokenizer.json, so text cannot be encoded; use a checkpoint with a tokenizer");
         return tokenizer;
     }
 

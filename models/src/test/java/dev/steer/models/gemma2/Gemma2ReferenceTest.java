@@ -41,8 +41,11 @@ class Gemma2ReferenceTest {
     static void load() throws Exception {
         ref = JsonParser.parseString(Files.readString(DIR.resolveSibling("tiny-gemma2.reference.json"))).getAsJsonObject();
         backend = DjlBackend.cpu();
-        var weights = ScratchLoader.load(DIR.resolve("model.safetensors"));
-        model = new Gemma2(ScratchLoader.tinyConfig(), weights::get, backend);
+        try (var ckpt = dev.steer.models.hf.Checkpoint.open(DIR)) {
+            Gemma2Config cfg = Gemma2Config.read(DIR);
+            ckpt.expect(cfg.weightShapes());
+            model = new Gemma2(cfg, ckpt::tensor, backend);
+        }
     }
 
     @AfterAll

@@ -1,0 +1,198 @@
+package dev.steer.models.hf;
+
+import com.google.gson.Gson;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.Strictness;
+import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonToken;
+import dev.steer.engine.BadInputException;
+
+import java.io.IOException;
+import java.io.StringReader;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * One memory-mapped safetensors file. Layout: 8-byte little-endian header length N, N bytes of UTF-8 JSON
+ * ({@code name → {dtype, shape, data_offsets:[begin,end)}} plus optional {@code __metadata__}), then the data area;
+ * offsets are relative to the data area's start.
+ *
+ * <p>The data area is mapped in windows of at most 1 GiB (one {@link MappedByteBuffer} cannot exceed 2 GiB), so a
+ * tensor may straddle windows and is read element range by element range. Closing drops the mappings; tensors read
+ * after that throw.
+ */
+public final class SafetensorsFile implements AutoCloseable {
+    static final int DEFAULT_WINDOW_BYTES = 1 << 30;
+    /** Consecutive windows overlap by this much so every element (at most 8 bytes) lies wholly inside one window. */
+    static final int WINDOW_OVERLAP = 8;
+    /** The reference implementation refuses headers above 100 MB; a larger length means a foreign or corrupt file. */
+    private static final long MAX_HEADER_BYTES = 100_000_000L;
+
+    private final Path file;
+    private final long windowBytes;
+    private final Map<String, String> metadata;
+    private final Map<String, SafetensorsTensor> tensors;
+    private volatile ByteBuffer[] windows;
+
+    private SafetensorsFile(Path file, long windowBytes, Map<String, String> metadata,
+                            Map<String, SafetensorsTensor.Entry> entries, ByteBuffer[] windows) {
+        this.file = file;
+        this.windowBytes = windowBytes;
+        this.metadata = Collections.unmodifiableMap(metadata);
+        this.windows = windows;
+        Map<String, SafetensorsTensor> t = new TreeMap<>();
+        entries.forEach((name, e) -> t.put(name, new SafetensorsTensor(this, name, e)));
+        this.tensors = Collections.unmodifiableMap(t);
+    }
+
+    public static SafetensorsFile open(Path file) {
+        return open(file, DEFAULT_WINDOW_BYTES);
+    }
+
+    /** {@code windowBytes} is a parameter only so tests can make tensors straddle windows with small files. */
+    static SafetensorsFile open(Path file, int windowBytes) {
+        if (!Files.isRegularFile(file)) throw new BadInputException(file + ": safetensors file does not exist");
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = channel.size();
+            if (size < 8) throw truncated(file, "file is " + size + " bytes, shorter than the 8-byte header length");
+            ByteBuffer lengthBytes = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(channel, lengthBytes, 0);
+            long headerLength = lengthBytes.getLong(0);
+            if (headerLength < 0 || headerLength > MAX_HEADER_BYTES || headerLength > size - 8) {
+                throw truncated(file, "header length " + Long.toUnsignedString(headerLength) + " exceeds the file's "
+                        + size + " bytes");
+            }
+            ByteBuffer headerBytes = ByteBuffer.allocate((int) headerLength);
+            readFully(channel, headerBytes, 8);
+            JsonObject header = parseHeader(file, headerBytes.flip());
+            long dataStart = 8 + headerLength;
+            long dataLength = size - dataStart;
+            Map<String, String> metadata = new LinkedHashMap<>();
+            Map<String, SafetensorsTensor.Entry> entries = new LinkedHashMap<>();
+            for (Map.Entry<String, JsonElement> e : header.entrySet()) {
+                if (e.getKey().equals("__metadata__")) readMetadata(file, e.getValue(), metadata);
+                else entries.put(e.getKey(), SafetensorsTensor.Entry.parse(file, e.getKey(), e.getValue(), dataLength));
+            }
+            ByteBuffer[] windows = map(channel, dataStart, dataLength, windowBytes);
+            return new SafetensorsFile(file, windowBytes, metadata, entries, windows);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    /** The {@code __metadata__} string map (empty when absent). */
+    public Map<String, String> metadata() {
+        return metadata;
+    }
+
+    /** Tensor names, sorted. */
+    public Set<String> names() {
+        return tensors.keySet();
+    }
+
+    public boolean has(String name) {
+        return tensors.containsKey(name);
+    }
+
+    /** The tensor called {@code name}; a BadInputException naming the file if there is none. */
+    public SafetensorsTensor tensor(String name) {
+        SafetensorsTensor t = tensors.get(name);
+        if (t == null) throw new BadInputException(file + ": no tensor named '" + name + "'");
+        return t;
+    }
+
+    @Override
+    public void close() {
+        // The mappings go away when the buffers become unreachable; Java 17 has no supported explicit unmap.
+        windows = null;
+    }
+
+    /**
+     * A view of the {@code count × elementBytes} bytes at data-area offset {@code byteOffset}, little-endian, where
+     * {@code count} is as many elements as start inside that offset's window (at least 1, at most {@code maxCount}).
+     */
+    ByteBuffer slice(long byteOffset, int elementBytes, long maxCount) {
+        ByteBuffer[] w = windows;
+        if (w == null) throw new IllegalStateException(file + " is closed");
+        int index = (int) (byteOffset / windowBytes);
+        long windowStart = index * windowBytes;
+        long startingHere = (windowStart + windowBytes - byteOffset + elementBytes - 1) / elementBytes;
+        int count = (int) Math.min(maxCount, startingHere);
+        int from = (int) (byteOffset - windowStart);
+        return w[index].duplicate().position(from).limit(from + count * elementBytes).slice()
+                .order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private static ByteBuffer[] map(FileChannel channel, long dataStart, long dataLength, long windowBytes)
+            throws IOException {
+        int n = (int) ((dataLength + windowBytes - 1) / windowBytes);
+        ByteBuffer[] windows = new ByteBuffer[n];
+        for (int i = 0; i < n; i++) {
+            long from = i * windowBytes;
+            long length = Math.min(windowBytes + WINDOW_OVERLAP, dataLength - from);
+            windows[i] = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + from, length);
+        }
+        return windows;
+    }
+
+    private static JsonObject parseHeader(Path file, ByteBuffer bytes) {
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(bytes).toString();
+        } catch (CharacterCodingException e) {
+            throw new BadInputException(file + ": safetensors header is not UTF-8 text (corrupt or not a safetensors file)");
+        }
+        try {
+            JsonReader reader = new JsonReader(new StringReader(text));
+            reader.setStrictness(Strictness.STRICT);
+            JsonElement root = new Gson().getAdapter(JsonElement.class).read(reader);
+            if (reader.peek() != JsonToken.END_DOCUMENT) throw new IOException("trailing data after the JSON object");
+            if (!root.isJsonObject()) throw new IOException("expected a JSON object");
+            return root.getAsJsonObject();
+        } catch (IOException | RuntimeException e) {
+            throw new BadInputException(file + ": safetensors header is not valid JSON (" + e.getMessage() + ")");
+        }
+    }
+
+    private static void readMetadata(Path file, JsonElement json, Map<String, String> into) {
+        if (!json.isJsonObject()) throw new BadInputException(file + ": __metadata__ is not a JSON object");
+        for (Map.Entry<String, JsonElement> e : json.getAsJsonObject().entrySet()) {
+            if (!e.getValue().isJsonPrimitive()) {
+                throw new BadInputException(file + ": __metadata__ value for '" + e.getKey() + "' is not a string");
+            }
+            into.put(e.getKey(), e.getValue().getAsString());
+        }
+    }
+
+    private static void readFully(FileChannel channel, ByteBuffer into, long position) throws IOException {
+        while (into.hasRemaining()) {
+            int n = channel.read(into, position);
+            if (n < 0) throw new IOException("unexpected end of file");
+            position += n;
+        }
+    }
+
+    private static BadInputException truncated(Path file, String why) {
+        return new BadInputException(file + ": truncated or not a safetensors file (" + why + ")");
+    }
+}
