@@ -58,8 +58,10 @@ public final class Plots {
             throw new BadInputException("--plot " + dir + ": cannot create directory (" + e.getMessage() + ")", e);
         }
         List<Path> written = new ArrayList<>();
-        written.add(png(dir.resolve(RATIO_VS_COHERENCE),
-                scatter(points, "Perturbation ratio vs coherence", "coherence (0-100)", RunPoint::coherence)));
+        XYChart coherence = scatter(points, "Perturbation ratio vs coherence", "coherence (0-100)", RunPoint::coherence);
+        coherence.getStyler().setYAxisMin(0.0);
+        coherence.getStyler().setYAxisMax(100.0);
+        written.add(png(dir.resolve(RATIO_VS_COHERENCE), coherence));
         written.add(png(dir.resolve(RATIO_VS_DELTA),
                 scatter(points, "Perturbation ratio vs trait delta", "trait delta (vs baseline)", RunPoint::delta)));
         written.add(png(dir.resolve(COHERENCE_BY_BUCKET), byBucket(points)));

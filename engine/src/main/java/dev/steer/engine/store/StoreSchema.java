@@ -81,18 +81,15 @@ final class StoreSchema {
     /** Creates the tables in an empty database, or checks that an existing one is a steer runs database. */
     static void ensure(Connection c, Path file) throws SQLException {
         try (Statement st = c.createStatement()) {
-            boolean hasVersion;
-            int tables;
-            try (ResultSet rs = st.executeQuery("SELECT count(*), sum(name = 'schema_version') FROM sqlite_schema WHERE type = 'table'")) {
-                rs.next();
-                tables = rs.getInt(1);
-                hasVersion = rs.getInt(2) > 0;
-            }
-            if (tables == 0) {
+            if (tableCount(st) == 0) {
+                // The transaction begins IMMEDIATE (write lock), so of two processes creating the same new file
+                // one creates and the other, after waiting, finds the tables made.
                 c.setAutoCommit(false);
                 try {
-                    for (String ddl : DDL) st.execute(ddl);
-                    st.execute("INSERT INTO schema_version(version) VALUES (" + VERSION + ")");
+                    if (tableCount(st) == 0) {
+                        for (String ddl : DDL) st.execute(ddl);
+                        st.execute("INSERT INTO schema_version(version) VALUES (" + VERSION + ")");
+                    }
                     c.commit();
                 } catch (SQLException e) {
                     c.rollback();
@@ -100,7 +97,10 @@ final class StoreSchema {
                 } finally {
                     c.setAutoCommit(true);
                 }
-                return;
+            }
+            boolean hasVersion;
+            try (ResultSet rs = st.executeQuery("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'")) {
+                hasVersion = rs.next() && rs.getInt(1) > 0;
             }
             if (!hasVersion)
                 throw new BadInputException(file + ": is a SQLite database but not a steer runs database (no schema_version table)");
@@ -112,6 +112,12 @@ final class StoreSchema {
                 if (version < 1)
                     throw new BadInputException(file + ": runs database has no schema version row");
             }
+        }
+    }
+
+    private static int tableCount(Statement st) throws SQLException {
+        try (ResultSet rs = st.executeQuery("SELECT count(*) FROM sqlite_schema WHERE type = 'table'")) {
+            return rs.next() ? rs.getInt(1) : 0;
         }
     }
 }

@@ -154,6 +154,27 @@ class RunStoreTest {
     }
 
     @Test
+    void twoStoresOnOneFileSeeEachOthersRuns() throws Exception {
+        Path db = tmp.resolve("shared.db");
+        // Both open the new file at once: one creates the tables, the other must find them, not fail.
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            var fa = pool.submit(() -> RunStore.open(db));
+            var fb = pool.submit(() -> RunStore.open(db));
+            try (RunStore a = fa.get(); RunStore b = fb.get()) {
+                ModelRecord m = a.saveModel(StoredRuns.model());
+                VectorRecord v = b.saveVector(StoredRuns.vector(b.saveModel(StoredRuns.model()).id(), 2));
+                RunRecord r1 = a.saveRun(StoredRuns.sweep(m.id(), v.id(), 1.0, 2), StoredRuns.responses(2, 10));
+                RunRecord r2 = b.saveRun(StoredRuns.sweep(m.id(), v.id(), 2.0, 2), StoredRuns.responses(2, 10));
+                assertEquals(List.of(r1, r2), a.runs());
+                assertEquals(r1, b.findByConfigKey(r1.configKey()).orElseThrow());
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    @Test
     void databaseIsInWalModeWithAVersionRow() throws Exception {
         Path db = tmp.resolve("wal.db");
         RunStore.open(db).close();
