@@ -23,6 +23,11 @@ import org.bytedeco.javacpp.ShortPointer;
  * Activations are float32 in both precisions; weight matrices and the KV cache follow {@link Precision}.
  * Tensors live in an {@link Arena}; weights and KV caches have their own allocations. Every op is queued on one
  * stream; only {@link #toHost} and {@link #argmax} wait for the GPU. Single-threaded, like the model loop.
+ *
+ * <p>TODO(cuda-graph): capture one decode step on the stream and replay it. The arena already gives a step the
+ * same addresses every time; still to do: give cuBLAS a fixed workspace (cublasSetWorkspace_v2), move the
+ * per-step host-to-device copies (token ids, rope table, pad offsets) into fixed buffers written before the
+ * replay, and key the graph by batch size.
  */
 public final class CudaBackend implements Backend {
     /** Arena chunks: large enough that a gemma-2-2b step at batch 64 needs only a few. */

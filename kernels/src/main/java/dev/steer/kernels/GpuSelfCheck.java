@@ -57,6 +57,11 @@ public final class GpuSelfCheck {
                     System.out.println(r.line());
                     all.add(r);
                 }
+            } catch (RuntimeException e) {
+                // open (kernel compile) or close failed, e.g. after a kernel fault poisoned the context
+                Result r = new Result(p, "open/close backend", Double.NaN, 0, e.toString().replace('\n', ' '));
+                System.out.println(r.line());
+                all.add(r);
             }
         }
         long failed = all.stream().filter(r -> !r.pass()).count();
