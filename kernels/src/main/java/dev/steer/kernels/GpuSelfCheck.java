@@ -19,6 +19,13 @@ import java.util.function.DoubleSupplier;
  * prints one line per check: PASS/FAIL, precision, op, max abs error, tolerance. Exit 0 all pass, 1 any fail,
  * 2 no usable GPU. In BF16 the reference gets the same bf16-rounded weights (and KV entries, and GEMM inputs)
  * the device holds, so what remains is accumulation order: tolerances stay near float32 round-off.
+ *
+ * <p>On the GPU machine (no Maven there): {@code ../shared/device/prepare-carry.sh kernels} here, then there
+ * <pre>
+ * tar xzf .carry/jre.tgz -C /tmp
+ * export PATH=/tmp/jre/bin:$PATH LD_LIBRARY_PATH=/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib
+ * java -Dorg.bytedeco.javacpp.cachedir=/tmp/javacpp -cp '.carry/lib/*' dev.steer.kernels.GpuSelfCheck
+ * </pre>
  */
 public final class GpuSelfCheck {
     /** One comparison; {@code failure} is the exception text when the op threw. */
