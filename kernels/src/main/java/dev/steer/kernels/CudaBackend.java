@@ -278,6 +278,11 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public long peakMemoryBytes() {
+        return device.peakAllocatedBytes();
+    }
+
+    @Override
     public int[] argmax(Tensor logits) {
         device.enter();
         return ops.argmax(logits);

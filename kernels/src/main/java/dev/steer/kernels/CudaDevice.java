@@ -129,12 +129,24 @@ final class CudaDevice implements DeviceMemory, AutoCloseable {
         }
     }
 
+    private final java.util.Map<Long, Long> sizes = new java.util.HashMap<>();
+    private long inUse;
+    private long peak;
+
     @Override
     public long allocate(long bytes) {
         try (LongPointer out = new LongPointer(1)) {
             check(cuMemAlloc(out, bytes), "cuMemAlloc(" + bytes + " bytes)");
+            sizes.put(out.get(), bytes);
+            inUse += bytes;
+            peak = Math.max(peak, inUse);
             return out.get();
         }
+    }
+
+    /** Most bytes this process held through {@link #allocate} at once (cuBLAS workspaces not counted). */
+    long peakAllocatedBytes() {
+        return peak;
     }
 
     /** Waits for queued work first: the memory may still be read by a kernel in flight. */
@@ -143,6 +155,8 @@ final class CudaDevice implements DeviceMemory, AutoCloseable {
         if (address == 0) return;
         synchronize();
         check(cuMemFree(address), "cuMemFree");
+        Long b = sizes.remove(address);
+        if (b != null) inUse -= b;
     }
 
     @Override
