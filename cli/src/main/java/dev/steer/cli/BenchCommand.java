@@ -108,8 +108,8 @@ final class BenchCommand implements Callable<Integer> {
                     for (int t = 1; t < promptLen; t++) ids[t] = 3 + rnd.nextInt(lm.dims().vocab() - 3);
                     prompts.add(ids);
                 }
-                // Warm-up: first calls pay for allocation and (on cuda) kernel loading.
-                gen.generate(requests(prompts, null), new GenerationOptions(2, 0, 1, 0, false, null, false));
+                // Warm-up, full length and steered: first calls pay for JIT, allocation and (on cuda) kernel loading.
+                gen.generate(requests(prompts, steerSpec), new GenerationOptions(newTokens, 0, 1, 0, false, null, false));
                 double plainDecode = Double.NaN;
                 for (Variant var : variants) {
                     GenerationStats best = null;

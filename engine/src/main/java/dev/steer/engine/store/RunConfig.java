@@ -1,0 +1,90 @@
+package dev.steer.engine.store;
+
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonNull;
+import com.google.gson.JsonObject;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.TreeMap;
+
+/**
+ * Everything that determines a run's result. Two runs with equal {@link #key()} would produce the same answers
+ * and scores, so a resumed sweep reuses the stored run instead of generating again.
+ *
+ * @param modelFingerprint {@link ModelRecord#fingerprint()}
+ * @param vectorSha256     {@link VectorRecord#sha256()}; null for a baseline run
+ * @param trait            the trait judged (the trait judge's definition depends on it)
+ * @param layer            hooked layer; null for a baseline run
+ * @param coef             steering coefficient (signed)
+ * @param positions        all | prompt | response
+ * @param judge            trait judge id (model and prompt version)
+ * @param coherenceJudge   coherence judge id
+ * @param questionsHash    {@link #questionsHash(List)} of the eval questions, in order
+ * @param temperature      sampling temperature; 0 is greedy
+ */
+public record RunConfig(String modelFingerprint, String vectorSha256, String trait, Integer layer, double coef,
+                        String positions, String judge, String coherenceJudge, String questionsHash,
+                        int maxNewTokens, long seed, double temperature) {
+
+    /** Bumped whenever the canonical form changes, so keys of different forms never collide. */
+    private static final int KEY_FORM = 1;
+
+    public RunConfig {
+        if (!Double.isFinite(coef)) throw new IllegalArgumentException("coef must be finite, got " + coef);
+        if (!Double.isFinite(temperature)) throw new IllegalArgumentException("temperature must be finite, got " + temperature);
+    }
+
+    /** SHA-256 (lower-case hex) of {@link #canonicalJson()}. */
+    public String key() {
+        return sha256Hex(canonicalJson());
+    }
+
+    /**
+     * Compact JSON with keys in sorted order, nulls written out, {@code -0.0} written as {@code 0.0}; numbers as
+     * Java's shortest round-trip decimal form, so the same double always gives the same text.
+     */
+    public String canonicalJson() {
+        TreeMap<String, Object> fields = new TreeMap<>();
+        fields.put("coef", coef == 0 ? 0.0 : coef);
+        fields.put("coherence_judge", coherenceJudge);
+        fields.put("judge", judge);
+        fields.put("key_form", KEY_FORM);
+        fields.put("layer", layer);
+        fields.put("max_new_tokens", maxNewTokens);
+        fields.put("model", modelFingerprint);
+        fields.put("positions", positions);
+        fields.put("questions", questionsHash);
+        fields.put("seed", seed);
+        fields.put("temperature", temperature == 0 ? 0.0 : temperature);
+        fields.put("trait", trait);
+        fields.put("vector", vectorSha256);
+        JsonObject o = new JsonObject();
+        fields.forEach((k, v) -> {
+            if (v == null) o.add(k, JsonNull.INSTANCE);
+            else if (v instanceof Number num) o.addProperty(k, num);
+            else o.addProperty(k, (String) v);
+        });
+        return new GsonBuilder().serializeNulls().create().toJson(o);
+    }
+
+    /** SHA-256 of the questions as a JSON array of strings, so order and boundaries both count. */
+    public static String questionsHash(List<String> questions) {
+        JsonArray a = new JsonArray();
+        questions.forEach(a::add);
+        return sha256Hex(a.toString());
+    }
+
+    static String sha256Hex(String text) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            return HexFormat.of().formatHex(md.digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every Java runtime", e);
+        }
+    }
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The GPU machine's one command: correctness first (kernel self-check, tiny fixture in f32, gemma-2-2b-shaped
+# teacher-forced logits against transformers), then speed (steer bench and transformers' peer bench, same run).
+# Needs .carry/ from tools/device/prepare.sh. Logs go to $OUT (the device tool brings them back).
+set -u
+OUT=${OUT:-/tmp/steer-out}; mkdir -p "$OUT"
+tar xzf .carry/jre.tgz -C /tmp
+export PATH=/tmp/jre/bin:$PATH
+export LD_LIBRARY_PATH=/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib:${LD_LIBRARY_PATH:-}
+J=(java -Xmx48g --enable-native-access=ALL-UNNAMED -Dai.djl.offline=true -Dorg.bytedeco.javacpp.cachedir=/tmp/javacpp -cp ".carry/lib/*")
+TINY=models/src/test/resources/fixtures/tiny-gemma2
+REF=models/src/test/resources/fixtures/tiny-gemma2.reference.json
+CK=/tmp/g2
+step() { local name=$1 t=$2; shift 2; echo "== $name"; local s=$(date +%s); timeout "$t" "$@" > "$OUT/$name.log" 2>&1; local rc=$?
+         tail -n ${TAIL:-8} "$OUT/$name.log"; echo "== $name rc=$rc $(( $(date +%s) - s ))s"; }
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
+STAGES=${STAGES:-self tiny peer tf bench}
+
+if [[ $STAGES == *self* ]]; then step selfcheck 120 "${J[@]}" dev.steer.kernels.GpuSelfCheck; fi
+
+if [[ $STAGES == *tiny* ]]; then
+  mapfile -t P < <(python3 -c "import json;[print(p['text']) for p in json.load(open('$REF'))['prompts']]")
+  ARGS=(generate --model $TINY --backend cuda --precision f32 --format json --max-new-tokens 12 --no-stop)
+  for p in "${P[@]}"; do ARGS+=(--prompt "$p"); done
+  timeout 120 "${J[@]}" dev.steer.cli.Steer "${ARGS[@]}" > "$OUT/tiny_plain.json" 2> "$OUT/tiny_plain.err"; echo "tiny plain rc=$?"
+  timeout 120 "${J[@]}" dev.steer.cli.Steer "${ARGS[@]}" --steer 1:8.0:models/src/test/resources/fixtures/steering-vector.json \
+      > "$OUT/tiny_steered.json" 2> "$OUT/tiny_steered.err"; echo "tiny steered rc=$?"
+  tail -n 3 "$OUT/tiny_plain.err" "$OUT/tiny_steered.err"
+  step tiny_check 60 python3 tools/device/check_tiny.py $REF "$OUT/tiny_plain.json" "$OUT/tiny_steered.json"
+fi
+
+if [[ $STAGES == *peer* ]]; then TAIL=12 step peer_bench 300 python3 .carry/hf_peer_bench.py --save $CK; ls $CK > "$OUT/ckpt_files.txt"; fi
+
+if [[ $STAGES == *tf* ]]; then
+  mkdir -p /tmp/tf
+  step hf_teacher_forced 180 python3 tools/device/hf_teacher_forced.py $CK /tmp/tf
+  step steer_teacher_forced 180 "${J[@]}" dev.steer.cli.TeacherForcedLogits $CK cuda bf16 /tmp/tf/ids.json /tmp/tf/v.json 12 0.5 /tmp/tf/steer_plain.f32 /tmp/tf/steer_steered.f32
+  step compare_plain 120 python3 tools/device/compare_logits.py /tmp/tf/hf_plain.npy /tmp/tf/steer_plain.f32 "gemma-2-2b-shaped plain"
+  step compare_steered 120 python3 tools/device/compare_logits.py /tmp/tf/hf_steered.npy /tmp/tf/steer_steered.f32 "gemma-2-2b-shaped steered"
+fi
+
+if [[ $STAGES == *bench* ]]; then
+  TAIL=14 step steer_bench 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
+fi
+
+echo "================ summary"
+grep -h "PASS\|FAIL" "$OUT"/*.log 2>/dev/null | tail -n 40
+grep -h "tok/s" "$OUT/peer_bench.log" 2>/dev/null
+cat "$OUT/steer_bench.log" 2>/dev/null | tail -n 14
