@@ -14,7 +14,7 @@ CK=/tmp/g2
 step() { local name=$1 t=$2; shift 2; echo "== $name"; local s=$(date +%s); timeout "$t" "$@" > "$OUT/$name.log" 2>&1; local rc=$?
          tail -n ${TAIL:-8} "$OUT/$name.log"; echo "== $name rc=$rc $(( $(date +%s) - s ))s"; }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
-STAGES=${STAGES:-self tiny peer tf bench}
+STAGES=${STAGES:-self tiny peer tf bench nograph}
 
 if [[ $STAGES == *self* ]]; then step selfcheck 120 "${J[@]}" dev.steer.kernels.GpuSelfCheck; fi
 
@@ -40,10 +40,14 @@ if [[ $STAGES == *tf* ]]; then
 fi
 
 if [[ $STAGES == *bench* ]]; then
-  TAIL=14 step steer_bench 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
+  TAIL=15 step steer_bench 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
+fi
+if [[ $STAGES == *nograph* ]]; then
+  STEER_CUDA_GRAPHS=0 TAIL=10 step steer_bench_nograph 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch 1,64 --prompt-len 64 --new-tokens 128 --layer 12
 fi
 
 echo "================ summary"
 grep -h "PASS\|FAIL" "$OUT"/*.log 2>/dev/null | tail -n 40
 grep -h "tok/s" "$OUT/peer_bench.log" 2>/dev/null
-cat "$OUT/steer_bench.log" 2>/dev/null | tail -n 14
+tail -n 15 "$OUT/steer_bench.log" 2>/dev/null
+tail -n 10 "$OUT/steer_bench_nograph.log" 2>/dev/null

@@ -148,10 +148,12 @@ final class BenchCommand implements Callable<Integer> {
                 o.put("hook", "blocks." + hooked + ".hook_resid_post");
                 o.put("load_seconds", loadSeconds);
                 o.put("peak_memory_bytes", b.peakMemoryBytes());
+                o.put("backend_stats", b.stats());
                 o.put("runs", rows);
                 OutputFormat.printJson(out, o);
-            } else if (b.peakMemoryBytes() >= 0) {
-                out.printf("peak device memory %.2f GiB%n", b.peakMemoryBytes() / (double) (1L << 30));
+            } else {
+                if (b.peakMemoryBytes() >= 0) out.printf("peak device memory %.2f GiB%n", b.peakMemoryBytes() / (double) (1L << 30));
+                if (!b.stats().isEmpty()) out.println("backend stats " + b.stats());
             }
             m.close();
         }

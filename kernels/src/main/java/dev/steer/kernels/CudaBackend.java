@@ -43,6 +43,8 @@ public final class CudaBackend implements Backend {
     private final List<CudaKvCache> caches = new ArrayList<>();
     private final Ops ops;
     private boolean closed;
+    /** CUDA-graph decode; STEER_CUDA_GRAPHS=0 turns it off (to compare, or to debug a kernel). */
+    private final boolean graphs = !"0".equals(System.getenv("STEER_CUDA_GRAPHS"));
 
     private CudaBackend(CudaDevice device, Precision precision, Path kernelCache) {
         this.device = device;
@@ -102,7 +104,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public String device() {
-        return device.name + " (" + device.arch() + ", " + precision.name().toLowerCase() + ")";
+        return device.name + " (" + device.arch() + ", " + precision.name().toLowerCase() + (graphs ? ", graph decode" : "") + ")";
     }
 
     /** Matrices in the precision's dtype; vectors (norm weights) always float32. */
@@ -222,6 +224,9 @@ public final class CudaBackend implements Backend {
         return ops.elementwise("softcap_f32", x, null, cap);
     }
 
+    private double[] invFreq;
+    private double invFreqTheta;
+
     /** Angles in double precision: {@code angle(p, i) = p * theta^(-2i/headDim)}. */
     @Override
     public RopeTable ropeTable(StepLayout layout, int headDim, double theta) {
@@ -229,10 +234,15 @@ public final class CudaBackend implements Backend {
         if (headDim <= 0 || headDim % 2 != 0) throw new IllegalArgumentException("ropeTable: headDim " + headDim + " must be even");
         int[] positions = layout.positions();
         int half = headDim / 2;
+        if (invFreq == null || invFreq.length != half || invFreqTheta != theta) {
+            invFreq = new double[half];
+            for (int i = 0; i < half; i++) invFreq[i] = Math.pow(theta, -2.0 * i / headDim);
+            invFreqTheta = theta;
+        }
         float[] table = new float[positions.length * headDim];
         for (int r = 0; r < positions.length; r++) {
             for (int i = 0; i < half; i++) {
-                double angle = positions[r] * Math.pow(theta, -2.0 * i / headDim);
+                double angle = positions[r] * invFreq[i];
                 table[r * headDim + i] = (float) Math.cos(angle);
                 table[r * headDim + half + i] = (float) Math.sin(angle);
             }
@@ -275,6 +285,34 @@ public final class CudaBackend implements Backend {
     public SteerResult steer(Tensor h, Tensor delta, Tensor mask, boolean norms) {
         device.enter();
         return ops.steer(h, delta, mask, norms);
+    }
+
+    /** Decode steps are captured once as a CUDA graph and replayed (see {@link StepGraph}). */
+    @Override
+    public void beginRepeatedStep(Object key) {
+        device.enter();
+        if (!graphs) return;
+        device.steps.begin(key);
+    }
+
+    @Override
+    public void endRepeatedStep() {
+        if (!graphs) return;
+        device.steps.end();
+    }
+
+    @Override
+    public java.util.Map<String, Object> stats() {
+        return java.util.Map.of("graph_replays", graphReplays(), "graph_mismatches", graphMismatches());
+    }
+
+    /** Steps replayed from a CUDA graph so far, and steps that could not be (their work differed). */
+    public long graphReplays() {
+        return device.steps.replays();
+    }
+
+    public long graphMismatches() {
+        return device.steps.mismatches();
     }
 
     @Override

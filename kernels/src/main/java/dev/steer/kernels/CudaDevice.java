@@ -45,6 +45,10 @@ final class CudaDevice implements DeviceMemory, AutoCloseable {
     private final int handle;
     private final CUctx_st context;
     final CUstream_st stream;
+    /** Uploads made while the main stream is being captured go here (a capture must not contain them). */
+    private CUstream_st sideStream;
+    /** Graph capture and replay of repeated decode steps; every launch and device copy asks it first. */
+    final StepGraph steps = new StepGraph(this);
     private boolean closed;
 
     private CudaDevice(int ordinal, int handle, String name, int major, int minor, CUctx_st context, CUstream_st stream) {
@@ -161,7 +165,17 @@ final class CudaDevice implements DeviceMemory, AutoCloseable {
 
     @Override
     public void copy(long dst, long src, long bytes) {
-        if (bytes > 0) check(cuMemcpyDtoDAsync(dst, src, bytes, stream), "cuMemcpyDtoDAsync");
+        if (bytes <= 0) return;
+        if (steps.mode() != StepGraph.Mode.EAGER && !steps.admit(new Copy(this, dst, src, bytes))) return;
+        check(cuMemcpyDtoDAsync(dst, src, bytes, stream), "cuMemcpyDtoDAsync");
+    }
+
+    /** A recorded device-to-device copy. */
+    record Copy(CudaDevice device, long dst, long src, long bytes) implements StepGraph.Work {
+        @Override
+        public void run() {
+            check(cuMemcpyDtoDAsync(dst, src, bytes, device.stream), "cuMemcpyDtoDAsync");
+        }
     }
 
     /**
@@ -169,11 +183,24 @@ final class CudaDevice implements DeviceMemory, AutoCloseable {
      * free it; from pinned memory the caller must {@link #synchronize} before reusing the buffer.
      */
     void upload(long dst, Pointer host, long bytes) {
-        if (bytes > 0) check(cuMemcpyHtoDAsync(dst, host, bytes, stream), "cuMemcpyHtoDAsync");
+        if (bytes <= 0) return;
+        if (steps.mode() == StepGraph.Mode.CAPTURE) {
+            // Not part of the graph: done now, on a side stream, before the captured work is ever launched.
+            if (sideStream == null) {
+                sideStream = new CUstream_st();
+                check(cuStreamCreate(sideStream, CU_STREAM_NON_BLOCKING), "cuStreamCreate(side)");
+            }
+            check(cuMemcpyHtoDAsync(dst, host, bytes, sideStream), "cuMemcpyHtoDAsync(side)");
+            check(cuStreamSynchronize(sideStream), "cuStreamSynchronize(side)");
+            return;
+        }
+        check(cuMemcpyHtoDAsync(dst, host, bytes, stream), "cuMemcpyHtoDAsync");
     }
 
     /** Device to host; returns once the bytes are on the host. */
     void download(Pointer host, long src, long bytes) {
+        if (steps.mode() != StepGraph.Mode.EAGER)
+            throw new IllegalStateException("device-to-host copy inside a repeated step: read results after the step ends");
         if (bytes > 0) check(cuMemcpyDtoHAsync(host, src, bytes, stream), "cuMemcpyDtoHAsync");
         synchronize();
     }
@@ -188,6 +215,8 @@ final class CudaDevice implements DeviceMemory, AutoCloseable {
         closed = true;
         enter();
         synchronize();
+        steps.close();
+        if (sideStream != null) check(cuStreamDestroy(sideStream), "cuStreamDestroy(side)");
         check(cuStreamDestroy(stream), "cuStreamDestroy");
         check(cuDevicePrimaryCtxRelease(handle), "cuDevicePrimaryCtxRelease");
         if (CURRENT.get() == this) CURRENT.remove();

@@ -21,6 +21,9 @@ final class CudaKvCache implements KvCache {
     private final long base;
     private final long layerBytes;
     final long padLeft;
+    /** The filled length the kernels read (an int on the device), so replayed graphs see the current length. */
+    final long pastDevice;
+    private int uploadedPast = -1;
     private int[] uploadedPadLeft;
     private int length;
     private boolean closed;
@@ -39,6 +42,16 @@ final class CudaKvCache implements KvCache {
         this.layerBytes = (long) batch * kvHeads * capacity * headDim * dtype.bytes;
         this.base = device.allocate(layerBytes * 2 * layers);
         this.padLeft = device.allocate((long) batch * 4);
+        this.pastDevice = device.allocate(4);
+    }
+
+    /** Makes the device's copy of the filled length equal to {@code past} (one 4-byte copy when it changed). */
+    void usePast(int past) {
+        if (past == uploadedPast) return;
+        try (IntPointer host = new IntPointer(new int[] {past})) {
+            device.upload(pastDevice, host, 4);
+        }
+        uploadedPast = past;
     }
 
     long keys(int layer) {
@@ -89,6 +102,7 @@ final class CudaKvCache implements KvCache {
         device.enter();
         device.free(base);
         device.free(padLeft);
+        device.free(pastDevice);
     }
 
     boolean isClosed() {

@@ -9,6 +9,7 @@ import static org.bytedeco.cuda.global.cublas.cublasCreate_v2;
 import static org.bytedeco.cuda.global.cublas.cublasDestroy_v2;
 import static org.bytedeco.cuda.global.cublas.cublasGemmEx;
 import static org.bytedeco.cuda.global.cublas.cublasSetStream_v2;
+import static org.bytedeco.cuda.global.cublas.cublasSetWorkspace_v2;
 import static org.bytedeco.cuda.global.cudart.CUDA_R_16BF;
 import static org.bytedeco.cuda.global.cudart.CUDA_R_32F;
 
@@ -25,14 +26,34 @@ final class Gemm implements AutoCloseable {
     private final cublasContext handle = new cublasContext();
     private final FloatPointer one = new FloatPointer(1f);
     private final FloatPointer zero = new FloatPointer(0f);
+    private final CudaDevice device;
+    /** A fixed cuBLAS workspace: a GEMM captured into a CUDA graph must not allocate one itself. */
+    private final long workspace;
+    private static final long WORKSPACE_BYTES = 32L << 20;
 
     Gemm(CudaDevice device) {
+        this.device = device;
         checkBlas(cublasCreate_v2(handle), "cublasCreate_v2");
         checkBlas(cublasSetStream_v2(handle, device.stream), "cublasSetStream_v2");
+        workspace = device.allocate(WORKSPACE_BYTES);
+        checkBlas(cublasSetWorkspace_v2(handle, new DeviceAddress(workspace), WORKSPACE_BYTES), "cublasSetWorkspace_v2");
+    }
+
+    /** A recorded GEMM (see {@link StepGraph}). */
+    record Call(Gemm gemm, long x, long w, long y, int m, int n, int k, DType inputs) implements StepGraph.Work {
+        @Override
+        public void run() {
+            gemm.launch(x, w, y, m, n, k, inputs);
+        }
     }
 
     /** {@code inputs}: {@link DType#BF16} or {@link DType#F32}, the type of both x and w. */
     void linear(long x, long w, long y, int m, int n, int k, DType inputs) {
+        if (device.steps.mode() != StepGraph.Mode.EAGER && !device.steps.admit(new Call(this, x, w, y, m, n, k, inputs))) return;
+        launch(x, w, y, m, n, k, inputs);
+    }
+
+    private void launch(long x, long w, long y, int m, int n, int k, DType inputs) {
         int type = inputs == DType.BF16 ? CUDA_R_16BF : CUDA_R_32F;
         checkBlas(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, one,
                 new DeviceAddress(w), type, k,
@@ -44,6 +65,7 @@ final class Gemm implements AutoCloseable {
     @Override
     public void close() {
         cublasDestroy_v2(handle);
+        device.free(workspace);
         one.close();
         zero.close();
     }

@@ -21,14 +21,16 @@ final class Kernel implements AutoCloseable {
     final String name;
     private final CUfunc_st function;
     private final CUstream_st stream;
+    private final StepGraph steps;
     private final BytePointer[] slots = new BytePointer[MAX_ARGS];
     private final PointerPointer<BytePointer> params = new PointerPointer<>(MAX_ARGS);
     private int count;
 
-    Kernel(String name, CUfunc_st function, CUstream_st stream) {
+    Kernel(String name, CUfunc_st function, CUstream_st stream, StepGraph steps) {
         this.name = name;
         this.function = function;
         this.stream = stream;
+        this.steps = steps;
         for (int i = 0; i < MAX_ARGS; i++) {
             slots[i] = new BytePointer(8);
             slots[i].putLong(0, 0L);
@@ -69,8 +71,34 @@ final class Kernel implements AutoCloseable {
         if (gridX <= 0 || gridY <= 0) return;   // empty tensor: nothing to do
         if (gridX > Integer.MAX_VALUE || gridY > 65535)
             throw new IllegalArgumentException(name + ": grid " + gridX + " x " + gridY + " is too large");
+        if (steps != null && steps.mode() != StepGraph.Mode.EAGER) {
+            long[] args = new long[n];
+            for (int i = 0; i < n; i++) args[i] = slots[i].getLong(0);
+            if (!steps.admit(new Launch(this, args, (int) gridX, gridY, block, sharedBytes))) return;
+        }
         check(cuLaunchKernel(function, (int) gridX, gridY, 1, block, 1, 1, sharedBytes, stream, params, null),
                 "cuLaunchKernel(" + name + ", " + n + " args)");
+    }
+
+    /** One recorded launch: equal records mean identical GPU work (same kernel, argument bytes and grid). */
+    record Launch(Kernel kernel, long[] args, int gridX, int gridY, int block, int sharedBytes) implements StepGraph.Work {
+        @Override
+        public void run() {
+            for (int i = 0; i < args.length; i++) kernel.slots[i].putLong(0, args[i]);
+            check(cuLaunchKernel(kernel.function, gridX, gridY, 1, block, 1, 1, sharedBytes, kernel.stream, kernel.params, null),
+                    "cuLaunchKernel(" + kernel.name + ", replayed)");
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Launch l && l.kernel == kernel && java.util.Arrays.equals(l.args, args) && l.gridX == gridX
+                    && l.gridY == gridY && l.block == block && l.sharedBytes == sharedBytes;
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Arrays.hashCode(args) * 31 + kernel.name.hashCode();
+        }
     }
 
     @Override

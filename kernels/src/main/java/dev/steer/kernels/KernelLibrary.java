@@ -77,7 +77,7 @@ final class KernelLibrary implements AutoCloseable {
         for (String name : kernelNames(source)) {
             CUfunc_st function = new CUfunc_st();
             check(cuModuleGetFunction(function, module, name), "cuModuleGetFunction(" + name + ")");
-            kernels.put(name, new Kernel(name, function, device.stream));
+            kernels.put(name, new Kernel(name, function, device.stream, device.steps));
         }
     }
 

@@ -144,15 +144,16 @@ final class Ops {
         if (!Arrays.equals(qd.shape, qShape) || !Arrays.equals(kd.shape, kvShape) || !Arrays.equals(vd.shape, kvShape))
             throw new IllegalArgumentException("attention: q " + qd + ", k " + kd + ", v " + vd + " for batch " + b + ", steps " + t + ", " + spec);
         c.usePadLeft(layout.padLeft());
+        c.usePast(layout.past());
         boolean bf16 = c.dtype == DType.BF16;
         kernels.get(bf16 ? "kv_write_bf16" : "kv_write_f32")
                 .ptr(kd.address).ptr(vd.address).ptr(c.keys(layer)).ptr(c.values(layer))
-                .i32(t).i32(c.kvHeads).i32(d).i32(c.capacity).i32(layout.past())
+                .i32(t).i32(c.kvHeads).i32(d).i32(c.capacity).ptr(c.pastDevice)
                 .launch((long) b * t, 1, THREADS, 0);
         DeviceTensor out = arena.allocate(DType.F32, qShape);
         kernels.get(bf16 ? "attention_bf16" : "attention_f32")
                 .ptr(qd.address).ptr(c.keys(layer)).ptr(c.values(layer)).ptr(c.padLeft).ptr(out.address)
-                .i32(t).i32(spec.heads()).i32(spec.kvHeads()).i32(d).i32(c.capacity).i32(layout.past())
+                .i32(t).i32(spec.heads()).i32(spec.kvHeads()).i32(d).i32(c.capacity).ptr(c.pastDevice)
                 .f32(spec.scale()).f32(spec.softcap()).i32(spec.window())
                 .launch((long) b * t, spec.heads(), ATTENTION_THREADS, (d + ATTENTION_TILE) * 4);
         return out;

@@ -7,10 +7,13 @@
 // softmax in float32.
 #include "common.cuh"
 
+// The cache's filled length `past` is read from device memory (*pastPtr), never passed as a scalar: a decode
+// step captured in a CUDA graph is replayed at every length.
 // kv_write: k, v [B, T, kvHeads * headDim] float32 -> cache slots [past, past + T); one block per (b, t) row.
 template <typename S>
 __device__ void kv_write(const float* k, const float* v, S* kc, S* vc, int steps, int kvHeads, int headDim,
-                         int capacity, int past) {
+                         int capacity, const int* pastPtr) {
+    int past = *pastPtr;
     long long row = blockIdx.x;
     long long b = row / steps, t = row % steps;
     int width = kvHeads * headDim;
@@ -23,12 +26,12 @@ __device__ void kv_write(const float* k, const float* v, S* kc, S* vc, int steps
 }
 
 extern "C" __global__ void kv_write_f32(const float* k, const float* v, float* kc, float* vc, int steps, int kvHeads,
-                                        int headDim, int capacity, int past) {
+                                        int headDim, int capacity, const int* past) {
     kv_write(k, v, kc, vc, steps, kvHeads, headDim, capacity, past);
 }
 
 extern "C" __global__ void kv_write_bf16(const float* k, const float* v, unsigned short* kc, unsigned short* vc,
-                                         int steps, int kvHeads, int headDim, int capacity, int past) {
+                                         int steps, int kvHeads, int headDim, int capacity, const int* past) {
     kv_write(k, v, kc, vc, steps, kvHeads, headDim, capacity, past);
 }
 
@@ -41,9 +44,10 @@ extern "C" __global__ void kv_write_bf16(const float* k, const float* v, unsigne
 // One block per (query row b*T + t: blockIdx.x, head: blockIdx.y). q, out: [B, T, heads * headDim].
 template <typename S>
 __device__ void attend(const float* q, const S* kc, const S* vc, const int* padLeft, float* out, int steps,
-                       int heads, int kvHeads, int headDim, int capacity, int past, float scale, float softcap,
-                       int window) {
+                       int heads, int kvHeads, int headDim, int capacity, const int* pastPtr, float scale,
+                       float softcap, int window) {
     extern __shared__ float smem[];
+    int past = *pastPtr;
     __shared__ float scratch[32];
     float* qs = smem;
     float* sc = smem + headDim;
@@ -116,13 +120,13 @@ __device__ void attend(const float* q, const S* kc, const S* vc, const int* padL
 
 extern "C" __global__ void attention_f32(const float* q, const float* kc, const float* vc, const int* padLeft,
                                          float* out, int steps, int heads, int kvHeads, int headDim, int capacity,
-                                         int past, float scale, float softcap, int window) {
+                                         const int* past, float scale, float softcap, int window) {
     attend(q, kc, vc, padLeft, out, steps, heads, kvHeads, headDim, capacity, past, scale, softcap, window);
 }
 
 extern "C" __global__ void attention_bf16(const float* q, const unsigned short* kc, const unsigned short* vc,
                                           const int* padLeft, float* out, int steps, int heads, int kvHeads,
-                                          int headDim, int capacity, int past, float scale, float softcap,
+                                          int headDim, int capacity, const int* past, float scale, float softcap,
                                           int window) {
     attend(q, kc, vc, padLeft, out, steps, heads, kvHeads, headDim, capacity, past, scale, softcap, window);
 }

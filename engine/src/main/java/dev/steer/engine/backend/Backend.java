@@ -72,6 +72,24 @@ public interface Backend extends AutoCloseable {
     /** Index of the largest value of every row of logits [B, V] (ties: lowest index). */
     int[] argmax(Tensor logits);
 
+    /**
+     * Opens a step whose op sequence repeats exactly (a decode step: same shapes, same hooks, only the data
+     * changes), identified by {@code key} (e.g. the generation's KV cache). A backend may capture such a step once
+     * and replay it (CUDA graphs); the forward still runs as usual. Until {@link #endRepeatedStep()}, nothing may
+     * be copied to the host: read results after the step ends.
+     */
+    default void beginRepeatedStep(Object key) {
+    }
+
+    /** Closes the step opened by {@link #beginRepeatedStep}; its work is queued (or done) when this returns. */
+    default void endRepeatedStep() {
+    }
+
+    /** Counters worth reporting with a benchmark (e.g. CUDA-graph replays); empty by default. */
+    default java.util.Map<String, Object> stats() {
+        return java.util.Map.of();
+    }
+
     /** Peak device memory in use since the backend opened, in bytes; -1 when the backend cannot tell. */
     default long peakMemoryBytes() {
         return -1;

@@ -69,6 +69,7 @@ public final class Generator {
             try (Scope step = b.openScope()) {
                 StepLayout layout = new StepLayout(batch, 0, maxLen, padLeft);
                 Tensor logits = model.forward(b.ints(ids, batch, maxLen), layout, cache, hook, false);
+                hook.collect();
                 if (opts.keepPromptLogits()) {
                     float[] all = b.toHost(logits);
                     for (int r = 0; r < batch; r++)
@@ -100,7 +101,14 @@ public final class Generator {
                 for (int r = 0; r < batch; r++) feed[r] = active[r] ? next[r] : dims.padId();
                 try (Scope step = b.openScope()) {
                     StepLayout layout = new StepLayout(batch, cache.length(), 1, padLeft);
-                    Tensor logits = model.forward(b.ints(feed, batch, 1), layout, cache, hook, false);
+                    Tensor logits;
+                    b.beginRepeatedStep(cache);
+                    try {
+                        logits = model.forward(b.ints(feed, batch, 1), layout, cache, hook, false);
+                    } finally {
+                        b.endRepeatedStep();
+                    }
+                    hook.collect();
                     next = choose(b, logits, opts, rng, dims.vocab());
                 }
                 decodeSteps++;

@@ -50,6 +50,8 @@ public final class BatchSteering implements ResidualHook {
     private final NormAccumulator[][] norms;
     private final List<List<SteeringSpec>> specs;
     private boolean prefill = true;
+    /** Norm tensors of the current step, read by {@link #collect()} once the forward has been queued. */
+    private final List<Object[]> pending = new ArrayList<>();
     private boolean[] active;
 
     /**
@@ -111,12 +113,21 @@ public final class BatchSteering implements ResidualHook {
             boolean here = prefill ? g.positions.includesPrompt() : g.positions.includesResponse();
             if (!here) continue;
             SteerResult r = backend.steer(h, g.uploaded, backend.floats(mask(g, layout), layout.batch(), layout.steps()), !measured);
-            if (!measured) record(layer, r.norms(), layout);
+            if (!measured) pending.add(new Object[] {layer, r.norms(), layout});
             measured = true;
             h = r.residual();
         }
-        if (!measured) record(layer, backend.steer(h, null, null, true).norms(), layout);
+        if (!measured) pending.add(new Object[] {layer, backend.steer(h, null, null, true).norms(), layout});
         return h;
+    }
+
+    /**
+     * Reads the norms measured during the step just run into the telemetry. Call after each forward, inside the
+     * step's scope: the hook itself never copies to the host mid-forward (so a backend can replay the step).
+     */
+    public void collect() {
+        for (Object[] p : pending) record((Integer) p[0], (Tensor) p[1], (StepLayout) p[2]);
+        pending.clear();
     }
 
     private float[] mask(Group g, StepLayout layout) {

@@ -45,6 +45,7 @@ public record LiveNorm(int layer, double mean, long tokens) {
             try (KvCache cache = lm.newCache(padded.batch(), padded.length()); Scope s = b.openScope()) {
                 hook.upload();
                 lm.forward(padded.upload(b), padded.layout(), cache, hook, false);
+                hook.collect();
             }
             for (int r = 0; r < padded.batch(); r++) {
                 HookTelemetry t = hook.telemetry(r).get(0);

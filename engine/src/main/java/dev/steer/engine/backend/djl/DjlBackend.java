@@ -211,10 +211,11 @@ public final class DjlBackend implements Backend {
         int[] pos = layout.positions();
         float[] cos = new float[pos.length * half];
         float[] sin = new float[pos.length * half];
+        double[] invFreq = new double[half];
+        for (int i = 0; i < half; i++) invFreq[i] = 1.0 / Math.pow(theta, (2.0 * i) / headDim);
         for (int p = 0; p < pos.length; p++) {
             for (int i = 0; i < half; i++) {
-                double invFreq = 1.0 / Math.pow(theta, (2.0 * i) / headDim);
-                double angle = pos[p] * invFreq;
+                double angle = pos[p] * invFreq[i];
                 cos[p * half + i] = (float) Math.cos(angle);
                 sin[p * half + i] = (float) Math.sin(angle);
             }

@@ -1,0 +1,139 @@
+package dev.steer.kernels;
+
+import static dev.steer.kernels.CudaException.check;
+import static org.bytedeco.cuda.global.cudart.CU_STREAM_CAPTURE_MODE_RELAXED;
+import static org.bytedeco.cuda.global.cudart.cuGraphDestroy;
+import static org.bytedeco.cuda.global.cudart.cuGraphExecDestroy;
+import static org.bytedeco.cuda.global.cudart.cuGraphInstantiate;
+import static org.bytedeco.cuda.global.cudart.cuGraphLaunch;
+import static org.bytedeco.cuda.global.cudart.cuStreamBeginCapture;
+import static org.bytedeco.cuda.global.cudart.cuStreamEndCapture;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.cuda.cudart.CUgraphExec_st;
+import org.bytedeco.cuda.cudart.CUgraph_st;
+
+/**
+ * CUDA-graph replay of a repeated decode step. The model's forward runs in Java every step as usual, so it stays
+ * written once; what changes is what happens to the GPU work it queues:
+ * <ul>
+ *   <li>first step of a key: {@link Mode#EAGER} (kernels launched as they come; warms the arena and modules);</li>
+ *   <li>second step: {@link Mode#CAPTURE}: launches, GEMMs and device copies go into a stream capture and are
+ *       also recorded; the graph is instantiated and launched at {@link #end};</li>
+ *   <li>later steps: {@link Mode#DRY}: nothing is launched; every launch is recorded, and at {@link #end} the
+ *       records are compared with the captured ones. Equal (same kernels, same arguments, same addresses: the
+ *       arena gives a repeated step the same addresses) → one {@code cuGraphLaunch}; different → the records
+ *       run eagerly and the next step captures again.</li>
+ * </ul>
+ * Host-to-device uploads (token ids, rope tables, masks, the cache length) are never captured: in DRY mode they
+ * are queued on the stream before the graph launch; during CAPTURE they go through a side path that completes
+ * before the capture ends. Kernels therefore read every per-step value from device memory, never from a scalar
+ * argument that changes between steps.
+ */
+final class StepGraph implements AutoCloseable {
+    enum Mode { EAGER, CAPTURE, DRY }
+
+    /** A unit of GPU work that can be compared with another and run eagerly. */
+    interface Work {
+        void run();
+    }
+
+    private final CudaDevice device;
+    private Mode mode = Mode.EAGER;
+    private Object key;
+    private int stepsOfKey;
+    private boolean inStep;
+    private CUgraph_st graph;
+    private CUgraphExec_st exec;
+    private List<Work> captured = new ArrayList<>();
+    private List<Work> current = new ArrayList<>();
+    private long replays;
+    private long mismatches;
+
+    StepGraph(CudaDevice device) {
+        this.device = device;
+    }
+
+    Mode mode() {
+        return mode;
+    }
+
+    /** True when the caller must launch {@code w} now (eager or capturing); records it when a step is open. */
+    boolean admit(Work w) {
+        if (mode == Mode.EAGER) return true;
+        current.add(w);
+        return mode == Mode.CAPTURE;
+    }
+
+    void begin(Object stepKey) {
+        if (inStep) throw new IllegalStateException("a repeated step is already open");
+        inStep = true;
+        if (stepKey != key) {
+            drop();
+            key = stepKey;
+            stepsOfKey = 0;
+        }
+        stepsOfKey++;
+        current = new ArrayList<>();
+        if (stepsOfKey == 1) {
+            mode = Mode.EAGER;
+        } else if (exec == null) {
+            mode = Mode.CAPTURE;
+            check(cuStreamBeginCapture(device.stream, CU_STREAM_CAPTURE_MODE_RELAXED), "cuStreamBeginCapture");
+        } else {
+            mode = Mode.DRY;
+        }
+    }
+
+    void end() {
+        if (!inStep) throw new IllegalStateException("no repeated step is open");
+        inStep = false;
+        Mode m = mode;
+        mode = Mode.EAGER;
+        switch (m) {
+            case EAGER -> { }
+            case CAPTURE -> {
+                graph = new CUgraph_st();
+                check(cuStreamEndCapture(device.stream, graph), "cuStreamEndCapture");
+                exec = new CUgraphExec_st();
+                check(cuGraphInstantiate(exec, graph, 0), "cuGraphInstantiate");
+                captured = current;
+                check(cuGraphLaunch(exec, device.stream), "cuGraphLaunch");
+            }
+            case DRY -> {
+                if (current.equals(captured)) {
+                    check(cuGraphLaunch(exec, device.stream), "cuGraphLaunch");
+                    replays++;
+                } else {
+                    mismatches++;
+                    for (Work w : current) w.run();
+                    drop();
+                }
+            }
+        }
+    }
+
+    /** Forgets the graph (a new generation, a closed cache). */
+    void drop() {
+        if (exec != null) check(cuGraphExecDestroy(exec), "cuGraphExecDestroy");
+        if (graph != null) check(cuGraphDestroy(graph), "cuGraphDestroy");
+        exec = null;
+        graph = null;
+        captured = new ArrayList<>();
+    }
+
+    /** Steps replayed from a graph, and steps whose work differed from the capture (run eagerly instead). */
+    long replays() {
+        return replays;
+    }
+
+    long mismatches() {
+        return mismatches;
+    }
+
+    @Override
+    public void close() {
+        drop();
+    }
+}
