@@ -7,7 +7,7 @@ OUT=${OUT:-/tmp/steer-out}; mkdir -p "$OUT"
 tar xzf .carry/jre.tgz -C /tmp
 export PATH=/tmp/jre/bin:$PATH
 export LD_LIBRARY_PATH=/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib:${LD_LIBRARY_PATH:-}
-J=(java -Xmx48g -Dai.djl.offline=true -cp ".carry/lib/*")
+J=(java -Xmx48g --enable-native-access=ALL-UNNAMED -Dai.djl.offline=true -Dorg.bytedeco.javacpp.cachedir=/tmp/javacpp -cp ".carry/lib/*")
 TINY=models/src/test/resources/fixtures/tiny-gemma2
 REF=models/src/test/resources/fixtures/tiny-gemma2.reference.json
 CK=/tmp/g2

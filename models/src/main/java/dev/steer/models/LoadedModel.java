@@ -24,14 +24,15 @@ public final class LoadedModel implements AutoCloseable {
     private final Gemma2Config config;
     private final Gemma2 model;
     private final TextTokenizer tokenizer;
-    private final ChatTemplate chat;
+    private final Path dir;
+    private Optional<ChatTemplate> chat;
 
-    private LoadedModel(String source, Gemma2Config config, Gemma2 model, TextTokenizer tokenizer, ChatTemplate chat) {
+    private LoadedModel(String source, Path dir, Gemma2Config config, Gemma2 model, TextTokenizer tokenizer) {
         this.source = source;
+        this.dir = dir;
         this.config = config;
         this.model = model;
         this.tokenizer = tokenizer;
-        this.chat = chat;
     }
 
     /** Reads and validates {@code dir} (config, weights, tokenizer) and uploads the weights to {@code backend}. */
@@ -42,9 +43,8 @@ public final class LoadedModel implements AutoCloseable {
             // A checkpoint saved without a tokenizer (a random benchmark model) still runs on token ids.
             boolean hasTokenizer = java.nio.file.Files.exists(dir.resolve("tokenizer.json"));
             TextTokenizer tok = hasTokenizer ? TextTokenizer.open(dir) : null;
-            ChatTemplate chat = hasTokenizer ? ChatTemplate.fromModelDir(dir).orElse(null) : null;
             Gemma2 model = new Gemma2(cfg, ckpt::tensor, backend);
-            return new LoadedModel(dir.toString(), cfg, model, tok, chat);
+            return new LoadedModel(dir.toString(), dir, cfg, model, tok);
         }
     }
 
@@ -52,7 +52,7 @@ public final class LoadedModel implements AutoCloseable {
     public static LoadedModel random(String preset, long seed, Backend backend) {
         Gemma2Config cfg = Gemma2Config.preset(preset);
         RandomWeights weights = new RandomWeights(cfg, seed);
-        return new LoadedModel("random:" + preset, cfg, new Gemma2(cfg, weights::tensor, backend), null, null);
+        return new LoadedModel("random:" + preset, null, cfg, new Gemma2(cfg, weights::tensor, backend), null);
     }
 
     /** Reads only the config (no weights uploaded): for {@code steer info}. */
@@ -81,8 +81,10 @@ public final class LoadedModel implements AutoCloseable {
         return tokenizer;
     }
 
+    /** Read on first use: only {@code --chat} needs the template engine. */
     public Optional<ChatTemplate> chatTemplate() {
-        return Optional.ofNullable(chat);
+        if (chat == null) chat = dir == null || tokenizer == null ? Optional.empty() : ChatTemplate.fromModelDir(dir);
+        return chat;
     }
 
     /** Token ids of a prompt: raw text with BOS, or, with {@code chat}, one user turn through the chat template. */

@@ -1,0 +1,306 @@
+package dev.steer.kernels;
+
+import dev.steer.engine.BadInputException;
+import dev.steer.engine.backend.AttentionSpec;
+import dev.steer.engine.backend.Backend;
+import dev.steer.engine.backend.KvCache;
+import dev.steer.engine.backend.RopeTable;
+import dev.steer.engine.backend.Scope;
+import dev.steer.engine.backend.StepLayout;
+import dev.steer.engine.backend.SteerResult;
+import dev.steer.engine.backend.Tensor;
+import dev.steer.engine.tensor.HostTensor;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.ShortPointer;
+
+/**
+ * The engine's op set on an NVIDIA GPU: own kernels ({@code *.cu}, compiled by NVRTC at open) plus cuBLAS.
+ * Activations are float32 in both precisions; weight matrices and the KV cache follow {@link Precision}.
+ * Tensors live in an {@link Arena}; weights and KV caches have their own allocations. Every op is queued on one
+ * stream; only {@link #toHost} and {@link #argmax} wait for the GPU. Single-threaded, like the model loop.
+ *
+ * <p>TODO(cuda-graph): capture one decode step on the stream and replay it. The arena already gives a step the
+ * same addresses every time; still to do: give cuBLAS a fixed workspace (cublasSetWorkspace_v2), move the
+ * per-step host-to-device copies (token ids, rope table, pad offsets) into fixed buffers written before the
+ * replay, and key the graph by batch size.
+ */
+public final class CudaBackend implements Backend {
+    /** Arena chunks: large enough that a gemma-2-2b step at batch 64 needs only a few. */
+    private static final long ARENA_CHUNK_BYTES = 256L << 20;
+
+    private final CudaDevice device;
+    private final Precision precision;
+    private final KernelLibrary kernels;
+    private final Gemm gemm;
+    private final Arena arena;
+    private final WeightUpload upload;
+    private final List<DeviceTensor> weights = new ArrayList<>();
+    private final List<CudaKvCache> caches = new ArrayList<>();
+    private final Ops ops;
+    private boolean closed;
+
+    private CudaBackend(CudaDevice device, Precision precision, Path kernelCache) {
+        this.device = device;
+        this.precision = precision;
+        this.kernels = new KernelLibrary(device, kernelCache);
+        this.gemm = new Gemm(device);
+        this.arena = new Arena(device, ARENA_CHUNK_BYTES);
+        this.upload = new WeightUpload(device);
+        this.ops = new Ops(device, kernels, gemm, arena);
+    }
+
+    /**
+     * Opens GPU {@code device} (0 = first). No GPU, driver or CUDA libraries: {@link BadInputException}
+     * ({@code --backend cuda: <reason>}), never a crash. Compiles the kernels (cached per architecture).
+     */
+    public static CudaBackend open(int device, Precision precision) {
+        CudaDevice d = CudaDevice.open(device);
+        try {
+            return new CudaBackend(d, precision, KernelLibrary.defaultCacheRoot());
+        } catch (LinkageError e) {
+            // cuBLAS or NVRTC missing although the driver is there
+            closeQuietly(d);
+            throw CudaDevice.libraryFailure(e);
+        } catch (RuntimeException e) {
+            closeQuietly(d);
+            throw e;
+        }
+    }
+
+    /** Null when a CUDA device can be opened here, else the one-line reason; never throws, never crashes. */
+    public static String unavailableReason() {
+        try (CudaDevice d = CudaDevice.open(0)) {
+            return null;
+        } catch (BadInputException e) {
+            return e.getMessage();
+        } catch (RuntimeException | LinkageError e) {
+            return "--backend cuda: " + e;
+        }
+    }
+
+    private static void closeQuietly(CudaDevice d) {
+        try {
+            d.close();
+        } catch (RuntimeException ignored) {
+            // the original failure is the one to report
+        }
+    }
+
+    public Precision precision() {
+        return precision;
+    }
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    @Override
+    public String device() {
+        return device.name + " (" + device.arch() + ", " + precision.name().toLowerCase() + ")";
+    }
+
+    /** Matrices in the precision's dtype; vectors (norm weights) always float32. */
+    @Override
+    public Tensor weight(HostTensor source) {
+        device.enter();
+        DType dtype = precision == Precision.BF16 && source.shape().length >= 2 ? DType.BF16 : DType.F32;
+        DeviceTensor t = new DeviceTensor(0, dtype, source.shape(), null);
+        t.address = device.allocate(t.bytes());
+        weights.add(t);
+        upload.stream(source, dtype, t.address);
+        return t;
+    }
+
+    @Override
+    public Scope openScope() {
+        device.enter();
+        return arena.open();
+    }
+
+    @Override
+    public Tensor floats(float[] data, long... shape) {
+        device.enter();
+        checkCount(data.length, shape, "floats");
+        DeviceTensor t = arena.allocate(DType.F32, shape);
+        try (FloatPointer host = new FloatPointer(data)) {
+            device.upload(t.address, host, t.bytes());
+        }
+        return t;
+    }
+
+    @Override
+    public Tensor ints(int[] data, long... shape) {
+        device.enter();
+        checkCount(data.length, shape, "ints");
+        DeviceTensor t = arena.allocate(DType.I32, shape);
+        try (IntPointer host = new IntPointer(data)) {
+            device.upload(t.address, host, t.bytes());
+        }
+        return t;
+    }
+
+    private static void checkCount(int length, long[] shape, String op) {
+        if (DeviceTensor.elements(shape) != length)
+            throw new IllegalArgumentException(op + ": " + length + " values for shape " + Arrays.toString(shape));
+    }
+
+    @Override
+    public float[] toHost(Tensor t) {
+        device.enter();
+        DeviceTensor d = Ops.cast(t, "toHost");
+        long n = d.elements();
+        if (n > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("toHost: " + d + " is too large for one array");
+        float[] out = new float[(int) n];
+        switch (d.dtype) {
+            case F32 -> {
+                try (FloatPointer host = new FloatPointer(n)) {
+                    device.download(host, d.address, d.bytes());
+                    host.get(out);
+                }
+            }
+            case I32 -> {
+                int[] ints = new int[(int) n];
+                try (IntPointer host = new IntPointer(n)) {
+                    device.download(host, d.address, d.bytes());
+                    host.get(ints);
+                }
+                for (int i = 0; i < ints.length; i++) out[i] = ints[i];
+            }
+            case BF16 -> {
+                short[] shorts = new short[(int) n];
+                try (ShortPointer host = new ShortPointer(n)) {
+                    device.download(host, d.address, d.bytes());
+                    host.get(shorts);
+                }
+                for (int i = 0; i < shorts.length; i++) out[i] = Bf16.toFloat(shorts[i]);
+            }
+        }
+        return out;
+    }
+
+    /** In BF16 the scale is rounded to bf16 first, as Hugging Face casts the normalizer to the compute dtype. */
+    @Override
+    public Tensor embed(Tensor table, Tensor ids, float scale) {
+        device.enter();
+        return ops.embed(table, ids, precision == Precision.BF16 ? Bf16.round(scale) : scale);
+    }
+
+    @Override
+    public Tensor rmsNorm(Tensor x, Tensor w, float eps) {
+        device.enter();
+        return ops.rmsNorm(x, w, eps);
+    }
+
+    @Override
+    public Tensor linear(Tensor x, Tensor w) {
+        device.enter();
+        return ops.linear(x, w);
+    }
+
+    @Override
+    public Tensor add(Tensor a, Tensor b) {
+        device.enter();
+        return ops.elementwise("add_f32", a, b, 0f);
+    }
+
+    @Override
+    public Tensor geluTanhMul(Tensor gate, Tensor up) {
+        device.enter();
+        return ops.elementwise("gelu_tanh_mul_f32", gate, up, 0f);
+    }
+
+    @Override
+    public Tensor softcap(Tensor x, float cap) {
+        device.enter();
+        if (!(cap > 0)) throw new IllegalArgumentException("softcap: cap " + cap + " must be positive");
+        return ops.elementwise("softcap_f32", x, null, cap);
+    }
+
+    /** Angles in double precision: {@code angle(p, i) = p * theta^(-2i/headDim)}. */
+    @Override
+    public RopeTable ropeTable(StepLayout layout, int headDim, double theta) {
+        device.enter();
+        if (headDim <= 0 || headDim % 2 != 0) throw new IllegalArgumentException("ropeTable: headDim " + headDim + " must be even");
+        int[] positions = layout.positions();
+        int half = headDim / 2;
+        float[] table = new float[positions.length * headDim];
+        for (int r = 0; r < positions.length; r++) {
+            for (int i = 0; i < half; i++) {
+                double angle = positions[r] * Math.pow(theta, -2.0 * i / headDim);
+                table[r * headDim + i] = (float) Math.cos(angle);
+                table[r * headDim + half + i] = (float) Math.sin(angle);
+            }
+        }
+        DeviceTensor t = (DeviceTensor) floats(table, positions.length, headDim);
+        return new CudaRopeTable(t, positions.length, headDim);
+    }
+
+    @Override
+    public Tensor rope(Tensor x, int heads, int headDim, RopeTable table) {
+        device.enter();
+        if (!(table instanceof CudaRopeTable t)) throw new IllegalArgumentException("rope: table " + table + " was not made by this backend");
+        return ops.rope(x, heads, headDim, t);
+    }
+
+    @Override
+    public KvCache kvCache(int layers, int batch, int kvHeads, int headDim, int capacity) {
+        device.enter();
+        CudaKvCache c = new CudaKvCache(device, layers, batch, kvHeads, headDim, capacity,
+                precision == Precision.BF16 ? DType.BF16 : DType.F32);
+        caches.add(c);
+        return c;
+    }
+
+    @Override
+    public Tensor attention(Tensor q, Tensor k, Tensor v, KvCache cache, int layer, StepLayout layout, AttentionSpec spec) {
+        device.enter();
+        if (!(cache instanceof CudaKvCache c) || c.isClosed())
+            throw new IllegalArgumentException("attention: cache " + cache + " is not an open cache of this backend");
+        return ops.attention(q, k, v, c, layer, layout, spec);
+    }
+
+    @Override
+    public Tensor lastStep(Tensor x) {
+        device.enter();
+        return ops.lastStep(x);
+    }
+
+    @Override
+    public SteerResult steer(Tensor h, Tensor delta, Tensor mask, boolean norms) {
+        device.enter();
+        return ops.steer(h, delta, mask, norms);
+    }
+
+    @Override
+    public long peakMemoryBytes() {
+        return device.peakAllocatedBytes();
+    }
+
+    @Override
+    public int[] argmax(Tensor logits) {
+        device.enter();
+        return ops.argmax(logits);
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        device.enter();
+        device.synchronize();
+        for (CudaKvCache c : caches) c.close();
+        for (DeviceTensor w : weights) device.free(w.address);
+        weights.clear();
+        arena.close();
+        upload.close();
+        gemm.close();
+        kernels.close();
+        device.close();
+    }
+}

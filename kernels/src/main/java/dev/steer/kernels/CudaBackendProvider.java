@@ -1,0 +1,30 @@
+package dev.steer.kernels;
+
+import dev.steer.engine.BadInputException;
+import dev.steer.engine.backend.Backend;
+import dev.steer.engine.backend.BackendProvider;
+
+/** Registers {@code --backend cuda} (see META-INF/services): GPU 0, or the one named by STEER_CUDA_DEVICE. */
+public final class CudaBackendProvider implements BackendProvider {
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    @Override
+    public Backend open(String precision) {
+        Precision p = switch (precision) {
+            case "bf16" -> Precision.BF16;
+            case "f32" -> Precision.F32;
+            default -> throw new BadInputException("--precision: '" + precision + "' is not one of bf16, f32");
+        };
+        String dev = System.getenv("STEER_CUDA_DEVICE");
+        int index;
+        try {
+            index = dev == null ? 0 : Integer.parseInt(dev.trim());
+        } catch (NumberFormatException e) {
+            throw new BadInputException("STEER_CUDA_DEVICE: '" + dev + "' is not a device index");
+        }
+        return CudaBackend.open(index, p);
+    }
+}

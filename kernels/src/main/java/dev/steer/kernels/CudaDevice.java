@@ -1,0 +1,195 @@
+package dev.steer.kernels;
+
+import static dev.steer.kernels.CudaException.check;
+import static org.bytedeco.cuda.global.cudart.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR;
+import static org.bytedeco.cuda.global.cudart.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR;
+import static org.bytedeco.cuda.global.cudart.CU_STREAM_NON_BLOCKING;
+import static org.bytedeco.cuda.global.cudart.cuCtxSetCurrent;
+import static org.bytedeco.cuda.global.cudart.cuDeviceGet;
+import static org.bytedeco.cuda.global.cudart.cuDeviceGetAttribute;
+import static org.bytedeco.cuda.global.cudart.cuDeviceGetCount;
+import static org.bytedeco.cuda.global.cudart.cuDeviceGetName;
+import static org.bytedeco.cuda.global.cudart.cuDevicePrimaryCtxRelease;
+import static org.bytedeco.cuda.global.cudart.cuDevicePrimaryCtxRetain;
+import static org.bytedeco.cuda.global.cudart.cuInit;
+import static org.bytedeco.cuda.global.cudart.cuMemAlloc;
+import static org.bytedeco.cuda.global.cudart.cuMemFree;
+import static org.bytedeco.cuda.global.cudart.cuMemcpyDtoDAsync;
+import static org.bytedeco.cuda.global.cudart.cuMemcpyDtoHAsync;
+import static org.bytedeco.cuda.global.cudart.cuMemcpyHtoDAsync;
+import static org.bytedeco.cuda.global.cudart.cuStreamCreate;
+import static org.bytedeco.cuda.global.cudart.cuStreamDestroy;
+import static org.bytedeco.cuda.global.cudart.cuStreamSynchronize;
+
+import dev.steer.engine.BadInputException;
+import java.nio.charset.StandardCharsets;
+import org.bytedeco.cuda.cudart.CUctx_st;
+import org.bytedeco.cuda.cudart.CUstream_st;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+
+/**
+ * One GPU through the CUDA driver API: its primary context (the one cuBLAS, a runtime-API library, also uses),
+ * one non-blocking stream that every copy, kernel and GEMM of the backend is queued on, and raw memory.
+ * Not thread-safe; a thread that calls in makes the context current first ({@link #enter}).
+ */
+final class CudaDevice implements DeviceMemory, AutoCloseable {
+    private static final ThreadLocal<CudaDevice> CURRENT = new ThreadLocal<>();
+    /** Why the JavaCPP CUDA classes failed to load, remembered: later tries only see "Could not initialize class". */
+    private static volatile String loadFailure;
+
+    final int ordinal;
+    final String name;
+    final int major;
+    final int minor;
+    private final int handle;
+    private final CUctx_st context;
+    final CUstream_st stream;
+    private boolean closed;
+
+    private CudaDevice(int ordinal, int handle, String name, int major, int minor, CUctx_st context, CUstream_st stream) {
+        this.ordinal = ordinal;
+        this.handle = handle;
+        this.name = name;
+        this.major = major;
+        this.minor = minor;
+        this.context = context;
+        this.stream = stream;
+    }
+
+    /**
+     * Opens device {@code ordinal}. No driver, no device, a bad ordinal, or CUDA libraries that do not load:
+     * {@link BadInputException} starting with {@code --backend cuda:}, never a JVM crash.
+     */
+    static CudaDevice open(int ordinal) {
+        try {
+            int rc = cuInit(0);
+            if (rc != 0) throw new BadInputException("--backend cuda: the CUDA driver did not start (cuInit: "
+                    + CudaException.driverError(rc) + "); is there an NVIDIA GPU and driver?");
+            int[] count = new int[1];
+            check(cuDeviceGetCount(count), "cuDeviceGetCount");
+            if (count[0] == 0) throw new BadInputException("--backend cuda: no CUDA device found");
+            if (ordinal < 0 || ordinal >= count[0])
+                throw new BadInputException("--backend cuda: device " + ordinal + " requested, but " + count[0] + " present (0.." + (count[0] - 1) + ")");
+            int[] dev = new int[1];
+            check(cuDeviceGet(dev, ordinal), "cuDeviceGet");
+            int[] major = new int[1];
+            int[] minor = new int[1];
+            check(cuDeviceGetAttribute(major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev[0]), "cuDeviceGetAttribute");
+            check(cuDeviceGetAttribute(minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev[0]), "cuDeviceGetAttribute");
+            byte[] nameBytes = new byte[256];
+            check(cuDeviceGetName(nameBytes, nameBytes.length, dev[0]), "cuDeviceGetName");
+            int end = 0;
+            while (end < nameBytes.length && nameBytes[end] != 0) end++;
+            CUctx_st context = new CUctx_st();
+            check(cuDevicePrimaryCtxRetain(context, dev[0]), "cuDevicePrimaryCtxRetain");
+            check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
+            CUstream_st stream = new CUstream_st();
+            check(cuStreamCreate(stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+            CudaDevice device = new CudaDevice(ordinal, dev[0], new String(nameBytes, 0, end, StandardCharsets.UTF_8),
+                    major[0], minor[0], context, stream);
+            CURRENT.set(device);
+            return device;
+        } catch (LinkageError e) {
+            throw libraryFailure(e);
+        } catch (CudaException e) {
+            throw new BadInputException("--backend cuda: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The one-line reason a JavaCPP CUDA class failed to load (UnsatisfiedLinkError, NoClassDefFoundError,
+     * ExceptionInInitializerError), as bad input naming the library that is missing.
+     */
+    static BadInputException libraryFailure(LinkageError e) {
+        String reason = rootMessage(e);
+        if (loadFailure == null && !reason.startsWith("Could not initialize class")) loadFailure = reason;
+        if (loadFailure != null) reason = loadFailure;
+        return new BadInputException("--backend cuda: cannot load the CUDA libraries (" + reason
+                + "); it needs an NVIDIA driver and the CUDA 13 libraries (cudart, cuBLAS, NVRTC) on LD_LIBRARY_PATH", e);
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) t = t.getCause();
+        String m = t.getMessage() == null ? t.toString() : t.getMessage();
+        return m.replace('\n', ' ');
+    }
+
+    /** Arch name for NVRTC and the kernel cache, e.g. {@code sm_90}. */
+    String arch() {
+        return "sm_" + major + minor;
+    }
+
+    /** Makes this device's context current on the calling thread (cheap when it already is). */
+    void enter() {
+        if (CURRENT.get() != this) {
+            check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
+            CURRENT.set(this);
+        }
+    }
+
+    private final java.util.Map<Long, Long> sizes = new java.util.HashMap<>();
+    private long inUse;
+    private long peak;
+
+    @Override
+    public long allocate(long bytes) {
+        try (LongPointer out = new LongPointer(1)) {
+            check(cuMemAlloc(out, bytes), "cuMemAlloc(" + bytes + " bytes)");
+            sizes.put(out.get(), bytes);
+            inUse += bytes;
+            peak = Math.max(peak, inUse);
+            return out.get();
+        }
+    }
+
+    /** Most bytes this process held through {@link #allocate} at once (cuBLAS workspaces not counted). */
+    long peakAllocatedBytes() {
+        return peak;
+    }
+
+    /** Waits for queued work first: the memory may still be read by a kernel in flight. */
+    @Override
+    public void free(long address) {
+        if (address == 0) return;
+        synchronize();
+        check(cuMemFree(address), "cuMemFree");
+        Long b = sizes.remove(address);
+        if (b != null) inUse -= b;
+    }
+
+    @Override
+    public void copy(long dst, long src, long bytes) {
+        if (bytes > 0) check(cuMemcpyDtoDAsync(dst, src, bytes, stream), "cuMemcpyDtoDAsync");
+    }
+
+    /**
+     * Host to device. From pageable memory the call returns once the source has been staged, so the caller may
+     * free it; from pinned memory the caller must {@link #synchronize} before reusing the buffer.
+     */
+    void upload(long dst, Pointer host, long bytes) {
+        if (bytes > 0) check(cuMemcpyHtoDAsync(dst, host, bytes, stream), "cuMemcpyHtoDAsync");
+    }
+
+    /** Device to host; returns once the bytes are on the host. */
+    void download(Pointer host, long src, long bytes) {
+        if (bytes > 0) check(cuMemcpyDtoHAsync(host, src, bytes, stream), "cuMemcpyDtoHAsync");
+        synchronize();
+    }
+
+    void synchronize() {
+        check(cuStreamSynchronize(stream), "cuStreamSynchronize");
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        enter();
+        synchronize();
+        check(cuStreamDestroy(stream), "cuStreamDestroy");
+        check(cuDevicePrimaryCtxRelease(handle), "cuDevicePrimaryCtxRelease");
+        if (CURRENT.get() == this) CURRENT.remove();
+    }
+}

@@ -1,0 +1,97 @@
+package dev.steer.kernels;
+
+import dev.steer.engine.backend.KvCache;
+import java.util.Arrays;
+import org.bytedeco.javacpp.IntPointer;
+
+/**
+ * Keys and values of every layer, preallocated for batch × capacity in one device allocation:
+ * layer l's keys at {@code keys(l)}, values at {@code values(l)}, each [batch, kvHeads, capacity, headDim] in
+ * the backend's KV dtype. Also holds the batch's left padding on the device (uploaded when it changes), which
+ * the attention kernel reads.
+ */
+final class CudaKvCache implements KvCache {
+    private final CudaDevice device;
+    final int layers;
+    final int batch;
+    final int kvHeads;
+    final int headDim;
+    final int capacity;
+    final DType dtype;
+    private final long base;
+    private final long layerBytes;
+    final long padLeft;
+    private int[] uploadedPadLeft;
+    private int length;
+    private boolean closed;
+
+    CudaKvCache(CudaDevice device, int layers, int batch, int kvHeads, int headDim, int capacity, DType dtype) {
+        if (layers <= 0 || batch <= 0 || kvHeads <= 0 || headDim <= 0 || capacity <= 0)
+            throw new IllegalArgumentException("kvCache: layers " + layers + ", batch " + batch + ", kvHeads " + kvHeads
+                    + ", headDim " + headDim + ", capacity " + capacity + " must all be positive");
+        this.device = device;
+        this.layers = layers;
+        this.batch = batch;
+        this.kvHeads = kvHeads;
+        this.headDim = headDim;
+        this.capacity = capacity;
+        this.dtype = dtype;
+        this.layerBytes = (long) batch * kvHeads * capacity * headDim * dtype.bytes;
+        this.base = device.allocate(layerBytes * 2 * layers);
+        this.padLeft = device.allocate((long) batch * 4);
+    }
+
+    long keys(int layer) {
+        return base + (2L * layer) * layerBytes;
+    }
+
+    long values(int layer) {
+        return base + (2L * layer + 1) * layerBytes;
+    }
+
+    /** Makes the device copy of the left padding equal to {@code pads} (one small copy when it changed). */
+    void usePadLeft(int[] pads) {
+        if (Arrays.equals(pads, uploadedPadLeft)) return;
+        for (int p : pads)
+            if (p < 0 || p > capacity) throw new IllegalArgumentException("padLeft " + Arrays.toString(pads) + " outside [0, " + capacity + "]");
+        try (IntPointer host = new IntPointer(pads)) {
+            device.upload(padLeft, host, pads.length * 4L);
+        }
+        uploadedPadLeft = pads.clone();
+    }
+
+    @Override
+    public int batch() {
+        return batch;
+    }
+
+    @Override
+    public int length() {
+        return length;
+    }
+
+    @Override
+    public int capacity() {
+        return capacity;
+    }
+
+    @Override
+    public void advance(int steps) {
+        if (steps < 0 || length + steps > capacity)
+            throw new IllegalStateException("KV cache: advancing " + steps + " from " + length + " passes capacity " + capacity);
+        length += steps;
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        device.enter();
+        device.free(base);
+        device.free(padLeft);
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+}

@@ -1,0 +1,63 @@
+package dev.steer.kernels;
+
+import dev.steer.engine.backend.Tensor;
+import java.util.Arrays;
+
+/**
+ * A tensor in device memory: address, row-major shape, element type. Activations belong to an {@link ArenaScope}
+ * (which may move them when they are kept past the scope); weights have no scope and live as long as the backend.
+ */
+final class DeviceTensor implements Tensor {
+    final long[] shape;
+    final DType dtype;
+    long address;
+    ArenaScope scope;
+    /** The bf16 copy a GEMM made of this float32 tensor, in the same scope; 0 when none. */
+    long bf16Copy;
+
+    DeviceTensor(long address, DType dtype, long[] shape, ArenaScope scope) {
+        this.address = address;
+        this.dtype = dtype;
+        this.shape = shape.clone();
+        this.scope = scope;
+    }
+
+    static long elements(long[] shape) {
+        long n = 1;
+        for (long d : shape) {
+            if (d < 0) throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(shape));
+            n *= d;
+        }
+        return n;
+    }
+
+    long elements() {
+        return elements(shape);
+    }
+
+    long bytes() {
+        return elements() * dtype.bytes;
+    }
+
+    /** The last dimension (1 for a scalar). */
+    long lastDim() {
+        return shape.length == 0 ? 1 : shape[shape.length - 1];
+    }
+
+    /** Throws when the tensor's scope was closed: its memory may already hold another tensor. */
+    DeviceTensor live(String op) {
+        if (scope != null && scope.isClosed())
+            throw new IllegalStateException(op + ": tensor " + this + " was used after its scope closed");
+        return this;
+    }
+
+    @Override
+    public long[] shape() {
+        return shape.clone();
+    }
+
+    @Override
+    public String toString() {
+        return dtype + Arrays.toString(shape);
+    }
+}

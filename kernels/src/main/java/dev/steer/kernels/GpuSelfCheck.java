@@ -1,0 +1,301 @@
+package dev.steer.kernels;
+
+import dev.steer.engine.backend.AttentionSpec;
+import dev.steer.engine.backend.KvCache;
+import dev.steer.engine.backend.Scope;
+import dev.steer.engine.backend.StepLayout;
+import dev.steer.engine.backend.SteerResult;
+import dev.steer.engine.backend.Tensor;
+import dev.steer.kernels.reference.ReferenceOps;
+import dev.steer.kernels.reference.SyntheticWeight;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.function.DoubleSupplier;
+
+/**
+ * Runs every CUDA op against its Java reference ({@link ReferenceOps}) on random inputs, in both precisions, and
+ * prints one line per check: PASS/FAIL, precision, op, max abs error, tolerance. Exit 0 all pass, 1 any fail,
+ * 2 no usable GPU. In BF16 the reference gets the same bf16-rounded weights (and KV entries, and GEMM inputs)
+ * the device holds, so what remains is accumulation order: tolerances stay near float32 round-off.
+ *
+ * <p>On the GPU machine (no Maven there): {@code ../shared/device/prepare-carry.sh kernels} here, then there
+ * <pre>
+ * tar xzf .carry/jre.tgz -C /tmp
+ * export PATH=/tmp/jre/bin:$PATH LD_LIBRARY_PATH=/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib
+ * java -Dorg.bytedeco.javacpp.cachedir=/tmp/javacpp -cp '.carry/lib/*' dev.steer.kernels.GpuSelfCheck
+ * </pre>
+ */
+public final class GpuSelfCheck {
+    /** One comparison; {@code failure} is the exception text when the op threw. */
+    public record Result(Precision precision, String op, double maxAbsError, double tolerance, String failure) {
+        public boolean pass() {
+            return failure == null && maxAbsError <= tolerance;
+        }
+
+        public String line() {
+            return String.format(Locale.ROOT, "%s %-4s %-58s max_abs_err=%.3e tol=%.1e%s", pass() ? "PASS" : "FAIL",
+                    precision.name().toLowerCase(Locale.ROOT), op, maxAbsError, tolerance, failure == null ? "" : "  " + failure);
+        }
+    }
+
+    private final CudaBackend be;
+    private final Precision precision;
+    private final Random random = new Random(20261126);
+    private final List<Result> results = new ArrayList<>();
+
+    private GpuSelfCheck(CudaBackend be) {
+        this.be = be;
+        this.precision = be.precision();
+    }
+
+    public static void main(String[] args) {
+        String reason = CudaBackend.unavailableReason();
+        if (reason != null) {
+            System.out.println("SKIP gpu self-check: " + reason);
+            System.exit(2);
+        }
+        List<Result> all = new ArrayList<>();
+        for (Precision p : Precision.values()) {
+            try (CudaBackend be = CudaBackend.open(0, p)) {
+                System.out.println("device: " + be.device());
+                for (Result r : run(be)) {
+                    System.out.println(r.line());
+                    all.add(r);
+                }
+            } catch (RuntimeException e) {
+                // open (kernel compile) or close failed, e.g. after a kernel fault poisoned the context
+                Result r = new Result(p, "open/close backend", Double.NaN, 0, e.toString().replace('\n', ' '));
+                System.out.println(r.line());
+                all.add(r);
+            }
+        }
+        long failed = all.stream().filter(r -> !r.pass()).count();
+        System.out.println(all.size() + " checks, " + failed + " failed");
+        System.exit(failed == 0 ? 0 : 1);
+    }
+
+    /** Every check on an open backend, in its precision. */
+    public static List<Result> run(CudaBackend be) {
+        GpuSelfCheck c = new GpuSelfCheck(be);
+        c.weights();
+        c.embed();
+        c.check("rmsNorm [3,5,300]", 1e-5, c::rmsNorm);
+        c.check("linear [2,3,160] x [96,160]", 1e-4, () -> c.linear(new long[] {2, 3, 160}, 96, false));
+        c.check("linear [5,2304] x [300,2304]", 1e-4, () -> c.linear(new long[] {5, 2304}, 300, false));
+        c.check("linear [4,64] x float32 weight [40,64]", 1e-4, () -> c.linear(new long[] {4, 64}, 40, true));
+        c.check("add [4,1000]", 1e-6, () -> c.elementwise(0));
+        c.check("geluTanhMul [4,1000]", 5e-5, () -> c.elementwise(1));
+        c.check("softcap 30 [4,1000]", 1e-4, () -> c.elementwise(2));
+        c.check("rope heads 4, headDim 16, past 1, padLeft {0,2}", 1e-5, () -> c.rope(4, 16, 1, new int[] {0, 2}));
+        c.check("rope heads 8, headDim 256, past 190, padLeft {3,0}", 1e-5, () -> c.rope(8, 256, 190, new int[] {3, 0}));
+        c.check("attention GQA 4/2 D32 softcap 50 pad {0,2,4} T 5,1,1,1", 5e-5,
+                () -> c.attention(3, 4, 2, 32, 50f, 0, 16, new int[] {0, 2, 4}, 5, 1, 1, 1));
+        c.check("attention 8/4 D256 window 3 pad {1,0} T 7,1,1", 5e-5,
+                () -> c.attention(2, 8, 4, 256, 0f, 3, 12, new int[] {1, 0}, 7, 1, 1));
+        c.check("attention 2/1 D256 softcap 50 pad {0,37} T 300,1,1 (2 tiles)", 5e-5,
+                () -> c.attention(2, 2, 1, 256, 50f, 0, 600, new int[] {0, 37}, 300, 1, 1));
+        c.check("lastStep [3,4,50]", 0, c::lastStep);
+        c.check("steer add + norms [3,4,200]", 1e-4, () -> c.steer(true, true));
+        c.check("steer norms only (residual is h)", 1e-4, () -> c.steer(false, true));
+        c.check("steer add, no norms", 1e-6, () -> c.steer(true, false));
+        c.check("argmax [4,256000] (ties: lowest index)", 0, c::argmax);
+        c.check("scope keep survives the inner scope", 0, c::keep);
+        return c.results;
+    }
+
+    private void check(String op, double tolerance, DoubleSupplier body) {
+        try (Scope s = be.openScope()) {
+            results.add(new Result(precision, op, body.getAsDouble(), tolerance, null));
+        } catch (RuntimeException e) {
+            results.add(new Result(precision, op, Double.NaN, tolerance, e.toString().replace('\n', ' ')));
+        }
+    }
+
+    /** What the device holds for a weight matrix: bf16-rounded in BF16. */
+    private float stored(float v) {
+        return precision == Precision.BF16 ? Bf16.round(v) : v;
+    }
+
+    private float[] stored(float[] v) {
+        return precision == Precision.BF16 ? Bf16.round(v) : v;
+    }
+
+    private float[] random(int n, float amplitude) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) (random.nextGaussian() * amplitude);
+        return x;
+    }
+
+    private static float[] values(SyntheticWeight w) {
+        float[] v = new float[(int) w.elementCount()];
+        for (int i = 0; i < v.length; i++) v[i] = w.at(i);
+        return v;
+    }
+
+    private static double maxAbs(float[] got, float[] want) {
+        if (got.length != want.length) return Double.POSITIVE_INFINITY;
+        double m = 0;
+        for (int i = 0; i < got.length; i++) {
+            double e = Math.abs((double) got[i] - want[i]);
+            if (Double.isNaN(e)) return Double.NaN;
+            m = Math.max(m, e);
+        }
+        return m;
+    }
+
+    /** A vocab-sized matrix over several upload chunks, read back, then multiplied; and a vector that stays float32. */
+    private void weights() {
+        SyntheticWeight big = new SyntheticWeight("check.big", new long[] {40000, 1024}, 7, 0.05f);
+        Tensor[] w = new Tensor[1];
+        check("weight upload [40000,1024] (3 chunks)", 0, () -> {
+            w[0] = be.weight(big);
+            float[] got = be.toHost(w[0]);
+            double m = 0;
+            for (int i = 0; i < got.length; i++) m = Math.max(m, Math.abs(got[i] - stored(big.at(i))));
+            return m;
+        });
+        check("linear [3,1024] x uploaded [40000,1024]", 1e-4, () -> {
+            float[] x = random(3 * 1024, 1f);
+            float[] got = be.toHost(be.linear(be.floats(x, 3, 1024), w[0]));
+            return maxAbs(got, ReferenceOps.linear(stored(x), stored(values(big)), 1024));
+        });
+        SyntheticWeight vector = new SyntheticWeight("check.norm", new long[] {300}, 8, 1f);
+        check("weight upload [300] stays float32", 0, () -> maxAbs(be.toHost(be.weight(vector)), values(vector)));
+    }
+
+    private void embed() {
+        SyntheticWeight table = new SyntheticWeight("check.embed", new long[] {50, 72}, 9, 1f);
+        for (float scale : new float[] {8f, 7.3f}) {
+            check("embed [50,72] ids [2,3] scale " + scale, 1e-6, () -> {
+                int[] ids = {0, 49, 7, 7, 13, 2};
+                float[] got = be.toHost(be.embed(be.weight(table), be.ints(ids, 2, 3), scale));
+                return maxAbs(got, ReferenceOps.embed(stored(values(table)), 72, ids, stored(scale)));
+            });
+        }
+    }
+
+    private double rmsNorm() {
+        float[] x = random(3 * 5 * 300, 3f), w = random(300, 0.5f);
+        float[] got = be.toHost(be.rmsNorm(be.floats(x, 3, 5, 300), be.floats(w, 300), 1e-6f));
+        return maxAbs(got, ReferenceOps.rmsNorm(x, w, 1e-6f));
+    }
+
+    /** {@code floatWeight}: the weight made by floats() (float32 GEMM even in BF16). */
+    private double linear(long[] xShape, int out, boolean floatWeight) {
+        int k = (int) xShape[xShape.length - 1];
+        int m = (int) (DeviceTensor.elements(xShape) / k);
+        float[] x = random(m * k, 1f), w = random(out * k, (float) (1 / Math.sqrt(k)));
+        Tensor weight = floatWeight ? be.floats(w, out, k)
+                : be.weight(new ArrayWeight("check.linear", new long[] {out, k}, w));
+        float[] got = be.toHost(be.linear(be.floats(x, xShape), weight));
+        boolean bf16 = !floatWeight && precision == Precision.BF16;
+        return maxAbs(got, ReferenceOps.linear(bf16 ? Bf16.round(x) : x, bf16 ? Bf16.round(w) : w, k));
+    }
+
+    private double elementwise(int which) {
+        float[] a = random(4000, 4f), b = random(4000, 4f);
+        Tensor ta = be.floats(a, 4, 1000), tb = be.floats(b, 4, 1000);
+        return switch (which) {
+            case 0 -> maxAbs(be.toHost(be.add(ta, tb)), ReferenceOps.add(a, b));
+            case 1 -> maxAbs(be.toHost(be.geluTanhMul(ta, tb)), ReferenceOps.geluTanhMul(a, b));
+            default -> {
+                float[] big = random(4000, 40f);
+                yield maxAbs(be.toHost(be.softcap(be.floats(big, 4, 1000), 30f)), ReferenceOps.softcap(big, 30f));
+            }
+        };
+    }
+
+    private double rope(int heads, int headDim, int past, int[] padLeft) {
+        StepLayout layout = new StepLayout(padLeft.length, past, 3, padLeft);
+        float[] x = random(padLeft.length * 3 * heads * headDim, 1f);
+        Tensor out = be.rope(be.floats(x, padLeft.length, 3, (long) heads * headDim), heads, headDim, be.ropeTable(layout, headDim, 10000.0));
+        return maxAbs(be.toHost(out), ReferenceOps.rope(x, heads, headDim, layout.positions(), 10000.0));
+    }
+
+    /** Runs the given step sizes through layer 1 of a 2-layer cache and compares every step's output. */
+    private double attention(int batch, int heads, int kvHeads, int d, float softcap, int window, int capacity,
+                             int[] padLeft, int... steps) {
+        AttentionSpec spec = new AttentionSpec(heads, kvHeads, d, (float) (1 / Math.sqrt(d)), softcap, window);
+        int kvWidth = kvHeads * d;
+        float[] keys = new float[batch * capacity * kvWidth], vals = new float[keys.length];
+        float qScale = softcap > 0 ? 8f : 1f;   // large scores, so the cap changes the answer
+        double err = 0;
+        try (KvCache cache = be.kvCache(2, batch, kvHeads, d, capacity)) {
+            int past = 0;
+            for (int t : steps) {
+                float[] q = random(batch * t * heads * d, qScale), k = random(batch * t * kvWidth, 1f), v = random(batch * t * kvWidth, 1f);
+                StepLayout layout = new StepLayout(batch, past, t, padLeft);
+                float[] got;
+                try (Scope s = be.openScope()) {
+                    got = be.toHost(be.attention(be.floats(q, batch, t, (long) heads * d), be.floats(k, batch, t, kvWidth),
+                            be.floats(v, batch, t, kvWidth), cache, 1, layout, spec));
+                }
+                for (int b = 0; b < batch; b++)
+                    for (int i = 0; i < t; i++)
+                        for (int e = 0; e < kvWidth; e++) {
+                            keys[(b * capacity + past + i) * kvWidth + e] = stored(k[(b * t + i) * kvWidth + e]);
+                            vals[(b * capacity + past + i) * kvWidth + e] = stored(v[(b * t + i) * kvWidth + e]);
+                        }
+                err = Math.max(err, maxAbs(got, ReferenceOps.attention(q, keys, vals, batch, t, capacity, past, padLeft, spec)));
+                cache.advance(t);
+                past += t;
+            }
+        }
+        return err;
+    }
+
+    private double lastStep() {
+        float[] x = random(3 * 4 * 50, 1f);
+        return maxAbs(be.toHost(be.lastStep(be.floats(x, 3, 4, 50))), ReferenceOps.lastStep(x, 3, 4, 50));
+    }
+
+    private double steer(boolean add, boolean norms) {
+        float[] h = random(3 * 4 * 200, 2f), delta = random(3 * 200, 1f);
+        float[] mask = {1, 1, 0, 1, 0, 0, 0, 0, 0.5f, 1, 1, 1};   // row 1 unsteered; positions vary
+        Tensor th = be.floats(h, 3, 4, 200);
+        SteerResult r = be.steer(th, add ? be.floats(delta, 3, 200) : null, add ? be.floats(mask, 3, 4) : null, norms);
+        if (!add && r.residual() != th) throw new IllegalStateException("unsteered residual is not h itself");
+        if (!norms && r.norms() != null) throw new IllegalStateException("norms returned although not asked for");
+        double err = maxAbs(be.toHost(r.residual()), add ? ReferenceOps.steer(h, delta, mask, 3, 4, 200) : h);
+        if (norms) err = Math.max(err, maxAbs(be.toHost(r.norms()), ReferenceOps.norms(h, 200)));
+        return err;
+    }
+
+    private double argmax() {
+        int vocab = 256000;
+        float[] x = random(4 * vocab, 3f);
+        x[vocab + 1000] = 50f;
+        x[vocab + 200000] = 50f;                   // tie: the lower index wins
+        java.util.Arrays.fill(x, 2 * vocab, 3 * vocab, 0f);
+        x[4 * vocab - 1] = 60f;                    // the last column
+        int[] got = be.argmax(be.floats(x, 4, vocab)), want = ReferenceOps.argmax(x, vocab);
+        int wrong = 0;
+        for (int i = 0; i < want.length; i++) if (got[i] != want[i]) wrong++;
+        return wrong;
+    }
+
+    private double keep() {
+        float[] data = random(1000, 1f);
+        Tensor x = be.floats(data, 1000);
+        Tensor y;
+        try (Scope inner = be.openScope()) {
+            be.floats(new float[5000], 5000);      // so y does not sit at the start of the inner region
+            y = inner.keep(be.add(x, x));
+        }
+        float[] ones = new float[20000];
+        java.util.Arrays.fill(ones, 1f);
+        be.floats(ones, 20000);                    // reuses the inner region
+        Tensor dead;
+        try (Scope s = be.openScope()) {
+            dead = be.floats(data, 1000);
+        }
+        try {
+            be.toHost(dead);
+            return Double.POSITIVE_INFINITY;       // a closed scope's tensor must not be readable
+        } catch (IllegalStateException expected) {
+            return maxAbs(be.toHost(y), ReferenceOps.add(data, data));
+        }
+    }
+}

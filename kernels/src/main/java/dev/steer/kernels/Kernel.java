@@ -1,0 +1,81 @@
+package dev.steer.kernels;
+
+import static dev.steer.kernels.CudaException.check;
+import static org.bytedeco.cuda.global.cudart.cuLaunchKernel;
+
+import org.bytedeco.cuda.cudart.CUfunc_st;
+import org.bytedeco.cuda.cudart.CUstream_st;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.PointerPointer;
+
+/**
+ * One {@code extern "C"} kernel and its argument slots. Arguments are set in declaration order, then
+ * {@link #launch}: {@code kernel.ptr(x).ptr(out).i32(n).launch(rows, 1, 256, 0)}. Each slot is its own 8-byte
+ * native buffer and {@code kernelParams[i]} points to slot i (the layout that worked on the H100; wrapping
+ * a device pointer itself in a PointerPointer crashed the driver). Slots are reused, so a launch allocates nothing.
+ * Not thread-safe.
+ */
+final class Kernel implements AutoCloseable {
+    private static final int MAX_ARGS = 16;
+
+    final String name;
+    private final CUfunc_st function;
+    private final CUstream_st stream;
+    private final BytePointer[] slots = new BytePointer[MAX_ARGS];
+    private final PointerPointer<BytePointer> params = new PointerPointer<>(MAX_ARGS);
+    private int count;
+
+    Kernel(String name, CUfunc_st function, CUstream_st stream) {
+        this.name = name;
+        this.function = function;
+        this.stream = stream;
+        for (int i = 0; i < MAX_ARGS; i++) {
+            slots[i] = new BytePointer(8);
+            slots[i].putLong(0, 0L);
+            params.put(i, slots[i]);
+        }
+    }
+
+    /** A device address (a pointer argument); 0 passes a null pointer. */
+    Kernel ptr(long address) {
+        next().putLong(0, address);
+        return this;
+    }
+
+    Kernel i64(long value) {
+        next().putLong(0, value);
+        return this;
+    }
+
+    Kernel i32(int value) {
+        next().putInt(0, value);
+        return this;
+    }
+
+    Kernel f32(float value) {
+        next().putFloat(0, value);
+        return this;
+    }
+
+    private BytePointer next() {
+        if (count == MAX_ARGS) throw new IllegalStateException(name + ": more than " + MAX_ARGS + " arguments");
+        return slots[count++];
+    }
+
+    /** Queues the kernel on the backend's stream with a (gridX, gridY) grid of 1-D blocks; resets the arguments. */
+    void launch(long gridX, int gridY, int block, int sharedBytes) {
+        int n = count;
+        count = 0;
+        if (gridX <= 0 || gridY <= 0) return;   // empty tensor: nothing to do
+        if (gridX > Integer.MAX_VALUE || gridY > 65535)
+            throw new IllegalArgumentException(name + ": grid " + gridX + " x " + gridY + " is too large");
+        check(cuLaunchKernel(function, (int) gridX, gridY, 1, block, 1, 1, sharedBytes, stream, params, null),
+                "cuLaunchKernel(" + name + ", " + n + " args)");
+    }
+
+    @Override
+    public void close() {
+        for (BytePointer s : slots) s.close();
+        params.close();
+    }
+}

@@ -1,0 +1,29 @@
+package dev.steer.kernels;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/** The kernel families: one {@code .cu} file each under {@code dev/steer/kernels/}, all including {@link #HEADER}. */
+public final class KernelSource {
+    /** The shared header every family includes as {@code #include "common.cuh"}. */
+    public static final String HEADER = "common.cuh";
+
+    /** Every family, in the order the backend loads them. */
+    public static final List<String> FAMILIES = List.of("embed", "rmsnorm", "rope", "attention", "elementwise", "steer", "argmax");
+
+    private KernelSource() {
+    }
+
+    /** Resource text of {@code file} (e.g. {@code attention.cu}). */
+    public static String read(String file) {
+        try (InputStream in = KernelSource.class.getResourceAsStream(file)) {
+            if (in == null) throw new IllegalStateException("kernel source " + file + " is missing from the jar");
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading kernel source " + file, e);
+        }
+    }
+}

@@ -1,0 +1,204 @@
+package dev.steer.kernels;
+
+import dev.steer.engine.backend.AttentionSpec;
+import dev.steer.engine.backend.StepLayout;
+import dev.steer.engine.backend.SteerResult;
+import dev.steer.engine.backend.Tensor;
+import java.util.Arrays;
+import org.bytedeco.javacpp.IntPointer;
+
+/**
+ * Shape checks and kernel launches for each op; outputs are allocated in the arena's current scope.
+ * Activations must be float32 {@link DeviceTensor}s; weights may be bf16 where an op says so.
+ */
+final class Ops {
+    private static final int THREADS = 256;
+    /** Attention blocks: 4 warps; a thread owns up to 4 output dims, so headDim <= 512. */
+    private static final int ATTENTION_THREADS = 128;
+    private static final int ATTENTION_TILE = 256;
+    private static final int MAX_HEAD_DIM = 4 * ATTENTION_THREADS;
+
+    private final CudaDevice device;
+    private final KernelLibrary kernels;
+    private final Gemm gemm;
+    private final Arena arena;
+
+    Ops(CudaDevice device, KernelLibrary kernels, Gemm gemm, Arena arena) {
+        this.device = device;
+        this.kernels = kernels;
+        this.gemm = gemm;
+        this.arena = arena;
+    }
+
+    static DeviceTensor cast(Tensor t, String op) {
+        if (!(t instanceof DeviceTensor d)) throw new IllegalArgumentException(op + ": " + t + " is not a CUDA tensor");
+        return d.live(op);
+    }
+
+    private static DeviceTensor f32(Tensor t, String op, String what) {
+        DeviceTensor d = cast(t, op);
+        if (d.dtype != DType.F32) throw new IllegalArgumentException(op + ": " + what + " " + d + " must be float32");
+        return d;
+    }
+
+    private static long[] withLast(long[] shape, long last) {
+        long[] s = shape.length == 0 ? new long[1] : shape.clone();
+        s[s.length - 1] = last;
+        return s;
+    }
+
+    private static int blocks(long n) {
+        return (int) Math.max(1, Math.min((n + THREADS - 1) / THREADS, 1L << 16));
+    }
+
+    Tensor embed(Tensor table, Tensor ids, float scale) {
+        DeviceTensor t = cast(table, "embed");
+        DeviceTensor i = cast(ids, "embed");
+        if (t.shape.length != 2) throw new IllegalArgumentException("embed: table " + t + " must be [vocab, hidden]");
+        if (i.dtype != DType.I32) throw new IllegalArgumentException("embed: ids " + i + " must be ints");
+        long[] shape = Arrays.copyOf(i.shape, i.shape.length + 1);
+        shape[i.shape.length] = t.shape[1];
+        DeviceTensor out = arena.allocate(DType.F32, shape);
+        kernels.get(t.dtype == DType.BF16 ? "embed_bf16" : "embed_f32")
+                .ptr(t.address).ptr(i.address).ptr(out.address).i32((int) t.shape[1]).i32((int) t.shape[0]).f32(scale)
+                .launch(i.elements(), 1, THREADS, 0);
+        return out;
+    }
+
+    Tensor rmsNorm(Tensor x, Tensor w, float eps) {
+        DeviceTensor a = f32(x, "rmsNorm", "x");
+        DeviceTensor b = f32(w, "rmsNorm", "w");
+        long n = a.lastDim();
+        if (b.elements() != n) throw new IllegalArgumentException("rmsNorm: w " + b + " does not match x " + a);
+        DeviceTensor out = arena.allocate(DType.F32, a.shape);
+        kernels.get("rmsnorm_f32").ptr(a.address).ptr(b.address).ptr(out.address).i32((int) n).f32(eps)
+                .launch(a.elements() / Math.max(1, n), 1, THREADS, 0);
+        return out;
+    }
+
+    Tensor linear(Tensor x, Tensor w) {
+        DeviceTensor a = f32(x, "linear", "x");
+        DeviceTensor b = cast(w, "linear");
+        if (b.shape.length != 2 || b.shape[1] != a.lastDim())
+            throw new IllegalArgumentException("linear: weight " + b + " is not [out, " + a.lastDim() + "] for x " + a);
+        long k = b.shape[1], n = b.shape[0], m = a.elements() / Math.max(1, k);
+        DeviceTensor out = arena.allocate(DType.F32, withLast(a.shape, n));
+        if (m == 0) return out;
+        long input = a.address;
+        if (b.dtype == DType.BF16) input = bf16Copy(a);
+        else if (b.dtype != DType.F32) throw new IllegalArgumentException("linear: weight " + b + " must be float");
+        gemm.linear(input, b.address, out.address, (int) m, (int) n, (int) k, b.dtype);
+        return out;
+    }
+
+    /** x rounded to bf16 for a bf16 GEMM; remembered while x's scope is current (q, k, v share one copy). */
+    private long bf16Copy(DeviceTensor x) {
+        if (x.bf16Copy != 0 && x.scope == arena.current()) return x.bf16Copy;
+        long n = x.elements();
+        long copy = arena.allocate(n * 2);
+        kernels.get("to_bf16").ptr(x.address).ptr(copy).i64(n).launch(blocks(n), 1, THREADS, 0);
+        if (x.scope == arena.current()) x.bf16Copy = copy;
+        return copy;
+    }
+
+    /** add, gelu_tanh_mul (two inputs) or softcap (one input and {@code cap}). */
+    Tensor elementwise(String kernel, Tensor x, Tensor y, float cap) {
+        DeviceTensor a = f32(x, kernel, "input");
+        DeviceTensor out = arena.allocate(DType.F32, a.shape);
+        long n = a.elements();
+        Kernel k = kernels.get(kernel).ptr(a.address);
+        if (y != null) {
+            DeviceTensor b = f32(y, kernel, "input");
+            if (!Arrays.equals(a.shape, b.shape)) throw new IllegalArgumentException(kernel + ": shapes " + a + " and " + b + " differ");
+            k.ptr(b.address).ptr(out.address).i64(n);
+        } else {
+            k.ptr(out.address).i64(n).f32(cap);
+        }
+        k.launch(blocks(n), 1, THREADS, 0);
+        return out;
+    }
+
+    Tensor rope(Tensor x, int heads, int headDim, CudaRopeTable table) {
+        DeviceTensor a = f32(x, "rope", "x");
+        if (a.lastDim() != (long) heads * headDim) throw new IllegalArgumentException("rope: x " + a + " is not [..., " + heads + " x " + headDim + "]");
+        if (table.headDim() != headDim) throw new IllegalArgumentException("rope: table is for headDim " + table.headDim() + ", not " + headDim);
+        long rows = a.elements() / Math.max(1, a.lastDim());
+        if (rows != table.rows()) throw new IllegalArgumentException("rope: x has " + rows + " rows, table " + table.rows());
+        cast(table.table(), "rope");
+        DeviceTensor out = arena.allocate(DType.F32, a.shape);
+        kernels.get("rope_f32").ptr(a.address).ptr(table.table().address).ptr(out.address).i32(heads).i32(headDim)
+                .launch(rows, 1, THREADS, 0);
+        return out;
+    }
+
+    Tensor attention(Tensor q, Tensor k, Tensor v, CudaKvCache c, int layer, StepLayout layout, AttentionSpec spec) {
+        DeviceTensor qd = f32(q, "attention", "q"), kd = f32(k, "attention", "k"), vd = f32(v, "attention", "v");
+        int b = layout.batch(), t = layout.steps(), d = spec.headDim();
+        if (layer < 0 || layer >= c.layers) throw new IllegalArgumentException("attention: layer " + layer + " outside cache of " + c.layers);
+        if (b != c.batch) throw new IllegalArgumentException("attention: batch " + b + " but cache batch " + c.batch);
+        if (layout.past() != c.length()) throw new IllegalArgumentException("attention: layout past " + layout.past() + " but cache holds " + c.length());
+        if (layout.past() + t > c.capacity) throw new IllegalStateException("attention: " + layout.past() + " + " + t + " steps exceed KV capacity " + c.capacity);
+        if (spec.kvHeads() != c.kvHeads || d != c.headDim) throw new IllegalArgumentException("attention: spec " + spec + " does not match the cache");
+        if (d > MAX_HEAD_DIM) throw new IllegalArgumentException("attention: headDim " + d + " above " + MAX_HEAD_DIM);
+        long[] qShape = {b, t, (long) spec.heads() * d}, kvShape = {b, t, (long) spec.kvHeads() * d};
+        if (!Arrays.equals(qd.shape, qShape) || !Arrays.equals(kd.shape, kvShape) || !Arrays.equals(vd.shape, kvShape))
+            throw new IllegalArgumentException("attention: q " + qd + ", k " + kd + ", v " + vd + " for batch " + b + ", steps " + t + ", " + spec);
+        c.usePadLeft(layout.padLeft());
+        boolean bf16 = c.dtype == DType.BF16;
+        kernels.get(bf16 ? "kv_write_bf16" : "kv_write_f32")
+                .ptr(kd.address).ptr(vd.address).ptr(c.keys(layer)).ptr(c.values(layer))
+                .i32(t).i32(c.kvHeads).i32(d).i32(c.capacity).i32(layout.past())
+                .launch((long) b * t, 1, THREADS, 0);
+        DeviceTensor out = arena.allocate(DType.F32, qShape);
+        kernels.get(bf16 ? "attention_bf16" : "attention_f32")
+                .ptr(qd.address).ptr(c.keys(layer)).ptr(c.values(layer)).ptr(c.padLeft).ptr(out.address)
+                .i32(t).i32(spec.heads()).i32(spec.kvHeads()).i32(d).i32(c.capacity).i32(layout.past())
+                .f32(spec.scale()).f32(spec.softcap()).i32(spec.window())
+                .launch((long) b * t, spec.heads(), ATTENTION_THREADS, (d + ATTENTION_TILE) * 4);
+        return out;
+    }
+
+    Tensor lastStep(Tensor x) {
+        DeviceTensor a = f32(x, "lastStep", "x");
+        if (a.shape.length != 3) throw new IllegalArgumentException("lastStep: x " + a + " must be [B, T, F]");
+        DeviceTensor out = arena.allocate(DType.F32, a.shape[0], a.shape[2]);
+        kernels.get("last_step_f32").ptr(a.address).ptr(out.address).i32((int) a.shape[1]).i32((int) a.shape[2])
+                .launch(a.shape[1] == 0 ? 0 : a.shape[0], 1, THREADS, 0);
+        return out;
+    }
+
+    SteerResult steer(Tensor h, Tensor delta, Tensor mask, boolean norms) {
+        DeviceTensor x = f32(h, "steer", "h");
+        if (x.shape.length != 3) throw new IllegalArgumentException("steer: h " + x + " must be [B, T, H]");
+        long b = x.shape[0], t = x.shape[1], hidden = x.shape[2];
+        DeviceTensor d = null, m = null, out = null, n = null;
+        if (delta != null) {
+            d = f32(delta, "steer", "delta");
+            m = f32(mask, "steer", "mask");
+            if (!Arrays.equals(d.shape, new long[] {b, hidden})) throw new IllegalArgumentException("steer: delta " + d + " is not [" + b + ", " + hidden + "]");
+            if (!Arrays.equals(m.shape, new long[] {b, t})) throw new IllegalArgumentException("steer: mask " + m + " is not [" + b + ", " + t + "]");
+            out = arena.allocate(DType.F32, x.shape);
+        }
+        if (norms) n = arena.allocate(DType.F32, b, t);
+        if (out == null && n == null) return new SteerResult(x, null);
+        kernels.get("steer_f32").ptr(x.address).ptr(d == null ? 0 : d.address).ptr(m == null ? 0 : m.address)
+                .ptr(out == null ? 0 : out.address).ptr(n == null ? 0 : n.address).i32((int) t).i32((int) hidden)
+                .launch(b * t, 1, THREADS, 0);
+        return new SteerResult(out == null ? x : out, n);
+    }
+
+    int[] argmax(Tensor logits) {
+        DeviceTensor x = f32(logits, "argmax", "logits");
+        long v = x.lastDim();
+        if (v <= 0) throw new IllegalArgumentException("argmax: logits " + x + " have no columns");
+        int rows = (int) (x.elements() / v);
+        long out = arena.allocate(rows * 4L);
+        kernels.get("argmax_f32").ptr(x.address).ptr(out).i32((int) v).launch(rows, 1, THREADS * 4, 0);
+        int[] ids = new int[rows];
+        try (IntPointer host = new IntPointer(Math.max(1, rows))) {
+            device.download(host, out, rows * 4L);
+            host.get(ids);
+        }
+        return ids;
+    }
+}

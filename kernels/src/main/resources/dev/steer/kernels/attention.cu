@@ -1,0 +1,128 @@
+// Attention over a KV cache, for prefill (T > 1) and decode (T = 1).
+// Cache layout per layer: k, v [B, kvHeads, capacity, headDim], float32 or bf16 (the backend's precision).
+// Slots count from the cache start; query t of row b sits in slot i = past + t. Key slot j is visible iff
+//   j <= i, j >= padLeft[b], and (window <= 0 or i - j < window)
+// (positions are slot - padLeft[b], so i - j is also the position distance). A query with no visible key
+// (a pad query) outputs zeros. Scores: s = (q . k) * scale, then tanh(s / softcap) * softcap when softcap > 0;
+// softmax in float32.
+#include "common.cuh"
+
+// kv_write: k, v [B, T, kvHeads * headDim] float32 -> cache slots [past, past + T); one block per (b, t) row.
+template <typename S>
+__device__ void kv_write(const float* k, const float* v, S* kc, S* vc, int steps, int kvHeads, int headDim,
+                         int capacity, int past) {
+    long long row = blockIdx.x;
+    long long b = row / steps, t = row % steps;
+    int width = kvHeads * headDim;
+    for (int idx = threadIdx.x; idx < width; idx += blockDim.x) {
+        int h = idx / headDim, d = idx % headDim;
+        long long dst = ((b * kvHeads + h) * capacity + past + t) * headDim + d;
+        store_f(kc, dst, k[row * width + idx]);
+        store_f(vc, dst, v[row * width + idx]);
+    }
+}
+
+extern "C" __global__ void kv_write_f32(const float* k, const float* v, float* kc, float* vc, int steps, int kvHeads,
+                                        int headDim, int capacity, int past) {
+    kv_write(k, v, kc, vc, steps, kvHeads, headDim, capacity, past);
+}
+
+extern "C" __global__ void kv_write_bf16(const float* k, const float* v, unsigned short* kc, unsigned short* vc,
+                                         int steps, int kvHeads, int headDim, int capacity, int past) {
+    kv_write(k, v, kc, vc, steps, kvHeads, headDim, capacity, past);
+}
+
+// Keys are scored a tile at a time (one warp per key) with an online softmax, so shared memory does not grow
+// with the cache: dynamic shared memory = (headDim + ATT_TILE) floats. Each thread owns output dims
+// tid, tid + blockDim, ... (at most ATT_DIMS_PER_THREAD of them), so headDim <= ATT_DIMS_PER_THREAD * blockDim.
+#define ATT_TILE 256
+#define ATT_DIMS_PER_THREAD 4
+
+// One block per (query row b*T + t: blockIdx.x, head: blockIdx.y). q, out: [B, T, heads * headDim].
+template <typename S>
+__device__ void attend(const float* q, const S* kc, const S* vc, const int* padLeft, float* out, int steps,
+                       int heads, int kvHeads, int headDim, int capacity, int past, float scale, float softcap,
+                       int window) {
+    extern __shared__ float smem[];
+    __shared__ float scratch[32];
+    float* qs = smem;
+    float* sc = smem + headDim;
+    long long row = blockIdx.x;
+    int h = blockIdx.y;
+    long long b = row / steps;
+    int i = past + (int)(row % steps);
+    int lo = padLeft[b];
+    if (window > 0 && i - window + 1 > lo) lo = i - window + 1;
+    int hi = i;
+    float* o = out + (row * heads + h) * headDim;
+    if (lo > hi) {
+        for (int d = threadIdx.x; d < headDim; d += blockDim.x) o[d] = 0.f;
+        return;
+    }
+    const float* qr = q + (row * heads + h) * headDim;
+    for (int d = threadIdx.x; d < headDim; d += blockDim.x) qs[d] = qr[d];
+    __syncthreads();
+    int kvh = h / (heads / kvHeads);
+    long long base = (b * kvHeads + kvh) * (long long)capacity * headDim;
+    const S* kb = kc + base;
+    const S* vb = vc + base;
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    float m = NEG_INF, l = 0.f;
+    float acc[ATT_DIMS_PER_THREAD];
+#pragma unroll
+    for (int c = 0; c < ATT_DIMS_PER_THREAD; c++) acc[c] = 0.f;
+    for (int j0 = lo; j0 <= hi; j0 += ATT_TILE) {
+        int n = hi - j0 + 1 < ATT_TILE ? hi - j0 + 1 : ATT_TILE;
+        for (int jj = warp; jj < n; jj += warps) {
+            long long kr = (long long)(j0 + jj) * headDim;
+            float s = 0.f;
+            for (int d = lane; d < headDim; d += 32) s += qs[d] * load_f(kb, kr + d);
+            s = warp_sum(s) * scale;
+            if (softcap > 0.f) s = tanhf(s / softcap) * softcap;
+            if (lane == 0) sc[jj] = s;
+        }
+        __syncthreads();
+        float tm = NEG_INF;
+        for (int jj = threadIdx.x; jj < n; jj += blockDim.x) tm = fmaxf(tm, sc[jj]);
+        tm = block_max(tm, scratch);
+        float mNew = fmaxf(m, tm);
+        float correction = expf(m - mNew);   // 0 on the first tile, where m = -inf
+        float ps = 0.f;
+        for (int jj = threadIdx.x; jj < n; jj += blockDim.x) {
+            float p = expf(sc[jj] - mNew);
+            sc[jj] = p;
+            ps += p;
+        }
+        ps = block_sum(ps, scratch);          // its barriers also publish sc[] to the whole block
+        l = l * correction + ps;
+        m = mNew;
+#pragma unroll
+        for (int c = 0; c < ATT_DIMS_PER_THREAD; c++) {
+            int d = threadIdx.x + c * blockDim.x;
+            if (d < headDim) {
+                float a = acc[c] * correction;
+                for (int jj = 0; jj < n; jj++) a += sc[jj] * load_f(vb, (long long)(j0 + jj) * headDim + d);
+                acc[c] = a;
+            }
+        }
+        __syncthreads();                      // sc[] is rewritten by the next tile
+    }
+#pragma unroll
+    for (int c = 0; c < ATT_DIMS_PER_THREAD; c++) {
+        int d = threadIdx.x + c * blockDim.x;
+        if (d < headDim) o[d] = acc[c] / l;
+    }
+}
+
+extern "C" __global__ void attention_f32(const float* q, const float* kc, const float* vc, const int* padLeft,
+                                         float* out, int steps, int heads, int kvHeads, int headDim, int capacity,
+                                         int past, float scale, float softcap, int window) {
+    attend(q, kc, vc, padLeft, out, steps, heads, kvHeads, headDim, capacity, past, scale, softcap, window);
+}
+
+extern "C" __global__ void attention_bf16(const float* q, const unsigned short* kc, const unsigned short* vc,
+                                          const int* padLeft, float* out, int steps, int heads, int kvHeads,
+                                          int headDim, int capacity, int past, float scale, float softcap,
+                                          int window) {
+    attend(q, kc, vc, padLeft, out, steps, heads, kvHeads, headDim, capacity, past, scale, softcap, window);
+}

@@ -1,0 +1,33 @@
+// Element-wise ops over n float32 values (grid-stride loops) and small layout moves.
+#include "common.cuh"
+
+#define GRID_STRIDE(i, n) for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (long long)gridDim.x * blockDim.x)
+
+extern "C" __global__ void add_f32(const float* a, const float* b, float* out, long long n) {
+    GRID_STRIDE(i, n) out[i] = a[i] + b[i];
+}
+
+// gelu_tanh(g) * u, gelu_tanh(g) = 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3))), as torch's approximate="tanh".
+extern "C" __global__ void gelu_tanh_mul_f32(const float* gate, const float* up, float* out, long long n) {
+    const float k = 0.7978845608028654f;
+    GRID_STRIDE(i, n) {
+        float g = gate[i];
+        out[i] = 0.5f * g * (1.f + tanhf(k * (g + 0.044715f * g * g * g))) * up[i];
+    }
+}
+
+extern "C" __global__ void softcap_f32(const float* x, float* out, long long n, float cap) {
+    GRID_STRIDE(i, n) out[i] = tanhf(x[i] / cap) * cap;
+}
+
+// The bf16 operand of a GEMM whose weight is bf16.
+extern "C" __global__ void to_bf16(const float* x, unsigned short* out, long long n) {
+    GRID_STRIDE(i, n) out[i] = f32_to_bf16(x[i]);
+}
+
+// x [B, T, F] -> out [B, F], the last step of every row; one block per row b.
+extern "C" __global__ void last_step_f32(const float* x, float* out, int steps, int features) {
+    long long b = blockIdx.x;
+    const float* src = x + (b * steps + steps - 1) * features;
+    for (int f = threadIdx.x; f < features; f += blockDim.x) out[b * features + f] = src[f];
+}

@@ -1,0 +1,76 @@
+package dev.steer.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Compiles every kernel family with nvcc for sm_90 (the H100/H200) where nvcc exists, so a kernel that does
+ * not compile fails CI even without a GPU; skipped (and says so) where there is no nvcc.
+ */
+class KernelCompileCheckTest {
+    static Path nvcc() {
+        List<Path> candidates = new ArrayList<>();
+        String path = System.getenv("PATH");
+        if (path != null) for (String dir : path.split(":")) if (!dir.isEmpty()) candidates.add(Path.of(dir, "nvcc"));
+        candidates.add(Path.of("/usr/local/cuda/bin/nvcc"));
+        try (var dirs = Files.list(Path.of("/usr/local"))) {
+            dirs.filter(d -> d.getFileName().toString().startsWith("cuda-")).sorted().forEach(d -> candidates.add(d.resolve("bin/nvcc")));
+        } catch (IOException ignored) {
+            // no /usr/local: only PATH
+        }
+        return candidates.stream().filter(Files::isExecutable).findFirst().orElse(null);
+    }
+
+    @Test
+    void everyKernelFamilyCompilesForSm90(@TempDir Path dir) throws Exception {
+        Path nvcc = nvcc();
+        if (nvcc == null) System.out.println("KernelCompileCheck skipped: no nvcc on PATH or under /usr/local");
+        assumeTrue(nvcc != null, "no nvcc");
+        Files.writeString(dir.resolve(KernelSource.HEADER), KernelSource.read(KernelSource.HEADER));
+        for (String family : KernelSource.FAMILIES) {
+            String source = KernelSource.read(family + ".cu");
+            Path cu = dir.resolve(family + ".cu"), ptx = dir.resolve(family + ".ptx");
+            Files.writeString(cu, source);
+            Process p = new ProcessBuilder(nvcc.toString(), "-ptx", "-arch=sm_90", "-o", ptx.toString(), cu.toString())
+                    .redirectErrorStream(true).start();
+            String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(300, TimeUnit.SECONDS), family + ".cu: nvcc timed out");
+            assertEquals(0, p.exitValue(), family + ".cu does not compile:\n" + log);
+            String text = Files.readString(ptx);
+            List<String> kernels = KernelLibrary.kernelNames(source);
+            assertFalse(kernels.isEmpty(), family + ".cu declares no extern \"C\" kernel");
+            for (String k : kernels) assertTrue(text.contains(".entry " + k + "("), family + ".cu: no entry " + k + " in the PTX");
+        }
+    }
+
+    @Test
+    void kernelsIncludeNoSystemHeaders() {
+        // NVRTC compiles with no include path: only "common.cuh", handed over as a named header, may be included.
+        for (String family : KernelSource.FAMILIES)
+            for (String line : KernelSource.read(family + ".cu").split("\n"))
+                if (line.startsWith("#include")) assertEquals("#include \"common.cuh\"", line.strip(), family + ".cu");
+        assertFalse(KernelSource.read(KernelSource.HEADER).contains("#include"), "common.cuh");
+    }
+
+    @Test
+    void everyKernelTheBackendLaunchesIsDeclared() {
+        List<String> declared = new ArrayList<>();
+        for (String family : KernelSource.FAMILIES) declared.addAll(KernelLibrary.kernelNames(KernelSource.read(family + ".cu")));
+        for (String name : List.of("embed_f32", "embed_bf16", "rmsnorm_f32", "rope_f32", "kv_write_f32", "kv_write_bf16",
+                "attention_f32", "attention_bf16", "add_f32", "gelu_tanh_mul_f32", "softcap_f32", "to_bf16", "last_step_f32",
+                "steer_f32", "argmax_f32"))
+            assertTrue(declared.contains(name), name + " is launched but not declared in any .cu");
+    }
+}
