@@ -63,6 +63,13 @@ public final class SelfJudge implements Judge {
         return out;
     }
 
+    /** What the judge sees for one prompt: the top-20 next tokens as text → log probability (for inspection). */
+    public Map<String, Double> topLogprobs(String prompt) {
+        GenerationOptions opts = new GenerationOptions(1, 0, 1, 0, false, null, true);
+        float[] logits = new Generator(lm).generate(List.of(GenerationRequest.plain(encoder.apply(prompt))), opts).get(0).promptLogits();
+        return topLogprobs(logits, ChatCompletions.TOP_LOGPROBS, decoder);
+    }
+
     /**
      * Text → natural-log probability of the {@code k} most likely tokens under softmax({@code logits}) (ties: the
      * lower id first), as the chat-completions API reports them; two ids decoding to the same text add up.
