@@ -1,0 +1,214 @@
+package dev.steer.cli;
+
+import dev.steer.engine.BadInputException;
+import dev.steer.engine.backend.Backend;
+import dev.steer.engine.extract.ExtractedVector;
+import dev.steer.engine.extract.Method;
+import dev.steer.engine.extract.Position;
+import dev.steer.engine.extract.VectorExtraction;
+import dev.steer.engine.model.HookPoint;
+import dev.steer.engine.model.LayerSelection;
+import dev.steer.engine.trait.PromptFile;
+import dev.steer.engine.trait.TraitDataset;
+import dev.steer.models.LoadedModel;
+import dev.steer.models.vectors.VectorFile;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+@Command(name = "extract", mixinStandardHelpOptions = true,
+        description = {"Extract steering vectors from contrastive prompt sets at every chosen layer "
+                + "(blocks.L.hook_resid_post). Activations of all layers come from the same batched passes.",
+                "mean_diff: mean(positive) - mean(negative). probe: L2-regularised logistic regression (C=1) on "
+                        + "standardised activations, mapped back to activation space and scaled to UNIT norm, oriented "
+                        + "so positives project higher.",
+                "Writes OUT/{method}_layer{L}.safetensors (tensor 'vector', float32; __metadata__ model, layer, method, "
+                        + "trait, position, vector_norm, activation_norm, n_pos, n_neg, heldout_accuracy, ...) and prints per "
+                        + "layer ||v||, ||h|| (mean over all prompt tokens, BOS excluded), ||v||/||h||, held-out accuracy "
+                        + "(5-fold by pair index; mean_diff thresholded at the class-mean midpoint) and Cohen's d of the projections (in-sample), "
+                        + "so you see which method keeps ||v||/||h|| steady across layers.",
+                "Example: steer extract --model DIR --trait optimism --layers all --method mean_diff,probe --out vectors/optimism"})
+final class ExtractCommand implements Callable<Integer> {
+    static final class Source {
+        @Option(names = "--trait", paramLabel = "T", description = "A bundled trait (refusal, optimism, sycophancy, confidence) or a trait .json file: its contrastive pairs.")
+        String trait;
+
+        @ArgGroup(exclusive = false)
+        PromptFiles files;
+    }
+
+    static final class PromptFiles {
+        @Option(names = "--positive", required = true, paramLabel = "FILE", description = "Prompts showing the trait: a JSON array of strings (.json) or one per line.")
+        Path positive;
+
+        @Option(names = "--negative", required = true, paramLabel = "FILE", description = "Prompts showing its opposite, same format.")
+        Path negative;
+    }
+
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Mixin
+    OutputFormat format;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Source source;
+
+    @Option(names = "--layers", defaultValue = "all", paramLabel = "SPEC", description = "all, a range 0-25, a list 5,10, or mixed 1-3,7. Default: ${DEFAULT-VALUE}.")
+    String layers;
+
+    @Option(names = "--method", defaultValue = "mean_diff,probe", paramLabel = "M[,M]", description = "mean_diff, probe or both. Default: ${DEFAULT-VALUE}.")
+    String methods;
+
+    @Option(names = "--position", defaultValue = "last", paramLabel = "P",
+            description = "last: the last prompt token; mean: the mean over all prompt tokens, BOS included. Default: ${DEFAULT-VALUE}.")
+    String position;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (created if missing).")
+    Path out;
+
+    @Option(names = "--chat", description = "Wrap each prompt as one user turn with the model's chat template.")
+    boolean chat;
+
+    @Option(names = "--batch-size", defaultValue = "16", paramLabel = "N", description = "Prompts per forward pass. Default: ${DEFAULT-VALUE}.")
+    int batchSize;
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        List<Method> methodList = Method.parseList(methods, "--method");
+        Position pos = Position.parse(position, "--position");
+        if (batchSize < 1) throw new BadInputException("--batch-size: must be at least 1, was " + batchSize);
+        List<String> posText, negText;
+        String traitName, posFlag, negFlag;
+        if (source.trait != null) {
+            TraitDataset t = TraitDataset.load(source.trait);
+            posText = t.positives();
+            negText = t.negatives();
+            traitName = t.name();
+            posFlag = negFlag = "--trait " + source.trait;
+        } else {
+            posText = PromptFile.read(source.files.positive);
+            negText = PromptFile.read(source.files.negative);
+            traitName = "custom";
+            posFlag = "--positive " + source.files.positive;
+            negFlag = "--negative " + source.files.negative;
+        }
+        if (posText.isEmpty()) throw new BadInputException(posFlag + ": no positive prompts");
+        if (negText.isEmpty()) throw new BadInputException(negFlag + ": no negative prompts");
+        try (Backend b = modelOptions.openBackend(); LoadedModel m = modelOptions.load(b)) {
+            int[] layerList = LayerSelection.parse(layers, m.lm().dims().layers(), "--layers");
+            List<int[]> pos1 = encode(m, posText, posFlag), neg1 = encode(m, negText, negFlag);
+            OutputDirectory dir = OutputDirectory.prepare(out, "--out");
+            List<ExtractedVector> vectors = VectorExtraction.extract(m.lm(), pos1, neg1, layerList, pos, methodList, batchSize);
+            List<String> names = vectors.stream().map(ExtractCommand::fileName).toList();
+            dir.writeAll(names, (file, i) -> VectorFile.write(file, vectors.get(i).vector(), metadata(m, traitName, vectors.get(i))));
+            print(m, traitName, pos, methodList, layerList, dir, vectors);
+        }
+        return 0;
+    }
+
+    private List<int[]> encode(LoadedModel m, List<String> texts, String flag) {
+        List<int[]> ids = new ArrayList<>();
+        for (String t : texts) ids.add(m.encodePrompt(t, chat, flag));
+        return ids;
+    }
+
+    static String fileName(ExtractedVector v) {
+        return v.method().label() + "_layer" + v.layer() + ".safetensors";
+    }
+
+    private Map<String, String> metadata(LoadedModel m, String trait, ExtractedVector v) {
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("model", m.source());
+        meta.put("layer", Integer.toString(v.layer()));
+        meta.put("hook", HookPoint.residPost(v.layer()).name());
+        meta.put("method", v.method().label());
+        meta.put("trait", trait);
+        meta.put("position", v.position().label());
+        meta.put("chat", Boolean.toString(chat));
+        meta.put("vector_norm", Double.toString(v.vectorNorm()));
+        meta.put("activation_norm", Double.toString(v.activationNorm()));
+        meta.put("ratio_at_coef_1", Double.toString(v.ratio()));
+        meta.put("n_pos", Integer.toString(v.positives()));
+        meta.put("n_neg", Integer.toString(v.negatives()));
+        meta.put("heldout_accuracy", Double.toString(v.heldoutAccuracy()));
+        meta.put("train_accuracy", Double.toString(v.trainAccuracy()));
+        meta.put("cohens_d", Double.toString(v.cohensD()));
+        if (source.files != null) {
+            meta.put("positive_file", source.files.positive.toString());
+            meta.put("negative_file", source.files.negative.toString());
+        }
+        return meta;
+    }
+
+    private void print(LoadedModel m, String trait, Position pos, List<Method> methodList, int[] layerList,
+                       OutputDirectory dir, List<ExtractedVector> vectors) {
+        PrintWriter o = spec.commandLine().getOut();
+        ExtractedVector first = vectors.get(0);
+        if (format.json()) {
+            Map<String, Object> root = new LinkedHashMap<>();
+            root.put("model", m.source());
+            root.put("trait", trait);
+            root.put("position", pos.label());
+            root.put("methods", methodList.stream().map(Method::label).toList());
+            root.put("layers", layerList);
+            root.put("n_pos", first.positives());
+            root.put("n_neg", first.negatives());
+            root.put("out", dir.toString());
+            List<Map<String, Object>> rows = new ArrayList<>();
+            for (ExtractedVector v : vectors) {
+                Map<String, Object> r = new LinkedHashMap<>();
+                r.put("layer", v.layer());
+                r.put("hook", HookPoint.residPost(v.layer()).name());
+                r.put("method", v.method().label());
+                r.put("file", dir.resolve(fileName(v)).toString());
+                r.put("vector_norm", v.vectorNorm());
+                r.put("activation_norm", v.activationNorm());
+                r.put("ratio", v.ratio());
+                r.put("heldout_accuracy", GenerateCommand.nullIfNaN(v.heldoutAccuracy()));
+                r.put("train_accuracy", v.trainAccuracy());
+                r.put("cohens_d", GenerateCommand.nullIfNaN(v.cohensD()));
+                rows.add(r);
+            }
+            root.put("vectors", rows);
+            Map<String, Object> spread = new LinkedHashMap<>();
+            for (Method mt : methodList) spread.put(mt.label(), GenerateCommand.nullIfNaN(ratioSpread(vectors, mt)));
+            root.put("ratio_spread", spread);
+            OutputFormat.printJson(o, root);
+            return;
+        }
+        o.printf("model %s, trait %s, position %s, %d positive / %d negative prompts -> %s%n",
+                m.source(), trait, pos.label(), first.positives(), first.negatives(), dir);
+        o.printf("%-5s %-9s %10s %10s %11s %9s %8s %9s%n", "layer", "method", "||v||", "||h||", "||v||/||h||", "heldout", "train", "cohen_d");
+        for (ExtractedVector v : vectors)
+            o.printf("%-5d %-9s %10.4g %10.4g %11.4f %9s %8.3f %9.3f%n", v.layer(), v.method().label(), v.vectorNorm(),
+                    v.activationNorm(), v.ratio(), Double.isNaN(v.heldoutAccuracy()) ? "n/a" : String.format("%.3f", v.heldoutAccuracy()),
+                    v.trainAccuracy(), v.cohensD());
+        for (Method mt : methodList)
+            o.printf("%s: ||v||/||h|| varies %.2fx across layers (max/min)%n", mt.label(), ratioSpread(vectors, mt));
+    }
+
+    /** max/min of ‖v‖/‖h‖ over the layers of one method: near 1 means the method normalises itself. */
+    static double ratioSpread(List<ExtractedVector> vectors, Method m) {
+        double lo = Double.POSITIVE_INFINITY, hi = 0;
+        for (ExtractedVector v : vectors) {
+            if (v.method() != m) continue;
+            lo = Math.min(lo, v.ratio());
+            hi = Math.max(hi, v.ratio());
+        }
+        return lo > 0 && Double.isFinite(lo) ? hi / lo : Double.NaN;
+    }
+}

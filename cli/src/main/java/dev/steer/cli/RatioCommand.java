@@ -1,0 +1,144 @@
+package dev.steer.cli;
+
+import dev.steer.engine.BadInputException;
+import dev.steer.engine.backend.Backend;
+import dev.steer.engine.law.PerturbationRatio;
+import dev.steer.engine.model.HookPoint;
+import dev.steer.engine.telemetry.LiveNorm;
+import dev.steer.engine.trait.PromptFile;
+import dev.steer.engine.trait.TraitDataset;
+import dev.steer.models.LoadedModel;
+import dev.steer.models.vectors.SteeringVectorData;
+import dev.steer.models.vectors.VectorFile;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+@Command(name = "ratio", mixinStandardHelpOptions = true,
+        description = {"The perturbation-ratio law for one vector at one layer: ratio = |coef| x ||v|| / ||h||, "
+                + "with ||h|| measured live on the prompts as the mean residual norm at blocks.L.hook_resid_post over "
+                + "every prompt token, BOS excluded (what steered generation's telemetry reports for prompt positions).",
+                "Give --coef to get its ratio, or --target-ratio to get the coefficient that reaches it "
+                        + "(coef = target x ||h|| / ||v||). --trait measures on the trait's evaluation questions.",
+                "Example: steer ratio --model DIR --vector vectors/optimism/mean_diff_layer12.safetensors --layer 12 --target-ratio 0.8 --trait optimism"})
+final class RatioCommand implements Callable<Integer> {
+    static final class Strength {
+        @Option(names = "--coef", paramLabel = "C", description = "Steering coefficient: report its ratio.")
+        Double coef;
+
+        @Option(names = "--target-ratio", paramLabel = "R", description = "Perturbation ratio wanted: report the coefficient.")
+        Double targetRatio;
+    }
+
+    static final class Prompts {
+        @Option(names = "--trait", paramLabel = "T", description = "Bundled trait or trait .json file: its evaluation questions.")
+        String trait;
+
+        @Option(names = "--prompts", paramLabel = "FILE", description = "A JSON array of strings (.json) or one prompt per line.")
+        Path file;
+    }
+
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Mixin
+    OutputFormat format;
+
+    @Option(names = "--vector", required = true, paramLabel = "FILE", description = "Steering vector: .json (flat array) or .safetensors.")
+    Path vector;
+
+    @Option(names = "--vector-key", paramLabel = "NAME", description = "Tensor to use from a .safetensors file holding several.")
+    String vectorKey;
+
+    @Option(names = "--layer", required = true, paramLabel = "L", description = "Hooked layer (blocks.L.hook_resid_post).")
+    int layer;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Strength strength;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Prompts prompts;
+
+    @Option(names = "--chat", description = "Wrap each prompt as one user turn with the model's chat template.")
+    boolean chat;
+
+    @Option(names = "--batch-size", defaultValue = "16", paramLabel = "N", description = "Prompts per forward pass. Default: ${DEFAULT-VALUE}.")
+    int batchSize;
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        if (strength.coef != null && !Double.isFinite(strength.coef))
+            throw new BadInputException("--coef: must be a finite number, was " + strength.coef);
+        if (strength.targetRatio != null && !(strength.targetRatio >= 0 && Double.isFinite(strength.targetRatio)))
+            throw new BadInputException("--target-ratio: must be a finite number >= 0, was " + strength.targetRatio);
+        if (batchSize < 1) throw new BadInputException("--batch-size: must be at least 1, was " + batchSize);
+        SteeringVectorData v = VectorFile.read(vector, vectorKey);
+        double vNorm = v.norm();
+        if (strength.targetRatio != null && !(vNorm > 0))
+            throw new BadInputException("--vector " + vector + ": the vector is all zeros, so no coefficient reaches a ratio");
+        List<String> texts;
+        String flag;
+        if (prompts.trait != null) {
+            texts = TraitDataset.load(prompts.trait).questions();
+            flag = "--trait " + prompts.trait;
+            if (texts.isEmpty()) throw new BadInputException(flag + ": the trait has no evaluation questions");
+        } else {
+            texts = PromptFile.read(prompts.file);
+            flag = "--prompts " + prompts.file;
+        }
+        try (Backend b = modelOptions.openBackend(); LoadedModel m = modelOptions.load(b)) {
+            HookPoint.residPost(layer).checkIn(m.lm().dims(), "--layer");
+            if (v.values().length != m.lm().dims().hidden())
+                throw new BadInputException("--vector " + vector + ": vector has " + v.values().length
+                        + " elements, the model's hidden size is " + m.lm().dims().hidden());
+            List<int[]> ids = new ArrayList<>();
+            for (String t : texts) ids.add(m.encodePrompt(t, chat, flag));
+            LiveNorm h = LiveNorm.measure(m.lm(), ids, layer, batchSize);
+            if (!(h.mean() > 0))
+                throw new BadInputException(flag + ": the prompts have no tokens besides BOS, so ||h|| cannot be measured");
+            double coef = strength.coef != null ? strength.coef : PerturbationRatio.coefFor(strength.targetRatio, vNorm, h.mean());
+            double ratio = PerturbationRatio.ratio(coef, vNorm, h.mean());
+            print(m, v, texts.size(), h, vNorm, coef, ratio);
+        }
+        return 0;
+    }
+
+    private void print(LoadedModel m, SteeringVectorData v, int n, LiveNorm h, double vNorm, double coef, double ratio) {
+        PrintWriter o = spec.commandLine().getOut();
+        if (format.json()) {
+            Map<String, Object> root = new LinkedHashMap<>();
+            root.put("model", m.source());
+            root.put("vector", vector.toString());
+            root.put("layer", layer);
+            root.put("hook", HookPoint.residPost(layer).name());
+            root.put("prompts", n);
+            root.put("tokens", h.tokens());
+            root.put("vector_norm", vNorm);
+            root.put("activation_norm", h.mean());
+            root.put("coef", coef);
+            root.put("ratio", ratio);
+            root.put("given", strength.coef != null ? "coef" : "target_ratio");
+            root.put("vector_metadata", v.metadata());
+            OutputFormat.printJson(o, root);
+        } else {
+            o.printf("%s at %s, %d prompts (%d tokens, BOS excluded)%n", vector, HookPoint.residPost(layer).name(), n, h.tokens());
+            o.printf("||v||  %.6g%n||h||  %.6g%ncoef   %.6g%nratio  %.6g%n", vNorm, h.mean(), coef, ratio);
+            String meta = v.metadata().get("layer");
+            if (meta != null && !meta.equals(Integer.toString(layer)))
+                o.printf("note: the vector was extracted at layer %s, applied here at layer %d%n", meta, layer);
+        }
+    }
+}
