@@ -22,7 +22,7 @@ final class EvalOptions {
             description = "Directory of steering vectors named {method}_layer{L}.safetensors (as steer extract writes them).")
     Path vectors;
 
-    @Option(names = "--layers", required = true, paramLabel = "L,...", description = "Layers to steer, e.g. 6,12,18.")
+    @Option(names = "--layers", required = true, paramLabel = "L,...", description = "Layers to steer: a list 6,12,18, a range 4-8, a mix, or all.")
     String layers;
 
     @Option(names = "--method", defaultValue = "mean_diff", paramLabel = "M",

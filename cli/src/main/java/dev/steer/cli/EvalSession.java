@@ -7,6 +7,7 @@ import dev.steer.engine.judge.Judge;
 import dev.steer.engine.judge.JudgeCache;
 import dev.steer.engine.judge.JudgeSpec;
 import dev.steer.engine.model.HookPoint;
+import dev.steer.engine.model.LayerSelection;
 import dev.steer.engine.steering.Positions;
 import dev.steer.engine.steering.SteeringSpec;
 import dev.steer.engine.steering.SteeringVector;
@@ -17,6 +18,7 @@ import dev.steer.engine.sweep.Evaluator;
 import dev.steer.engine.sweep.LayerVector;
 import dev.steer.engine.sweep.RunContext;
 import dev.steer.engine.sweep.RunLog;
+import dev.steer.engine.telemetry.LiveNorm;
 import dev.steer.engine.trait.TraitDataset;
 import dev.steer.models.LoadedModel;
 import dev.steer.models.vectors.SteeringVectorData;
@@ -25,6 +27,7 @@ import dev.steer.models.vectors.VectorFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -76,7 +79,8 @@ final class EvalSession implements AutoCloseable {
         JudgeSpec coherenceSpec = o.coherenceJudge != null ? JudgeSpec.parse(o.coherenceJudge, "--coherence-judge")
                 : traitSpec.kind() == JudgeSpec.Kind.ONNX ? new JudgeSpec(JudgeSpec.Kind.PERPLEXITY, "") : traitSpec;
         Positions positions = Positions.parse(o.positions, "--positions");
-        List<Integer> layers = NumberList.ints(o.layers, "--layers").stream().distinct().toList();
+        int numLayers = LoadedModel.inspect(o.model.model).numLayers();
+        List<Integer> layers = Arrays.stream(LayerSelection.parse(o.layers, numLayers, "--layers")).boxed().toList();
         if (o.batchSize < 1) throw new BadInputException("--batch-size: must be at least 1, was " + o.batchSize);
         List<String> questions = trait.questions();
         if (o.questions != null) {
@@ -130,6 +134,13 @@ final class EvalSession implements AutoCloseable {
             closeAll(open);
             throw e;
         }
+    }
+
+    /** ‖h_L‖ on the questions per layer ({@link LiveNorm}: BOS excluded, pooled over tokens): what ratios convert with. */
+    double[] questionNorms(int batchSize) {
+        double[] out = new double[layers.size()];
+        for (int i = 0; i < out.length; i++) out[i] = LiveNorm.measure(model.lm(), prompts, layers.get(i), batchSize).mean();
+        return out;
     }
 
     /** Reads DIR/{method}_layer{L}.safetensors for every layer, naming the missing file if one is absent. */

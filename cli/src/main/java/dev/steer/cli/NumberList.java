@@ -5,7 +5,7 @@ import dev.steer.engine.BadInputException;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Comma-separated lists of numbers as flags take them ({@code --coefs 2,4,8}, {@code --layers 3,6,9}). */
+/** Comma-separated lists of numbers as flags take them ({@code --coefs 2,-4,8}, {@code --ratios 0.5,1}). */
 final class NumberList {
     private NumberList() {
     }
@@ -21,18 +21,6 @@ final class NumberList {
             }
             if (!Double.isFinite(d)) throw new BadInputException(flag + " '" + value + "': '" + part + "' is not finite");
             out.add(d);
-        }
-        return out;
-    }
-
-    static List<Integer> ints(String value, String flag) {
-        List<Integer> out = new ArrayList<>();
-        for (String part : split(value, flag)) {
-            try {
-                out.add(Integer.parseInt(part));
-            } catch (NumberFormatException e) {
-                throw new BadInputException(flag + " '" + value + "': '" + part + "' is not an integer");
-            }
         }
         return out;
     }

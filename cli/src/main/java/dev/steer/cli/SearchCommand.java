@@ -5,7 +5,6 @@ import dev.steer.engine.search.Direction;
 import dev.steer.engine.search.LayerTrajectory;
 import dev.steer.engine.search.SearchSettings;
 import dev.steer.engine.search.SearchStep;
-import dev.steer.engine.sweep.QuestionNorms;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -63,7 +62,7 @@ final class SearchCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (EvalSession s = EvalSession.open(eval, "search", format.json())) {
             int[] layers = s.layers.stream().mapToInt(Integer::intValue).toArray();
-            double[] norms = QuestionNorms.measure(s.model.lm(), s.prompts, layers, eval.batchSize);
+            double[] norms = s.questionNorms(eval.batchSize);
             List<AdaptiveSearch.LayerStart> starts = new ArrayList<>();
             for (int i = 0; i < layers.length; i++) starts.add(new AdaptiveSearch.LayerStart(layers[i], norms[i]));
             if (!format.json())

@@ -4,7 +4,6 @@ import dev.steer.engine.BadInputException;
 import dev.steer.engine.law.PerturbationRatio;
 import dev.steer.engine.store.RunRecord;
 import dev.steer.engine.sweep.Candidate;
-import dev.steer.engine.sweep.QuestionNorms;
 import dev.steer.engine.sweep.Sweep;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -59,7 +58,7 @@ final class SweepCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (EvalSession s = EvalSession.open(eval, "sweep", format.json())) {
             int[] layers = s.layers.stream().mapToInt(Integer::intValue).toArray();
-            double[] questionNorm = byRatio ? QuestionNorms.measure(s.model.lm(), s.prompts, layers, eval.batchSize) : null;
+            double[] questionNorm = byRatio ? s.questionNorms(eval.batchSize) : null;
             List<Candidate> candidates = new ArrayList<>();
             List<Double> targets = new ArrayList<>();
             for (int i = 0; i < layers.length; i++) {
