@@ -180,4 +180,32 @@ class SweepSearchCommandTest {
         assertEquals(0, CliRun.of("export", "--db", db.toString(), "--out", csv.toString()).code());
         assertEquals(8, Files.readAllLines(csv).size());
     }
+
+    @Test
+    void extractThenSearchWithTheOnnxJudgeThenReport() throws Exception {
+        Path vecs = tmp.resolve("extracted");
+        CliRun ex = CliRun.of("extract", "--model", CliRun.TINY.toString(), "--trait", "confidence", "--layers", "1-2",
+                "--method", "mean_diff", "--out", vecs.toString(), "--format", "json");
+        assertEquals(0, ex.code(), ex.err());
+        Path db = tmp.resolve("e2e.db");
+        // onnx trait judge (the tiny classifier shares the model's tokenizer); coherence defaults to perplexity.
+        CliRun search = CliRun.of("search", "--model", CliRun.TINY.toString(), "--trait", "confidence", "--vectors", vecs.toString(),
+                "--layers", "1,2", "--judge", "onnx:../engine/src/test/resources/fixtures/tiny-trait-classifier",
+                "--questions", "2", "--max-new-tokens", "4", "--steps", "2", "--db", db.toString());
+        assertEquals(0, search.code(), search.err());
+        assertTrue(search.out().contains("coherence judge perplexity:"), search.out());
+        assertTrue(search.out().contains("layer 2") && search.out().contains("best coherent"), search.out());
+        Path plots = tmp.resolve("e2e-plots");
+        CliRun report = CliRun.of("report", "--db", db.toString(), "--trait", "confidence", "--plot", plots.toString());
+        assertEquals(0, report.code(), report.err());
+        assertTrue(report.out().contains("== confidence: 4 runs =="), report.out());
+        assertTrue(report.out().contains("% Coherent"), report.out());
+        assertTrue(Files.size(plots.resolve("ratio_vs_coherence.png")) > 1000);
+        try (RunStore store = RunStore.open(db)) {
+            for (RunRecord r : store.runs()) {
+                assertTrue(r.traitMean() >= 0 && r.traitMean() <= 100, "onnx score " + r.traitMean());
+                if (r.kind() == RunKind.SEARCH) assertEquals("mean_diff", r.method());
+            }
+        }
+    }
 }
