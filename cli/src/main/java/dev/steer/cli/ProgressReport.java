@@ -1,0 +1,66 @@
+package dev.steer.cli;
+
+import dev.steer.engine.store.RunRecord;
+import dev.steer.engine.sweep.Evaluation;
+import dev.steer.engine.sweep.GenerationProgress;
+import dev.steer.engine.sweep.SweepListener;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+
+import java.util.Locale;
+
+/**
+ * A progress bar on stderr counting generated answers (with ETA) and showing generated tokens/s; silent when
+ * {@code --format json} asks for clean output. The bar appears only once there is something to generate.
+ */
+final class ProgressReport implements GenerationProgress, SweepListener, AutoCloseable {
+    private final String task;
+    private final boolean silent;
+    private ProgressBar bar;
+    private long tokens;
+    private long startNanos;
+
+    ProgressReport(String task, boolean silent) {
+        this.task = task;
+        this.silent = silent;
+    }
+
+    @Override
+    public void planned(int runs, int rows) {
+        if (silent || rows == 0) return;
+        if (bar == null) {
+            startNanos = System.nanoTime();
+            bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(rows).setUnit(" answers", 1)
+                    .setStyle(ProgressBarStyle.ASCII).setConsumer(new ConsoleProgressBarConsumer(System.err))
+                    .setUpdateIntervalMillis(500).build();
+        } else {
+            bar.maxHint(bar.getMax() + rows);
+        }
+    }
+
+    @Override
+    public void tokens(int n) {
+        tokens += n;
+        if (bar == null) return;
+        double seconds = (System.nanoTime() - startNanos) / 1e9;
+        if (seconds > 0) bar.setExtraMessage(String.format(Locale.ROOT, "%.1f tok/s", tokens / seconds));
+    }
+
+    @Override
+    public void rows(int n) {
+        if (bar != null) bar.stepBy(n);
+    }
+
+    @Override
+    public void stored(RunRecord run, Evaluation evaluation) {
+        if (bar != null) bar.refresh();
+    }
+
+    @Override
+    public void close() {
+        if (bar != null) bar.close();
+        bar = null;
+    }
+}

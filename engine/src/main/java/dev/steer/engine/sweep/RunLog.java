@@ -1,0 +1,75 @@
+package dev.steer.engine.sweep;
+
+import dev.steer.engine.store.RunKind;
+import dev.steer.engine.store.RunRecord;
+import dev.steer.engine.store.RunStatus;
+import dev.steer.engine.store.RunStore;
+import dev.steer.engine.store.VectorRecord;
+
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The results store as a sweep or search sees it: finds a candidate's finished run by its config key (resume), and
+ * saves an evaluated candidate as one run with all its responses (one transaction). Each layer's vector is
+ * recorded once.
+ */
+public final class RunLog {
+    private final RunStore store;
+    private final RunContext context;
+    private final Map<Integer, LayerVector> vectors;
+    private final Map<Integer, VectorRecord> storedVectors = new HashMap<>();
+
+    public RunLog(RunStore store, RunContext context, Map<Integer, LayerVector> vectors) {
+        this.store = store;
+        this.context = context;
+        this.vectors = Map.copyOf(vectors);
+    }
+
+    public RunContext context() {
+        return context;
+    }
+
+    public LayerVector vector(int layer) {
+        LayerVector v = vectors.get(layer);
+        if (v == null) throw new IllegalArgumentException("no vector for layer " + layer);
+        return v;
+    }
+
+    /** The stored run with the same config as {@code c}, whichever kind made it. */
+    public Optional<RunRecord> find(Candidate c) {
+        return store.findByConfigKey(key(c));
+    }
+
+    public String key(Candidate c) {
+        return context.config(c, c.steered() ? vector(c.layer()).sha256() : null).key();
+    }
+
+    /**
+     * Saves an evaluated candidate. Status is {@link RunStatus#UNSCORED} when no answer got a trait or a coherence
+     * score; delta is {@code traitMean − baselineTraitMean} when both exist.
+     */
+    public RunRecord save(Evaluation e, RunKind kind, Integer searchStep, Double baselineTraitMean) {
+        Candidate c = e.candidate();
+        Long vectorId = null;
+        String method = null;
+        Double vectorNorm = null;
+        if (c.steered()) {
+            LayerVector v = vector(c.layer());
+            vectorId = storedVectors.computeIfAbsent(c.layer(), l -> store.saveVector(new VectorRecord(0, context.model().id(),
+                    context.trait(), l, v.method(), v.position(), v.norm(), v.file(), v.sha256()))).id();
+            method = v.method();
+            vectorNorm = v.norm();
+        }
+        Double delta = e.traitMean() == null || baselineTraitMean == null ? null : e.traitMean() - baselineTraitMean;
+        RunStatus status = e.traitMean() == null && e.coherenceMean() == null ? RunStatus.UNSCORED : RunStatus.COMPLETE;
+        var g = context.generation();
+        RunRecord run = new RunRecord(0, key(c), context.model().id(), vectorId, context.trait(), c.layer(), method,
+                c.coef(), c.steered() ? context.positions().cliName() : "none", context.traitJudge(), context.coherenceJudge(),
+                g.maxNewTokens(), g.seed(), g.temperature(), e.responses().size(), e.traitMean(), e.coherenceMean(),
+                baselineTraitMean, delta, vectorNorm, e.activationNorm(), e.liveRatio(), kind, searchStep, Instant.now(), status);
+        return store.saveRun(run, e.responses());
+    }
+}
