@@ -14,7 +14,7 @@ CK=/tmp/g2
 step() { local name=$1 t=$2; shift 2; echo "== $name"; local s=$(date +%s); timeout "$t" "$@" > "$OUT/$name.log" 2>&1; local rc=$?
          tail -n ${TAIL:-8} "$OUT/$name.log"; echo "== $name rc=$rc $(( $(date +%s) - s ))s"; }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
-STAGES=${STAGES:-self tiny peer tf bench nograph}
+STAGES=${STAGES:-self tiny peer tf bench gemvoff profile}
 
 if [[ $STAGES == *self* ]]; then step selfcheck 120 "${J[@]}" dev.steer.kernels.GpuSelfCheck; fi
 
@@ -27,6 +27,17 @@ if [[ $STAGES == *tiny* ]]; then
       > "$OUT/tiny_steered.json" 2> "$OUT/tiny_steered.err"; echo "tiny steered rc=$?"
   tail -n 3 "$OUT/tiny_plain.err" "$OUT/tiny_steered.err"
   step tiny_check 60 python3 tools/device/check_tiny.py $REF "$OUT/tiny_plain.json" "$OUT/tiny_steered.json"
+  # bf16 decode: the gemv kernel (batch <= 8) against cuBLAS, same tokens expected
+  B16=(generate --model $TINY --backend cuda --precision bf16 --format json --max-new-tokens 24 --no-stop)
+  for p in "${P[@]}"; do B16+=(--prompt "$p"); done
+  timeout 120 "${J[@]}" dev.steer.cli.Steer "${B16[@]}" > "$OUT/tiny_bf16_gemv.json" 2>> "$OUT/tiny_plain.err"
+  STEER_GEMV=0 timeout 120 "${J[@]}" dev.steer.cli.Steer "${B16[@]}" > "$OUT/tiny_bf16_cublas.json" 2>> "$OUT/tiny_plain.err"
+  python3 -c "
+import json,sys
+a=[r['tokens'] for r in json.load(open('$OUT/tiny_bf16_gemv.json'))['results']]
+b=[r['tokens'] for r in json.load(open('$OUT/tiny_bf16_cublas.json'))['results']]
+same=sum(x==y for u,v in zip(a,b) for x,y in zip(u,v)); n=sum(len(u) for u in a)
+print(f'tiny bf16 decode, gemv vs cublas: {same}/{n} tokens equal ->', 'PASS' if same==n else 'CHECK')" | tee "$OUT/gemv_check.log"
 fi
 
 if [[ $STAGES == *peer* ]]; then TAIL=12 step peer_bench 300 python3 .carry/hf_peer_bench.py --save $CK; ls $CK > "$OUT/ckpt_files.txt"; fi
@@ -42,6 +53,12 @@ fi
 if [[ $STAGES == *bench* ]]; then
   TAIL=15 step steer_bench 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
 fi
+if [[ $STAGES == *gemvoff* ]]; then
+  STEER_GEMV=0 TAIL=6 step steer_bench_cublas 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch 1,8 --prompt-len 64 --new-tokens 128 --layer 12
+fi
+if [[ $STAGES == *profile* ]]; then
+  STEER_CUDA_PROFILE=1 STEER_CUDA_GRAPHS=0 TAIL=30 step steer_profile 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch 1 --prompt-len 64 --new-tokens 16 --layer 12
+fi
 if [[ $STAGES == *nograph* ]]; then
   STEER_CUDA_GRAPHS=0 TAIL=10 step steer_bench_nograph 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch 1,64 --prompt-len 64 --new-tokens 128 --layer 12
 fi
@@ -51,3 +68,5 @@ grep -h "PASS\|FAIL" "$OUT"/*.log 2>/dev/null | tail -n 40
 grep -h "tok/s" "$OUT/peer_bench.log" 2>/dev/null
 tail -n 15 "$OUT/steer_bench.log" 2>/dev/null
 tail -n 10 "$OUT/steer_bench_nograph.log" 2>/dev/null
+tail -n 6 "$OUT/steer_bench_cublas.log" 2>/dev/null
+grep -A 14 "GPU time by op" "$OUT/steer_profile.log" 2>/dev/null

@@ -332,6 +332,7 @@ public final class CudaBackend implements Backend {
         closed = true;
         device.enter();
         device.synchronize();
+        OpProfile.print();
         for (CudaKvCache c : caches) c.close();
         for (DeviceTensor w : weights) device.free(w.address);
         weights.clear();

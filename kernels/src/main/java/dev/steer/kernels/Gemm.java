@@ -54,6 +54,16 @@ final class Gemm implements AutoCloseable {
     }
 
     private void launch(long x, long w, long y, int m, int n, int k, DType inputs) {
+        if (OpProfile.ENABLED && device.steps.mode() == StepGraph.Mode.EAGER) {
+            OpProfile.begin(device.stream);
+            gemmEx(x, w, y, m, n, k, inputs);
+            OpProfile.end(device.stream, "cublasGemmEx " + inputs + " m" + (m <= 8 ? "<=8" : m <= 64 ? "<=64" : ">64") + " n" + n + " k" + k);
+            return;
+        }
+        gemmEx(x, w, y, m, n, k, inputs);
+    }
+
+    private void gemmEx(long x, long w, long y, int m, int n, int k, DType inputs) {
         int type = inputs == DType.BF16 ? CUDA_R_16BF : CUDA_R_32F;
         checkBlas(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, one,
                 new DeviceAddress(w), type, k,

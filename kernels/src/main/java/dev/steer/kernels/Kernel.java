@@ -76,8 +76,10 @@ final class Kernel implements AutoCloseable {
             for (int i = 0; i < n; i++) args[i] = slots[i].getLong(0);
             if (!steps.admit(new Launch(this, args, (int) gridX, gridY, block, sharedBytes))) return;
         }
+        if (OpProfile.ENABLED) OpProfile.begin(stream);
         check(cuLaunchKernel(function, (int) gridX, gridY, 1, block, 1, 1, sharedBytes, stream, params, null),
                 "cuLaunchKernel(" + name + ", " + n + " args)");
+        if (OpProfile.ENABLED) OpProfile.end(stream, name);
     }
 
     /** One recorded launch: equal records mean identical GPU work (same kernel, argument bytes and grid). */

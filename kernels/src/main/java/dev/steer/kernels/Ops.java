@@ -17,6 +17,10 @@ final class Ops {
     private static final int ATTENTION_THREADS = 128;
     private static final int ATTENTION_TILE = 256;
     private static final int MAX_HEAD_DIM = 4 * ATTENTION_THREADS;
+    /** Rows up to which a bf16 linear layer uses gemv.cu instead of cuBLAS (STEER_GEMV=0 turns it off). */
+    private static final int GEMV_MAX_ROWS = 8;
+    private static final int GEMV_COLUMNS_PER_BLOCK = 8;
+    private static final boolean GEMV = !"0".equals(System.getenv("STEER_GEMV"));
 
     private final CudaDevice device;
     private final KernelLibrary kernels;
@@ -84,6 +88,12 @@ final class Ops {
         long k = b.shape[1], n = b.shape[0], m = a.elements() / Math.max(1, k);
         DeviceTensor out = arena.allocate(DType.F32, withLast(a.shape, n));
         if (m == 0) return out;
+        if (b.dtype == DType.BF16 && GEMV && m <= GEMV_MAX_ROWS && k % 8 == 0) {
+            // Decode: weight streaming; x is rounded to bf16 inside the kernel (no separate conversion).
+            kernels.get("gemv_bf16").ptr(a.address).ptr(b.address).ptr(out.address).i32((int) m).i32((int) n).i32((int) k)
+                    .launch((n + GEMV_COLUMNS_PER_BLOCK - 1) / GEMV_COLUMNS_PER_BLOCK, 1, 32 * GEMV_COLUMNS_PER_BLOCK, 0);
+            return out;
+        }
         long input = a.address;
         if (b.dtype == DType.BF16) input = bf16Copy(a);
         else if (b.dtype != DType.F32) throw new IllegalArgumentException("linear: weight " + b + " must be float");
