@@ -14,7 +14,7 @@ CK=/tmp/g2
 step() { local name=$1 t=$2; shift 2; echo "== $name"; local s=$(date +%s); timeout "$t" "$@" > "$OUT/$name.log" 2>&1; local rc=$?
          tail -n ${TAIL:-8} "$OUT/$name.log"; echo "== $name rc=$rc $(( $(date +%s) - s ))s"; }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
-STAGES=${STAGES:-self tiny peer tf bench gemvoff profile}
+STAGES=${STAGES:-self tiny peer tf bench gemvoff profile}  # run 4 used: self tiny peer bench
 
 if [[ $STAGES == *self* ]]; then step selfcheck 120 "${J[@]}" dev.steer.kernels.GpuSelfCheck; fi
 

@@ -89,8 +89,8 @@ final class Ops {
         DeviceTensor out = arena.allocate(DType.F32, withLast(a.shape, n));
         if (m == 0) return out;
         if (b.dtype == DType.BF16 && GEMV && m <= GEMV_MAX_ROWS && k % 8 == 0) {
-            // Decode: weight streaming; x is rounded to bf16 inside the kernel (no separate conversion).
-            kernels.get("gemv_bf16").ptr(a.address).ptr(b.address).ptr(out.address).i32((int) m).i32((int) n).i32((int) k)
+            // Decode: weight streaming, x as its bf16 copy (shared by q, k and v).
+            kernels.get("gemv_bf16").ptr(bf16Copy(a)).ptr(b.address).ptr(out.address).i32((int) m).i32((int) n).i32((int) k)
                     .launch((n + GEMV_COLUMNS_PER_BLOCK - 1) / GEMV_COLUMNS_PER_BLOCK, 1, 32 * GEMV_COLUMNS_PER_BLOCK, 0);
             return out;
         }
