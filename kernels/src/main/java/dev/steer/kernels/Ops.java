@@ -17,10 +17,14 @@ final class Ops {
     private static final int ATTENTION_THREADS = 128;
     private static final int ATTENTION_TILE = 256;
     private static final int MAX_HEAD_DIM = 4 * ATTENTION_THREADS;
-    /** Rows up to which a bf16 linear layer uses gemv.cu instead of cuBLAS (STEER_GEMV=0 turns it off). */
+    /**
+     * Rows up to which a bf16 linear layer may use gemv.cu instead of cuBLAS. Off unless STEER_GEMV=1: measured on
+     * an H200 (BENCHMARKS.md, device run 4) it ties cuBLAS at batch 1 (5.42 vs 5.45 ms per decode step) and loses
+     * at batch 8 (9.86 vs 4.99 ms), so cuBLAS stays the default until the kernel gets more loads in flight.
+     */
     private static final int GEMV_MAX_ROWS = 8;
     private static final int GEMV_COLUMNS_PER_BLOCK = 8;
-    private static final boolean GEMV = !"0".equals(System.getenv("STEER_GEMV"));
+    private static final boolean GEMV = "1".equals(System.getenv("STEER_GEMV"));
 
     private final CudaDevice device;
     private final KernelLibrary kernels;
