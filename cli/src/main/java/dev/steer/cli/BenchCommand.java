@@ -87,9 +87,9 @@ final class BenchCommand implements Callable<Integer> {
             CausalLm lm = m.lm();
             int hooked = layer == null ? lm.dims().layers() / 2 : layer;
             SplittableRandom rnd = new SplittableRandom(7);
-            float[] v = new float[lm.dims().hidden()];
-            for (int i = 0; i < v.length; i++) v[i] = (float) rnd.nextGaussian();
-            SteeringSpec steerSpec = new SteeringSpec(hooked, new SteeringVector(v, "random"), 0.5, Positions.ALL);
+            float[] direction = new float[lm.dims().hidden()];
+            for (int i = 0; i < direction.length; i++) direction[i] = (float) rnd.nextGaussian();
+            SteeringSpec steerSpec = new SteeringSpec(hooked, new SteeringVector(direction, "random"), 0.5, Positions.ALL);
             steerSpec.checkAgainst(lm.dims());
             List<Variant> variants = List.of(new Variant("plain", false, false), new Variant("telemetry", true, false),
                     new Variant("steered", true, true));
@@ -110,32 +110,36 @@ final class BenchCommand implements Callable<Integer> {
                 }
                 // Warm-up, full length and steered: first calls pay for JIT, allocation and (on cuda) kernel loading.
                 gen.generate(requests(prompts, steerSpec), new GenerationOptions(newTokens, 0, 1, 0, false, null, false));
-                double plainDecode = Double.NaN;
-                for (Variant var : variants) {
-                    GenerationStats best = null;
-                    for (int i = 0; i < Math.max(1, repeats); i++) {
+                // Repeats outermost, variants interleaved: drift (JIT, allocator, clocks) hits every variant alike.
+                GenerationStats[] best = new GenerationStats[variants.size()];
+                for (int i = 0; i < Math.max(1, repeats); i++) {
+                    for (int v = 0; v < variants.size(); v++) {
+                        Variant var = variants.get(v);
                         GenerationOptions opts = new GenerationOptions(newTokens, 0, 1, 0, false,
                                 var.measure && !var.steer ? new int[] {hooked} : null, false);
                         gen.generate(requests(prompts, var.steer ? steerSpec : null), opts);
                         GenerationStats s = gen.lastStats();
-                        if (best == null || s.decodeNanos() < best.decodeNanos()) best = s;
+                        if (best[v] == null || s.decodeNanos() < best[v].decodeNanos()) best[v] = s;
                     }
-                    double prefill = best.prefillTokensPerSecond((long) batch * promptLen);
-                    double decode = best.decodeTokensPerSecond();
-                    if (var.name.equals("plain")) plainDecode = decode;
+                }
+                double plainDecode = best[0].decodeTokensPerSecond();
+                for (int v = 0; v < variants.size(); v++) {
+                    Variant var = variants.get(v);
+                    double prefill = best[v].prefillTokensPerSecond((long) batch * promptLen);
+                    double decode = best[v].decodeTokensPerSecond();
                     double overhead = plainDecode / decode - 1;
                     Map<String, Object> row = new LinkedHashMap<>();
                     row.put("batch", batch);
                     row.put("variant", var.name);
                     row.put("prefill_tokens_per_s", prefill);
                     row.put("decode_tokens_per_s", decode);
-                    row.put("decode_ms_per_step", best.decodeMillisPerStep());
+                    row.put("decode_ms_per_step", best[v].decodeMillisPerStep());
                     row.put("overhead_vs_plain", overhead);
                     row.put("peak_memory_bytes", b.peakMemoryBytes());
                     rows.add(row);
                     if (!format.json())
                         out.printf("%6d %-10s %14.1f %14.1f %12.3f %9.1f%%%n", batch, var.name, prefill, decode,
-                                best.decodeMillisPerStep(), 100 * overhead);
+                                best[v].decodeMillisPerStep(), 100 * overhead);
                 }
             }
             if (format.json()) {
