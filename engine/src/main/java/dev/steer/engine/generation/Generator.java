@@ -2,6 +2,7 @@ package dev.steer.engine.generation;
 
 import dev.steer.engine.backend.Backend;
 import dev.steer.engine.backend.KvCache;
+import dev.steer.engine.backend.PaddedPrompts;
 import dev.steer.engine.backend.Scope;
 import dev.steer.engine.backend.StepLayout;
 import dev.steer.engine.backend.Tensor;
@@ -38,19 +39,17 @@ public final class Generator {
         ModelDims dims = model.dims();
         Backend b = model.backend();
         int batch = requests.size();
-        int maxLen = requests.stream().mapToInt(r -> r.promptIds().length).max().orElseThrow();
-        int[] padLeft = new int[batch];
-        int[] ids = new int[batch * maxLen];
-        int[] firstToken = new int[batch];
+        List<int[]> promptIds = new ArrayList<>();
         List<List<SteeringSpec>> specs = new ArrayList<>();
-        for (int r = 0; r < batch; r++) {
-            int[] p = requests.get(r).promptIds();
-            padLeft[r] = maxLen - p.length;
-            Arrays.fill(ids, r * maxLen, r * maxLen + padLeft[r], dims.padId());
-            System.arraycopy(p, 0, ids, r * maxLen + padLeft[r], p.length);
-            firstToken[r] = p[0];
-            specs.add(requests.get(r).steering());
+        for (GenerationRequest r : requests) {
+            promptIds.add(r.promptIds());
+            specs.add(r.steering());
         }
+        PaddedPrompts padded = PaddedPrompts.of(promptIds, dims.padId());
+        int maxLen = padded.length();
+        int[] padLeft = padded.padLeft();
+        int[] firstToken = new int[batch];
+        for (int r = 0; r < batch; r++) firstToken[r] = padded.firstToken(r);
         BatchSteering hook = new BatchSteering(b, dims, specs, opts.measureLayers(), firstToken);
         int[][] out = new int[batch][opts.maxNewTokens()];
         int[] produced = new int[batch];
@@ -67,8 +66,7 @@ public final class Generator {
             hook.upload();
             int[] next;
             try (Scope step = b.openScope()) {
-                StepLayout layout = new StepLayout(batch, 0, maxLen, padLeft);
-                Tensor logits = model.forward(b.ints(ids, batch, maxLen), layout, cache, hook, false);
+                Tensor logits = model.forward(padded.upload(b), padded.layout(), cache, hook, false);
                 hook.collect();
                 if (opts.keepPromptLogits()) {
                     float[] all = b.toHost(logits);

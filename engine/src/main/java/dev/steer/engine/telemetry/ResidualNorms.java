@@ -2,8 +2,8 @@ package dev.steer.engine.telemetry;
 
 import dev.steer.engine.backend.Backend;
 import dev.steer.engine.backend.KvCache;
+import dev.steer.engine.backend.PaddedPrompts;
 import dev.steer.engine.backend.Scope;
-import dev.steer.engine.backend.StepLayout;
 import dev.steer.engine.backend.Tensor;
 import dev.steer.engine.model.CausalLm;
 
@@ -29,20 +29,13 @@ public final class ResidualNorms {
 
     public static ResidualNorms measure(CausalLm lm, List<int[]> prompts) {
         Backend b = lm.backend();
-        int batch = prompts.size();
-        int maxLen = prompts.stream().mapToInt(p -> p.length).max().orElseThrow();
-        int[] padLeft = new int[batch];
-        int[] ids = new int[batch * maxLen];
-        for (int r = 0; r < batch; r++) {
-            int[] p = prompts.get(r);
-            padLeft[r] = maxLen - p.length;
-            for (int t = 0; t < padLeft[r]; t++) ids[r * maxLen + t] = lm.dims().padId();
-            System.arraycopy(p, 0, ids, r * maxLen + padLeft[r], p.length);
-        }
+        PaddedPrompts padded = PaddedPrompts.of(prompts, lm.dims().padId());
+        int batch = padded.batch();
+        int maxLen = padded.length();
+        int[] padLeft = padded.padLeft();
         ResidualNorms out = new ResidualNorms(batch, lm.dims().layers());
-        StepLayout layout = new StepLayout(batch, 0, maxLen, padLeft);
         try (KvCache cache = lm.newCache(batch, maxLen); Scope s = b.openScope()) {
-            lm.forward(b.ints(ids, batch, maxLen), layout, cache, (layer, h, lay) -> {
+            lm.forward(padded.upload(b), padded.layout(), cache, (layer, h, lay) -> {
                 float[] n = b.toHost(b.steer(h, null, null, true).norms());
                 for (int r = 0; r < batch; r++) {
                     for (int t = padLeft[r]; t < maxLen; t++) out.sum[r][layer] += n[r * maxLen + t];
