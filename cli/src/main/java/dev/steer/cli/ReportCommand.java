@@ -22,7 +22,7 @@ import java.util.concurrent.Callable;
 
 @Command(name = "report", mixinStandardHelpOptions = true,
         description = {"The ratio-law report: steered runs bucketed by perturbation ratio |coef| x ||v|| / ||h|| (avg "
-                + "coherence, avg delta vs baseline, % coherent), the coherence cliff and sweet spots per trait, the cliff "
+                + "coherence, avg delta vs baseline, %% coherent), the coherence cliff and sweet spots per trait, the cliff "
                 + "per layer; --plot writes PNG charts. Reads the results database, or runs from another tool as JSONL.",
                 "Example: steer report --db steer-runs.db --plot plots"})
 final class ReportCommand implements Callable<Integer> {
