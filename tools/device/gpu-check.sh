@@ -14,7 +14,7 @@ CK=/tmp/g2
 step() { local name=$1 t=$2; shift 2; echo "== $name"; local s=$(date +%s); timeout "$t" "$@" > "$OUT/$name.log" 2>&1; local rc=$?
          tail -n ${TAIL:-8} "$OUT/$name.log"; echo "== $name rc=$rc $(( $(date +%s) - s ))s"; }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
-STAGES=${STAGES:-self tiny peer tf bench gemvoff profile}  # run 4 used: self tiny peer bench
+STAGES=${STAGES:-self tiny peer tf bench attn profile}  # run 4 used: self tiny peer bench
 
 if [[ $STAGES == *self* ]]; then step selfcheck 120 "${J[@]}" dev.steer.kernels.GpuSelfCheck; fi
 
@@ -52,6 +52,15 @@ fi
 
 if [[ $STAGES == *bench* ]]; then
   TAIL=15 step steer_bench 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
+fi
+if [[ $STAGES == *attn* ]]; then
+  # the decode attention kernel (opt-in): op checks, tiny fixture tokens, then speed against the default kernel
+  STEER_ATTN_DECODE=1 TAIL=3 step selfcheck_attn 120 "${J[@]}" dev.steer.kernels.GpuSelfCheck
+  STEER_ATTN_DECODE=1 timeout 120 "${J[@]}" dev.steer.cli.Steer "${ARGS[@]}" > "$OUT/tiny_attn_plain.json" 2>> "$OUT/tiny_plain.err"
+  STEER_ATTN_DECODE=1 timeout 120 "${J[@]}" dev.steer.cli.Steer "${ARGS[@]}" --steer 1:8.0:models/src/test/resources/fixtures/steering-vector.json \
+      > "$OUT/tiny_attn_steered.json" 2>> "$OUT/tiny_plain.err"
+  step tiny_attn_check 60 python3 tools/device/check_tiny.py $REF "$OUT/tiny_attn_plain.json" "$OUT/tiny_attn_steered.json"
+  STEER_ATTN_DECODE=1 TAIL=12 step steer_bench_attn 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
 fi
 if [[ $STAGES == *gemvoff* ]]; then
   STEER_GEMV=0 TAIL=6 step steer_bench_cublas 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch 1,8 --prompt-len 64 --new-tokens 128 --layer 12

@@ -18,6 +18,13 @@ final class Ops {
     private static final int ATTENTION_TILE = 256;
     private static final int MAX_HEAD_DIM = 4 * ATTENTION_THREADS;
     /**
+     * The decode-only attention kernel ({@code attend_decode} in attention.cu) for T = 1: opt-in with
+     * STEER_ATTN_DECODE=1 until a GPU run has checked and timed it (written after the last device run of
+     * 2026-11-26; compiled by nvcc here, never executed).
+     */
+    private static final boolean DECODE_ATTENTION = "1".equals(System.getenv("STEER_ATTN_DECODE"));
+
+    /**
      * Rows up to which a bf16 linear layer may use gemv.cu instead of cuBLAS. Off unless STEER_GEMV=1: measured on
      * an H200 (BENCHMARKS.md, device run 4) it ties cuBLAS at batch 1 (5.42 vs 5.45 ms per decode step) and loses
      * at batch 8 (9.86 vs 4.99 ms), so cuBLAS stays the default until the kernel gets more loads in flight.
@@ -165,6 +172,14 @@ final class Ops {
                 .i32(t).i32(c.kvHeads).i32(d).i32(c.capacity).ptr(c.pastDevice)
                 .launch((long) b * t, 1, THREADS, 0);
         DeviceTensor out = arena.allocate(DType.F32, qShape);
+        if (t == 1 && DECODE_ATTENTION && d % 8 == 0 && d <= 256) {
+            kernels.get(bf16 ? "attention_decode_bf16" : "attention_decode_f32")
+                    .ptr(qd.address).ptr(c.keys(layer)).ptr(c.values(layer)).ptr(c.padLeft).ptr(out.address)
+                    .i32(spec.heads()).i32(spec.kvHeads()).i32(d).i32(c.capacity).ptr(c.pastDevice)
+                    .f32(spec.scale()).f32(spec.softcap()).i32(spec.window())
+                    .launch(b, spec.heads(), ATTENTION_THREADS, 0);
+            return out;
+        }
         kernels.get(bf16 ? "attention_bf16" : "attention_f32")
                 .ptr(qd.address).ptr(c.keys(layer)).ptr(c.values(layer)).ptr(c.padLeft).ptr(out.address)
                 .i32(t).i32(spec.heads()).i32(spec.kvHeads()).i32(d).i32(c.capacity).ptr(c.pastDevice)

@@ -130,3 +130,127 @@ extern "C" __global__ void attention_bf16(const float* q, const unsigned short* 
                                           int window) {
     attend(q, kc, vc, padLeft, out, steps, heads, kvHeads, headDim, capacity, past, scale, softcap, window);
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Decode attention (T = 1), used when STEER_ATTN_DECODE=1 until it has been timed on a GPU (see BENCHMARKS.md).
+// Why a second kernel: `attend` scores one key per warp with a warp reduction per key, so a decode step walks the
+// cache ~keys/4 reductions deep (the profile: 41 us per layer at 192 slots on an H200). Here every thread scores
+// whole keys on its own (q in shared memory, keys read 8 elements per load), and each warp accumulates V for a
+// quarter of the keys with every lane owning 8 output dims, so nothing walks the cache one key at a time.
+// Same masking and softmax as `attend`; needs headDim % 8 == 0 and headDim <= 256.
+#define DEC_TILE 512
+#define DEC_MAX_WARPS 8
+
+__device__ __forceinline__ void load8(const float* p, long long i, float* out) {
+    float4 a = *(const float4*)(p + i), b = *(const float4*)(p + i + 4);
+    out[0] = a.x; out[1] = a.y; out[2] = a.z; out[3] = a.w; out[4] = b.x; out[5] = b.y; out[6] = b.z; out[7] = b.w;
+}
+
+__device__ __forceinline__ void load8(const unsigned short* p, long long i, float* out) {
+    uint4 u = *(const uint4*)(p + i);
+    out[0] = __uint_as_float(u.x << 16); out[1] = __uint_as_float(u.x & 0xffff0000u);
+    out[2] = __uint_as_float(u.y << 16); out[3] = __uint_as_float(u.y & 0xffff0000u);
+    out[4] = __uint_as_float(u.z << 16); out[5] = __uint_as_float(u.z & 0xffff0000u);
+    out[6] = __uint_as_float(u.w << 16); out[7] = __uint_as_float(u.w & 0xffff0000u);
+}
+
+// One block per (row b: blockIdx.x, head: blockIdx.y); q, out: [B, 1, heads * headDim].
+template <typename S>
+__device__ void attend_decode(const float* q, const S* kc, const S* vc, const int* padLeft, float* out,
+                              int heads, int kvHeads, int headDim, int capacity, const int* pastPtr, float scale,
+                              float softcap, int window) {
+    __shared__ float qs[256];
+    __shared__ float sc[DEC_TILE];
+    __shared__ float part[DEC_MAX_WARPS][256];
+    __shared__ float scratch[32];
+    int past = *pastPtr;
+    long long b = blockIdx.x;
+    int h = blockIdx.y;
+    int i = past;
+    int lo = padLeft[b];
+    if (window > 0 && i - window + 1 > lo) lo = i - window + 1;
+    int hi = i;
+    float* o = out + (b * heads + h) * headDim;
+    if (lo > hi) {
+        for (int d = threadIdx.x; d < headDim; d += blockDim.x) o[d] = 0.f;
+        return;
+    }
+    const float* qr = q + (b * heads + h) * headDim;
+    for (int d = threadIdx.x; d < headDim; d += blockDim.x) qs[d] = qr[d];
+    __syncthreads();
+    int kvh = h / (heads / kvHeads);
+    long long base = (b * kvHeads + kvh) * (long long)capacity * headDim;
+    const S* kb = kc + base;
+    const S* vb = vc + base;
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    bool owns = lane * 8 < headDim;
+    float m = NEG_INF, l = 0.f;
+    float acc[8];
+#pragma unroll
+    for (int c = 0; c < 8; c++) acc[c] = 0.f;
+    for (int j0 = lo; j0 <= hi; j0 += DEC_TILE) {
+        int n = hi - j0 + 1 < DEC_TILE ? hi - j0 + 1 : DEC_TILE;
+        for (int jj = threadIdx.x; jj < n; jj += blockDim.x) {
+            long long kr = (long long)(j0 + jj) * headDim;
+            float s = 0.f, kv[8];
+            for (int d = 0; d < headDim; d += 8) {
+                load8(kb, kr + d, kv);
+#pragma unroll
+                for (int c = 0; c < 8; c++) s += qs[d + c] * kv[c];
+            }
+            s *= scale;
+            if (softcap > 0.f) s = tanhf(s / softcap) * softcap;
+            sc[jj] = s;
+        }
+        __syncthreads();
+        float tm = NEG_INF;
+        for (int jj = threadIdx.x; jj < n; jj += blockDim.x) tm = fmaxf(tm, sc[jj]);
+        tm = block_max(tm, scratch);
+        float mNew = fmaxf(m, tm);
+        float correction = expf(m - mNew);
+        float ps = 0.f;
+        for (int jj = threadIdx.x; jj < n; jj += blockDim.x) {
+            float p = expf(sc[jj] - mNew);
+            sc[jj] = p;
+            ps += p;
+        }
+        ps = block_sum(ps, scratch);          // its barriers publish sc[] to the whole block
+        l = l * correction + ps;
+        m = mNew;
+#pragma unroll
+        for (int c = 0; c < 8; c++) acc[c] *= correction;
+        if (owns) {
+            float vv[8];
+            for (int jj = warp; jj < n; jj += warps) {
+                load8(vb, (long long)(j0 + jj) * headDim + lane * 8, vv);
+                float p = sc[jj];
+#pragma unroll
+                for (int c = 0; c < 8; c++) acc[c] += p * vv[c];
+            }
+        }
+        __syncthreads();                      // sc[] is rewritten by the next tile
+    }
+    if (owns) {
+#pragma unroll
+        for (int c = 0; c < 8; c++) part[warp][lane * 8 + c] = acc[c];
+    }
+    __syncthreads();
+    for (int d = threadIdx.x; d < headDim; d += blockDim.x) {
+        float s = 0.f;
+        for (int w = 0; w < warps; w++) s += part[w][d];
+        o[d] = s / l;
+    }
+}
+
+extern "C" __global__ void attention_decode_f32(const float* q, const float* kc, const float* vc, const int* padLeft,
+                                                float* out, int heads, int kvHeads, int headDim, int capacity,
+                                                const int* past, float scale, float softcap, int window) {
+    attend_decode(q, kc, vc, padLeft, out, heads, kvHeads, headDim, capacity, past, scale, softcap, window);
+}
+
+extern "C" __global__ void attention_decode_bf16(const float* q, const unsigned short* kc, const unsigned short* vc,
+                                                 const int* padLeft, float* out, int heads, int kvHeads, int headDim,
+                                                 int capacity, const int* past, float scale, float softcap,
+                                                 int window) {
+    attend_decode(q, kc, vc, padLeft, out, heads, kvHeads, headDim, capacity, past, scale, softcap, window);
+}
