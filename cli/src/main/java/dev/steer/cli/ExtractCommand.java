@@ -112,7 +112,14 @@ final class ExtractCommand implements Callable<Integer> {
             int[] layerList = LayerSelection.parse(layers, m.lm().dims().layers(), "--layers");
             List<int[]> pos1 = encode(m, posText, posFlag), neg1 = encode(m, negText, negFlag);
             OutputDirectory dir = OutputDirectory.prepare(out, "--out");
-            List<ExtractedVector> vectors = VectorExtraction.extract(m.lm(), pos1, neg1, layerList, pos, methodList, batchSize);
+            List<ExtractedVector> vectors;
+            try (ProgressReport progress = new ProgressReport("extract", format.json(), " prompts")) {
+                progress.planned(0, pos1.size() + neg1.size());
+                vectors = VectorExtraction.extract(m.lm(), pos1, neg1, layerList, pos, methodList, batchSize, (n, tokens) -> {
+                    progress.tokens(tokens);
+                    progress.rows(n);
+                });
+            }
             List<String> names = vectors.stream().map(ExtractCommand::fileName).toList();
             dir.writeAll(names, (file, i) -> VectorFile.write(file, vectors.get(i).vector(), metadata(m, traitName, vectors.get(i))));
             print(m, traitName, pos, methodList, layerList, dir, vectors);

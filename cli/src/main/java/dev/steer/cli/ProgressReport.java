@@ -18,13 +18,20 @@ import java.util.Locale;
 final class ProgressReport implements GenerationProgress, SweepListener, AutoCloseable {
     private final String task;
     private final boolean silent;
+    private final String unit;
     private ProgressBar bar;
     private long tokens;
     private long startNanos;
 
     ProgressReport(String task, boolean silent) {
+        this(task, silent, " answers");
+    }
+
+    /** {@code unit}: what a step counts, e.g. " prompts" for extraction passes. */
+    ProgressReport(String task, boolean silent, String unit) {
         this.task = task;
         this.silent = silent;
+        this.unit = unit;
     }
 
     @Override
@@ -32,7 +39,7 @@ final class ProgressReport implements GenerationProgress, SweepListener, AutoClo
         if (silent || rows == 0) return;
         if (bar == null) {
             startNanos = System.nanoTime();
-            bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(rows).setUnit(" answers", 1)
+            bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(rows).setUnit(unit, 1)
                     .setStyle(ProgressBarStyle.ASCII).setConsumer(new ConsoleProgressBarConsumer(System.err))
                     .setUpdateIntervalMillis(500).build();
         } else {

@@ -40,6 +40,12 @@ public final class ActivationCapture {
      *               {@code --layers} when out of range)
      */
     public static ActivationCapture capture(CausalLm lm, List<int[]> prompts, int[] layers, Position pos, int batchSize) {
+        return capture(lm, prompts, layers, pos, batchSize, (n, tokens) -> { });
+    }
+
+    /** As above, calling {@code progress} with (prompts, tokens) after every batched pass. */
+    public static ActivationCapture capture(CausalLm lm, List<int[]> prompts, int[] layers, Position pos, int batchSize,
+                                            java.util.function.BiConsumer<Integer, Integer> progress) {
         if (prompts.isEmpty()) throw new IllegalArgumentException("no prompts to capture");
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1, was " + batchSize);
         if (layers.length == 0) throw new IllegalArgumentException("no layers to capture");
@@ -58,6 +64,7 @@ public final class ActivationCapture {
             List<int[]> batch = new ArrayList<>();
             for (int i : rows) batch.add(prompts.get(i));
             out.pass(lm, batch, rows, slot, pos);
+            progress.accept(batch.size(), batch.stream().mapToInt(p -> p.length).sum());
         }
         return out;
     }

@@ -19,13 +19,20 @@ public final class VectorExtraction {
     /** Results in layer order, methods in the given order within a layer. */
     public static List<ExtractedVector> extract(CausalLm lm, List<int[]> positives, List<int[]> negatives, int[] layers,
                                                 Position pos, List<Method> methods, int batchSize) {
+        return extract(lm, positives, negatives, layers, pos, methods, batchSize, (n, tokens) -> { });
+    }
+
+    /** As above, reporting (prompts, tokens) after every batched capture pass. */
+    public static List<ExtractedVector> extract(CausalLm lm, List<int[]> positives, List<int[]> negatives, int[] layers,
+                                                Position pos, List<Method> methods, int batchSize,
+                                                java.util.function.BiConsumer<Integer, Integer> progress) {
         if (positives.isEmpty() || negatives.isEmpty())
             throw new BadInputException("extraction needs positive and negative prompts; got " + positives.size()
                     + " positive and " + negatives.size() + " negative");
         if (methods.isEmpty()) throw new BadInputException("--method: no method given");
         List<int[]> all = new ArrayList<>(positives);
         all.addAll(negatives);
-        ActivationCapture cap = ActivationCapture.capture(lm, all, layers, pos, batchSize);
+        ActivationCapture cap = ActivationCapture.capture(lm, all, layers, pos, batchSize, progress);
         int np = positives.size();
         List<ExtractedVector> out = new ArrayList<>();
         for (int layer : cap.layers()) {
