@@ -66,7 +66,7 @@ if [[ $STAGES == *gemvoff* ]]; then
   STEER_GEMV=0 TAIL=6 step steer_bench_cublas 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch 1,8 --prompt-len 64 --new-tokens 128 --layer 12
 fi
 if [[ $STAGES == *profile* ]]; then
-  STEER_CUDA_PROFILE=1 STEER_CUDA_GRAPHS=0 TAIL=30 step steer_profile 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch 1 --prompt-len 64 --new-tokens 16 --layer 12
+  STEER_CUDA_PROFILE=1 STEER_CUDA_GRAPHS=0 TAIL=30 step steer_profile 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch 1,64 --prompt-len 64 --new-tokens 16 --layer 12
 fi
 if [[ $STAGES == *nograph* ]]; then
   STEER_CUDA_GRAPHS=0 TAIL=10 step steer_bench_nograph 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch 1,64 --prompt-len 64 --new-tokens 128 --layer 12
