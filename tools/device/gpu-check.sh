@@ -66,7 +66,8 @@ if [[ $STAGES == *gemvoff* ]]; then
   STEER_GEMV=0 TAIL=6 step steer_bench_cublas 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch 1,8 --prompt-len 64 --new-tokens 128 --layer 12
 fi
 if [[ $STAGES == *profile* ]]; then
-  STEER_CUDA_PROFILE=1 STEER_CUDA_GRAPHS=0 TAIL=30 step steer_profile 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch 1,64 --prompt-len 64 --new-tokens 16 --layer 12
+  STEER_CUDA_PROFILE=1 STEER_CUDA_GRAPHS=0 TAIL=30 step steer_profile 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch 1 --prompt-len 64 --new-tokens 16 --layer 12
+  STEER_CUDA_PROFILE=1 STEER_CUDA_GRAPHS=0 TAIL=30 step steer_profile64 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch 64 --prompt-len 64 --new-tokens 16 --layer 12
 fi
 if [[ $STAGES == *nograph* ]]; then
   STEER_CUDA_GRAPHS=0 TAIL=10 step steer_bench_nograph 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch 1,64 --prompt-len 64 --new-tokens 128 --layer 12
@@ -78,4 +79,4 @@ grep -h "tok/s" "$OUT/peer_bench.log" 2>/dev/null
 tail -n 15 "$OUT/steer_bench.log" 2>/dev/null
 tail -n 10 "$OUT/steer_bench_nograph.log" 2>/dev/null
 tail -n 6 "$OUT/steer_bench_cublas.log" 2>/dev/null
-grep -A 14 "GPU time by op" "$OUT/steer_profile.log" 2>/dev/null
+grep -A 14 "GPU time by op" "$OUT/steer_profile.log" "$OUT/steer_profile64.log" 2>/dev/null
