@@ -9,6 +9,7 @@ import dev.steer.engine.backend.Scope;
 import dev.steer.engine.backend.StepLayout;
 import dev.steer.engine.backend.SteerResult;
 import dev.steer.engine.backend.Tensor;
+import dev.steer.engine.tensor.Bf16;
 import dev.steer.engine.tensor.HostTensor;
 import java.nio.file.Path;
 import java.util.ArrayList;

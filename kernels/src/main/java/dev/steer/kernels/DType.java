@@ -1,6 +1,6 @@
 package dev.steer.kernels;
 
-/** Element type of a device tensor; bf16 is the top half of an IEEE float32 (see {@link Bf16}). */
+/** Element type of a device tensor; bf16 is the top half of an IEEE float32 (see {@link dev.steer.engine.tensor.Bf16}). */
 enum DType {
     F32(4), BF16(2), I32(4);
 

@@ -6,6 +6,7 @@ import dev.steer.engine.backend.Scope;
 import dev.steer.engine.backend.StepLayout;
 import dev.steer.engine.backend.SteerResult;
 import dev.steer.engine.backend.Tensor;
+import dev.steer.engine.tensor.Bf16;
 import dev.steer.kernels.reference.ReferenceOps;
 import dev.steer.kernels.reference.SyntheticWeight;
 import java.util.ArrayList;

@@ -4,6 +4,7 @@ import dev.steer.engine.tensor.HostTensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.nio.ShortBuffer;
 
 /**
  * Moves a checkpoint tensor to the device a chunk at a time through one staging buffer, converting to the
@@ -33,14 +34,20 @@ final class WeightStream {
         FloatBuffer view = FloatBuffer.wrap(floats);
         for (long offset = 0; offset < n; offset += floats.length) {
             int len = (int) Math.min(floats.length, n - offset);
-            view.clear().limit(len);
-            source.readFloats(offset, view);
-            if (view.position() != len)
-                throw new IllegalStateException(source.name() + ": readFloats gave " + view.position() + " of " + len + " elements at " + offset);
             staging.clear();
             if (dtype == DType.BF16) {
-                for (int i = 0; i < len; i++) staging.putShort(Bf16.fromFloat(floats[i]));
+                // bf16 checkpoints are copied raw; others are narrowed while read (HostTensor.readBf16Bits)
+                ShortBuffer bits = staging.asShortBuffer();
+                bits.limit(len);
+                source.readBf16Bits(offset, bits);
+                if (bits.position() != len)
+                    throw new IllegalStateException(source.name() + ": readBf16Bits gave " + bits.position() + " of " + len + " elements at " + offset);
+                staging.position(len * 2);
             } else {
+                view.clear().limit(len);
+                source.readFloats(offset, view);
+                if (view.position() != len)
+                    throw new IllegalStateException(source.name() + ": readFloats gave " + view.position() + " of " + len + " elements at " + offset);
                 staging.asFloatBuffer().put(floats, 0, len);
                 staging.position(len * 4);
             }

@@ -3,6 +3,7 @@ package dev.steer.kernels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.steer.engine.tensor.Bf16;
 import dev.steer.engine.tensor.HostTensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,6 +1,7 @@
 package dev.steer.engine.tensor;
 
 import java.nio.FloatBuffer;
+import java.nio.ShortBuffer;
 
 /**
  * A tensor that lives on the host (typically a memory-mapped checkpoint entry) and can be read as float32,
@@ -28,6 +29,21 @@ public interface HostTensor {
      * them into {@code dst}, advancing its position.
      */
     void readFloats(long offset, FloatBuffer dst);
+
+    /**
+     * Puts {@code dst.remaining()} elements from flat index {@code offset} into {@code dst} as bf16 bits (see
+     * {@link Bf16}), advancing its position: how device backends upload bf16 weights without a float32 copy of the
+     * tensor. This default reads float32 a chunk at a time and narrows it; a source stored as bf16 copies raw bits.
+     */
+    default void readBf16Bits(long offset, ShortBuffer dst) {
+        float[] chunk = new float[Math.min(dst.remaining(), 4096)];
+        while (dst.hasRemaining()) {
+            int n = Math.min(dst.remaining(), chunk.length);
+            readFloats(offset, FloatBuffer.wrap(chunk, 0, n));
+            for (int i = 0; i < n; i++) dst.put(Bf16.fromFloat(chunk[i]));
+            offset += n;
+        }
+    }
 
     /** Convenience for small tensors (norm weights, vectors): the whole tensor as a float array. */
     default float[] toFloatArray() {

@@ -4,6 +4,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import dev.steer.engine.BadInputException;
+import dev.steer.engine.tensor.Bf16;
 import dev.steer.engine.tensor.HostTensor;
 
 import java.math.BigDecimal;
@@ -136,9 +137,10 @@ public final class SafetensorsTensor implements HostTensor {
      * copy for BF16 tensors, round-to-nearest-even narrowing ({@link Bf16#fromFloat}) for every other dtype. This is
      * how device backends upload bf16 weights without a float32 copy on the host.
      */
+    @Override
     public void readBf16Bits(long offset, ShortBuffer dst) {
         if (entry.dtype != StoredDtype.BF16) {
-            Bf16.readBits(this, offset, dst);
+            HostTensor.super.readBf16Bits(offset, dst);
             return;
         }
         long remaining = checkRange(offset, dst.remaining());

@@ -1,8 +1,8 @@
 package dev.steer.models.gemma2;
 
 import dev.steer.engine.BadInputException;
+import dev.steer.engine.tensor.Bf16;
 import dev.steer.engine.tensor.HostTensor;
-import dev.steer.models.hf.Bf16;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
@@ -58,7 +58,7 @@ class RandomWeightsTest {
         direct.flip().get(got);
         assertArrayEquals(Arrays.copyOfRange(all, 123_456, 123_556), got);
         ShortBuffer bits = ShortBuffer.allocate(10);
-        Bf16.readBits(t, 5, bits);
+        t.readBf16Bits(5, bits);
         for (int i = 0; i < 10; i++) assertEquals(Bf16.fromFloat(all[5 + i]), bits.get(i));
         assertThrows(IndexOutOfBoundsException.class, () -> t.readFloats(all.length - 5, FloatBuffer.allocate(6)));
     }

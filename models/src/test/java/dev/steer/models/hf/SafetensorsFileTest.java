@@ -1,6 +1,7 @@
 package dev.steer.models.hf;
 
 import dev.steer.engine.BadInputException;
+import dev.steer.engine.tensor.Bf16;
 import dev.steer.engine.tensor.HostTensor;
 import dev.steer.models.Fixtures;
 import org.junit.jupiter.api.Test;
