@@ -5,6 +5,7 @@ import dev.steer.engine.backend.AttentionSpec;
 import dev.steer.engine.backend.Backend;
 import dev.steer.engine.backend.KvCache;
 import dev.steer.engine.backend.RopeTable;
+import dev.steer.engine.backend.RotaryAngles;
 import dev.steer.engine.backend.Scope;
 import dev.steer.engine.backend.StepLayout;
 import dev.steer.engine.backend.SteerResult;
@@ -225,29 +226,15 @@ public final class CudaBackend implements Backend {
         return ops.elementwise("softcap_f32", x, null, cap);
     }
 
-    private double[] invFreq;
-    private double invFreqTheta;
+    private RotaryAngles angles;
 
-    /** Angles in double precision: {@code angle(p, i) = p * theta^(-2i/headDim)}. */
+    /** Host-computed table (see {@link RotaryAngles}), uploaded once per step. */
     @Override
     public RopeTable ropeTable(StepLayout layout, int headDim, double theta) {
         device.enter();
-        if (headDim <= 0 || headDim % 2 != 0) throw new IllegalArgumentException("ropeTable: headDim " + headDim + " must be even");
+        if (angles == null || !angles.matches(headDim, theta)) angles = new RotaryAngles(headDim, theta);
         int[] positions = layout.positions();
-        int half = headDim / 2;
-        if (invFreq == null || invFreq.length != half || invFreqTheta != theta) {
-            invFreq = new double[half];
-            for (int i = 0; i < half; i++) invFreq[i] = Math.pow(theta, -2.0 * i / headDim);
-            invFreqTheta = theta;
-        }
-        float[] table = new float[positions.length * headDim];
-        for (int r = 0; r < positions.length; r++) {
-            for (int i = 0; i < half; i++) {
-                double angle = positions[r] * invFreq[i];
-                table[r * headDim + i] = (float) Math.cos(angle);
-                table[r * headDim + half + i] = (float) Math.sin(angle);
-            }
-        }
+        float[] table = angles.table(positions);
         DeviceTensor t = (DeviceTensor) floats(table, positions.length, headDim);
         return new CudaRopeTable(t, positions.length, headDim);
     }

@@ -13,6 +13,7 @@ import dev.steer.engine.backend.AttentionSpec;
 import dev.steer.engine.backend.Backend;
 import dev.steer.engine.backend.KvCache;
 import dev.steer.engine.backend.RopeTable;
+import dev.steer.engine.backend.RotaryAngles;
 import dev.steer.engine.backend.Scope;
 import dev.steer.engine.backend.StepLayout;
 import dev.steer.engine.backend.SteerResult;
@@ -205,23 +206,14 @@ public final class DjlBackend implements Backend {
     private record DjlRope(NDArray cos, NDArray sin) implements RopeTable {
     }
 
+    private RotaryAngles angles;
+
     @Override
     public RopeTable ropeTable(StepLayout layout, int headDim, double theta) {
+        if (angles == null || !angles.matches(headDim, theta)) angles = new RotaryAngles(headDim, theta);
         int half = headDim / 2;
-        int[] pos = layout.positions();
-        float[] cos = new float[pos.length * half];
-        float[] sin = new float[pos.length * half];
-        double[] invFreq = new double[half];
-        for (int i = 0; i < half; i++) invFreq[i] = 1.0 / Math.pow(theta, (2.0 * i) / headDim);
-        for (int p = 0; p < pos.length; p++) {
-            for (int i = 0; i < half; i++) {
-                double angle = pos[p] * invFreq[i];
-                cos[p * half + i] = (float) Math.cos(angle);
-                sin[p * half + i] = (float) Math.sin(angle);
-            }
-        }
-        Shape s = new Shape(layout.batch(), layout.steps(), 1, half);
-        return new DjlRope(current().create(cos, s), current().create(sin, s));
+        NDArray table = current().create(angles.table(layout.positions()), new Shape(layout.batch(), layout.steps(), 1, headDim));
+        return new DjlRope(table.get(new NDIndex("..., :{}", half)), table.get(new NDIndex("..., {}:", half)));
     }
 
     @Override
