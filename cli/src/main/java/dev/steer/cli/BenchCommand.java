@@ -80,7 +80,7 @@ final class BenchCommand implements Callable<Integer> {
         if (newTokens < 2) throw new BadInputException("--new-tokens: must be at least 2, was " + newTokens);
         for (int b : batches) if (b < 1) throw new BadInputException("--batch: sizes must be at least 1, was " + b);
         var out = spec.commandLine().getOut();
-        try (Backend b = BackendProvider.open(backend, precision == null ? (backend.equals("cpu") ? "f32" : "bf16") : precision)) {
+        try (Backend b = BackendProvider.open(backend, precision)) {
             long t0 = System.nanoTime();
             LoadedModel m = source.model != null ? LoadedModel.open(source.model, b) : LoadedModel.random(source.random, 1234, b);
             double loadSeconds = (System.nanoTime() - t0) / 1e9;

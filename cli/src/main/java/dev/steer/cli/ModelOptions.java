@@ -22,7 +22,7 @@ final class ModelOptions {
     String precision;
 
     Backend openBackend() {
-        return BackendProvider.open(backend, precision == null ? (backend.equals("cpu") ? "f32" : "bf16") : precision);
+        return BackendProvider.open(backend, precision);
     }
 
     LoadedModel load(Backend b) {

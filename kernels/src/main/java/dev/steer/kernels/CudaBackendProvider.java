@@ -11,9 +11,10 @@ public final class CudaBackendProvider implements BackendProvider {
         return "cuda";
     }
 
+    /** Default precision bf16: weights and KV cache in bf16, float32 accumulation. */
     @Override
     public Backend open(String precision) {
-        Precision p = switch (precision) {
+        Precision p = precision == null ? Precision.BF16 : switch (precision) {
             case "bf16" -> Precision.BF16;
             case "f32" -> Precision.F32;
             default -> throw new BadInputException("--precision: '" + precision + "' is not one of bf16, f32");

@@ -15,14 +15,16 @@ public interface BackendProvider {
     String name();
 
     /**
-     * Opens the backend. {@code precision} is {@code bf16} or {@code f32} (a backend may support only one).
+     * Opens the backend. {@code precision} is {@code bf16} or {@code f32} (a backend may support only one), or null
+     * for the backend's own default.
      * Throws {@link BadInputException} with one clear line when the backend cannot run here (no GPU, no driver).
      */
     Backend open(String precision);
 
+    /** {@code precision}: null for the backend's default (f32 on cpu, bf16 on cuda). */
     static Backend open(String name, String precision) {
         if (name.equals("cpu")) {
-            if (!precision.equals("f32")) throw new BadInputException("--precision: the cpu backend computes in f32 only, not " + precision);
+            if (precision != null && !precision.equals("f32")) throw new BadInputException("--precision: the cpu backend computes in f32 only, not " + precision);
             return DjlBackend.cpu();
         }
         List<String> names = new ArrayList<>(List.of("cpu"));

@@ -40,8 +40,7 @@ public final class Gemma2 implements CausalLm {
     public Gemma2(Gemma2Config cfg, Function<String, HostTensor> weights, Backend backend) {
         this.cfg = cfg;
         this.backend = backend;
-        this.dims = new ModelDims("gemma2", cfg.numLayers(), cfg.hiddenSize(), cfg.vocabSize(), cfg.bosId(),
-                cfg.padId(), cfg.eosIds());
+        this.dims = cfg.dims();
         this.embed = backend.weight(weights.apply("model.embed_tokens.weight"));
         this.lmHead = cfg.tieWordEmbeddings() ? embed : backend.weight(weights.apply("lm_head.weight"));
         this.finalNorm = backend.weight(weights.apply("model.norm.weight"));
