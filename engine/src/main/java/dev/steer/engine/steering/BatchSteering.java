@@ -32,6 +32,8 @@ public final class BatchSteering implements ResidualHook {
         final float[] delta;
         final boolean[] rows;
         Tensor uploaded;
+        /** Decode-step mask [B, 1]: a generated slot is always a real token, so it is just the rows; uploaded once. */
+        Tensor decodeMask;
 
         Group(Positions positions, int batch, int hidden) {
             this.positions = positions;
@@ -94,9 +96,19 @@ public final class BatchSteering implements ResidualHook {
             for (Group g : gs) g.uploaded = backend.floats(g.delta, batch, hidden);
     }
 
-    /** Switches from prompt (prefill) to response (decode) positions. */
+    /**
+     * Switches from prompt (prefill) to response (decode) positions; call in the scope that outlives the decode
+     * steps (it uploads the decode masks once, instead of once per step and layer).
+     */
     public void startDecoding() {
         prefill = false;
+        for (List<Group> gs : groups.values()) {
+            for (Group g : gs) {
+                float[] m = new float[batch];
+                for (int r = 0; r < batch; r++) if (g.rows[r]) m[r] = 1f;
+                g.decodeMask = backend.floats(m, batch, 1);
+            }
+        }
     }
 
     /** Rows that stopped no longer contribute to telemetry. */
@@ -112,7 +124,8 @@ public final class BatchSteering implements ResidualHook {
         for (Group g : gs) {
             boolean here = prefill ? g.positions.includesPrompt() : g.positions.includesResponse();
             if (!here) continue;
-            SteerResult r = backend.steer(h, g.uploaded, backend.floats(mask(g, layout), layout.batch(), layout.steps()), !measured);
+            Tensor mask = !prefill && layout.steps() == 1 ? g.decodeMask : backend.floats(mask(g, layout), layout.batch(), layout.steps());
+            SteerResult r = backend.steer(h, g.uploaded, mask, !measured);
             if (!measured) pending.add(new Object[] {layer, r.norms(), layout});
             measured = true;
             h = r.residual();

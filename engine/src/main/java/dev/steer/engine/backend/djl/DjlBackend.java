@@ -256,8 +256,21 @@ public final class DjlBackend implements Backend {
         return out(o.transpose(0, 3, 1, 2, 4).reshape(b, t, (long) spec.heads() * d));
     }
 
+    /** Host masks of the step being run, by window: every layer of a step with the same window shares one. */
+    private StepLayout maskLayout;
+    private final java.util.Map<Integer, float[]> masks = new java.util.HashMap<>();
+
     /** Additive mask [B, 1, 1, T, S]: 0 where key slot j is visible to query slot i, else {@link #MASKED}. */
     private NDArray mask(StepLayout layout, int slots, int window) {
+        if (layout != maskLayout) {
+            masks.clear();
+            maskLayout = layout;
+        }
+        float[] m = masks.computeIfAbsent(window, w -> maskValues(layout, slots, w));
+        return current().create(m, new Shape(layout.batch(), 1, 1, layout.steps(), slots));
+    }
+
+    private static float[] maskValues(StepLayout layout, int slots, int window) {
         int b = layout.batch(), t = layout.steps();
         float[] m = new float[b * t * slots];
         for (int r = 0; r < b; r++) {
@@ -269,7 +282,7 @@ public final class DjlBackend implements Backend {
                 }
             }
         }
-        return current().create(m, new Shape(b, 1, 1, t, slots));
+        return m;
     }
 
     @Override
