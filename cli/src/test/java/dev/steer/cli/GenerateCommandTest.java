@@ -67,8 +67,14 @@ class GenerateCommandTest {
 
     @Test
     void greedyBatchPlainAndSteeredGiveTheReferenceTokens() {
-        String[] plainArgs = {"generate", "--model", CliRun.TINY.toString(), "--format", "json", "--max-new-tokens", "12", "--no-stop",
+        greedyGivesTheReferenceTokens();
+    }
+
+    /** Plain and steered greedy tokens of the four reference prompts in one batch, and the steered telemetry. */
+    static void greedyGivesTheReferenceTokens(String... backend) {
+        String[] base = {"generate", "--model", CliRun.TINY.toString(), "--format", "json", "--max-new-tokens", "12", "--no-stop",
                 "--prompt", prompt(0), "--prompt", prompt(1), "--prompt", prompt(2), "--prompt", prompt(3)};
+        String[] plainArgs = java.util.stream.Stream.concat(java.util.Arrays.stream(base), java.util.Arrays.stream(backend)).toArray(String[]::new);
         CliRun plain = CliRun.of(plainArgs);
         assertEquals(0, plain.code(), plain.err());
         String coef = ref.get("greedy_steer_coef").getAsString();

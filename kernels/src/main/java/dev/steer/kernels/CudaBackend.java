@@ -25,20 +25,15 @@ import org.bytedeco.javacpp.ShortPointer;
  * Activations are float32 in both precisions; weight matrices and the KV cache follow {@link Precision}.
  * Tensors live in an {@link Arena}; weights and KV caches have their own allocations. Every op is queued on one
  * stream; only {@link #toHost} and {@link #argmax} wait for the GPU. Single-threaded, like the model loop.
- *
- * <p>TODO(cuda-graph): capture one decode step on the stream and replay it. The arena already gives a step the
- * same addresses every time; still to do: give cuBLAS a fixed workspace (cublasSetWorkspace_v2), move the
- * per-step host-to-device copies (token ids, rope table, pad offsets) into fixed buffers written before the
- * replay, and key the graph by batch size.
  */
 public final class CudaBackend implements Backend {
     /** Arena chunks: large enough that a gemma-2-2b step at batch 64 needs only a few. */
     private static final long ARENA_CHUNK_BYTES = 256L << 20;
 
-    private final CudaDevice device;
+    private final Gpu device;
     private final Precision precision;
-    private final KernelLibrary kernels;
-    private final Gemm gemm;
+    private final Kernels kernels;
+    private final Linear gemm;
     private final Arena arena;
     private final WeightUpload upload;
     private final List<DeviceTensor> weights = new ArrayList<>();
@@ -46,16 +41,27 @@ public final class CudaBackend implements Backend {
     private final Ops ops;
     private boolean closed;
     /** CUDA-graph decode; STEER_CUDA_GRAPHS=0 turns it off (to compare, or to debug a kernel). */
-    private final boolean graphs = !"0".equals(System.getenv("STEER_CUDA_GRAPHS"));
+    private final boolean graphs;
 
     private CudaBackend(CudaDevice device, Precision precision, Path kernelCache) {
+        this(device, precision, new KernelLibrary(device, kernelCache), null);
+    }
+
+    /** {@code gemm} null: cuBLAS on {@code device}. */
+    CudaBackend(Gpu device, Precision precision, Kernels kernels, Linear gemm) {
         this.device = device;
         this.precision = precision;
-        this.kernels = new KernelLibrary(device, kernelCache);
-        this.gemm = new Gemm(device);
+        this.kernels = kernels;
+        this.gemm = gemm != null ? gemm : new Gemm((CudaDevice) device);
         this.arena = new Arena(device, ARENA_CHUNK_BYTES);
         this.upload = new WeightUpload(device);
-        this.ops = new Ops(device, kernels, gemm, arena);
+        this.ops = new Ops(device, kernels, this.gemm, arena);
+        this.graphs = device.steps() != null && !"0".equals(System.getenv("STEER_CUDA_GRAPHS"));
+    }
+
+    /** The kernels this backend launches, with their launch options (tests switch the opt-in kernels on). */
+    Ops ops() {
+        return ops;
     }
 
     /**
@@ -74,6 +80,17 @@ public final class CudaBackend implements Backend {
             closeQuietly(d);
             throw e;
         }
+    }
+
+    /**
+     * This backend with its kernels run by the CPU emulator ({@link KernelEmulator}) instead of a GPU: the same
+     * kernel sources, launch shapes, arena, KV cache and op checks, with host memory as device memory and a plain
+     * float32-accumulating GEMM in cuBLAS's place. For checking kernels and the CUDA path without a GPU; slow.
+     * Needs g++ and a JDK's jni.h the first time (BadInputException otherwise).
+     */
+    public static CudaBackend emulated(Precision precision) {
+        EmulatedGpu gpu = new EmulatedGpu();
+        return new CudaBackend(gpu, precision, new KernelEmulator.Library(gpu.steps()), new KernelEmulator.Matmul(gpu.steps()));
     }
 
     /** Null when a CUDA device can be opened here, else the one-line reason; never throws, never crashes. */
@@ -106,7 +123,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public String device() {
-        return device.name + " (" + device.arch() + ", " + precision.name().toLowerCase() + (graphs ? ", graph decode" : "") + ")";
+        return device.name() + " (" + device.arch() + ", " + precision.name().toLowerCase() + (graphs ? ", graph decode" : "") + ")";
     }
 
     /** Matrices in the precision's dtype; vectors (norm weights) always float32. */
@@ -280,13 +297,13 @@ public final class CudaBackend implements Backend {
     public void beginRepeatedStep(Object key) {
         device.enter();
         if (!graphs) return;
-        device.steps.begin(key);
+        device.steps().begin(key);
     }
 
     @Override
     public void endRepeatedStep() {
         if (!graphs) return;
-        device.steps.end();
+        device.steps().end();
     }
 
     @Override
@@ -296,11 +313,11 @@ public final class CudaBackend implements Backend {
 
     /** Steps replayed from a CUDA graph so far, and steps that could not be (their work differed). */
     public long graphReplays() {
-        return device.steps.replays();
+        return graphs ? device.steps().replays() : 0;
     }
 
     public long graphMismatches() {
-        return device.steps.mismatches();
+        return graphs ? device.steps().mismatches() : 0;
     }
 
     @Override

@@ -14,11 +14,7 @@ public final class CudaBackendProvider implements BackendProvider {
     /** Default precision bf16: weights and KV cache in bf16, float32 accumulation. */
     @Override
     public Backend open(String precision) {
-        Precision p = precision == null ? Precision.BF16 : switch (precision) {
-            case "bf16" -> Precision.BF16;
-            case "f32" -> Precision.F32;
-            default -> throw new BadInputException("--precision: '" + precision + "' is not one of bf16, f32");
-        };
+        Precision p = precision(precision);
         String dev = System.getenv("STEER_CUDA_DEVICE");
         int index;
         try {
@@ -27,5 +23,29 @@ public final class CudaBackendProvider implements BackendProvider {
             throw new BadInputException("STEER_CUDA_DEVICE: '" + dev + "' is not a device index");
         }
         return CudaBackend.open(index, p);
+    }
+
+    static Precision precision(String precision) {
+        return precision == null ? Precision.BF16 : switch (precision) {
+            case "bf16" -> Precision.BF16;
+            case "f32" -> Precision.F32;
+            default -> throw new BadInputException("--precision: '" + precision + "' is not one of bf16, f32");
+        };
+    }
+
+    /**
+     * Registers {@code --backend cuda-emu}: the CUDA backend with its kernels run by the CPU emulator
+     * ({@link CudaBackend#emulated}), to check the GPU path on a machine without one. Slow: for tiny models.
+     */
+    public static final class Emulated implements BackendProvider {
+        @Override
+        public String name() {
+            return "cuda-emu";
+        }
+
+        @Override
+        public Backend open(String precision) {
+            return CudaBackend.emulated(precision(precision));
+        }
     }
 }

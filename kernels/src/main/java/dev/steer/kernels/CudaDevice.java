@@ -13,7 +13,9 @@ import static org.bytedeco.cuda.global.cudart.cuDevicePrimaryCtxRelease;
 import static org.bytedeco.cuda.global.cudart.cuDevicePrimaryCtxRetain;
 import static org.bytedeco.cuda.global.cudart.cuInit;
 import static org.bytedeco.cuda.global.cudart.cuMemAlloc;
+import static org.bytedeco.cuda.global.cudart.cuMemAllocHost;
 import static org.bytedeco.cuda.global.cudart.cuMemFree;
+import static org.bytedeco.cuda.global.cudart.cuMemFreeHost;
 import static org.bytedeco.cuda.global.cudart.cuMemcpyDtoDAsync;
 import static org.bytedeco.cuda.global.cudart.cuMemcpyDtoHAsync;
 import static org.bytedeco.cuda.global.cudart.cuMemcpyHtoDAsync;
@@ -25,15 +27,17 @@ import dev.steer.engine.BadInputException;
 import java.nio.charset.StandardCharsets;
 import org.bytedeco.cuda.cudart.CUctx_st;
 import org.bytedeco.cuda.cudart.CUstream_st;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
 
 /**
  * One GPU through the CUDA driver API: its primary context (the one cuBLAS, a runtime-API library, also uses),
  * one non-blocking stream that every copy, kernel and GEMM of the backend is queued on, and raw memory.
  * Not thread-safe; a thread that calls in makes the context current first ({@link #enter}).
  */
-final class CudaDevice implements DeviceMemory, AutoCloseable {
+final class CudaDevice implements Gpu {
     private static final ThreadLocal<CudaDevice> CURRENT = new ThreadLocal<>();
     /** Why the JavaCPP CUDA classes failed to load, remembered: later tries only see "Could not initialize class". */
     private static volatile String loadFailure;
@@ -120,13 +124,20 @@ final class CudaDevice implements DeviceMemory, AutoCloseable {
         return m.replace('\n', ' ');
     }
 
+    @Override
+    public String name() {
+        return name;
+    }
+
     /** Arch name for NVRTC and the kernel cache, e.g. {@code sm_90}. */
-    String arch() {
+    @Override
+    public String arch() {
         return "sm_" + major + minor;
     }
 
     /** Makes this device's context current on the calling thread (cheap when it already is). */
-    void enter() {
+    @Override
+    public void enter() {
         if (CURRENT.get() != this) {
             check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
             CURRENT.set(this);
@@ -149,7 +160,8 @@ final class CudaDevice implements DeviceMemory, AutoCloseable {
     }
 
     /** Most bytes this process held through {@link #allocate} at once (cuBLAS workspaces not counted). */
-    long peakAllocatedBytes() {
+    @Override
+    public long peakAllocatedBytes() {
         return peak;
     }
 
@@ -182,7 +194,8 @@ final class CudaDevice implements DeviceMemory, AutoCloseable {
      * Host to device. From pageable memory the call returns once the source has been staged, so the caller may
      * free it; from pinned memory the caller must {@link #synchronize} before reusing the buffer.
      */
-    void upload(long dst, Pointer host, long bytes) {
+    @Override
+    public void upload(long dst, Pointer host, long bytes) {
         if (bytes <= 0) return;
         if (steps.mode() == StepGraph.Mode.CAPTURE) {
             // Not part of the graph: done now, on a side stream, before the captured work is ever launched.
@@ -198,15 +211,46 @@ final class CudaDevice implements DeviceMemory, AutoCloseable {
     }
 
     /** Device to host; returns once the bytes are on the host. */
-    void download(Pointer host, long src, long bytes) {
+    @Override
+    public void download(Pointer host, long src, long bytes) {
         if (steps.mode() != StepGraph.Mode.EAGER)
             throw new IllegalStateException("device-to-host copy inside a repeated step: read results after the step ends");
         if (bytes > 0) check(cuMemcpyDtoHAsync(host, src, bytes, stream), "cuMemcpyDtoHAsync");
         synchronize();
     }
 
-    void synchronize() {
+    @Override
+    public void synchronize() {
         check(cuStreamSynchronize(stream), "cuStreamSynchronize");
+    }
+
+    @Override
+    public StepGraph steps() {
+        return steps;
+    }
+
+    /** Pinned (page-locked) when the driver allows, so copies run at full PCIe speed; else pageable. */
+    @Override
+    public BytePointer stagingBuffer(long bytes) {
+        try (PointerPointer<Pointer> out = new PointerPointer<>(1)) {
+            BytePointer host;
+            if (cuMemAllocHost(out, bytes) == 0) {
+                host = new BytePointer(out.get(0));
+                pinned.add(host.address());
+            } else {
+                host = new BytePointer(bytes);
+            }
+            host.capacity(bytes);
+            return host;
+        }
+    }
+
+    private final java.util.Set<Long> pinned = new java.util.HashSet<>();
+
+    @Override
+    public void freeStagingBuffer(BytePointer buffer) {
+        if (pinned.remove(buffer.address())) cuMemFreeHost(buffer);
+        else buffer.close();
     }
 
     @Override

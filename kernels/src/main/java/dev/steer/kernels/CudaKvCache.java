@@ -11,7 +11,7 @@ import org.bytedeco.javacpp.IntPointer;
  * the attention kernel reads.
  */
 final class CudaKvCache implements KvCache {
-    private final CudaDevice device;
+    private final Gpu device;
     final int layers;
     final int batch;
     final int kvHeads;
@@ -28,7 +28,7 @@ final class CudaKvCache implements KvCache {
     private int length;
     private boolean closed;
 
-    CudaKvCache(CudaDevice device, int layers, int batch, int kvHeads, int headDim, int capacity, DType dtype) {
+    CudaKvCache(Gpu device, int layers, int batch, int kvHeads, int headDim, int capacity, DType dtype) {
         if (layers <= 0 || batch <= 0 || kvHeads <= 0 || headDim <= 0 || capacity <= 0)
             throw new IllegalArgumentException("kvCache: layers " + layers + ", batch " + batch + ", kvHeads " + kvHeads
                     + ", headDim " + headDim + ", capacity " + capacity + " must all be positive");

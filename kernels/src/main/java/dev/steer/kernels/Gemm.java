@@ -22,7 +22,7 @@ import org.bytedeco.javacpp.FloatPointer;
  * transposed (lda = K), B = x as stored (ldb = K), C = y (ldc = N). Accumulation is float32 (CUBLAS_COMPUTE_32F)
  * for both bf16 and float32 inputs; with the default math mode float32 GEMMs do not use TF32.
  */
-final class Gemm implements AutoCloseable {
+final class Gemm implements Linear {
     private final cublasContext handle = new cublasContext();
     private final FloatPointer one = new FloatPointer(1f);
     private final FloatPointer zero = new FloatPointer(0f);
@@ -47,8 +47,8 @@ final class Gemm implements AutoCloseable {
         }
     }
 
-    /** {@code inputs}: {@link DType#BF16} or {@link DType#F32}, the type of both x and w. */
-    void linear(long x, long w, long y, int m, int n, int k, DType inputs) {
+    @Override
+    public void linear(long x, long w, long y, int m, int n, int k, DType inputs) {
         if (device.steps.mode() != StepGraph.Mode.EAGER && !device.steps.admit(new Call(this, x, w, y, m, n, k, inputs))) return;
         launch(x, w, y, m, n, k, inputs);
     }

@@ -13,23 +13,20 @@ import org.bytedeco.javacpp.PointerPointer;
  * {@link #launch}: {@code kernel.ptr(x).ptr(out).i32(n).launch(rows, 1, 256, 0)}. Each slot is its own 8-byte
  * native buffer and {@code kernelParams[i]} points to slot i (the layout that worked on the H100; wrapping
  * a device pointer itself in a PointerPointer crashed the driver). Slots are reused, so a launch allocates nothing.
+ * {@link Cuda} launches on a GPU stream; the CPU emulation ({@link EmulatedGpu}) runs the same source on the host.
  * Not thread-safe.
  */
-final class Kernel implements AutoCloseable {
+abstract class Kernel implements AutoCloseable {
     private static final int MAX_ARGS = 16;
 
     final String name;
-    private final CUfunc_st function;
-    private final CUstream_st stream;
     private final StepGraph steps;
-    private final BytePointer[] slots = new BytePointer[MAX_ARGS];
-    private final PointerPointer<BytePointer> params = new PointerPointer<>(MAX_ARGS);
+    final BytePointer[] slots = new BytePointer[MAX_ARGS];
+    final PointerPointer<BytePointer> params = new PointerPointer<>(MAX_ARGS);
     private int count;
 
-    Kernel(String name, CUfunc_st function, CUstream_st stream, StepGraph steps) {
+    Kernel(String name, StepGraph steps) {
         this.name = name;
-        this.function = function;
-        this.stream = stream;
         this.steps = steps;
         for (int i = 0; i < MAX_ARGS; i++) {
             slots[i] = new BytePointer(8);
@@ -64,7 +61,7 @@ final class Kernel implements AutoCloseable {
         return slots[count++];
     }
 
-    /** Queues the kernel on the backend's stream with a (gridX, gridY) grid of 1-D blocks; resets the arguments. */
+    /** Queues the kernel with a (gridX, gridY) grid of 1-D blocks; resets the arguments. */
     void launch(long gridX, int gridY, int block, int sharedBytes) {
         int n = count;
         count = 0;
@@ -76,10 +73,35 @@ final class Kernel implements AutoCloseable {
             for (int i = 0; i < n; i++) args[i] = slots[i].getLong(0);
             if (!steps.admit(new Launch(this, args, (int) gridX, gridY, block, sharedBytes))) return;
         }
-        if (OpProfile.ENABLED) OpProfile.begin(stream);
-        check(cuLaunchKernel(function, (int) gridX, gridY, 1, block, 1, 1, sharedBytes, stream, params, null),
-                "cuLaunchKernel(" + name + ", " + n + " args)");
-        if (OpProfile.ENABLED) OpProfile.end(stream, name);
+        invoke(n, (int) gridX, gridY, block, sharedBytes, false);
+    }
+
+    /** Runs the kernel with the first {@code args} slots as its arguments. */
+    abstract void invoke(int args, int gridX, int gridY, int block, int sharedBytes, boolean replayed);
+
+    /** The kernel through the CUDA driver, on the backend's stream. */
+    static final class Cuda extends Kernel {
+        private final CUfunc_st function;
+        private final CUstream_st stream;
+
+        Cuda(String name, CUfunc_st function, CUstream_st stream, StepGraph steps) {
+            super(name, steps);
+            this.function = function;
+            this.stream = stream;
+        }
+
+        @Override
+        void invoke(int args, int gridX, int gridY, int block, int sharedBytes, boolean replayed) {
+            if (replayed) {
+                check(cuLaunchKernel(function, gridX, gridY, 1, block, 1, 1, sharedBytes, stream, params, null),
+                        "cuLaunchKernel(" + name + ", replayed)");
+                return;
+            }
+            if (OpProfile.ENABLED) OpProfile.begin(stream);
+            check(cuLaunchKernel(function, gridX, gridY, 1, block, 1, 1, sharedBytes, stream, params, null),
+                    "cuLaunchKernel(" + name + ", " + args + " args)");
+            if (OpProfile.ENABLED) OpProfile.end(stream, name);
+        }
     }
 
     /** One recorded launch: equal records mean identical GPU work (same kernel, argument bytes and grid). */
@@ -87,8 +109,7 @@ final class Kernel implements AutoCloseable {
         @Override
         public void run() {
             for (int i = 0; i < args.length; i++) kernel.slots[i].putLong(0, args[i]);
-            check(cuLaunchKernel(kernel.function, gridX, gridY, 1, block, 1, 1, sharedBytes, kernel.stream, kernel.params, null),
-                    "cuLaunchKernel(" + kernel.name + ", replayed)");
+            kernel.invoke(args.length, gridX, gridY, block, sharedBytes, true);
         }
 
         @Override

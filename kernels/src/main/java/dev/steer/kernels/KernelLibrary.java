@@ -39,7 +39,7 @@ import org.bytedeco.javacpp.SizeTPointer;
  * does not. Cached as {@code <cacheRoot>/<arch>/<sha256 of source, header, options, NVRTC version>.cubin}, so
  * only the first run on a machine pays the compile; a cache that cannot be written is skipped, not an error.
  */
-final class KernelLibrary implements AutoCloseable {
+final class KernelLibrary implements Kernels {
     private final CudaDevice device;
     private final Path cacheRoot;
     private final List<CUmod_st> modules = new ArrayList<>();
@@ -58,7 +58,8 @@ final class KernelLibrary implements AutoCloseable {
         return base.resolve("steer").resolve("kernels");
     }
 
-    Kernel get(String name) {
+    @Override
+    public Kernel get(String name) {
         Kernel k = kernels.get(name);
         if (k == null) throw new IllegalStateException("no kernel named " + name + " in " + KernelSource.FAMILIES);
         return k;
@@ -77,7 +78,7 @@ final class KernelLibrary implements AutoCloseable {
         for (String name : kernelNames(source)) {
             CUfunc_st function = new CUfunc_st();
             check(cuModuleGetFunction(function, module, name), "cuModuleGetFunction(" + name + ")");
-            kernels.put(name, new Kernel(name, function, device.stream, device.steps));
+            kernels.put(name, new Kernel.Cuda(name, function, device.stream, device.steps));
         }
     }
 

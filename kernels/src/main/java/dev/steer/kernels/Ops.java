@@ -33,12 +33,16 @@ final class Ops {
     private static final int GEMV_COLUMNS_PER_BLOCK = 8;
     private static final boolean GEMV = "1".equals(System.getenv("STEER_GEMV"));
 
-    private final CudaDevice device;
-    private final KernelLibrary kernels;
-    private final Gemm gemm;
+    /** The opt-in kernels for this backend (from the environment; tests set them). */
+    boolean decodeAttention = DECODE_ATTENTION;
+    boolean gemv = GEMV;
+
+    private final Gpu device;
+    private final Kernels kernels;
+    private final Linear gemm;
     private final Arena arena;
 
-    Ops(CudaDevice device, KernelLibrary kernels, Gemm gemm, Arena arena) {
+    Ops(Gpu device, Kernels kernels, Linear gemm, Arena arena) {
         this.device = device;
         this.kernels = kernels;
         this.gemm = gemm;
@@ -99,7 +103,7 @@ final class Ops {
         long k = b.shape[1], n = b.shape[0], m = a.elements() / Math.max(1, k);
         DeviceTensor out = arena.allocate(DType.F32, withLast(a.shape, n));
         if (m == 0) return out;
-        if (b.dtype == DType.BF16 && GEMV && m <= GEMV_MAX_ROWS && k % 8 == 0) {
+        if (b.dtype == DType.BF16 && gemv && m <= GEMV_MAX_ROWS && k % 8 == 0) {
             // Decode: weight streaming, x as its bf16 copy (shared by q, k and v).
             kernels.get("gemv_bf16").ptr(bf16Copy(a)).ptr(b.address).ptr(out.address).i32((int) m).i32((int) n).i32((int) k)
                     .launch((n + GEMV_COLUMNS_PER_BLOCK - 1) / GEMV_COLUMNS_PER_BLOCK, 1, 32 * GEMV_COLUMNS_PER_BLOCK, 0);
@@ -172,7 +176,7 @@ final class Ops {
                 .i32(t).i32(c.kvHeads).i32(d).i32(c.capacity).ptr(c.pastDevice)
                 .launch((long) b * t, 1, THREADS, 0);
         DeviceTensor out = arena.allocate(DType.F32, qShape);
-        if (t == 1 && DECODE_ATTENTION && d % 8 == 0 && d <= 256) {
+        if (t == 1 && decodeAttention && d % 8 == 0 && d <= 256) {
             kernels.get(bf16 ? "attention_decode_bf16" : "attention_decode_f32")
                     .ptr(qd.address).ptr(c.keys(layer)).ptr(c.values(layer)).ptr(c.padLeft).ptr(out.address)
                     .i32(spec.heads()).i32(spec.kvHeads()).i32(d).i32(c.capacity).ptr(c.pastDevice)

@@ -39,6 +39,7 @@ final class StepGraph implements AutoCloseable {
         void run();
     }
 
+    /** Null in the CPU emulation, where the "graph" is the captured records, replayed by running them. */
     private final CudaDevice device;
     private Mode mode = Mode.EAGER;
     private Object key;
@@ -46,6 +47,8 @@ final class StepGraph implements AutoCloseable {
     private boolean inStep;
     private CUgraph_st graph;
     private CUgraphExec_st exec;
+    /** A graph of the current key exists (captured and launched once). */
+    private boolean ready;
     private List<Work> captured = new ArrayList<>();
     private List<Work> current = new ArrayList<>();
     private long replays;
@@ -53,6 +56,11 @@ final class StepGraph implements AutoCloseable {
 
     StepGraph(CudaDevice device) {
         this.device = device;
+    }
+
+    /** For {@link EmulatedGpu}: capture records the work without running it; a launch runs the records. */
+    StepGraph() {
+        this(null);
     }
 
     Mode mode() {
@@ -63,7 +71,7 @@ final class StepGraph implements AutoCloseable {
     boolean admit(Work w) {
         if (mode == Mode.EAGER) return true;
         current.add(w);
-        return mode == Mode.CAPTURE;
+        return mode == Mode.CAPTURE && device != null;
     }
 
     void begin(Object stepKey) {
@@ -78,9 +86,9 @@ final class StepGraph implements AutoCloseable {
         current = new ArrayList<>();
         if (stepsOfKey == 1) {
             mode = Mode.EAGER;
-        } else if (exec == null) {
+        } else if (!ready) {
             mode = Mode.CAPTURE;
-            check(cuStreamBeginCapture(device.stream, CU_STREAM_CAPTURE_MODE_RELAXED), "cuStreamBeginCapture");
+            if (device != null) check(cuStreamBeginCapture(device.stream, CU_STREAM_CAPTURE_MODE_RELAXED), "cuStreamBeginCapture");
         } else {
             mode = Mode.DRY;
         }
@@ -94,16 +102,23 @@ final class StepGraph implements AutoCloseable {
         switch (m) {
             case EAGER -> { }
             case CAPTURE -> {
+                captured = current;
+                if (device == null) {
+                    ready = true;
+                    launchRecords();
+                    return;
+                }
                 graph = new CUgraph_st();
                 check(cuStreamEndCapture(device.stream, graph), "cuStreamEndCapture");
                 exec = new CUgraphExec_st();
                 check(cuGraphInstantiate(exec, graph, 0), "cuGraphInstantiate");
-                captured = current;
                 check(cuGraphLaunch(exec, device.stream), "cuGraphLaunch");
+                ready = true;
             }
             case DRY -> {
                 if (current.equals(captured)) {
-                    check(cuGraphLaunch(exec, device.stream), "cuGraphLaunch");
+                    if (device == null) launchRecords();
+                    else check(cuGraphLaunch(exec, device.stream), "cuGraphLaunch");
                     replays++;
                 } else {
                     mismatches++;
@@ -114,12 +129,18 @@ final class StepGraph implements AutoCloseable {
         }
     }
 
+    /** The emulation's graph launch: the captured records, in order, with their captured arguments. */
+    private void launchRecords() {
+        for (Work w : captured) w.run();
+    }
+
     /** Forgets the graph (a new generation, a closed cache). */
     void drop() {
         if (exec != null) check(cuGraphExecDestroy(exec), "cuGraphExecDestroy");
         if (graph != null) check(cuGraphDestroy(graph), "cuGraphDestroy");
         exec = null;
         graph = null;
+        ready = false;
         captured = new ArrayList<>();
     }
 

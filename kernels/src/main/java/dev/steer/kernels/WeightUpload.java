@@ -1,12 +1,7 @@
 package dev.steer.kernels;
 
-import static org.bytedeco.cuda.global.cudart.cuMemAllocHost;
-import static org.bytedeco.cuda.global.cudart.cuMemFreeHost;
-
 import dev.steer.engine.tensor.HostTensor;
 import org.bytedeco.javacpp.BytePointer;
-import org.bytedeco.javacpp.Pointer;
-import org.bytedeco.javacpp.PointerPointer;
 
 /**
  * Uploads weights through one 64 MB staging buffer (16M float32 elements), pinned when the driver allows, so
@@ -15,12 +10,11 @@ import org.bytedeco.javacpp.PointerPointer;
 final class WeightUpload implements AutoCloseable {
     static final int CHUNK_ELEMENTS = 1 << 24;
 
-    private final CudaDevice device;
+    private final Gpu device;
     private BytePointer host;
-    private boolean pinned;
     private WeightStream stream;
 
-    WeightUpload(CudaDevice device) {
+    WeightUpload(Gpu device) {
         this.device = device;
     }
 
@@ -33,24 +27,14 @@ final class WeightUpload implements AutoCloseable {
     }
 
     private void open() {
-        long bytes = CHUNK_ELEMENTS * 4L;
-        try (PointerPointer<Pointer> out = new PointerPointer<>(1)) {
-            if (cuMemAllocHost(out, bytes) == 0) {
-                host = new BytePointer(out.get(0));
-                pinned = true;
-            } else {
-                host = new BytePointer(bytes);
-            }
-        }
-        host.capacity(bytes);
+        host = device.stagingBuffer(CHUNK_ELEMENTS * 4L);
         stream = new WeightStream(CHUNK_ELEMENTS, host.asByteBuffer());
     }
 
     @Override
     public void close() {
         if (host == null) return;
-        if (pinned) cuMemFreeHost(host);
-        else host.close();
+        device.freeStagingBuffer(host);
         host = null;
         stream = null;
     }

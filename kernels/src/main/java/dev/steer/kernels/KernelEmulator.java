@@ -1,0 +1,243 @@
+package dev.steer.kernels;
+
+import dev.steer.engine.BadInputException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Builds the kernel families for the CPU (g++ with {@code emu/cuda_emu.h}) into one JNI library and runs their
+ * kernels there: each CUDA thread a fiber, blocks one after the other (see {@code emu/runtime.cpp}). It checks
+ * kernel logic (indexing, masking, reductions, barriers) without a GPU; it says nothing about GPU speed, and
+ * math functions round as glibc's do, not as CUDA's. Cached as
+ * {@code ~/.cache/steer/emulator/<sha256 of sources and options>/libsteer-emu.so}.
+ */
+final class KernelEmulator {
+    private static final String RESOURCES = "emu/";
+    private static final String[] CXX_OPTIONS = {"-std=c++17", "-O2", "-fPIC", "-shared", "-w", "-U_FORTIFY_SOURCE"};
+    private static String loaded;
+
+    private KernelEmulator() {
+    }
+
+    /** Builds (or finds in the cache) and loads the emulator library; BadInputException when it cannot. */
+    static synchronized void load() {
+        if (loaded != null) return;
+        Map<String, String> files = sources();
+        String key = sha256(String.join("\0", files.values()) + "\0" + String.join(" ", CXX_OPTIONS));
+        Path dir = cacheRoot().resolve(key);
+        Path lib = dir.resolve("libsteer-emu.so");
+        if (!Files.isRegularFile(lib)) build(files, dir, lib);
+        System.load(lib.toAbsolutePath().toString());
+        loaded = lib.toString();
+    }
+
+    /** Runs kernel {@code name} over a (gridX, gridY) grid; {@code args} are the 8-byte argument slots. */
+    static synchronized void run(String name, int gridX, int gridY, int block, int sharedBytes, long[] args) {
+        String error = launch(name, gridX, gridY, block, sharedBytes, args);
+        if (error != null) throw new IllegalStateException("kernel emulator: " + error);
+    }
+
+    static synchronized void matmul(long x, long w, long y, int m, int n, int k, boolean bf16) {
+        gemm(x, w, y, m, n, k, bf16);
+    }
+
+    private static native String launch(String name, int gridX, int gridY, int block, int sharedBytes, long[] args);
+
+    private static native void gemm(long x, long w, long y, int m, int n, int k, boolean bf16);
+
+    static Path cacheRoot() {
+        return KernelLibrary.defaultCacheRoot().getParent().resolve("emulator");
+    }
+
+    /** File name → text of everything g++ compiles: the runtime, the header, and one translation unit per family. */
+    static Map<String, String> sources() {
+        Map<String, String> files = new java.util.LinkedHashMap<>();
+        files.put("cuda_emu.h", KernelSource.read(RESOURCES + "cuda_emu.h"));
+        files.put("runtime.cpp", KernelSource.read(RESOURCES + "runtime.cpp"));
+        files.put(KernelSource.HEADER, KernelSource.read(KernelSource.HEADER));
+        for (String family : KernelSource.FAMILIES) files.put(family + ".cpp", translationUnit(KernelSource.read(family + ".cu")));
+        files.put("probes.cpp", translationUnit(KernelSource.read(RESOURCES + "probes.cu")));
+        return files;
+    }
+
+    private static final Pattern DYNAMIC_SHARED = Pattern.compile("extern\\s+__shared__\\s+(\\w+)\\s+(\\w+)\\s*\\[\\s*\\]\\s*;");
+    private static final Pattern KERNEL = Pattern.compile("extern\\s+\"C\"\\s+__global__\\s+void\\s+(\\w+)\\s*\\(");
+    private static final Pattern PARAMETER = Pattern.compile("^(.*?)\\b(\\w+)\\s*$", Pattern.DOTALL);
+
+    /**
+     * A family's source for g++: the emulation header first, dynamic shared memory as the launch's buffer, and
+     * per kernel a wrapper taking the argument slots plus its registration.
+     */
+    static String translationUnit(String source) {
+        Matcher shared = DYNAMIC_SHARED.matcher(source);
+        String body = shared.replaceAll("$1* $2 = ($1*)emu::dynamic_shared();");
+        StringBuilder out = new StringBuilder("#include \"cuda_emu.h\"\n").append(body).append("\n\nnamespace {\n");
+        List<String> names = new ArrayList<>();
+        Matcher m = KERNEL.matcher(source);
+        while (m.find()) {
+            String name = m.group(1);
+            int open = m.end(), close = source.indexOf(')', open);
+            List<String> types = new ArrayList<>();
+            String params = source.substring(open, close).trim();
+            if (!params.isEmpty() && !params.equals("void")) {
+                for (String p : params.split(",")) {
+                    Matcher pm = PARAMETER.matcher(p.trim());
+                    if (!pm.matches() || pm.group(1).isBlank()) throw new IllegalStateException(name + ": cannot read parameter '" + p.trim() + "'");
+                    types.add(pm.group(1).trim());
+                }
+            }
+            out.append("void emu_").append(name).append("(void** a) { ").append(name).append('(');
+            for (int i = 0; i < types.size(); i++) {
+                if (i > 0) out.append(", ");
+                out.append("*reinterpret_cast<").append(types.get(i)).append("*>(a[").append(i).append("])");
+            }
+            out.append("); }\n");
+            names.add(name);
+        }
+        out.append("struct Registration {\n    Registration() {\n");
+        for (String n : names) out.append("        emu::register_kernel(\"").append(n).append("\", emu_").append(n).append(");\n");
+        out.append("    }\n} registration;\n}  // namespace\n");
+        return out.toString();
+    }
+
+    private static void build(Map<String, String> files, Path dir, Path lib) {
+        Path jniInclude = jniInclude();
+        String cxx = findOnPath("g++");
+        if (cxx == null) throw new BadInputException("--backend cuda-emu: needs g++ (C++17) on PATH to build the kernel emulator");
+        try {
+            Files.createDirectories(dir);
+            Path work = Files.createTempDirectory(dir, "build");
+            List<String> cmd = new ArrayList<>(List.of(cxx));
+            cmd.addAll(List.of(CXX_OPTIONS));
+            cmd.addAll(List.of("-I" + work, "-I" + jniInclude, "-I" + jniInclude.resolve("linux")));
+            for (Map.Entry<String, String> f : files.entrySet()) {
+                Files.writeString(work.resolve(f.getKey()), f.getValue());
+                if (f.getKey().endsWith(".cpp")) cmd.add(work.resolve(f.getKey()).toString());
+            }
+            Path out = work.resolve("libsteer-emu.so");
+            cmd.addAll(List.of("-o", out.toString()));
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(600, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new IllegalStateException("kernel emulator: g++ did not finish in 600 s");
+            }
+            if (p.exitValue() != 0) throw new IllegalStateException("kernel emulator: g++ failed (sources in " + work + "):\n" + log);
+            Files.move(out, lib, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("kernel emulator: building in " + dir, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("kernel emulator: interrupted while building", e);
+        }
+    }
+
+    /** The JDK's {@code include} directory (jni.h): from java.home, else JAVA_HOME. */
+    private static Path jniInclude() {
+        List<Path> candidates = new ArrayList<>();
+        candidates.add(Path.of(System.getProperty("java.home"), "include"));
+        String env = System.getenv("JAVA_HOME");
+        if (env != null) candidates.add(Path.of(env, "include"));
+        for (Path c : candidates) if (Files.isRegularFile(c.resolve("jni.h"))) return c;
+        throw new BadInputException("--backend cuda-emu: needs a JDK (jni.h under java.home or JAVA_HOME/include) to build the kernel emulator");
+    }
+
+    private static String findOnPath(String exe) {
+        String path = System.getenv("PATH");
+        if (path == null) return null;
+        for (String d : path.split(":")) {
+            if (d.isEmpty()) continue;
+            Path p = Path.of(d, exe);
+            if (Files.isExecutable(p)) return p.toString();
+        }
+        return null;
+    }
+
+    private static String sha256(String text) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A kernel of the emulator library. */
+    static final class EmulatedKernel extends Kernel {
+        EmulatedKernel(String name, StepGraph steps) {
+            super(name, steps);
+        }
+
+        @Override
+        void invoke(int args, int gridX, int gridY, int block, int sharedBytes, boolean replayed) {
+            long[] values = new long[args];
+            for (int i = 0; i < args; i++) values[i] = slots[i].getLong(0);
+            run(name, gridX, gridY, block, sharedBytes, values);
+        }
+    }
+
+    /** Every kernel of every family, by name. */
+    static final class Library implements Kernels {
+        private final Map<String, Kernel> kernels = new HashMap<>();
+
+        Library(StepGraph steps) {
+            load();
+            for (String family : KernelSource.FAMILIES)
+                for (String name : KernelLibrary.kernelNames(KernelSource.read(family + ".cu"))) kernels.put(name, new EmulatedKernel(name, steps));
+        }
+
+        @Override
+        public Kernel get(String name) {
+            Kernel k = kernels.get(name);
+            if (k == null) throw new IllegalStateException("no kernel named " + name + " in " + KernelSource.FAMILIES);
+            return k;
+        }
+
+        @Override
+        public void close() {
+            for (Kernel k : kernels.values()) k.close();
+            kernels.clear();
+        }
+    }
+
+    /** cuBLAS's part: {@code y = x · wᵀ} with float32 products and sums. */
+    static final class Matmul implements Linear {
+        private final StepGraph steps;
+
+        Matmul(StepGraph steps) {
+            this.steps = steps;
+        }
+
+        /** A recorded GEMM. */
+        record Call(long x, long w, long y, int m, int n, int k, DType inputs) implements StepGraph.Work {
+            @Override
+            public void run() {
+                matmul(x, w, y, m, n, k, inputs == DType.BF16);
+            }
+        }
+
+        @Override
+        public void linear(long x, long w, long y, int m, int n, int k, DType inputs) {
+            Call c = new Call(x, w, y, m, n, k, inputs);
+            if (steps.mode() != StepGraph.Mode.EAGER && !steps.admit(c)) return;
+            c.run();
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+}

@@ -1,0 +1,10 @@
+package dev.steer.kernels;
+
+/** The compiled kernel families, by kernel name: NVRTC modules ({@link KernelLibrary}) or the CPU emulation. */
+interface Kernels extends AutoCloseable {
+    /** The kernel named {@code name}; an {@link IllegalStateException} when no family declares it. */
+    Kernel get(String name);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,29 @@
+package dev.steer.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Every op check of {@link GpuSelfCheck} (the one the GPU machine runs) with the kernels run by the CPU
+ * emulator: the CUDA backend's kernels, launch shapes, arena and KV cache against the Java references, in both
+ * precisions, with and without the opt-in kernels (decode attention, gemv), on every CI run.
+ */
+class EmulatedSelfCheckTest {
+    @ParameterizedTest(name = "{0}, opt-in kernels {1}")
+    @CsvSource({"F32, false", "BF16, false", "F32, true", "BF16, true"})
+    void everyOpCheckPassesOnTheEmulator(Precision precision, boolean optIn) {
+        try (CudaBackend be = CudaBackend.emulated(precision)) {
+            be.ops().decodeAttention = optIn;
+            be.ops().gemv = optIn;
+            List<GpuSelfCheck.Result> results = GpuSelfCheck.run(be);
+            results.forEach(r -> System.out.println(r.line()));
+            String failed = results.stream().filter(r -> !r.pass()).map(GpuSelfCheck.Result::line).collect(Collectors.joining("\n"));
+            assertTrue(failed.isEmpty(), failed);
+            assertTrue(results.size() >= 23, "only " + results.size() + " checks ran");
+        }
+    }
+}
