@@ -78,6 +78,24 @@ class EmulatedCudaCommandTest {
         }
     }
 
+    /** Sampling runs on the device (sample.cu) by the host's rule: same seed, same tokens as the cpu backend. */
+    @Test
+    void sampledTokensEqualTheCpuBackendsForTheSameSeed() {
+        for (String topP : new String[] {"1.0", "0.8"}) {
+            String[] args = {"generate", "--model", CliRun.TINY.toString(), "--format", "json", "--max-new-tokens", "10", "--no-stop",
+                    "--temperature", "1.2", "--top-p", topP, "--seed", "7", "--prompt", GenerateCommandTest.prompt(0), "--prompt", GenerateCommandTest.prompt(2)};
+            CliRun cpu = CliRun.of(args);
+            String[] emu = java.util.Arrays.copyOf(args, args.length + 4);
+            System.arraycopy(new String[] {"--backend", "cuda-emu", "--precision", "f32"}, 0, emu, args.length, 4);
+            CliRun gpu = CliRun.of(emu);
+            assertEquals(0, cpu.code(), cpu.err());
+            assertEquals(0, gpu.code(), gpu.err());
+            for (int p = 0; p < 2; p++)
+                assertEquals(cpu.json().getAsJsonArray("results").get(p).getAsJsonObject().getAsJsonArray("tokens"),
+                        gpu.json().getAsJsonArray("results").get(p).getAsJsonObject().getAsJsonArray("tokens"), "top-p " + topP + ", prompt " + p);
+        }
+    }
+
     @Test
     void normsMatchTheReference() {
         CliRun r = CliRun.of("norms", "--model", CliRun.TINY.toString(), "--format", "json", "--backend", "cuda-emu", "--precision", "f32",

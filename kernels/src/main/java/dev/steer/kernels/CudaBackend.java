@@ -325,6 +325,13 @@ public final class CudaBackend implements Backend {
         return device.peakAllocatedBytes();
     }
 
+    /** On the GPU ({@code sample.cu}); only the tokens come back to the host. */
+    @Override
+    public int[] sample(Tensor logits, double temperature, double topP, double[] uniforms) {
+        device.enter();
+        return ops.sample(logits, temperature, topP, uniforms);
+    }
+
     @Override
     public int[] argmax(Tensor logits) {
         device.enter();

@@ -79,7 +79,13 @@ public final class GpuSelfCheck {
 
     /** Every check on an open backend, in its precision. */
     public static List<Result> run(CudaBackend be) {
+        return run(be, op -> true);
+    }
+
+    /** The checks whose name {@code only} accepts. */
+    public static List<Result> run(CudaBackend be, java.util.function.Predicate<String> only) {
         GpuSelfCheck c = new GpuSelfCheck(be);
+        c.only = only;
         c.weights();
         c.embed();
         c.check("rmsNorm [3,5,300]", 1e-5, c::rmsNorm);
@@ -102,11 +108,16 @@ public final class GpuSelfCheck {
         c.check("steer norms only (residual is h)", 1e-4, () -> c.steer(false, true));
         c.check("steer add, no norms", 1e-6, () -> c.steer(true, false));
         c.check("argmax [4,256000] (ties: lowest index)", 0, c::argmax);
+        c.check("sample [4,256000] T 1/0.7/1.3, top-p 1/0.9/0.5: tokens equal the host sampler's", 0, () -> c.sample(256000, 4, false));
+        c.check("sample [16,1000] tied and -inf logits, top-p 0.01..1", 0, () -> c.sample(1000, 16, true));
         c.check("scope keep survives the inner scope", 0, c::keep);
         return c.results;
     }
 
+    private java.util.function.Predicate<String> only = op -> true;
+
     private void check(String op, double tolerance, DoubleSupplier body) {
+        if (!only.test(op)) return;
         try (Scope s = be.openScope()) {
             results.add(new Result(precision, op, body.getAsDouble(), tolerance, null));
         } catch (RuntimeException e) {
@@ -274,6 +285,31 @@ public final class GpuSelfCheck {
         int[] got = be.argmax(be.floats(x, 4, vocab)), want = ReferenceOps.argmax(x, vocab);
         int wrong = 0;
         for (int i = 0; i < want.length; i++) if (got[i] != want[i]) wrong++;
+        return wrong;
+    }
+
+    /**
+     * Rows of one random logit vector (several with -inf, or quantised so tokens tie), each with its own
+     * temperature, top-p and draw; the number of rows whose token differs from {@code Sampling}'s.
+     */
+    private double sample(int vocab, int rows, boolean ties) {
+        double[] temperatures = {1.0, 0.7, 1.3};
+        double[] topPs = ties ? new double[] {1.0, 0.999999, 0.9, 0.5, 0.2, 0.01} : new double[] {1.0, 0.9, 0.5};
+        int wrong = 0;
+        for (double t : temperatures) {
+            for (double topP : topPs) {
+                float[] x = random(rows * vocab, 3f);
+                for (int i = 0; i < x.length; i++) {
+                    if (ties) x[i] = Math.round(x[i] * 2) / 2f;            // a handful of distinct values
+                    if (i % 97 == 5) x[i] = Float.NEGATIVE_INFINITY;     // masked tokens
+                }
+                double[] u = new double[rows];
+                for (int r = 0; r < rows; r++) u[r] = r == 0 ? 0.0 : random.nextDouble();
+                int[] got = be.sample(be.floats(x, rows, vocab), t, topP, u);
+                int[] want = dev.steer.engine.backend.Sampling.sampleRows(x, vocab, t, topP, u);
+                for (int r = 0; r < rows; r++) if (got[r] != want[r]) wrong++;
+            }
+        }
         return wrong;
     }
 

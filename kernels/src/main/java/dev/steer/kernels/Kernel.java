@@ -51,6 +51,11 @@ abstract class Kernel implements AutoCloseable {
         return this;
     }
 
+    Kernel f64(double value) {
+        next().putDouble(0, value);
+        return this;
+    }
+
     Kernel f32(float value) {
         next().putFloat(0, value);
         return this;

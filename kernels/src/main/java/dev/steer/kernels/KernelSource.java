@@ -12,7 +12,7 @@ public final class KernelSource {
     public static final String HEADER = "common.cuh";
 
     /** Every family, in the order the backend loads them. */
-    public static final List<String> FAMILIES = List.of("embed", "rmsnorm", "rope", "attention", "elementwise", "steer", "argmax", "gemv");
+    public static final List<String> FAMILIES = List.of("embed", "rmsnorm", "rope", "attention", "elementwise", "steer", "argmax", "sample", "gemv");
 
     private KernelSource() {
     }

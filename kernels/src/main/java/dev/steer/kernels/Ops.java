@@ -5,6 +5,7 @@ import dev.steer.engine.backend.StepLayout;
 import dev.steer.engine.backend.SteerResult;
 import dev.steer.engine.backend.Tensor;
 import java.util.Arrays;
+import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.IntPointer;
 
 /**
@@ -219,6 +220,33 @@ final class Ops {
                 .ptr(out == null ? 0 : out.address).ptr(n == null ? 0 : n.address).i32((int) t).i32((int) hidden)
                 .launch(b * t, 1, THREADS, 0);
         return new SteerResult(out == null ? x : out, n);
+    }
+
+    /** Sampling blocks: 16 warps (the kernel keeps 16 doubles of digit sums per thread). */
+    private static final int SAMPLE_THREADS = 512;
+
+    /** {@code sample.cu}: one block per row; a double scratch of the row's probabilities in the current scope. */
+    int[] sample(Tensor logits, double temperature, double topP, double[] uniforms) {
+        DeviceTensor x = f32(logits, "sample", "logits");
+        long v = x.lastDim();
+        if (v <= 0 || v > Integer.MAX_VALUE) throw new IllegalArgumentException("sample: logits " + x + " have no usable last dimension");
+        int rows = (int) (x.elements() / v);
+        if (uniforms.length != rows) throw new IllegalArgumentException("sample: " + uniforms.length + " draws for " + rows + " rows of " + x);
+        if (!(temperature > 0) || !(topP > 0)) throw new IllegalArgumentException("sample: temperature " + temperature + " and top-p " + topP + " must be positive");
+        long scratch = arena.allocate(rows * v * 8);
+        long draws = arena.allocate(rows * 8L);
+        long out = arena.allocate(rows * 4L);
+        try (DoublePointer host = new DoublePointer(uniforms)) {
+            device.upload(draws, host, rows * 8L);
+        }
+        kernels.get("sample_f32").ptr(x.address).ptr(scratch).ptr(draws).ptr(out).i32((int) v).f64(temperature).f64(topP)
+                .launch(rows, 1, SAMPLE_THREADS, 0);
+        int[] ids = new int[rows];
+        try (IntPointer host = new IntPointer(Math.max(1, rows))) {
+            device.download(host, out, rows * 4L);
+            host.get(ids);
+        }
+        return ids;
     }
 
     int[] argmax(Tensor logits) {

@@ -73,6 +73,18 @@ public interface Backend extends AutoCloseable {
     int[] argmax(Tensor logits);
 
     /**
+     * One token per row of logits [B, V] by temperature and nucleus sampling ({@link Sampling}'s rule), row r
+     * with the random draw {@code uniforms[r]} in [0, 1). By default on the host; a GPU backend samples where the
+     * logits are and copies back only the tokens.
+     */
+    default int[] sample(Tensor logits, double temperature, double topP, double[] uniforms) {
+        float[] host = toHost(logits);
+        if (uniforms.length == 0 || host.length % uniforms.length != 0)
+            throw new IllegalArgumentException("sample: " + host.length + " logits for " + uniforms.length + " rows");
+        return Sampling.sampleRows(host, host.length / uniforms.length, temperature, topP, uniforms);
+    }
+
+    /**
      * Opens a step whose op sequence repeats exactly (a decode step: same shapes, same hooks, only the data
      * changes), identified by {@code key} (e.g. the generation's KV cache). A backend may capture such a step once
      * and replay it (CUDA graphs); the forward still runs as usual. Until {@link #endRepeatedStep()}, nothing may

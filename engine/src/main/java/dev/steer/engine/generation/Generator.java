@@ -73,7 +73,7 @@ public final class Generator {
                     for (int r = 0; r < batch; r++)
                         promptLogits[r] = Arrays.copyOfRange(all, r * dims.vocab(), (r + 1) * dims.vocab());
                 }
-                next = choose(b, logits, opts, rng, dims.vocab());
+                next = choose(b, logits, opts, rng);
             }
             tPrefill = System.nanoTime();
             hook.startDecoding();
@@ -107,7 +107,7 @@ public final class Generator {
                         b.endRepeatedStep();
                     }
                     hook.collect();
-                    next = choose(b, logits, opts, rng, dims.vocab());
+                    next = choose(b, logits, opts, rng);
                 }
                 decodeSteps++;
             }
@@ -124,12 +124,10 @@ public final class Generator {
         return lastStats;
     }
 
-    private static int[] choose(Backend b, Tensor logits, GenerationOptions opts, SplittableRandom[] rng, int vocab) {
+    private static int[] choose(Backend b, Tensor logits, GenerationOptions opts, SplittableRandom[] rng) {
         if (opts.temperature() == 0) return b.argmax(logits);
-        float[] host = b.toHost(logits);
-        int[] next = new int[rng.length];
-        for (int r = 0; r < rng.length; r++)
-            next[r] = Sampler.sample(host, r * vocab, vocab, opts.temperature(), opts.topP(), rng[r]);
-        return next;
+        double[] u = new double[rng.length];
+        for (int r = 0; r < rng.length; r++) u[r] = rng[r].nextDouble();
+        return b.sample(logits, opts.temperature(), opts.topP(), u);
     }
 }

@@ -81,58 +81,63 @@ uint64_t next_random() {
     return order_state;
 }
 
-// Runs one block to completion; an empty string when it finished, else why it could not.
+void shuffle(int* v, int n) {
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)(next_random() % (uint64_t)(i + 1));
+        int t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+    }
+}
+
+void resume(int t) {
+    current = t;
+    threadIdx.x = (unsigned)t;
+    threadIdx.y = threadIdx.z = 0;
+    if (_setjmp(scheduler_env) == 0) _longjmp(fibers[t].env, 1);
+}
+
+// Runs one block to completion; an empty string when it finished, else why it could not. Between two
+// __syncthreads() the warps run one at a time in a shuffled order, and within a warp the lanes run in a shuffled
+// order between its shuffles, so a missing barrier shows as a wrong result rather than depending on one lucky
+// order.
 std::string run_block(int threads) {
     create(threads);
     for (int t = 0; t < threads; t++) fibers[t].state = READY;
-    std::vector<int> order(threads);
-    for (int t = 0; t < threads; t++) order[t] = t;
     int warps = (threads + 31) / 32;
+    std::vector<int> warpOrder(warps);
+    for (int w = 0; w < warps; w++) warpOrder[w] = w;
+    int lanes[32];
     for (;;) {
-        // Threads run in a shuffled order between barriers, so a missing __syncthreads() shows as a wrong result
-        // rather than depending on one lucky order.
-        for (int i = threads - 1; i > 0; i--) {
-            int j = (int)(next_random() % (uint64_t)(i + 1));
-            int tmp = order[i];
-            order[i] = order[j];
-            order[j] = tmp;
-        }
-        for (int i = 0; i < threads; i++) {
-            int t = order[i];
-            if (fibers[t].state != READY) continue;
-            current = t;
-            threadIdx.x = (unsigned)t;
-            threadIdx.y = threadIdx.z = 0;
-            if (_setjmp(scheduler_env) == 0) _longjmp(fibers[t].env, 1);
-        }
-        int live = 0, atBlock = 0;
-        bool released = false;
-        for (int w = 0; w < warps; w++) {
-            int lanes = 0, atWarp = 0;
-            for (int t = w * 32; t < threads && t < w * 32 + 32; t++) {
-                if (fibers[t].state == DONE) continue;
-                lanes++;
-                if (fibers[t].state == WAIT_WARP) atWarp++;
-                if (fibers[t].state == WAIT_BLOCK) atBlock++;
-            }
-            live += lanes;
-            if (atWarp > 0 && atWarp == lanes) {
-                for (int t = w * 32; t < threads && t < w * 32 + 32; t++)
+        shuffle(warpOrder.data(), warps);
+        for (int wi = 0; wi < warps; wi++) {
+            int w = warpOrder[wi];
+            int first = w * 32, count = threads - first < 32 ? threads - first : 32;
+            for (;;) {
+                for (int l = 0; l < count; l++) lanes[l] = first + l;
+                shuffle(lanes, count);
+                for (int l = 0; l < count; l++)
+                    if (fibers[lanes[l]].state == READY) resume(lanes[l]);
+                int live = 0, atWarp = 0;
+                for (int t = first; t < first + count; t++) {
+                    if (fibers[t].state == DONE) continue;
+                    live++;
+                    if (fibers[t].state == WAIT_WARP) atWarp++;
+                }
+                if (atWarp == 0) break;
+                if (atWarp != live)
+                    return "warp " + std::to_string(w) + ": " + std::to_string(atWarp) + " of " + std::to_string(live)
+                           + " live lanes reached a warp shuffle/__syncwarp, the others a __syncthreads()";
+                for (int t = first; t < first + count; t++)
                     if (fibers[t].state == WAIT_WARP) fibers[t].state = READY;
-                released = true;
-            } else if (atWarp > 0) {
-                return "warp " + std::to_string(w) + ": " + std::to_string(atWarp) + " of " + std::to_string(lanes)
-                       + " live lanes reached a warp shuffle/__syncwarp, the others a __syncthreads()";
             }
         }
+        int live = 0;
+        for (int t = 0; t < threads; t++) live += fibers[t].state != DONE;
         if (live == 0) return "";
-        if (released) continue;
-        if (atBlock == live) {
-            for (int t = 0; t < threads; t++)
-                if (fibers[t].state == WAIT_BLOCK) fibers[t].state = READY;
-            continue;
-        }
-        return "scheduler stalled";
+        // every live thread waits at __syncthreads(): release the block
+        for (int t = 0; t < threads; t++)
+            if (fibers[t].state == WAIT_BLOCK) fibers[t].state = READY;
     }
 }
 }  // namespace

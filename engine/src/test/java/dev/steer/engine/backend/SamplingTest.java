@@ -1,4 +1,4 @@
-package dev.steer.engine.generation;
+package dev.steer.engine.backend;
 
 import org.junit.jupiter.api.Test;
 
@@ -7,14 +7,14 @@ import java.util.SplittableRandom;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** Temperature and nucleus sampling against the distributions they must draw from. */
-class SamplerTest {
+class SamplingTest {
     // logits ln(0.5), ln(0.3), ln(0.15), ln(0.05): softmax at T=1 is exactly those probabilities
     static final float[] LOGITS = {(float) Math.log(0.5), (float) Math.log(0.3), (float) Math.log(0.15), (float) Math.log(0.05)};
 
     static double[] frequencies(double temperature, double topP, int draws) {
         SplittableRandom rng = new SplittableRandom(11);
         double[] f = new double[LOGITS.length];
-        for (int i = 0; i < draws; i++) f[Sampler.sample(LOGITS, 0, LOGITS.length, temperature, topP, rng)]++;
+        for (int i = 0; i < draws; i++) f[Sampling.sample(LOGITS, 0, LOGITS.length, temperature, topP, rng.nextDouble())]++;
         for (int i = 0; i < f.length; i++) f[i] /= draws;
         return f;
     }
@@ -54,6 +54,6 @@ class SamplerTest {
     void theSameSeedGivesTheSameDraws() {
         SplittableRandom a = new SplittableRandom(5), b = new SplittableRandom(5);
         for (int i = 0; i < 100; i++)
-            assertEquals(Sampler.sample(LOGITS, 0, 4, 0.8, 0.9, a), Sampler.sample(LOGITS, 0, 4, 0.8, 0.9, b));
+            assertEquals(Sampling.sample(LOGITS, 0, 4, 0.8, 0.9, a.nextDouble()), Sampling.sample(LOGITS, 0, 4, 0.8, 0.9, b.nextDouble()));
     }
 }
