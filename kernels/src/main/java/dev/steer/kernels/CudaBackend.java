@@ -289,7 +289,14 @@ public final class CudaBackend implements Backend {
     @Override
     public SteerResult steer(Tensor h, Tensor delta, Tensor mask, boolean norms) {
         device.enter();
-        return ops.steer(h, delta, mask, norms);
+        return ops.steer(h, null, delta, mask, norms);
+    }
+
+    /** One kernel: the residual add, the norms and the steering add in a single pass over the row. */
+    @Override
+    public SteerResult addSteer(Tensor h, Tensor update, Tensor delta, Tensor mask, boolean norms) {
+        device.enter();
+        return ops.steer(h, update, delta, mask, norms);
     }
 
     /** Decode steps are captured once as a CUDA graph and replayed (see {@link StepGraph}). */

@@ -107,6 +107,9 @@ public final class GpuSelfCheck {
         c.check("steer add + norms [3,4,200]", 1e-4, () -> c.steer(true, true));
         c.check("steer norms only (residual is h)", 1e-4, () -> c.steer(false, true));
         c.check("steer add, no norms", 1e-6, () -> c.steer(true, false));
+        c.check("addSteer: residual add + steer add + norms [3,4,200]", 1e-4, () -> c.addSteer(true, true));
+        c.check("addSteer: residual add + norms, nothing steered", 1e-4, () -> c.addSteer(false, true));
+        c.check("addSteer: residual add + steer add, no norms", 1e-6, () -> c.addSteer(true, false));
         c.check("argmax [4,256000] (ties: lowest index)", 0, c::argmax);
         c.check("sample [4,256000] T 1/0.7/1.3, top-p 1/0.9/0.5: tokens equal the host sampler's", 0, () -> c.sample(256000, 4, false));
         c.check("sample [16,1000] tied and -inf logits, top-p 0.01..1", 0, () -> c.sample(1000, 16, true));
@@ -272,6 +275,19 @@ public final class GpuSelfCheck {
         if (!norms && r.norms() != null) throw new IllegalStateException("norms returned although not asked for");
         double err = maxAbs(be.toHost(r.residual()), add ? ReferenceOps.steer(h, delta, mask, 3, 4, 200) : h);
         if (norms) err = Math.max(err, maxAbs(be.toHost(r.norms()), ReferenceOps.norms(h, 200)));
+        return err;
+    }
+
+    /** The hook fused with the layer's residual add: against the reference add, then the reference steer. */
+    private double addSteer(boolean add, boolean norms) {
+        float[] h = random(3 * 4 * 200, 2f), update = random(3 * 4 * 200, 1f), delta = random(3 * 200, 1f);
+        float[] mask = {1, 1, 0, 1, 0, 0, 0, 0, 0.5f, 1, 1, 1};
+        SteerResult r = be.addSteer(be.floats(h, 3, 4, 200), be.floats(update, 3, 4, 200), add ? be.floats(delta, 3, 200) : null,
+                add ? be.floats(mask, 3, 4) : null, norms);
+        if (!norms && r.norms() != null) throw new IllegalStateException("norms returned although not asked for");
+        float[] sum = ReferenceOps.add(h, update);
+        double err = maxAbs(be.toHost(r.residual()), add ? ReferenceOps.steer(sum, delta, mask, 3, 4, 200) : sum);
+        if (norms) err = Math.max(err, maxAbs(be.toHost(r.norms()), ReferenceOps.norms(sum, 200)));
         return err;
     }
 

@@ -69,6 +69,15 @@ public interface Backend extends AutoCloseable {
      */
     SteerResult steer(Tensor h, Tensor delta, Tensor mask, boolean norms);
 
+    /**
+     * {@link #steer} of {@code h + update}: the residual add that ends a layer fused with the hook's norms and
+     * steering add (one pass over the residual on a GPU). The result's residual is the steered sum (the sum when
+     * {@code delta} is null); norms are of the sum, before the steering add.
+     */
+    default SteerResult addSteer(Tensor h, Tensor update, Tensor delta, Tensor mask, boolean norms) {
+        return steer(add(h, update), delta, mask, norms);
+    }
+
     /** Index of the largest value of every row of logits [B, V] (ties: lowest index). */
     int[] argmax(Tensor logits);
 

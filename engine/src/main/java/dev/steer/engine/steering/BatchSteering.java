@@ -1,6 +1,7 @@
 package dev.steer.engine.steering;
 
 import dev.steer.engine.backend.Backend;
+import dev.steer.engine.backend.Scope;
 import dev.steer.engine.backend.StepLayout;
 import dev.steer.engine.backend.SteerResult;
 import dev.steer.engine.backend.Tensor;
@@ -118,6 +119,18 @@ public final class BatchSteering implements ResidualHook {
 
     @Override
     public Tensor afterLayer(int layer, Tensor h, StepLayout layout) {
+        return hook(layer, h, null, layout, null);
+    }
+
+    /** Fuses the layer's residual add into the first norm/steer pass ({@link Backend#addSteer}). */
+    @Override
+    public Tensor afterLayer(int layer, Tensor h, Tensor update, StepLayout layout, Backend b, Scope layerScope) {
+        if (!hooked.contains(layer)) return backend.add(h, update);
+        return hook(layer, h, update, layout, layerScope);
+    }
+
+    /** {@code update} non-null: the residual is {@code h + update}, added by the first pass. */
+    private Tensor hook(int layer, Tensor h, Tensor update, StepLayout layout, Scope layerScope) {
         if (!hooked.contains(layer)) return h;
         List<Group> gs = groups.getOrDefault(layer, List.of());
         boolean measured = false;
@@ -125,13 +138,22 @@ public final class BatchSteering implements ResidualHook {
             boolean here = prefill ? g.positions.includesPrompt() : g.positions.includesResponse();
             if (!here) continue;
             Tensor mask = !prefill && layout.steps() == 1 ? g.decodeMask : backend.floats(mask(g, layout), layout.batch(), layout.steps());
-            SteerResult r = backend.steer(h, g.uploaded, mask, !measured);
-            if (!measured) pending.add(new Object[] {layer, r.norms(), layout});
+            SteerResult r = update != null ? backend.addSteer(h, update, g.uploaded, mask, !measured) : backend.steer(h, g.uploaded, mask, !measured);
+            update = null;
+            if (!measured) pending.add(new Object[] {layer, keep(r.norms(), layerScope), layout});
             measured = true;
             h = r.residual();
         }
-        if (!measured) pending.add(new Object[] {layer, backend.steer(h, null, null, true).norms(), layout});
+        if (!measured) {
+            SteerResult r = update != null ? backend.addSteer(h, update, null, null, true) : backend.steer(h, null, null, true);
+            pending.add(new Object[] {layer, keep(r.norms(), layerScope), layout});
+            h = r.residual();
+        }
         return h;
+    }
+
+    private static Tensor keep(Tensor t, Scope scope) {
+        return scope == null ? t : scope.keep(t);
     }
 
     /**

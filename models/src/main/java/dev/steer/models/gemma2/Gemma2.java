@@ -88,10 +88,11 @@ public final class Gemma2 implements CausalLm {
         for (int l = 0; l < layers.length; l++) {
             // A scope per layer: its intermediates are freed when the layer ends, only h moves on. Peak activation
             // memory is then one layer's worth (a batch-64 prefill of gemma-2-2b held all 26 layers' at once).
+            // The layer's last residual add is left to the hook, which may fuse it with its norms and steering.
             try (Scope layerScope = b.openScope()) {
-                h = layerScope.keep(layer(b, layers[l], attention[l], h, rope, cache, l, layout, eps));
+                Tensor[] parts = layer(b, layers[l], attention[l], h, rope, cache, l, layout, eps);
+                h = layerScope.keep(hook.afterLayer(l, parts[0], parts[1], layout, b, layerScope));
             }
-            h = hook.afterLayer(l, h, layout);
         }
         cache.advance(layout.steps());
         Tensor last = allSteps ? h : b.lastStep(h);
@@ -99,8 +100,11 @@ public final class Gemma2 implements CausalLm {
         return cfg.finalLogitSoftcap() > 0 ? b.softcap(logits, (float) cfg.finalLogitSoftcap()) : logits;
     }
 
-    /** One decoder layer: attention block, then MLP block, each pre- and post-normed, each added to h. */
-    private Tensor layer(Backend b, Layer w, AttentionSpec spec, Tensor h, RopeTable rope, KvCache cache, int l,
+    /**
+     * One decoder layer: attention block, then MLP block, each pre- and post-normed, each added to h; returns
+     * {h after the attention block, the MLP block's output}, whose sum is the layer's output.
+     */
+    private Tensor[] layer(Backend b, Layer w, AttentionSpec spec, Tensor h, RopeTable rope, KvCache cache, int l,
                          StepLayout layout, float eps) {
         Tensor n = b.rmsNorm(h, w.inputNorm(), eps);
         Tensor q = b.rope(b.linear(n, w.q()), cfg.numHeads(), cfg.headDim(), rope);
@@ -110,7 +114,7 @@ public final class Gemma2 implements CausalLm {
         h = b.add(h, b.rmsNorm(b.linear(a, w.o()), w.postAttnNorm(), eps));
         Tensor n2 = b.rmsNorm(h, w.preFfnNorm(), eps);
         Tensor m = b.linear(b.geluTanhMul(b.linear(n2, w.gate()), b.linear(n2, w.up())), w.down());
-        return b.add(h, b.rmsNorm(m, w.postFfnNorm(), eps));
+        return new Tensor[] {h, b.rmsNorm(m, w.postFfnNorm(), eps)};
     }
 
     @Override
