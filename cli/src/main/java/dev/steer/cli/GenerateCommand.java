@@ -110,6 +110,7 @@ final class GenerateCommand implements Callable<Integer> {
             Map<String, Object> o = new LinkedHashMap<>();
             o.put("model", m.source());
             o.put("backend", modelOptions.backend);
+            o.put("device", m.lm().backend().device());
             o.put("results", rows);
             OutputFormat.printJson(out, o);
         }

@@ -13,6 +13,8 @@ import dev.steer.engine.steering.SteeringSpec;
 import dev.steer.engine.steering.SteeringVector;
 import dev.steer.kernels.CudaBackend;
 import dev.steer.kernels.Precision;
+import dev.steer.engine.store.RunRecord;
+import dev.steer.engine.store.RunStore;
 import dev.steer.models.LoadedModel;
 import java.util.ArrayList;
 import java.util.List;
@@ -96,6 +98,63 @@ class EmulatedCudaCommandTest {
         }
     }
 
+    /**
+     * {@code --backend cuda-emu} in extract, sweep, search and ratio: the same vectors, stored responses and norms
+     * as the cpu backend (float32 both; the tiny model's greedy/seeded outputs do not depend on the backend).
+     */
+    @Test
+    void extractSweepSearchAndRatioRunOnTheCudaPath() throws Exception {
+        String[] emu = {"--backend", "cuda-emu", "--precision", "f32"};
+        ExtractCommandTest.shared = java.nio.file.Files.createDirectories(tmp.resolve("extract"));
+        ExtractCommandTest.setUp();
+        CliRun ex = ExtractCommandTest.extract(tmp.resolve("vec-emu"), concat(new String[] {"--layers", "all", "--method", "mean_diff", "--position", "mean", "--format", "json"}, emu));
+        assertEquals(0, ex.code(), ex.err());
+        JsonObject meanDiff = GenerateCommandTest.ref.getAsJsonObject("mean_diff");
+        for (int l = 0; l < 4; l++) {
+            float[] got = dev.steer.models.vectors.VectorFile.read(tmp.resolve("vec-emu").resolve("mean_diff_layer" + l + ".safetensors"), null).values();
+            JsonArray want = meanDiff.getAsJsonArray("prompt_mean").get(l).getAsJsonArray();
+            for (int j = 0; j < got.length; j++) assertEquals(want.get(j).getAsDouble(), got[j], 1e-3, "layer " + l + " [" + j + "]");
+        }
+
+        SweepSearchCommandTest.tmp = java.nio.file.Files.createDirectories(tmp.resolve("sweep"));
+        SweepSearchCommandTest.setUp();
+        try {
+            Path cpuDb = tmp.resolve("cpu.db"), emuDb = tmp.resolve("emu.db");
+            String[] sweep = {"--layers", "1,2", "--coefs", "2,-4", "--batch-size", "3"};
+            CliRun a = CliRun.of(SweepSearchCommandTest.args("sweep", cpuDb, sweep));
+            CliRun b = CliRun.of(concat(SweepSearchCommandTest.args("sweep", emuDb, sweep), emu));
+            assertEquals(0, a.code(), a.err());
+            assertEquals(0, b.code(), b.err());
+            try (RunStore x = RunStore.open(cpuDb); RunStore y = RunStore.open(emuDb)) {
+                assertEquals(5, y.runs().size());
+                for (int i = 0; i < 5; i++) {
+                    RunRecord rx = x.runs().get(i), ry = y.runs().get(i);
+                    assertEquals(rx.configKey(), ry.configKey());
+                    assertEquals(x.responses(rx.id()), y.responses(ry.id()), "run " + i);
+                    if (i > 0) assertEquals(rx.activationNorm(), ry.activationNorm(), 1e-3);
+                }
+            }
+            CliRun search = CliRun.of(concat(SweepSearchCommandTest.args("search", tmp.resolve("search-emu.db"), "--layers", "1", "--steps", "2",
+                    "--batch-size", "8", "--format", "json"), emu));
+            assertEquals(0, search.code(), search.err());
+            assertEquals(2, search.json().getAsJsonArray("layers").get(0).getAsJsonObject().getAsJsonArray("steps").size());
+        } finally {
+            SweepSearchCommandTest.tearDown();
+        }
+
+        String vector = tmp.resolve("vec-emu").resolve("mean_diff_layer1.safetensors").toString();
+        String[] ratio = {"ratio", "--model", CliRun.TINY.toString(), "--vector", vector, "--layer", "1", "--target-ratio", "0.5",
+                "--trait", "optimism", "--format", "json"};
+        CliRun rc = CliRun.of(ratio), re = CliRun.of(concat(ratio, emu));
+        assertEquals(0, rc.code(), rc.err());
+        assertEquals(0, re.code(), re.err());
+        assertEquals(rc.json().get("coef").getAsDouble(), re.json().get("coef").getAsDouble(), 1e-4);
+    }
+
+    static String[] concat(String[] a, String[] b) {
+        return java.util.stream.Stream.concat(java.util.Arrays.stream(a), java.util.Arrays.stream(b)).toArray(String[]::new);
+    }
+
     @Test
     void normsMatchTheReference() {
         CliRun r = CliRun.of("norms", "--model", CliRun.TINY.toString(), "--format", "json", "--backend", "cuda-emu", "--precision", "f32",
@@ -117,5 +176,6 @@ class EmulatedCudaCommandTest {
                 "--prompt", GenerateCommandTest.prompt(1), "--format", "json");
         assertEquals(0, r.code(), r.err());
         assertEquals(4, r.json().getAsJsonArray("results").get(0).getAsJsonObject().getAsJsonArray("tokens").size());
+        assertEquals("CPU kernel emulator (emulated, bf16, graph decode)", r.json().get("device").getAsString());
     }
 }
