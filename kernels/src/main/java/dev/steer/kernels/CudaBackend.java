@@ -56,6 +56,7 @@ public final class CudaBackend implements Backend {
         this.arena = new Arena(device, ARENA_CHUNK_BYTES);
         this.upload = new WeightUpload(device);
         this.ops = new Ops(device, kernels, this.gemm, arena);
+        this.ops.bf16Operands = precision == Precision.BF16;
         this.graphs = device.steps() != null && !"0".equals(System.getenv("STEER_CUDA_GRAPHS"));
     }
 
@@ -216,6 +217,13 @@ public final class CudaBackend implements Backend {
     public Tensor rmsNorm(Tensor x, Tensor w, float eps) {
         device.enter();
         return ops.rmsNorm(x, w, eps);
+    }
+
+    /** One kernel for the add and both norms ({@code add_rmsnorm_f32}). */
+    @Override
+    public Tensor[] addRmsNorm(Tensor h, Tensor x, Tensor wPost, Tensor wPre, float eps) {
+        device.enter();
+        return ops.addRmsNorm(h, x, wPost, wPre, eps);
     }
 
     @Override

@@ -92,6 +92,10 @@ public final class GpuSelfCheck {
         c.check("linear [2,3,160] x [96,160]", 1e-4, () -> c.linear(new long[] {2, 3, 160}, 96, false));
         c.check("linear [5,2304] x [300,2304]", 1e-4, () -> c.linear(new long[] {5, 2304}, 300, false));
         c.check("linear [4,64] x float32 weight [40,64]", 1e-4, () -> c.linear(new long[] {4, 64}, 40, true));
+        c.check("rmsNorm then linear (bf16 operand from the norm) [3,5,300] x [64,300]", 1e-4, () -> c.producerThenLinear(0));
+        c.check("geluTanhMul then linear (bf16 operand from the gate) [4,1000] x [48,1000]", 1e-4, () -> c.producerThenLinear(1));
+        c.check("addRmsNorm [3,5,300]: residual and norm", 1e-5, () -> c.addRmsNorm(false));
+        c.check("addRmsNorm then linear (bf16 operand from the norm) x [64,300]", 1e-4, () -> c.addRmsNorm(true));
         c.check("add [4,1000]", 1e-6, () -> c.elementwise(0));
         c.check("geluTanhMul [4,1000]", 5e-5, () -> c.elementwise(1));
         c.check("softcap 30 [4,1000]", 1e-4, () -> c.elementwise(2));
@@ -207,6 +211,42 @@ public final class GpuSelfCheck {
         float[] got = be.toHost(be.linear(be.floats(x, xShape), weight));
         boolean bf16 = !floatWeight && precision == Precision.BF16;
         return maxAbs(got, ReferenceOps.linear(bf16 ? Bf16.round(x) : x, bf16 ? Bf16.round(w) : w, k));
+    }
+
+    /** An op that writes the next GEMM's bf16 operand itself, then that GEMM: against the reference in the precision. */
+    private double producerThenLinear(int which) {
+        boolean bf16 = precision == Precision.BF16;
+        float[] x, y;
+        int k, rows, out;
+        if (which == 0) {
+            rows = 15; k = 300; out = 64;
+            float[] in = random(rows * k, 3f), w = random(k, 0.5f);
+            y = be.toHost(be.linear(be.rmsNorm(be.floats(in, 3, 5, k), be.floats(w, k), 1e-6f),
+                    be.weight(new ArrayWeight("check.after-norm", new long[] {out, k}, x = random(out * k, 0.06f)))));
+            float[] n = ReferenceOps.rmsNorm(in, w, 1e-6f);
+            return maxAbs(y, ReferenceOps.linear(bf16 ? Bf16.round(n) : n, bf16 ? Bf16.round(x) : x, k));
+        }
+        rows = 4; k = 1000; out = 48;
+        float[] g = random(rows * k, 2f), u = random(rows * k, 2f);
+        x = random(out * k, 0.03f);
+        y = be.toHost(be.linear(be.geluTanhMul(be.floats(g, rows, k), be.floats(u, rows, k)),
+                be.weight(new ArrayWeight("check.after-gelu", new long[] {out, k}, x))));
+        float[] a = ReferenceOps.geluTanhMul(g, u);
+        return maxAbs(y, ReferenceOps.linear(bf16 ? Bf16.round(a) : a, bf16 ? Bf16.round(x) : x, k));
+    }
+
+    /** The fused add between two norms; {@code thenLinear}: the GEMM reading the second norm's bf16 operand. */
+    private double addRmsNorm(boolean thenLinear) {
+        boolean bf16 = precision == Precision.BF16;
+        int k = 300;
+        float[] h = random(15 * k, 2f), x = random(15 * k, 3f), post = random(k, 0.5f), pre = random(k, 0.5f);
+        Tensor[] r = be.addRmsNorm(be.floats(h, 3, 5, k), be.floats(x, 3, 5, k), be.floats(post, k), be.floats(pre, k), 1e-6f);
+        float[] res = ReferenceOps.add(h, ReferenceOps.rmsNorm(x, post, 1e-6f));
+        float[] norm = ReferenceOps.rmsNorm(res, pre, 1e-6f);
+        if (!thenLinear) return Math.max(maxAbs(be.toHost(r[0]), res), maxAbs(be.toHost(r[1]), norm));
+        float[] w = random(64 * k, 0.06f);
+        float[] y = be.toHost(be.linear(r[1], be.weight(new ArrayWeight("check.after-add-norm", new long[] {64, k}, w))));
+        return maxAbs(y, ReferenceOps.linear(bf16 ? Bf16.round(norm) : norm, bf16 ? Bf16.round(w) : w, k));
     }
 
     private double elementwise(int which) {

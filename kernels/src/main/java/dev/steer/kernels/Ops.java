@@ -37,6 +37,11 @@ final class Ops {
     /** The opt-in kernels for this backend (from the environment; tests set them). */
     boolean decodeAttention = DECODE_ATTENTION;
     boolean gemv = GEMV;
+    /**
+     * Weights are bf16 (the BF16 precision): the ops whose output feeds a GEMM (RMSNorm, the gated GELU) write its
+     * bf16 copy in the same pass, so no separate to_bf16 pass runs before the GEMM.
+     */
+    boolean bf16Operands;
 
     private final Gpu device;
     private final Kernels kernels;
@@ -91,9 +96,33 @@ final class Ops {
         long n = a.lastDim();
         if (b.elements() != n) throw new IllegalArgumentException("rmsNorm: w " + b + " does not match x " + a);
         DeviceTensor out = arena.allocate(DType.F32, a.shape);
-        kernels.get("rmsnorm_f32").ptr(a.address).ptr(b.address).ptr(out.address).i32((int) n).f32(eps)
+        long out16 = withBf16Copy(out);
+        kernels.get("rmsnorm_f32").ptr(a.address).ptr(b.address).ptr(out.address).ptr(out16).i32((int) n).f32(eps)
                 .launch(a.elements() / Math.max(1, n), 1, THREADS, 0);
         return out;
+    }
+
+    /** {h + rmsNorm(x, wPost), rmsNorm(that, wPre)} in one pass per row ({@code add_rmsnorm_f32}). */
+    Tensor[] addRmsNorm(Tensor h, Tensor x, Tensor wPost, Tensor wPre, float eps) {
+        DeviceTensor r = f32(h, "addRmsNorm", "h"), a = f32(x, "addRmsNorm", "x");
+        DeviceTensor post = f32(wPost, "addRmsNorm", "wPost"), pre = f32(wPre, "addRmsNorm", "wPre");
+        long n = a.lastDim();
+        if (!Arrays.equals(r.shape, a.shape)) throw new IllegalArgumentException("addRmsNorm: h " + r + " and x " + a + " differ");
+        if (post.elements() != n || pre.elements() != n)
+            throw new IllegalArgumentException("addRmsNorm: norm weights " + post + ", " + pre + " do not match x " + a);
+        DeviceTensor res = arena.allocate(DType.F32, a.shape), norm = arena.allocate(DType.F32, a.shape);
+        long norm16 = withBf16Copy(norm);
+        kernels.get("add_rmsnorm_f32").ptr(r.address).ptr(a.address).ptr(post.address).ptr(pre.address).ptr(res.address)
+                .ptr(norm.address).ptr(norm16).i32((int) n).f32(eps)
+                .launch(a.elements() / Math.max(1, n), 1, THREADS, 0);
+        return new Tensor[] {res, norm};
+    }
+
+    /** When GEMM operands are bf16: a bf16 buffer for {@code out}'s values, remembered as its copy; else 0. */
+    private long withBf16Copy(DeviceTensor out) {
+        if (!bf16Operands || out.elements() == 0) return 0;
+        out.bf16Copy = arena.allocate(out.elements() * 2);
+        return out.bf16Copy;
     }
 
     Tensor linear(Tensor x, Tensor w) {
@@ -127,7 +156,7 @@ final class Ops {
         return copy;
     }
 
-    /** add, gelu_tanh_mul (two inputs) or softcap (one input and {@code cap}). */
+    /** add, gelu_tanh_mul (two inputs; also writes the bf16 copy) or softcap (one input and {@code cap}). */
     Tensor elementwise(String kernel, Tensor x, Tensor y, float cap) {
         DeviceTensor a = f32(x, kernel, "input");
         DeviceTensor out = arena.allocate(DType.F32, a.shape);
@@ -136,7 +165,9 @@ final class Ops {
         if (y != null) {
             DeviceTensor b = f32(y, kernel, "input");
             if (!Arrays.equals(a.shape, b.shape)) throw new IllegalArgumentException(kernel + ": shapes " + a + " and " + b + " differ");
-            k.ptr(b.address).ptr(out.address).i64(n);
+            k.ptr(b.address).ptr(out.address);
+            if (kernel.startsWith("gelu")) k.ptr(withBf16Copy(out));
+            k.i64(n);
         } else {
             k.ptr(out.address).i64(n).f32(cap);
         }

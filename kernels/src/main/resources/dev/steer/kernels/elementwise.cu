@@ -8,11 +8,14 @@ extern "C" __global__ void add_f32(const float* a, const float* b, float* out, l
 }
 
 // gelu_tanh(g) * u, gelu_tanh(g) = 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3))), as torch's approximate="tanh".
-extern "C" __global__ void gelu_tanh_mul_f32(const float* gate, const float* up, float* out, long long n) {
+// out16 non-null: also rounded to bf16, the down projection's operand.
+extern "C" __global__ void gelu_tanh_mul_f32(const float* gate, const float* up, float* out, unsigned short* out16, long long n) {
     const float k = 0.7978845608028654f;
     GRID_STRIDE(i, n) {
         float g = gate[i];
-        out[i] = 0.5f * g * (1.f + tanhf(k * (g + 0.044715f * g * g * g))) * up[i];
+        float v = 0.5f * g * (1.f + tanhf(k * (g + 0.044715f * g * g * g))) * up[i];
+        out[i] = v;
+        if (out16 != 0) out16[i] = f32_to_bf16(v);
     }
 }
 

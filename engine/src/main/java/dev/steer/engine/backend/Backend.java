@@ -38,6 +38,15 @@ public interface Backend extends AutoCloseable {
     /** {@code x · wᵀ}: [..., in] × [out, in] → [..., out]. */
     Tensor linear(Tensor x, Tensor w);
 
+    /**
+     * A residual add between two RMSNorms, as a Gemma-2 layer has after attention: returns
+     * {@code {res = h + rmsNorm(x, wPost), rmsNorm(res, wPre)}}. By default three ops; a GPU backend fuses them.
+     */
+    default Tensor[] addRmsNorm(Tensor h, Tensor x, Tensor wPost, Tensor wPre, float eps) {
+        Tensor res = add(h, rmsNorm(x, wPost, eps));
+        return new Tensor[] {res, rmsNorm(res, wPre, eps)};
+    }
+
     Tensor add(Tensor a, Tensor b);
 
     /** {@code gelu_tanh(gate) ⊙ up}. */

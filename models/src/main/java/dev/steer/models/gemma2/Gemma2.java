@@ -111,8 +111,9 @@ public final class Gemma2 implements CausalLm {
         Tensor k = b.rope(b.linear(n, w.k()), cfg.numKvHeads(), cfg.headDim(), rope);
         Tensor v = b.linear(n, w.v());
         Tensor a = b.attention(q, k, v, cache, l, layout, spec);
-        h = b.add(h, b.rmsNorm(b.linear(a, w.o()), w.postAttnNorm(), eps));
-        Tensor n2 = b.rmsNorm(h, w.preFfnNorm(), eps);
+        Tensor[] mid = b.addRmsNorm(h, b.linear(a, w.o()), w.postAttnNorm(), w.preFfnNorm(), eps);
+        h = mid[0];
+        Tensor n2 = mid[1];
         Tensor m = b.linear(b.geluTanhMul(b.linear(n2, w.gate()), b.linear(n2, w.up())), w.down());
         return new Tensor[] {h, b.rmsNorm(m, w.postFfnNorm(), eps)};
     }
