@@ -66,6 +66,16 @@ public final class CudaBackend implements Backend {
     }
 
     /**
+     * Switches the opt-in kernels (default: STEER_ATTN_DECODE and STEER_GEMV from the environment): the decode
+     * attention kernel for one-token steps, and gemv.cu for bf16 linear layers of at most 8 rows. For A/B runs.
+     */
+    public CudaBackend optInKernels(boolean decodeAttention, boolean gemv) {
+        ops.decodeAttention = decodeAttention;
+        ops.gemv = gemv;
+        return this;
+    }
+
+    /**
      * Opens GPU {@code device} (0 = first). No GPU, driver or CUDA libraries: {@link BadInputException}
      * ({@code --backend cuda: <reason>}), never a crash. Compiles the kernels (cached per architecture).
      */

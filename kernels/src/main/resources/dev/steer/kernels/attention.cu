@@ -35,6 +35,27 @@ extern "C" __global__ void kv_write_bf16(const float* k, const float* v, unsigne
     kv_write(k, v, kc, vc, steps, kvHeads, headDim, capacity, past);
 }
 
+// Online softmax over one tile of n scores in sc[]: replaces them by exp(s - mNew) in place, folds the tile into
+// the running max m and sum l, and returns the factor the running output must be scaled by (0 on the first tile,
+// where m = -inf). Its barriers also publish sc[] to the whole block.
+__device__ float softmax_tile(float* sc, int n, float& m, float& l, float* scratch) {
+    float tm = NEG_INF;
+    for (int jj = threadIdx.x; jj < n; jj += blockDim.x) tm = fmaxf(tm, sc[jj]);
+    tm = block_max(tm, scratch);
+    float mNew = fmaxf(m, tm);
+    float correction = expf(m - mNew);
+    float ps = 0.f;
+    for (int jj = threadIdx.x; jj < n; jj += blockDim.x) {
+        float p = expf(sc[jj] - mNew);
+        sc[jj] = p;
+        ps += p;
+    }
+    ps = block_sum(ps, scratch);
+    l = l * correction + ps;
+    m = mNew;
+    return correction;
+}
+
 // Keys are scored a tile at a time (one warp per key) with an online softmax, so shared memory does not grow
 // with the cache: dynamic shared memory = (headDim + ATT_TILE) floats. Each thread owns output dims
 // tid, tid + blockDim, ... (at most ATT_DIMS_PER_THREAD of them), so headDim <= ATT_DIMS_PER_THREAD * blockDim.
@@ -86,20 +107,7 @@ __device__ void attend(const float* q, const S* kc, const S* vc, const int* padL
             if (lane == 0) sc[jj] = s;
         }
         __syncthreads();
-        float tm = NEG_INF;
-        for (int jj = threadIdx.x; jj < n; jj += blockDim.x) tm = fmaxf(tm, sc[jj]);
-        tm = block_max(tm, scratch);
-        float mNew = fmaxf(m, tm);
-        float correction = expf(m - mNew);   // 0 on the first tile, where m = -inf
-        float ps = 0.f;
-        for (int jj = threadIdx.x; jj < n; jj += blockDim.x) {
-            float p = expf(sc[jj] - mNew);
-            sc[jj] = p;
-            ps += p;
-        }
-        ps = block_sum(ps, scratch);          // its barriers also publish sc[] to the whole block
-        l = l * correction + ps;
-        m = mNew;
+        float correction = softmax_tile(sc, n, m, l, scratch);
 #pragma unroll
         for (int c = 0; c < ATT_DIMS_PER_THREAD; c++) {
             int d = threadIdx.x + c * blockDim.x;
@@ -203,20 +211,7 @@ __device__ void attend_decode(const float* q, const S* kc, const S* vc, const in
             sc[jj] = s;
         }
         __syncthreads();
-        float tm = NEG_INF;
-        for (int jj = threadIdx.x; jj < n; jj += blockDim.x) tm = fmaxf(tm, sc[jj]);
-        tm = block_max(tm, scratch);
-        float mNew = fmaxf(m, tm);
-        float correction = expf(m - mNew);
-        float ps = 0.f;
-        for (int jj = threadIdx.x; jj < n; jj += blockDim.x) {
-            float p = expf(sc[jj] - mNew);
-            sc[jj] = p;
-            ps += p;
-        }
-        ps = block_sum(ps, scratch);          // its barriers publish sc[] to the whole block
-        l = l * correction + ps;
-        m = mNew;
+        float correction = softmax_tile(sc, n, m, l, scratch);
 #pragma unroll
         for (int c = 0; c < 8; c++) acc[c] *= correction;
         if (owns) {
