@@ -44,7 +44,7 @@ final class BenchCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
     Source source;
 
-    @Option(names = "--backend", defaultValue = "cpu", paramLabel = "NAME", description = "cpu or cuda. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--backend", defaultValue = "cpu", paramLabel = "NAME", description = "cpu, cuda, or cuda-emu (the CUDA kernels on the CPU emulator). Default: ${DEFAULT-VALUE}.")
     String backend;
 
     @Option(names = "--precision", paramLabel = "P", description = "f32 or bf16 (cuda). Default: f32 on cpu, bf16 on cuda.")
@@ -61,6 +61,13 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--layer", paramLabel = "L", description = "Hooked layer. Default: the middle layer.")
     Integer layer;
+
+    @Option(names = "--temperature", defaultValue = "0", paramLabel = "T",
+            description = "0: greedy (token choice by argmax on the device); above 0: sampled, seeded. Default: ${DEFAULT-VALUE}.")
+    double temperature;
+
+    @Option(names = "--top-p", defaultValue = "1", paramLabel = "P", description = "Nucleus mass when sampling, in (0, 1]. Default: ${DEFAULT-VALUE}.")
+    double topP;
 
     @Option(names = "--repeats", defaultValue = "1", paramLabel = "N", description = "Timed repeats per variant (best kept). Default: ${DEFAULT-VALUE}.")
     int repeats;
@@ -79,6 +86,8 @@ final class BenchCommand implements Callable<Integer> {
         if (promptLen < 1) throw new BadInputException("--prompt-len: must be at least 1, was " + promptLen);
         if (newTokens < 2) throw new BadInputException("--new-tokens: must be at least 2, was " + newTokens);
         for (int b : batches) if (b < 1) throw new BadInputException("--batch: sizes must be at least 1, was " + b);
+        if (!(temperature >= 0) || Double.isInfinite(temperature)) throw new BadInputException("--temperature: must be 0 or positive, was " + temperature);
+        if (!(topP > 0 && topP <= 1)) throw new BadInputException("--top-p: must be in (0, 1], was " + topP);
         var out = spec.commandLine().getOut();
         try (Backend b = BackendProvider.open(backend, precision)) {
             long t0 = System.nanoTime();
@@ -96,8 +105,8 @@ final class BenchCommand implements Callable<Integer> {
             List<Map<String, Object>> rows = new ArrayList<>();
             Generator gen = new Generator(lm);
             if (!format.json()) {
-                out.printf("model %s, backend %s (%s), prompt %d, new tokens %d, hook blocks.%d.hook_resid_post, load %.1f s%n",
-                        m.source(), b.name(), b.device(), promptLen, newTokens, hooked, loadSeconds);
+                out.printf("model %s, backend %s (%s), prompt %d, new tokens %d, %s, hook blocks.%d.hook_resid_post, load %.1f s%n",
+                        m.source(), b.name(), b.device(), promptLen, newTokens, sampling(), hooked, loadSeconds);
                 out.printf("%6s %-10s %14s %14s %12s %10s%n", "batch", "variant", "prefill tok/s", "decode tok/s", "ms/step", "overhead");
             }
             for (int batch : batches) {
@@ -109,13 +118,13 @@ final class BenchCommand implements Callable<Integer> {
                     prompts.add(ids);
                 }
                 // Warm-up, full length and steered: first calls pay for JIT, allocation and (on cuda) kernel loading.
-                gen.generate(requests(prompts, steerSpec), new GenerationOptions(newTokens, 0, 1, 0, false, null, false));
+                gen.generate(requests(prompts, steerSpec), new GenerationOptions(newTokens, temperature, topP, 0, false, null, false));
                 // Repeats outermost, variants interleaved: drift (JIT, allocator, clocks) hits every variant alike.
                 GenerationStats[] best = new GenerationStats[variants.size()];
                 for (int i = 0; i < Math.max(1, repeats); i++) {
                     for (int v = 0; v < variants.size(); v++) {
                         Variant var = variants.get(v);
-                        GenerationOptions opts = new GenerationOptions(newTokens, 0, 1, 0, false,
+                        GenerationOptions opts = new GenerationOptions(newTokens, temperature, topP, 0, false,
                                 var.measure && !var.steer ? new int[] {hooked} : null, false);
                         gen.generate(requests(prompts, var.steer ? steerSpec : null), opts);
                         GenerationStats s = gen.lastStats();
@@ -149,6 +158,7 @@ final class BenchCommand implements Callable<Integer> {
                 o.put("device", b.device());
                 o.put("prompt_len", promptLen);
                 o.put("new_tokens", newTokens);
+                o.put("token_choice", sampling());
                 o.put("hook", "blocks." + hooked + ".hook_resid_post");
                 o.put("load_seconds", loadSeconds);
                 o.put("peak_memory_bytes", b.peakMemoryBytes());
@@ -162,6 +172,10 @@ final class BenchCommand implements Callable<Integer> {
             m.close();
         }
         return 0;
+    }
+
+    private String sampling() {
+        return temperature == 0 ? "greedy" : "sampled (temperature " + temperature + ", top-p " + topP + ")";
     }
 
     private static List<GenerationRequest> requests(List<int[]> prompts, SteeringSpec spec) {

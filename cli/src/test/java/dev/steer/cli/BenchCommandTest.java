@@ -1,0 +1,54 @@
+package dev.steer.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import org.junit.jupiter.api.Test;
+
+/** {@code steer bench}: what it reports and its bad inputs (how fast is BENCHMARKS.md's business, not a test's). */
+class BenchCommandTest {
+    @Test
+    void reportsEveryBatchAndVariantWithItsOverhead() {
+        CliRun r = CliRun.of("bench", "--random", "tiny", "--batch", "1,3", "--prompt-len", "5", "--new-tokens", "3", "--format", "json");
+        assertEquals(0, r.code(), r.err());
+        JsonObject o = r.json();
+        assertEquals("greedy", o.get("token_choice").getAsString());
+        JsonArray runs = o.getAsJsonArray("runs");
+        assertEquals(6, runs.size());
+        String[] variants = {"plain", "telemetry", "steered"};
+        for (int i = 0; i < 6; i++) {
+            JsonObject row = runs.get(i).getAsJsonObject();
+            assertEquals(i < 3 ? 1 : 3, row.get("batch").getAsInt());
+            assertEquals(variants[i % 3], row.get("variant").getAsString());
+            assertTrue(row.get("decode_tokens_per_s").getAsDouble() > 0 && row.get("prefill_tokens_per_s").getAsDouble() > 0, row.toString());
+            double plain = runs.get(i / 3 * 3).getAsJsonObject().get("decode_tokens_per_s").getAsDouble();
+            assertEquals(plain / row.get("decode_tokens_per_s").getAsDouble() - 1, row.get("overhead_vs_plain").getAsDouble(), 1e-9);
+        }
+    }
+
+    @Test
+    void sampledOnTheCudaPathReplaysDecodeSteps() {
+        CliRun r = CliRun.of("bench", "--random", "tiny", "--backend", "cuda-emu", "--batch", "2", "--prompt-len", "4", "--new-tokens", "4",
+                "--temperature", "1", "--top-p", "0.9", "--format", "json");
+        assertEquals(0, r.code(), r.err());
+        JsonObject o = r.json();
+        assertEquals("sampled (temperature 1.0, top-p 0.9)", o.get("token_choice").getAsString());
+        assertTrue(o.get("device").getAsString().startsWith("CPU kernel emulator"), o.toString());
+        // warm-up + 3 variants, 3 decode steps each: the first eager, the second captured, the third replayed
+        assertEquals(4, o.getAsJsonObject("backend_stats").get("graph_replays").getAsInt(), o.toString());
+        assertEquals(0, o.getAsJsonObject("backend_stats").get("graph_mismatches").getAsInt());
+        assertTrue(o.get("peak_memory_bytes").getAsLong() > 0);
+    }
+
+    @Test
+    void badSamplingFlagsAreOneLine() {
+        CliRun r = CliRun.of("bench", "--random", "tiny", "--top-p", "0");
+        assertEquals(2, r.code());
+        assertEquals("steer: --top-p: must be in (0, 1], was 0.0", r.err().strip());
+        CliRun t = CliRun.of("bench", "--random", "tiny", "--temperature", "-1");
+        assertEquals(2, t.code());
+        assertTrue(t.err().strip().startsWith("steer: --temperature:") && !t.err().contains("\n\tat "), t.err());
+    }
+}
