@@ -14,7 +14,7 @@ CK=/tmp/g2
 step() { local name=$1 t=$2; shift 2; echo "== $name"; local s=$(date +%s); timeout "$t" "$@" > "$OUT/$name.log" 2>&1; local rc=$?
          tail -n ${TAIL:-8} "$OUT/$name.log"; echo "== $name rc=$rc $(( $(date +%s) - s ))s"; }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
-STAGES=${STAGES:-self tiny peer tf bench sampled attn profile}  # run 4 used: self tiny peer bench
+STAGES=${STAGES:-self tiny peer tf bench unpacked sampled attn profile}  # run 4 used: self tiny peer bench
 
 if [[ $STAGES == *self* ]]; then step selfcheck 120 "${J[@]}" dev.steer.kernels.GpuSelfCheck; fi
 
@@ -52,6 +52,10 @@ fi
 
 if [[ $STAGES == *bench* ]]; then
   TAIL=15 step steer_bench 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
+fi
+if [[ $STAGES == *unpacked* ]]; then
+  # A/B: q/k/v and gate/up as separate weights (the layout of runs 1-4) against the packed default above
+  STEER_PACKED=0 TAIL=8 step steer_bench_unpacked 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch 1,64 --prompt-len 64 --new-tokens 128 --layer 12
 fi
 if [[ $STAGES == *sampled* ]]; then
   # token choice on the device (sample.cu) against greedy argmax: the cost of sampling per step

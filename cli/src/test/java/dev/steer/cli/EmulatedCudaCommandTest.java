@@ -47,9 +47,9 @@ class EmulatedCudaCommandTest {
      * Through the library, so the backend's counters can be read: a mixed batch (two rows steered, two plain)
      * decoded with CUDA-graph replay (captured launches replayed by the emulator) gives the reference tokens.
      */
-    @org.junit.jupiter.params.ParameterizedTest(name = "decode attention kernel {0}")
-    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
-    void graphReplayedDecodeGivesTheReferenceTokens(boolean decodeAttention) {
+    @org.junit.jupiter.params.ParameterizedTest(name = "decode attention kernel {0}, packed projections {1}")
+    @org.junit.jupiter.params.provider.CsvSource({"false, true", "true, true", "false, false"})
+    void graphReplayedDecodeGivesTheReferenceTokens(boolean decodeAttention, boolean packed) {
         JsonObject ref = GenerateCommandTest.ref;
         JsonArray vec = ref.getAsJsonObject("steering").getAsJsonArray("vector");
         float[] v = new float[vec.size()];
@@ -63,7 +63,7 @@ class EmulatedCudaCommandTest {
             for (int i = 0; i < ids.length; i++) ids[i] = idsJson.get(i).getAsInt();
             requests.add(new GenerationRequest(ids, p % 2 == 0 ? List.of(spec) : List.of()));
         }
-        CudaBackend be = CudaBackend.emulated(Precision.F32).optInKernels(decodeAttention, false);
+        CudaBackend be = CudaBackend.emulated(Precision.F32).optInKernels(decodeAttention, false).packProjections(packed);
         try (LoadedModel m = LoadedModel.open(CliRun.TINY, be)) {
             GenerationOptions opts = new GenerationOptions(12, 0, 1, 0, false, null, false);
             List<GenerationResult> out = new Generator(m.lm()).generate(requests, opts);

@@ -281,6 +281,33 @@ public final class CudaBackend implements Backend {
         return ops.rope(x, heads, headDim, t);
     }
 
+    /** q/k/v and gate/up as packed weights: one GEMM each (STEER_PACKED=0 keeps them separate, for A/B runs). */
+    @Override
+    public boolean packsProjections() {
+        return packed;
+    }
+
+    private boolean packed = !"0".equals(System.getenv("STEER_PACKED"));
+
+    /** Whether a model loaded after this call packs its projections (default: on, unless STEER_PACKED=0). */
+    public CudaBackend packProjections(boolean on) {
+        packed = on;
+        return this;
+    }
+
+    @Override
+    public Tensor[] ropeSplit(Tensor qkv, int heads, int kvHeads, int headDim, RopeTable table) {
+        device.enter();
+        if (!(table instanceof CudaRopeTable t)) throw new IllegalArgumentException("ropeSplit: table " + table + " was not made by this backend");
+        return ops.ropeSplit(qkv, heads, kvHeads, headDim, t);
+    }
+
+    @Override
+    public Tensor geluTanhMulPacked(Tensor gateUp) {
+        device.enter();
+        return ops.geluTanhMulPacked(gateUp);
+    }
+
     @Override
     public KvCache kvCache(int layers, int batch, int kvHeads, int headDim, int capacity) {
         device.enter();

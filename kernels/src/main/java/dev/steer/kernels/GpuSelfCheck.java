@@ -101,6 +101,10 @@ public final class GpuSelfCheck {
         c.check("softcap 30 [4,1000]", 1e-4, () -> c.elementwise(2));
         c.check("rope heads 4, headDim 16, past 1, padLeft {0,2}", 1e-5, () -> c.rope(4, 16, 1, new int[] {0, 2}));
         c.check("rope heads 8, headDim 256, past 190, padLeft {3,0}", 1e-5, () -> c.rope(8, 256, 190, new int[] {3, 0}));
+        c.check("ropeSplit packed qkv heads 8/4, headDim 256, past 190, padLeft {3,0}", 1e-5, () -> c.ropeSplit(8, 4, 256, 190, new int[] {3, 0}));
+        c.check("ropeSplit packed qkv heads 4/2, headDim 24, past 0, padLeft {0,1}", 1e-5, () -> c.ropeSplit(4, 2, 24, 0, new int[] {0, 1}));
+        c.check("geluTanhMulPacked [4,2x1000]", 5e-5, c::geluPacked);
+        c.check("packed weight upload (3 parts) then linear [3,64] x [96+48+48,64]", 1e-4, c::packedLinear);
         c.check("attention GQA 4/2 D32 softcap 50 pad {0,2,4} T 5,1,1,1", 5e-5,
                 () -> c.attention(3, 4, 2, 32, 50f, 0, 16, new int[] {0, 2, 4}, 5, 1, 1, 1));
         c.check("attention 8/4 D256 window 3 pad {1,0} T 7,1,1", 5e-5,
@@ -247,6 +251,44 @@ public final class GpuSelfCheck {
         float[] w = random(64 * k, 0.06f);
         float[] y = be.toHost(be.linear(r[1], be.weight(new ArrayWeight("check.after-add-norm", new long[] {64, k}, w))));
         return maxAbs(y, ReferenceOps.linear(bf16 ? Bf16.round(norm) : norm, bf16 ? Bf16.round(w) : w, k));
+    }
+
+    private double ropeSplit(int heads, int kvHeads, int headDim, int past, int[] padLeft) {
+        StepLayout layout = new StepLayout(padLeft.length, past, 3, padLeft);
+        int rows = padLeft.length * 3, qw = heads * headDim, kw = kvHeads * headDim, width = qw + 2 * kw;
+        float[] x = random(rows * width, 1f);
+        float[] q = new float[rows * qw], k = new float[rows * kw], v = new float[rows * kw];
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(x, r * width, q, r * qw, qw);
+            System.arraycopy(x, r * width + qw, k, r * kw, kw);
+            System.arraycopy(x, r * width + qw + kw, v, r * kw, kw);
+        }
+        Tensor[] got = be.ropeSplit(be.floats(x, padLeft.length, 3, width), heads, kvHeads, headDim, be.ropeTable(layout, headDim, 10000.0));
+        int[] positions = layout.positions();
+        return Math.max(Math.max(maxAbs(be.toHost(got[0]), ReferenceOps.rope(q, heads, headDim, positions, 10000.0)),
+                maxAbs(be.toHost(got[1]), ReferenceOps.rope(k, kvHeads, headDim, positions, 10000.0))), maxAbs(be.toHost(got[2]), v));
+    }
+
+    private double geluPacked() {
+        float[] gu = random(4 * 2000, 4f), g = new float[4000], u = new float[4000];
+        for (int r = 0; r < 4; r++) {
+            System.arraycopy(gu, r * 2000, g, r * 1000, 1000);
+            System.arraycopy(gu, r * 2000 + 1000, u, r * 1000, 1000);
+        }
+        return maxAbs(be.toHost(be.geluTanhMulPacked(be.floats(gu, 4, 2000))), ReferenceOps.geluTanhMul(g, u));
+    }
+
+    /** Three weights uploaded as one packed tensor (RowConcat): one GEMM equals the three stacked. */
+    private double packedLinear() {
+        boolean bf16 = precision == Precision.BF16;
+        float[] a = random(96 * 64, 0.1f), b = random(48 * 64, 0.1f), c = random(48 * 64, 0.1f), x = random(3 * 64, 1f);
+        Tensor w = be.weight(new dev.steer.engine.tensor.RowConcat("check.qkv", java.util.List.of(
+                new ArrayWeight("q", new long[] {96, 64}, a), new ArrayWeight("k", new long[] {48, 64}, b), new ArrayWeight("v", new long[] {48, 64}, c))));
+        float[] all = new float[192 * 64];
+        System.arraycopy(a, 0, all, 0, a.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        System.arraycopy(c, 0, all, a.length + b.length, c.length);
+        return maxAbs(be.toHost(be.linear(be.floats(x, 3, 64), w)), ReferenceOps.linear(bf16 ? Bf16.round(x) : x, bf16 ? Bf16.round(all) : all, 64));
     }
 
     private double elementwise(int which) {

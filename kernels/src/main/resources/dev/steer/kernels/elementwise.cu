@@ -19,6 +19,18 @@ extern "C" __global__ void gelu_tanh_mul_f32(const float* gate, const float* up,
     }
 }
 
+// The same over the packed gate/up projection: gu [rows, 2 * inner] (gate then up) -> out [rows, inner].
+extern "C" __global__ void gelu_tanh_mul_packed_f32(const float* gu, float* out, unsigned short* out16, long long inner, long long n) {
+    const float k = 0.7978845608028654f;
+    GRID_STRIDE(i, n) {
+        long long row = i / inner, c = i % inner;
+        float g = gu[row * 2 * inner + c];
+        float v = 0.5f * g * (1.f + tanhf(k * (g + 0.044715f * g * g * g))) * gu[row * 2 * inner + inner + c];
+        out[i] = v;
+        if (out16 != 0) out16[i] = f32_to_bf16(v);
+    }
+}
+
 extern "C" __global__ void softcap_f32(const float* x, float* out, long long n, float cap) {
     GRID_STRIDE(i, n) out[i] = tanhf(x[i] / cap) * cap;
 }

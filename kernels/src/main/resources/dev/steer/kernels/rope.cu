@@ -18,3 +18,27 @@ extern "C" __global__ void rope_f32(const float* x, const float* table, float* o
         o[b] = x2 * c + x1 * s;
     }
 }
+
+// Packed q/k/v [rows, (heads + 2 kvHeads) * headDim] -> q [rows, heads * headDim] and k [rows, kvHeads * headDim],
+// both rotated as rope_f32, and v [rows, kvHeads * headDim] copied: one pass instead of two rotations and the
+// slicing of the packed projection's output. One block per row.
+extern "C" __global__ void rope_split_f32(const float* qkv, const float* table, float* q, float* k, float* v, int heads,
+                                          int kvHeads, int headDim) {
+    long long r = blockIdx.x;
+    int half = headDim / 2;
+    int qw = heads * headDim, kw = kvHeads * headDim;
+    const float* cs = table + r * headDim;
+    const float* src = qkv + r * (qw + 2 * kw);
+    for (int idx = threadIdx.x; idx < (heads + kvHeads) * half; idx += blockDim.x) {
+        int h = idx / half, i = idx % half;
+        bool isQ = h < heads;
+        int a = (isQ ? h : h - heads) * headDim + i, b = a + half;
+        const float* xr = isQ ? src : src + qw;
+        float* o = isQ ? q + r * qw : k + r * kw;
+        float c = cs[i], s = cs[half + i];
+        float x1 = xr[a], x2 = xr[b];
+        o[a] = x1 * c - x2 * s;
+        o[b] = x2 * c + x1 * s;
+    }
+    for (int j = threadIdx.x; j < kw; j += blockDim.x) v[r * kw + j] = src[qw + kw + j];
+}

@@ -68,6 +68,28 @@ public interface Backend extends AutoCloseable {
      */
     Tensor attention(Tensor q, Tensor k, Tensor v, KvCache cache, int layer, StepLayout layout, AttentionSpec spec);
 
+    /**
+     * Whether this backend wants packed projections: q, k and v as one weight [(heads + 2 kvHeads) × D, H] and
+     * gate and up as one [2I, H], one GEMM each instead of three and two, read with {@link #ropeSplit} and
+     * {@link #geluTanhMulPacked}. False by default (the model then uses the separate weights).
+     */
+    default boolean packsProjections() {
+        return false;
+    }
+
+    /**
+     * Packed qkv [B, T, (heads + 2 kvHeads) × D] → {q, k, v} [B, T, heads × D], [.., kvHeads × D] twice, with the
+     * rotary embedding applied to q and k (as {@link #rope}). Called only where {@link #packsProjections()}.
+     */
+    default Tensor[] ropeSplit(Tensor qkv, int heads, int kvHeads, int headDim, RopeTable table) {
+        throw new UnsupportedOperationException(name() + " does not pack projections");
+    }
+
+    /** Packed [.., 2I] (gate then up) → geluTanh(gate) × up [.., I]. Called only where {@link #packsProjections()}. */
+    default Tensor geluTanhMulPacked(Tensor gateUp) {
+        throw new UnsupportedOperationException(name() + " does not pack projections");
+    }
+
     /** x [B, T, F] → [B, F], the last step of every row. */
     Tensor lastStep(Tensor x);
 

@@ -11,6 +11,7 @@ import dev.steer.engine.model.CausalLm;
 import dev.steer.engine.model.ModelDims;
 import dev.steer.engine.model.ResidualHook;
 import dev.steer.engine.tensor.HostTensor;
+import dev.steer.engine.tensor.RowConcat;
 
 import java.util.function.Function;
 
@@ -29,8 +30,9 @@ public final class Gemma2 implements CausalLm {
     private final Layer[] layers;
     private final AttentionSpec[] attention;
 
-    private record Layer(Tensor inputNorm, Tensor q, Tensor k, Tensor v, Tensor o, Tensor postAttnNorm,
-                         Tensor preFfnNorm, Tensor gate, Tensor up, Tensor down, Tensor postFfnNorm) {
+    /** Either q, k, v, gate, up (separate) or qkv, gateUp (packed, when the backend asks for it) are set. */
+    private record Layer(Tensor inputNorm, Tensor q, Tensor k, Tensor v, Tensor qkv, Tensor o, Tensor postAttnNorm,
+                         Tensor preFfnNorm, Tensor gate, Tensor up, Tensor gateUp, Tensor down, Tensor postFfnNorm) {
     }
 
     /**
@@ -50,10 +52,30 @@ public final class Gemma2 implements CausalLm {
         for (int i = 0; i < layers.length; i++) {
             String p = "model.layers." + i + ".";
             Function<String, Tensor> w = n -> backend.weight(weights.apply(p + n + ".weight"));
-            layers[i] = new Layer(w.apply("input_layernorm"), w.apply("self_attn.q_proj"), w.apply("self_attn.k_proj"),
-                    w.apply("self_attn.v_proj"), w.apply("self_attn.o_proj"), w.apply("post_attention_layernorm"),
-                    w.apply("pre_feedforward_layernorm"), w.apply("mlp.gate_proj"), w.apply("mlp.up_proj"),
-                    w.apply("mlp.down_proj"), w.apply("post_feedforward_layernorm"));
+            Function<String[], Tensor> packed = names -> {
+                java.util.List<HostTensor> parts = new java.util.ArrayList<>();
+                for (String n : names) parts.add(weights.apply(p + n + ".weight"));
+                return backend.weight(new RowConcat(p + String.join("+", names) + ".weight", parts));
+            };
+            boolean pack = backend.packsProjections();
+            Tensor inputNorm = w.apply("input_layernorm");
+            Tensor q = null, k = null, v = null, qkv = null, gate = null, up = null, gateUp = null;
+            if (pack) {
+                qkv = packed.apply(new String[] {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"});
+            } else {
+                q = w.apply("self_attn.q_proj");
+                k = w.apply("self_attn.k_proj");
+                v = w.apply("self_attn.v_proj");
+            }
+            Tensor o = w.apply("self_attn.o_proj"), postAttn = w.apply("post_attention_layernorm"), preFfn = w.apply("pre_feedforward_layernorm");
+            if (pack) {
+                gateUp = packed.apply(new String[] {"mlp.gate_proj", "mlp.up_proj"});
+            } else {
+                gate = w.apply("mlp.gate_proj");
+                up = w.apply("mlp.up_proj");
+            }
+            layers[i] = new Layer(inputNorm, q, k, v, qkv, o, postAttn, preFfn, gate, up, gateUp, w.apply("mlp.down_proj"),
+                    w.apply("post_feedforward_layernorm"));
             attention[i] = new AttentionSpec(cfg.numHeads(), cfg.numKvHeads(), cfg.headDim(), scale,
                     (float) cfg.attnLogitSoftcap(), cfg.isSliding(i) ? cfg.slidingWindow() : 0);
         }
@@ -107,14 +129,24 @@ public final class Gemma2 implements CausalLm {
     private Tensor[] layer(Backend b, Layer w, AttentionSpec spec, Tensor h, RopeTable rope, KvCache cache, int l,
                          StepLayout layout, float eps) {
         Tensor n = b.rmsNorm(h, w.inputNorm(), eps);
-        Tensor q = b.rope(b.linear(n, w.q()), cfg.numHeads(), cfg.headDim(), rope);
-        Tensor k = b.rope(b.linear(n, w.k()), cfg.numKvHeads(), cfg.headDim(), rope);
-        Tensor v = b.linear(n, w.v());
+        Tensor q, k, v;
+        if (w.qkv() != null) {
+            Tensor[] qkv = b.ropeSplit(b.linear(n, w.qkv()), cfg.numHeads(), cfg.numKvHeads(), cfg.headDim(), rope);
+            q = qkv[0];
+            k = qkv[1];
+            v = qkv[2];
+        } else {
+            q = b.rope(b.linear(n, w.q()), cfg.numHeads(), cfg.headDim(), rope);
+            k = b.rope(b.linear(n, w.k()), cfg.numKvHeads(), cfg.headDim(), rope);
+            v = b.linear(n, w.v());
+        }
         Tensor a = b.attention(q, k, v, cache, l, layout, spec);
         Tensor[] mid = b.addRmsNorm(h, b.linear(a, w.o()), w.postAttnNorm(), w.preFfnNorm(), eps);
         h = mid[0];
         Tensor n2 = mid[1];
-        Tensor m = b.linear(b.geluTanhMul(b.linear(n2, w.gate()), b.linear(n2, w.up())), w.down());
+        Tensor act = w.gateUp() != null ? b.geluTanhMulPacked(b.linear(n2, w.gateUp()))
+                : b.geluTanhMul(b.linear(n2, w.gate()), b.linear(n2, w.up()));
+        Tensor m = b.linear(act, w.down());
         return new Tensor[] {h, b.rmsNorm(m, w.postFfnNorm(), eps)};
     }
 

@@ -1,0 +1,92 @@
+package dev.steer.engine.tensor;
+
+import java.nio.FloatBuffer;
+import java.nio.ShortBuffer;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Host tensors stacked along their first dimension, read in place: how a backend gets one packed weight (q, k and
+ * v projections; gate and up) without a copy on the host. Every part must have the same trailing dimensions.
+ * Reads that cross a part boundary are split; bf16 parts still copy raw bits ({@link #readBf16Bits}).
+ */
+public final class RowConcat implements HostTensor {
+    private final String name;
+    private final List<HostTensor> parts;
+    private final long[] shape;
+    private final long[] starts;
+
+    public RowConcat(String name, List<HostTensor> parts) {
+        if (parts.isEmpty()) throw new IllegalArgumentException(name + ": nothing to concatenate");
+        this.name = name;
+        this.parts = List.copyOf(parts);
+        long[] first = parts.get(0).shape();
+        if (first.length < 1) throw new IllegalArgumentException(name + ": " + parts.get(0).name() + " is a scalar");
+        long rows = 0;
+        starts = new long[parts.size() + 1];
+        for (int i = 0; i < parts.size(); i++) {
+            long[] s = parts.get(i).shape();
+            if (s.length != first.length || !Arrays.equals(Arrays.copyOfRange(s, 1, s.length), Arrays.copyOfRange(first, 1, first.length)))
+                throw new IllegalArgumentException(name + ": " + parts.get(i).name() + " " + Arrays.toString(s) + " does not stack on "
+                        + parts.get(0).name() + " " + Arrays.toString(first));
+            rows += s[0];
+            starts[i + 1] = starts[i] + parts.get(i).elementCount();
+        }
+        shape = first.clone();
+        shape[0] = rows;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public long[] shape() {
+        return shape.clone();
+    }
+
+    /** The parts' dtype when they share one, else {@code mixed}. */
+    @Override
+    public String dtype() {
+        String d = parts.get(0).dtype();
+        for (HostTensor p : parts) if (!p.dtype().equals(d)) return "mixed";
+        return d;
+    }
+
+    @Override
+    public void readFloats(long offset, FloatBuffer dst) {
+        while (dst.hasRemaining()) {
+            int i = part(offset);
+            long local = offset - starts[i];
+            int n = (int) Math.min(dst.remaining(), starts[i + 1] - offset);
+            FloatBuffer slice = dst.slice();
+            slice.limit(n);
+            parts.get(i).readFloats(local, slice);
+            dst.position(dst.position() + n);
+            offset += n;
+        }
+    }
+
+    @Override
+    public void readBf16Bits(long offset, ShortBuffer dst) {
+        while (dst.hasRemaining()) {
+            int i = part(offset);
+            long local = offset - starts[i];
+            int n = (int) Math.min(dst.remaining(), starts[i + 1] - offset);
+            ShortBuffer slice = dst.slice();
+            slice.limit(n);
+            parts.get(i).readBf16Bits(local, slice);
+            dst.position(dst.position() + n);
+            offset += n;
+        }
+    }
+
+    private int part(long offset) {
+        if (offset < 0 || offset >= starts[parts.size()])
+            throw new IndexOutOfBoundsException(name + ": element " + offset + " outside [0, " + starts[parts.size()] + ")");
+        int i = 0;
+        while (offset >= starts[i + 1]) i++;
+        return i;
+    }
+}
