@@ -14,7 +14,7 @@ CK=/tmp/g2
 step() { local name=$1 t=$2; shift 2; echo "== $name"; local s=$(date +%s); timeout "$t" "$@" > "$OUT/$name.log" 2>&1; local rc=$?
          tail -n ${TAIL:-8} "$OUT/$name.log"; echo "== $name rc=$rc $(( $(date +%s) - s ))s"; }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
-STAGES=${STAGES:-self tiny peer tf bench unpacked sampled attn profile}  # run 4 used: self tiny peer bench
+STAGES=${STAGES:-self tiny commands peer tf bench unpacked sampled attn profile}  # run 4 used: self tiny peer bench
 
 if [[ $STAGES == *self* ]]; then step selfcheck 120 "${J[@]}" dev.steer.kernels.GpuSelfCheck; fi
 
@@ -38,6 +38,19 @@ a=[r['tokens'] for r in json.load(open('$OUT/tiny_bf16_gemv.json'))['results']]
 b=[r['tokens'] for r in json.load(open('$OUT/tiny_bf16_cublas.json'))['results']]
 same=sum(x==y for u,v in zip(a,b) for x,y in zip(u,v)); n=sum(len(u) for u in a)
 print(f'tiny bf16 decode, gemv vs cublas: {same}/{n} tokens equal ->', 'PASS' if same==n else 'CHECK')" | tee "$OUT/gemv_check.log"
+fi
+
+if [[ $STAGES == *commands* ]]; then
+  # Every model command on the GPU path, tiny model in f32: extract -> ratio -> sweep -> search -> report. The JSON
+  # comes back in $OUT; the same commands with --backend cpu here must give the same vectors, norms and answers.
+  D=/tmp/cmds; rm -rf $D; mkdir -p $D; G=(--model $TINY --backend cuda --precision f32)
+  C=(--trait optimism --vectors $D/vec --judge self --coherence-judge perplexity --questions 4 --max-new-tokens 8 --format json)
+  TAIL=2 step cmd_extract 120 "${J[@]}" dev.steer.cli.Steer extract "${G[@]}" --trait optimism --layers 1-2 --method mean_diff,probe --out $D/vec --format json
+  TAIL=2 step cmd_ratio 60 "${J[@]}" dev.steer.cli.Steer ratio "${G[@]}" --vector $D/vec/mean_diff_layer1.safetensors --layer 1 --target-ratio 0.5 --trait optimism --format json
+  TAIL=2 step cmd_sweep 180 "${J[@]}" dev.steer.cli.Steer sweep "${G[@]}" "${C[@]}" --layers 1,2 --ratios 0.5,1 --db $D/runs.db
+  TAIL=2 step cmd_search 180 "${J[@]}" dev.steer.cli.Steer search "${G[@]}" "${C[@]}" --layers 1,2 --steps 3 --db $D/runs.db
+  TAIL=4 step cmd_report 60 "${J[@]}" dev.steer.cli.Steer report --db $D/runs.db
+  cp -r $D/vec "$OUT/cmd_vectors" 2>/dev/null
 fi
 
 if [[ $STAGES == *peer* ]]; then TAIL=12 step peer_bench 300 python3 .carry/hf_peer_bench.py --save $CK; ls $CK > "$OUT/ckpt_files.txt"; fi

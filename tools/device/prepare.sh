@@ -3,7 +3,7 @@
 # natives only, without jars the GPU run never loads) and the transformers peer script.
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
-EXCLUDE='onnxruntime-*.jar xchart-*.jar pdfbox-*.jar fontbox-*.jar VectorGraphics2D-*.jar graphics2d-*.jar sqlite-jdbc-*.jar animated-gif-lib-*.jar' \
+EXCLUDE='onnxruntime-*.jar xchart-*.jar pdfbox-*.jar fontbox-*.jar VectorGraphics2D-*.jar graphics2d-*.jar animated-gif-lib-*.jar' \
   ../shared/device/prepare-carry.sh cli
 cp ../shared/tools/hf_peer_bench.py .carry/
 du -sh .carry
