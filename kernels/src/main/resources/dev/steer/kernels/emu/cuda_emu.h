@@ -50,7 +50,9 @@ inline T from_bits(uint64_t b) {
     return v;
 }
 
-// Every lane publishes its value, the warp meets, each lane reads its source, the warp meets again.
+// Every lane publishes its value, the warp meets once, each lane reads its source. Two slot banks alternate
+// between consecutive shuffles, so a lane writing the next shuffle's value cannot overwrite one a slower lane has
+// still to read: every lane read this bank before it reached the barrier of the shuffle in between.
 template <typename T>
 inline T exchange(T v, int (*source)(int lane, int arg), int arg) {
     uint64_t* slots = warp_slots();
@@ -58,9 +60,7 @@ inline T exchange(T v, int (*source)(int lane, int arg), int arg) {
     slots[lane] = to_bits(v);
     sync_warp();
     int src = source(lane, arg);
-    T r = src < 0 ? v : from_bits<T>(slots[src]);
-    sync_warp();
-    return r;
+    return src < 0 ? v : from_bits<T>(slots[src]);
 }
 inline int xor_lane(int lane, int mask) { return lane ^ mask; }
 inline int down_lane(int lane, int delta) { return lane + delta < 32 ? lane + delta : -1; }

@@ -39,7 +39,8 @@ Fiber fibers[MAX_THREADS];
 int created = 0;
 char* stacks = nullptr;
 int current = -1;
-uint64_t slots[MAX_THREADS];
+uint64_t slots[2][MAX_THREADS];
+int bank[MAX_THREADS];   // per thread: which slot bank its next shuffle uses
 std::vector<unsigned char> shared_bytes;
 void (*body)(void**) = nullptr;
 void** arguments = nullptr;
@@ -103,7 +104,10 @@ void resume(int t) {
 // order.
 std::string run_block(int threads) {
     create(threads);
-    for (int t = 0; t < threads; t++) fibers[t].state = READY;
+    for (int t = 0; t < threads; t++) {
+        fibers[t].state = READY;
+        bank[t] = 0;
+    }
     int warps = (threads + 31) / 32;
     std::vector<int> warpOrder(warps);
     for (int w = 0; w < warps; w++) warpOrder[w] = w;
@@ -144,7 +148,12 @@ std::string run_block(int threads) {
 
 void sync_block() { yield(WAIT_BLOCK); }
 void sync_warp() { yield(WAIT_WARP); }
-uint64_t* warp_slots() { return slots + (threadIdx.x / 32) * 32; }
+uint64_t* warp_slots() {
+    int t = threadIdx.x;
+    int b = bank[t];
+    bank[t] = 1 - b;
+    return slots[b] + (t / 32) * 32;
+}
 void* dynamic_shared() { return shared_bytes.data(); }
 void register_kernel(const char* name, void (*fn)(void**)) { registry()[name] = fn; }
 
