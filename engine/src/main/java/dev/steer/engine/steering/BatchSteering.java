@@ -122,6 +122,12 @@ public final class BatchSteering implements ResidualHook {
         return hook(layer, h, null, layout, null);
     }
 
+    /** Only the layers something is steered or measured at. */
+    @Override
+    public boolean hooks(int layer) {
+        return hooked.contains(layer);
+    }
+
     /** Fuses the layer's residual add into the first norm/steer pass ({@link Backend#addSteer}). */
     @Override
     public Tensor afterLayer(int layer, Tensor h, Tensor update, StepLayout layout, Backend b, Scope layerScope) {

@@ -107,13 +107,29 @@ public final class Gemma2 implements CausalLm {
         // HF casts sqrt(hidden) to the compute dtype before multiplying.
         Tensor h = b.embed(embed, ids, (float) Math.sqrt(cfg.hiddenSize()));
         RopeTable rope = b.ropeTable(layout, cfg.headDim(), cfg.ropeTheta());
+        // Prefill: a scope per layer, whose intermediates are freed when the layer ends (only h, and the next
+        // layer's input norm, move on), so peak activation memory is one layer's worth (a batch-64 prefill of
+        // gemma-2-2b held all 26 layers' at once). Decode steps are small: no inner scopes, so no copies of the
+        // kept tensors either; the step's own scope frees everything.
+        boolean perLayer = layout.steps() > 1;
+        Tensor n = null;   // this layer's input norm, when the previous layer's fused end already computed it
         for (int l = 0; l < layers.length; l++) {
-            // A scope per layer: its intermediates are freed when the layer ends, only h moves on. Peak activation
-            // memory is then one layer's worth (a batch-64 prefill of gemma-2-2b held all 26 layers' at once).
-            // The layer's last residual add is left to the hook, which may fuse it with its norms and steering.
-            try (Scope layerScope = b.openScope()) {
-                Tensor[] parts = layer(b, layers[l], attention[l], h, rope, cache, l, layout, eps);
-                h = layerScope.keep(hook.afterLayer(l, parts[0], parts[1], layout, b, layerScope));
+            Layer w = layers[l];
+            try (Scope layerScope = perLayer ? b.openScope() : STEP) {
+                if (n == null) n = b.rmsNorm(h, w.inputNorm(), eps);
+                Tensor[] parts = layer(b, w, attention[l], h, n, rope, cache, l, layout, eps);
+                if (!hook.hooks(l) && l + 1 < layers.length) {
+                    // Nothing to hook here: the residual add fused with both norms around it (this layer's post-FFN
+                    // norm, the next layer's input norm).
+                    Tensor[] r = b.addRmsNorm(parts[0], parts[1], w.postFfnNorm(), layers[l + 1].inputNorm(), eps);
+                    h = layerScope.keep(r[0]);
+                    n = layerScope.keep(r[1]);
+                } else {
+                    // The layer's last residual add is left to the hook, which may fuse it with its norms and steering.
+                    Tensor update = b.rmsNorm(parts[1], w.postFfnNorm(), eps);
+                    h = layerScope.keep(hook.afterLayer(l, parts[0], update, layout, b, layerScope));
+                    n = null;
+                }
             }
         }
         cache.advance(layout.steps());
@@ -122,13 +138,25 @@ public final class Gemma2 implements CausalLm {
         return cfg.finalLogitSoftcap() > 0 ? b.softcap(logits, (float) cfg.finalLogitSoftcap()) : logits;
     }
 
+    /** Decode steps run their layers in the step's scope: keeping is a no-op. */
+    private static final Scope STEP = new Scope() {
+        @Override
+        public Tensor keep(Tensor t) {
+            return t;
+        }
+
+        @Override
+        public void close() {
+        }
+    };
+
     /**
-     * One decoder layer: attention block, then MLP block, each pre- and post-normed, each added to h; returns
-     * {h after the attention block, the MLP block's output}, whose sum is the layer's output.
+     * One decoder layer from its input h and {@code n = RMSNorm(h; w_input)}: attention block, then MLP block, each
+     * pre- and post-normed; returns {h after the attention block, the MLP block's output before its post-FFN norm}:
+     * the layer's output is {@code parts[0] + RMSNorm(parts[1]; w_post_ffn)}.
      */
-    private Tensor[] layer(Backend b, Layer w, AttentionSpec spec, Tensor h, RopeTable rope, KvCache cache, int l,
+    private Tensor[] layer(Backend b, Layer w, AttentionSpec spec, Tensor h, Tensor n, RopeTable rope, KvCache cache, int l,
                          StepLayout layout, float eps) {
-        Tensor n = b.rmsNorm(h, w.inputNorm(), eps);
         Tensor q, k, v;
         if (w.qkv() != null) {
             Tensor[] qkv = b.ropeSplit(b.linear(n, w.qkv()), cfg.numHeads(), cfg.numKvHeads(), cfg.headDim(), rope);
@@ -147,7 +175,7 @@ public final class Gemma2 implements CausalLm {
         Tensor act = w.gateUp() != null ? b.geluTanhMulPacked(b.linear(n2, w.gateUp()))
                 : b.geluTanhMul(b.linear(n2, w.gate()), b.linear(n2, w.up()));
         Tensor m = b.linear(act, w.down());
-        return new Tensor[] {h, b.rmsNorm(m, w.postFfnNorm(), eps)};
+        return new Tensor[] {h, m};
     }
 
     @Override
