@@ -1,5 +1,6 @@
 package dev.steer.kernels;
 
+import dev.steer.engine.tensor.ArrayTensor;
 import dev.steer.engine.backend.AttentionSpec;
 import dev.steer.engine.backend.KvCache;
 import dev.steer.engine.backend.Scope;
@@ -211,7 +212,7 @@ public final class GpuSelfCheck {
         int m = (int) (DeviceTensor.elements(xShape) / k);
         float[] x = random(m * k, 1f), w = random(out * k, (float) (1 / Math.sqrt(k)));
         Tensor weight = floatWeight ? be.floats(w, out, k)
-                : be.weight(new ArrayWeight("check.linear", new long[] {out, k}, w));
+                : be.weight(new ArrayTensor("check.linear", new long[] {out, k}, w));
         float[] got = be.toHost(be.linear(be.floats(x, xShape), weight));
         boolean bf16 = !floatWeight && precision == Precision.BF16;
         return maxAbs(got, ReferenceOps.linear(bf16 ? Bf16.round(x) : x, bf16 ? Bf16.round(w) : w, k));
@@ -226,7 +227,7 @@ public final class GpuSelfCheck {
             rows = 15; k = 300; out = 64;
             float[] in = random(rows * k, 3f), w = random(k, 0.5f);
             y = be.toHost(be.linear(be.rmsNorm(be.floats(in, 3, 5, k), be.floats(w, k), 1e-6f),
-                    be.weight(new ArrayWeight("check.after-norm", new long[] {out, k}, x = random(out * k, 0.06f)))));
+                    be.weight(new ArrayTensor("check.after-norm", new long[] {out, k}, x = random(out * k, 0.06f)))));
             float[] n = ReferenceOps.rmsNorm(in, w, 1e-6f);
             return maxAbs(y, ReferenceOps.linear(bf16 ? Bf16.round(n) : n, bf16 ? Bf16.round(x) : x, k));
         }
@@ -234,7 +235,7 @@ public final class GpuSelfCheck {
         float[] g = random(rows * k, 2f), u = random(rows * k, 2f);
         x = random(out * k, 0.03f);
         y = be.toHost(be.linear(be.geluTanhMul(be.floats(g, rows, k), be.floats(u, rows, k)),
-                be.weight(new ArrayWeight("check.after-gelu", new long[] {out, k}, x))));
+                be.weight(new ArrayTensor("check.after-gelu", new long[] {out, k}, x))));
         float[] a = ReferenceOps.geluTanhMul(g, u);
         return maxAbs(y, ReferenceOps.linear(bf16 ? Bf16.round(a) : a, bf16 ? Bf16.round(x) : x, k));
     }
@@ -249,7 +250,7 @@ public final class GpuSelfCheck {
         float[] norm = ReferenceOps.rmsNorm(res, pre, 1e-6f);
         if (!thenLinear) return Math.max(maxAbs(be.toHost(r[0]), res), maxAbs(be.toHost(r[1]), norm));
         float[] w = random(64 * k, 0.06f);
-        float[] y = be.toHost(be.linear(r[1], be.weight(new ArrayWeight("check.after-add-norm", new long[] {64, k}, w))));
+        float[] y = be.toHost(be.linear(r[1], be.weight(new ArrayTensor("check.after-add-norm", new long[] {64, k}, w))));
         return maxAbs(y, ReferenceOps.linear(bf16 ? Bf16.round(norm) : norm, bf16 ? Bf16.round(w) : w, k));
     }
 
@@ -283,7 +284,7 @@ public final class GpuSelfCheck {
         boolean bf16 = precision == Precision.BF16;
         float[] a = random(96 * 64, 0.1f), b = random(48 * 64, 0.1f), c = random(48 * 64, 0.1f), x = random(3 * 64, 1f);
         Tensor w = be.weight(new dev.steer.engine.tensor.RowConcat("check.qkv", java.util.List.of(
-                new ArrayWeight("q", new long[] {96, 64}, a), new ArrayWeight("k", new long[] {48, 64}, b), new ArrayWeight("v", new long[] {48, 64}, c))));
+                new ArrayTensor("q", new long[] {96, 64}, a), new ArrayTensor("k", new long[] {48, 64}, b), new ArrayTensor("v", new long[] {48, 64}, c))));
         float[] all = new float[192 * 64];
         System.arraycopy(a, 0, all, 0, a.length);
         System.arraycopy(b, 0, all, a.length, b.length);

@@ -1,5 +1,6 @@
 package dev.steer.engine.tensor;
 
+import java.nio.Buffer;
 import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
 import java.util.Arrays;
@@ -56,27 +57,26 @@ public final class RowConcat implements HostTensor {
 
     @Override
     public void readFloats(long offset, FloatBuffer dst) {
-        while (dst.hasRemaining()) {
-            int i = part(offset);
-            long local = offset - starts[i];
-            int n = (int) Math.min(dst.remaining(), starts[i + 1] - offset);
-            FloatBuffer slice = dst.slice();
-            slice.limit(n);
-            parts.get(i).readFloats(local, slice);
-            dst.position(dst.position() + n);
-            offset += n;
-        }
+        read(offset, dst, HostTensor::readFloats);
     }
 
     @Override
     public void readBf16Bits(long offset, ShortBuffer dst) {
+        read(offset, dst, HostTensor::readBf16Bits);
+    }
+
+    private interface PartRead<B extends Buffer> {
+        void read(HostTensor part, long offset, B dst);
+    }
+
+    /** Fills dst part by part: each part reads its own range into a slice of dst. */
+    @SuppressWarnings("unchecked")
+    private <B extends Buffer> void read(long offset, B dst, PartRead<B> read) {
         while (dst.hasRemaining()) {
             int i = part(offset);
-            long local = offset - starts[i];
             int n = (int) Math.min(dst.remaining(), starts[i + 1] - offset);
-            ShortBuffer slice = dst.slice();
-            slice.limit(n);
-            parts.get(i).readBf16Bits(local, slice);
+            B slice = (B) dst.slice().limit(n);
+            read.read(parts.get(i), offset - starts[i], slice);
             dst.position(dst.position() + n);
             offset += n;
         }

@@ -11,19 +11,6 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class RowConcatTest {
-    /** A float tensor over an array. */
-    record F32(String name, long[] shape, float[] data) implements HostTensor {
-        @Override
-        public String dtype() {
-            return "F32";
-        }
-
-        @Override
-        public void readFloats(long offset, FloatBuffer dst) {
-            dst.put(data, (int) offset, dst.remaining());
-        }
-    }
-
     /** A bf16 tensor that counts raw-bit reads (a packed weight must not narrow bf16 parts through float32). */
     static final class Bits implements HostTensor {
         final short[] bits;
@@ -68,8 +55,8 @@ class RowConcatTest {
 
     @Test
     void stacksRowsAndReadsAcrossPartBoundaries() {
-        RowConcat c = new RowConcat("qkv", List.of(new F32("q", new long[] {4, 3}, range(0, 12)),
-                new F32("k", new long[] {2, 3}, range(12, 6)), new F32("v", new long[] {2, 3}, range(18, 6))));
+        RowConcat c = new RowConcat("qkv", List.of(new ArrayTensor("q", new long[] {4, 3}, range(0, 12)),
+                new ArrayTensor("k", new long[] {2, 3}, range(12, 6)), new ArrayTensor("v", new long[] {2, 3}, range(18, 6))));
         assertArrayEquals(new long[] {8, 3}, c.shape());
         assertEquals("F32", c.dtype());
         assertArrayEquals(range(0, 24), c.toFloatArray());
@@ -99,9 +86,9 @@ class RowConcatTest {
     @Test
     void partsThatDoNotStackAreRefusedByName() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new RowConcat("qkv",
-                List.of(new F32("q", new long[] {4, 3}, range(0, 12)), new F32("k", new long[] {2, 4}, range(0, 8)))));
+                List.of(new ArrayTensor("q", new long[] {4, 3}, range(0, 12)), new ArrayTensor("k", new long[] {2, 4}, range(0, 8)))));
         assertTrue(e.getMessage().contains("k [2, 4] does not stack on q [4, 3]"), e.getMessage());
-        RowConcat c = new RowConcat("x", List.of(new F32("q", new long[] {1, 2}, range(0, 2))));
+        RowConcat c = new RowConcat("x", List.of(new ArrayTensor("q", new long[] {1, 2}, range(0, 2))));
         assertThrows(IndexOutOfBoundsException.class, () -> c.readFloats(1, FloatBuffer.allocate(2)));
     }
 }

@@ -1,10 +1,9 @@
-package dev.steer.kernels;
+package dev.steer.engine.tensor;
 
-import dev.steer.engine.tensor.HostTensor;
 import java.nio.FloatBuffer;
 
-/** A small host tensor over a float array (self-check and tests). */
-record ArrayWeight(String name, long[] shape, float[] data) implements HostTensor {
+/** A small float32 host tensor over an array (checks, tests, and weights built in memory). */
+public record ArrayTensor(String name, long[] shape, float[] data) implements HostTensor {
     @Override
     public String dtype() {
         return "F32";
