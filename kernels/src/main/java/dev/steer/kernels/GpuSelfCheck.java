@@ -52,15 +52,17 @@ public final class GpuSelfCheck {
         this.precision = be.precision();
     }
 
+    /** {@code --emulate}: the same checks with the kernels run by the CPU emulator ({@link CudaBackend#emulated}). */
     public static void main(String[] args) {
-        String reason = CudaBackend.unavailableReason();
+        boolean emulate = java.util.Arrays.asList(args).contains("--emulate");
+        String reason = emulate ? null : CudaBackend.unavailableReason();
         if (reason != null) {
             System.out.println("SKIP gpu self-check: " + reason);
             System.exit(2);
         }
         List<Result> all = new ArrayList<>();
         for (Precision p : Precision.values()) {
-            try (CudaBackend be = CudaBackend.open(0, p)) {
+            try (CudaBackend be = emulate ? CudaBackend.emulated(p) : CudaBackend.open(0, p)) {
                 System.out.println("device: " + be.device());
                 for (Result r : run(be)) {
                     System.out.println(r.line());
