@@ -30,6 +30,7 @@ class BenchCommandTest {
 
     @Test
     void sampledOnTheCudaPathReplaysDecodeSteps() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.steer.kernels.CudaBackend.emulatorUnavailableReason() == null, "no kernel emulator here");
         CliRun r = CliRun.of("bench", "--random", "tiny", "--backend", "cuda-emu", "--batch", "2", "--prompt-len", "4", "--new-tokens", "4",
                 "--temperature", "1", "--top-p", "0.9", "--format", "json");
         assertEquals(0, r.code(), r.err());

@@ -29,6 +29,14 @@ import java.nio.file.Path;
  * cuda-emu}): the transformers reference's greedy tokens and norms, as the GPU machine's tiny-fixture check.
  */
 class EmulatedCudaCommandTest {
+    /** The emulator needs g++ and a JDK's jni.h: without them these tests skip and say why (CI's machine has both). */
+    @org.junit.jupiter.api.BeforeAll
+    static void emulatorAvailable() {
+        String reason = dev.steer.kernels.CudaBackend.emulatorUnavailableReason();
+        if (reason != null) System.out.println("EmulatedCudaCommandTest skipped: " + reason);
+        org.junit.jupiter.api.Assumptions.assumeTrue(reason == null, reason);
+    }
+
     @TempDir
     static Path tmp;
 
@@ -154,6 +162,21 @@ class EmulatedCudaCommandTest {
 
     static String[] concat(String[] a, String[] b) {
         return java.util.stream.Stream.concat(java.util.Arrays.stream(a), java.util.Arrays.stream(b)).toArray(String[]::new);
+    }
+
+    /** A machine without g++: one line naming what is missing, exit 2 (a child JVM, with PATH emptied and no cache). */
+    @Test
+    void withoutACompilerItSaysSoInOneLine() throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Dai.djl.offline=true",
+                "-cp", System.getProperty("java.class.path"), "dev.steer.cli.Steer", "generate", "--backend", "cuda-emu",
+                "--model", CliRun.TINY.toString(), "--prompt", "hi");
+        pb.environment().put("PATH", tmp.resolve("empty-path").toString());
+        pb.environment().put("XDG_CACHE_HOME", java.nio.file.Files.createDirectories(tmp.resolve("empty-cache")).toString());
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes()), err = new String(p.getErrorStream().readAllBytes());
+        assertEquals(2, p.waitFor());
+        assertEquals("", out);
+        assertEquals("steer: --backend cuda-emu: needs g++ (C++17) on PATH to build the kernel emulator", err.strip());
     }
 
     @Test

@@ -104,6 +104,11 @@ public final class CudaBackend implements Backend {
         return new CudaBackend(gpu, precision, new KernelEmulator.Library(gpu.steps()), new KernelEmulator.Matmul(gpu.steps()));
     }
 
+    /** Null when {@link #emulated} can run here, else why not (one line: no g++, or no JDK headers). */
+    public static String emulatorUnavailableReason() {
+        return KernelEmulator.unavailableReason();
+    }
+
     /** Null when a CUDA device can be opened here, else the one-line reason; never throws, never crashes. */
     public static String unavailableReason() {
         try (CudaDevice d = CudaDevice.open(0)) {

@@ -45,6 +45,16 @@ final class KernelEmulator {
         loaded = lib.toString();
     }
 
+    /** Null when the emulator can be built and loaded here, else the one-line reason (no g++, no jni.h). */
+    static String unavailableReason() {
+        try {
+            load();
+            return null;
+        } catch (BadInputException e) {
+            return e.getMessage();
+        }
+    }
+
     /** Runs kernel {@code name} over a (gridX, gridY) grid; {@code args} are the 8-byte argument slots. */
     static synchronized void run(String name, int gridX, int gridY, int block, int sharedBytes, long[] args) {
         String error = launch(name, gridX, gridY, block, sharedBytes, args);

@@ -13,6 +13,14 @@ import org.junit.jupiter.params.provider.CsvSource;
  * precisions, with and without the opt-in kernels (decode attention, gemv), on every CI run.
  */
 class EmulatedSelfCheckTest {
+    /** The emulator needs g++ and a JDK's jni.h: without them these tests skip and say why (CI's machine has both). */
+    @org.junit.jupiter.api.BeforeAll
+    static void emulatorAvailable() {
+        String reason = CudaBackend.emulatorUnavailableReason();
+        if (reason != null) System.out.println("EmulatedSelfCheckTest skipped: " + reason);
+        org.junit.jupiter.api.Assumptions.assumeTrue(reason == null, reason);
+    }
+
     @ParameterizedTest(name = "{0}, opt-in kernels {1}")
     @CsvSource({"F32, false", "BF16, false", "F32, true", "BF16, true"})
     void everyOpCheckPassesOnTheEmulator(Precision precision, boolean optIn) {

@@ -6,14 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.bytedeco.javacpp.FloatPointer;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The emulator's own guarantees: the barrier errors it reports, races it exposes, and the wrappers it writes. */
 class KernelEmulatorTest {
-    @BeforeAll
-    static void load() {
-        KernelEmulator.load();
+    /** The emulator needs g++ and a JDK's jni.h: without them these tests skip and say why (CI's machine has both). */
+    @org.junit.jupiter.api.BeforeAll
+    static void emulatorAvailable() {
+        String reason = CudaBackend.emulatorUnavailableReason();
+        if (reason != null) System.out.println("KernelEmulatorTest skipped: " + reason);
+        org.junit.jupiter.api.Assumptions.assumeTrue(reason == null, reason);
     }
 
     @Test
