@@ -228,18 +228,20 @@ public final class GpuSelfCheck {
         if (which == 0) {
             rows = 15; k = 300; out = 64;
             float[] in = random(rows * k, 3f), w = random(k, 0.5f);
-            y = be.toHost(be.linear(be.rmsNorm(be.floats(in, 3, 5, k), be.floats(w, k), 1e-6f),
-                    be.weight(new ArrayTensor("check.after-norm", new long[] {out, k}, x = random(out * k, 0.06f)))));
-            float[] n = ReferenceOps.rmsNorm(in, w, 1e-6f);
-            return maxAbs(y, ReferenceOps.linear(bf16 ? Bf16.round(n) : n, bf16 ? Bf16.round(x) : x, k));
+            Tensor normed = be.rmsNorm(be.floats(in, 3, 5, k), be.floats(w, k), 1e-6f);
+            y = be.toHost(be.linear(normed, be.weight(new ArrayTensor("check.after-norm", new long[] {out, k}, x = random(out * k, 0.06f)))));
+            float[] n = be.toHost(normed);   // the bf16 copy must be exactly this, rounded
+            return Math.max(maxAbs(n, ReferenceOps.rmsNorm(in, w, 1e-6f)),
+                    maxAbs(y, ReferenceOps.linear(bf16 ? Bf16.round(n) : n, bf16 ? Bf16.round(x) : x, k)));
         }
         rows = 4; k = 1000; out = 48;
         float[] g = random(rows * k, 2f), u = random(rows * k, 2f);
         x = random(out * k, 0.03f);
-        y = be.toHost(be.linear(be.geluTanhMul(be.floats(g, rows, k), be.floats(u, rows, k)),
-                be.weight(new ArrayTensor("check.after-gelu", new long[] {out, k}, x))));
-        float[] a = ReferenceOps.geluTanhMul(g, u);
-        return maxAbs(y, ReferenceOps.linear(bf16 ? Bf16.round(a) : a, bf16 ? Bf16.round(x) : x, k));
+        Tensor act = be.geluTanhMul(be.floats(g, rows, k), be.floats(u, rows, k));
+        y = be.toHost(be.linear(act, be.weight(new ArrayTensor("check.after-gelu", new long[] {out, k}, x))));
+        float[] a = be.toHost(act);
+        return Math.max(maxAbs(a, ReferenceOps.geluTanhMul(g, u)),
+                maxAbs(y, ReferenceOps.linear(bf16 ? Bf16.round(a) : a, bf16 ? Bf16.round(x) : x, k)));
     }
 
     /** The fused add between two norms; {@code thenLinear}: the GEMM reading the second norm's bf16 operand. */
@@ -253,7 +255,8 @@ public final class GpuSelfCheck {
         if (!thenLinear) return Math.max(maxAbs(be.toHost(r[0]), res), maxAbs(be.toHost(r[1]), norm));
         float[] w = random(64 * k, 0.06f);
         float[] y = be.toHost(be.linear(r[1], be.weight(new ArrayTensor("check.after-add-norm", new long[] {64, k}, w))));
-        return maxAbs(y, ReferenceOps.linear(bf16 ? Bf16.round(norm) : norm, bf16 ? Bf16.round(w) : w, k));
+        float[] own = be.toHost(r[1]);
+        return Math.max(maxAbs(own, norm), maxAbs(y, ReferenceOps.linear(bf16 ? Bf16.round(own) : own, bf16 ? Bf16.round(w) : w, k)));
     }
 
     private double ropeSplit(int heads, int kvHeads, int headDim, int past, int[] padLeft) {
@@ -322,15 +325,22 @@ public final class GpuSelfCheck {
         float[] keys = new float[batch * capacity * kvWidth], vals = new float[keys.length];
         float qScale = softcap > 0 ? 8f : 1f;   // large scores, so the cap changes the answer
         double err = 0;
+        // the o projection after it: in BF16 it reads the attention kernel's own bf16 copy of the output
+        int width = heads * d;
+        float[] wo = random(16 * width, (float) (1 / Math.sqrt(width)));
+        Tensor woT = be.weight(new ArrayTensor("check.o_proj", new long[] {16, width}, wo));
+        boolean bf16 = precision == Precision.BF16;
         try (KvCache cache = be.kvCache(2, batch, kvHeads, d, capacity)) {
             int past = 0;
             for (int t : steps) {
                 float[] q = random(batch * t * heads * d, qScale), k = random(batch * t * kvWidth, 1f), v = random(batch * t * kvWidth, 1f);
                 StepLayout layout = new StepLayout(batch, past, t, padLeft);
-                float[] got;
+                float[] got, projected;
                 try (Scope s = be.openScope()) {
-                    got = be.toHost(be.attention(be.floats(q, batch, t, (long) heads * d), be.floats(k, batch, t, kvWidth),
-                            be.floats(v, batch, t, kvWidth), cache, 1, layout, spec));
+                    Tensor a = be.attention(be.floats(q, batch, t, (long) heads * d), be.floats(k, batch, t, kvWidth),
+                            be.floats(v, batch, t, kvWidth), cache, 1, layout, spec);
+                    got = be.toHost(a);
+                    projected = be.toHost(be.linear(a, woT));
                 }
                 for (int b = 0; b < batch; b++)
                     for (int i = 0; i < t; i++)
@@ -338,7 +348,10 @@ public final class GpuSelfCheck {
                             keys[(b * capacity + past + i) * kvWidth + e] = stored(k[(b * t + i) * kvWidth + e]);
                             vals[(b * capacity + past + i) * kvWidth + e] = stored(v[(b * t + i) * kvWidth + e]);
                         }
-                err = Math.max(err, maxAbs(got, ReferenceOps.attention(q, keys, vals, batch, t, capacity, past, padLeft, spec)));
+                float[] want = ReferenceOps.attention(q, keys, vals, batch, t, capacity, past, padLeft, spec);
+                err = Math.max(err, maxAbs(got, want));
+                // against the device's own float32 output (rounded, in BF16): the bf16 copy must be exactly that
+                err = Math.max(err, maxAbs(projected, ReferenceOps.linear(bf16 ? Bf16.round(got) : got, bf16 ? Bf16.round(wo) : wo, width)));
                 cache.advance(t);
                 past += t;
             }

@@ -238,16 +238,17 @@ final class Ops {
                 .i32(t).i32(c.kvHeads).i32(d).i32(c.capacity).ptr(c.pastDevice)
                 .launch((long) b * t, 1, THREADS, 0);
         DeviceTensor out = arena.allocate(DType.F32, qShape);
+        long out16 = withBf16Copy(out);
         if (t == 1 && decodeAttention && d % 8 == 0 && d <= 256) {
             kernels.get(bf16 ? "attention_decode_bf16" : "attention_decode_f32")
-                    .ptr(qd.address).ptr(c.keys(layer)).ptr(c.values(layer)).ptr(c.padLeft).ptr(out.address)
+                    .ptr(qd.address).ptr(c.keys(layer)).ptr(c.values(layer)).ptr(c.padLeft).ptr(out.address).ptr(out16)
                     .i32(spec.heads()).i32(spec.kvHeads()).i32(d).i32(c.capacity).ptr(c.pastDevice)
                     .f32(spec.scale()).f32(spec.softcap()).i32(spec.window())
                     .launch(b, spec.heads(), ATTENTION_THREADS, 0);
             return out;
         }
         kernels.get(bf16 ? "attention_bf16" : "attention_f32")
-                .ptr(qd.address).ptr(c.keys(layer)).ptr(c.values(layer)).ptr(c.padLeft).ptr(out.address)
+                .ptr(qd.address).ptr(c.keys(layer)).ptr(c.values(layer)).ptr(c.padLeft).ptr(out.address).ptr(out16)
                 .i32(t).i32(spec.heads()).i32(spec.kvHeads()).i32(d).i32(c.capacity).ptr(c.pastDevice)
                 .f32(spec.scale()).f32(spec.softcap()).i32(spec.window())
                 .launch((long) b * t, spec.heads(), ATTENTION_THREADS, (d + ATTENTION_TILE) * 4);

@@ -3,7 +3,8 @@
 // Slots count from the cache start; query t of row b sits in slot i = past + t. Key slot j is visible iff
 //   j <= i, j >= padLeft[b], and (window <= 0 or i - j < window)
 // (positions are slot - padLeft[b], so i - j is also the position distance). A query with no visible key
-// (a pad query) outputs zeros. Scores: s = (q . k) * scale, then tanh(s / softcap) * softcap when softcap > 0;
+// (a pad query) outputs zeros; out16 non-null: the output also rounded to bf16, the o projection's operand.
+// Scores: s = (q . k) * scale, then tanh(s / softcap) * softcap when softcap > 0;
 // softmax in float32.
 #include "common.cuh"
 
@@ -64,7 +65,7 @@ __device__ float softmax_tile(float* sc, int n, float& m, float& l, float* scrat
 
 // One block per (query row b*T + t: blockIdx.x, head: blockIdx.y). q, out: [B, T, heads * headDim].
 template <typename S>
-__device__ void attend(const float* q, const S* kc, const S* vc, const int* padLeft, float* out, int steps,
+__device__ void attend(const float* q, const S* kc, const S* vc, const int* padLeft, float* out, unsigned short* out16, int steps,
                        int heads, int kvHeads, int headDim, int capacity, const int* pastPtr, float scale,
                        float softcap, int window) {
     extern __shared__ float smem[];
@@ -80,8 +81,12 @@ __device__ void attend(const float* q, const S* kc, const S* vc, const int* padL
     if (window > 0 && i - window + 1 > lo) lo = i - window + 1;
     int hi = i;
     float* o = out + (row * heads + h) * headDim;
+    unsigned short* o16 = out16 == 0 ? 0 : out16 + (row * heads + h) * headDim;
     if (lo > hi) {
-        for (int d = threadIdx.x; d < headDim; d += blockDim.x) o[d] = 0.f;
+        for (int d = threadIdx.x; d < headDim; d += blockDim.x) {
+            o[d] = 0.f;
+            if (o16 != 0) o16[d] = 0;
+        }
         return;
     }
     const float* qr = q + (row * heads + h) * headDim;
@@ -122,21 +127,24 @@ __device__ void attend(const float* q, const S* kc, const S* vc, const int* padL
 #pragma unroll
     for (int c = 0; c < ATT_DIMS_PER_THREAD; c++) {
         int d = threadIdx.x + c * blockDim.x;
-        if (d < headDim) o[d] = acc[c] / l;
+        if (d < headDim) {
+            o[d] = acc[c] / l;
+            if (o16 != 0) o16[d] = f32_to_bf16(acc[c] / l);
+        }
     }
 }
 
 extern "C" __global__ void attention_f32(const float* q, const float* kc, const float* vc, const int* padLeft,
-                                         float* out, int steps, int heads, int kvHeads, int headDim, int capacity,
+                                         float* out, unsigned short* out16, int steps, int heads, int kvHeads, int headDim, int capacity,
                                          const int* past, float scale, float softcap, int window) {
-    attend(q, kc, vc, padLeft, out, steps, heads, kvHeads, headDim, capacity, past, scale, softcap, window);
+    attend(q, kc, vc, padLeft, out, out16, steps, heads, kvHeads, headDim, capacity, past, scale, softcap, window);
 }
 
 extern "C" __global__ void attention_bf16(const float* q, const unsigned short* kc, const unsigned short* vc,
-                                          const int* padLeft, float* out, int steps, int heads, int kvHeads,
+                                          const int* padLeft, float* out, unsigned short* out16, int steps, int heads, int kvHeads,
                                           int headDim, int capacity, const int* past, float scale, float softcap,
                                           int window) {
-    attend(q, kc, vc, padLeft, out, steps, heads, kvHeads, headDim, capacity, past, scale, softcap, window);
+    attend(q, kc, vc, padLeft, out, out16, steps, heads, kvHeads, headDim, capacity, past, scale, softcap, window);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -164,7 +172,7 @@ __device__ __forceinline__ void load8(const unsigned short* p, long long i, floa
 
 // One block per (row b: blockIdx.x, head: blockIdx.y); q, out: [B, 1, heads * headDim].
 template <typename S>
-__device__ void attend_decode(const float* q, const S* kc, const S* vc, const int* padLeft, float* out,
+__device__ void attend_decode(const float* q, const S* kc, const S* vc, const int* padLeft, float* out, unsigned short* out16,
                               int heads, int kvHeads, int headDim, int capacity, const int* pastPtr, float scale,
                               float softcap, int window) {
     __shared__ float qs[256];
@@ -179,8 +187,12 @@ __device__ void attend_decode(const float* q, const S* kc, const S* vc, const in
     if (window > 0 && i - window + 1 > lo) lo = i - window + 1;
     int hi = i;
     float* o = out + (b * heads + h) * headDim;
+    unsigned short* o16 = out16 == 0 ? 0 : out16 + (b * heads + h) * headDim;
     if (lo > hi) {
-        for (int d = threadIdx.x; d < headDim; d += blockDim.x) o[d] = 0.f;
+        for (int d = threadIdx.x; d < headDim; d += blockDim.x) {
+            o[d] = 0.f;
+            if (o16 != 0) o16[d] = 0;
+        }
         return;
     }
     const float* qr = q + (b * heads + h) * headDim;
@@ -234,18 +246,19 @@ __device__ void attend_decode(const float* q, const S* kc, const S* vc, const in
         float s = 0.f;
         for (int w = 0; w < warps; w++) s += part[w][d];
         o[d] = s / l;
+        if (o16 != 0) o16[d] = f32_to_bf16(s / l);
     }
 }
 
 extern "C" __global__ void attention_decode_f32(const float* q, const float* kc, const float* vc, const int* padLeft,
-                                                float* out, int heads, int kvHeads, int headDim, int capacity,
+                                                float* out, unsigned short* out16, int heads, int kvHeads, int headDim, int capacity,
                                                 const int* past, float scale, float softcap, int window) {
-    attend_decode(q, kc, vc, padLeft, out, heads, kvHeads, headDim, capacity, past, scale, softcap, window);
+    attend_decode(q, kc, vc, padLeft, out, out16, heads, kvHeads, headDim, capacity, past, scale, softcap, window);
 }
 
 extern "C" __global__ void attention_decode_bf16(const float* q, const unsigned short* kc, const unsigned short* vc,
-                                                 const int* padLeft, float* out, int heads, int kvHeads, int headDim,
+                                                 const int* padLeft, float* out, unsigned short* out16, int heads, int kvHeads, int headDim,
                                                  int capacity, const int* past, float scale, float softcap,
                                                  int window) {
-    attend_decode(q, kc, vc, padLeft, out, heads, kvHeads, headDim, capacity, past, scale, softcap, window);
+    attend_decode(q, kc, vc, padLeft, out, out16, heads, kvHeads, headDim, capacity, past, scale, softcap, window);
 }
