@@ -365,7 +365,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public java.util.Map<String, Object> stats() {
-        return java.util.Map.of("graph_replays", graphReplays(), "graph_mismatches", graphMismatches());
+        return java.util.Map.of("graph_replays", graphReplays(), "graph_mismatches", graphMismatches(),
+                "graph_step_launches", graphs ? device.steps().capturedWork() : 0);
     }
 
     /** Steps replayed from a CUDA graph so far, and steps that could not be (their work differed). */

@@ -153,6 +153,11 @@ final class StepGraph implements AutoCloseable {
         return mismatches;
     }
 
+    /** Launches, GEMMs and device copies in the captured step (0 before a capture). */
+    int capturedWork() {
+        return captured.size();
+    }
+
     @Override
     public void close() {
         drop();
