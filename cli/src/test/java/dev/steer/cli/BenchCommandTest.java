@@ -37,6 +37,7 @@ class BenchCommandTest {
         JsonObject o = r.json();
         assertEquals("sampled (temperature 1.0, top-p 0.9)", o.get("token_choice").getAsString());
         assertTrue(o.get("device").getAsString().startsWith("CPU kernel emulator"), o.toString());
+        assertEquals("cuda-emu", o.get("backend").getAsString());
         // warm-up + 3 variants, 3 decode steps each: the first eager, the second captured, the third replayed
         assertEquals(4, o.getAsJsonObject("backend_stats").get("graph_replays").getAsInt(), o.toString());
         assertEquals(0, o.getAsJsonObject("backend_stats").get("graph_mismatches").getAsInt());

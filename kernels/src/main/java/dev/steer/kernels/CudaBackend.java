@@ -134,7 +134,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public String name() {
-        return "cuda";
+        return device instanceof EmulatedGpu ? "cuda-emu" : "cuda";
     }
 
     @Override
