@@ -307,6 +307,16 @@ public final class CudaBackend implements Backend {
         return ops.ropeSplit(qkv, heads, kvHeads, headDim, t);
     }
 
+    /** One kernel rotates q and writes the rotated keys and the values into the cache; then the attention kernel. */
+    @Override
+    public Tensor attentionPacked(Tensor qkv, RopeTable rope, KvCache cache, int layer, StepLayout layout, AttentionSpec spec) {
+        device.enter();
+        if (!(rope instanceof CudaRopeTable t)) throw new IllegalArgumentException("attentionPacked: table " + rope + " was not made by this backend");
+        if (!(cache instanceof CudaKvCache c) || c.isClosed())
+            throw new IllegalArgumentException("attentionPacked: cache " + cache + " is not an open cache of this backend");
+        return ops.attentionPacked(qkv, t, c, layer, layout, spec);
+    }
+
     @Override
     public Tensor geluTanhMulPacked(Tensor gateUp) {
         device.enter();

@@ -108,6 +108,10 @@ public final class GpuSelfCheck {
         c.check("ropeSplit packed qkv heads 4/2, headDim 24, past 0, padLeft {0,1}", 1e-5, () -> c.ropeSplit(4, 2, 24, 0, new int[] {0, 1}));
         c.check("geluTanhMulPacked [4,2x1000]", 5e-5, c::geluPacked);
         c.check("packed weight upload (3 parts) then linear [3,64] x [96+48+48,64]", 1e-4, c::packedLinear);
+        c.check("attentionPacked (rope + cache write fused) GQA 4/2 D32 softcap 50 pad {0,2,4} T 5,1,1", 5e-5,
+                () -> c.attentionPacked(3, 4, 2, 32, 50f, 0, 16, new int[] {0, 2, 4}, 5, 1, 1));
+        c.check("attentionPacked 8/4 D256 window 3 pad {1,0} T 7,1,1", 5e-5,
+                () -> c.attentionPacked(2, 8, 4, 256, 0f, 3, 12, new int[] {1, 0}, 7, 1, 1));
         c.check("attention GQA 4/2 D32 softcap 50 pad {0,2,4} T 5,1,1,1", 5e-5,
                 () -> c.attention(3, 4, 2, 32, 50f, 0, 16, new int[] {0, 2, 4}, 5, 1, 1, 1));
         c.check("attention 8/4 D256 window 3 pad {1,0} T 7,1,1", 5e-5,
@@ -352,6 +356,46 @@ public final class GpuSelfCheck {
                 err = Math.max(err, maxAbs(got, want));
                 // against the device's own float32 output (rounded, in BF16): the bf16 copy must be exactly that
                 err = Math.max(err, maxAbs(projected, ReferenceOps.linear(bf16 ? Bf16.round(got) : got, bf16 ? Bf16.round(wo) : wo, width)));
+                cache.advance(t);
+                past += t;
+            }
+        }
+        return err;
+    }
+
+    /** The packed path: qkv in, rotary + cache write in one kernel; against rope + the reference attention. */
+    private double attentionPacked(int batch, int heads, int kvHeads, int d, float softcap, int window, int capacity,
+                                   int[] padLeft, int... steps) {
+        AttentionSpec spec = new AttentionSpec(heads, kvHeads, d, (float) (1 / Math.sqrt(d)), softcap, window);
+        int qw = heads * d, kw = kvHeads * d, width = qw + 2 * kw;
+        float[] keys = new float[batch * capacity * kw], vals = new float[keys.length];
+        double err = 0;
+        try (KvCache cache = be.kvCache(2, batch, kvHeads, d, capacity)) {
+            int past = 0;
+            for (int t : steps) {
+                int rows = batch * t;
+                float[] qkv = random(rows * width, softcap > 0 ? 4f : 1f);
+                StepLayout layout = new StepLayout(batch, past, t, padLeft);
+                float[] got;
+                try (Scope s = be.openScope()) {
+                    got = be.toHost(be.attentionPacked(be.floats(qkv, batch, t, width), be.ropeTable(layout, d, 10000.0), cache, 1, layout, spec));
+                }
+                float[] q = new float[rows * qw], k = new float[rows * kw], v = new float[rows * kw];
+                for (int r = 0; r < rows; r++) {
+                    System.arraycopy(qkv, r * width, q, r * qw, qw);
+                    System.arraycopy(qkv, r * width + qw, k, r * kw, kw);
+                    System.arraycopy(qkv, r * width + qw + kw, v, r * kw, kw);
+                }
+                int[] positions = layout.positions();
+                q = ReferenceOps.rope(q, heads, d, positions, 10000.0);
+                k = ReferenceOps.rope(k, kvHeads, d, positions, 10000.0);
+                for (int b = 0; b < batch; b++)
+                    for (int i = 0; i < t; i++)
+                        for (int e = 0; e < kw; e++) {
+                            keys[(b * capacity + past + i) * kw + e] = stored(k[(b * t + i) * kw + e]);
+                            vals[(b * capacity + past + i) * kw + e] = stored(v[(b * t + i) * kw + e]);
+                        }
+                err = Math.max(err, maxAbs(got, ReferenceOps.attention(q, keys, vals, batch, t, capacity, past, padLeft, spec)));
                 cache.advance(t);
                 past += t;
             }

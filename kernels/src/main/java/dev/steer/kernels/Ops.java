@@ -221,23 +221,55 @@ final class Ops {
     Tensor attention(Tensor q, Tensor k, Tensor v, CudaKvCache c, int layer, StepLayout layout, AttentionSpec spec) {
         DeviceTensor qd = f32(q, "attention", "q"), kd = f32(k, "attention", "k"), vd = f32(v, "attention", "v");
         int b = layout.batch(), t = layout.steps(), d = spec.headDim();
-        if (layer < 0 || layer >= c.layers) throw new IllegalArgumentException("attention: layer " + layer + " outside cache of " + c.layers);
-        if (b != c.batch) throw new IllegalArgumentException("attention: batch " + b + " but cache batch " + c.batch);
-        if (layout.past() != c.length()) throw new IllegalArgumentException("attention: layout past " + layout.past() + " but cache holds " + c.length());
-        if (layout.past() + t > c.capacity) throw new IllegalStateException("attention: " + layout.past() + " + " + t + " steps exceed KV capacity " + c.capacity);
-        if (spec.kvHeads() != c.kvHeads || d != c.headDim) throw new IllegalArgumentException("attention: spec " + spec + " does not match the cache");
-        if (d > MAX_HEAD_DIM) throw new IllegalArgumentException("attention: headDim " + d + " above " + MAX_HEAD_DIM);
+        checkCache(c, layer, layout, spec, "attention");
         long[] qShape = {b, t, (long) spec.heads() * d}, kvShape = {b, t, (long) spec.kvHeads() * d};
         if (!Arrays.equals(qd.shape, qShape) || !Arrays.equals(kd.shape, kvShape) || !Arrays.equals(vd.shape, kvShape))
             throw new IllegalArgumentException("attention: q " + qd + ", k " + kd + ", v " + vd + " for batch " + b + ", steps " + t + ", " + spec);
         c.usePadLeft(layout.padLeft());
         c.usePast(layout.past());
-        boolean bf16 = c.dtype == DType.BF16;
-        kernels.get(bf16 ? "kv_write_bf16" : "kv_write_f32")
+        kernels.get(c.dtype == DType.BF16 ? "kv_write_bf16" : "kv_write_f32")
                 .ptr(kd.address).ptr(vd.address).ptr(c.keys(layer)).ptr(c.values(layer))
                 .i32(t).i32(c.kvHeads).i32(d).i32(c.capacity).ptr(c.pastDevice)
                 .launch((long) b * t, 1, THREADS, 0);
-        DeviceTensor out = arena.allocate(DType.F32, qShape);
+        return attend(qd, c, layer, layout, spec);
+    }
+
+    /** Packed qkv: q rotated into a tensor, keys rotated and values copied straight into the cache, then attention. */
+    Tensor attentionPacked(Tensor qkv, CudaRopeTable table, CudaKvCache c, int layer, StepLayout layout, AttentionSpec spec) {
+        DeviceTensor a = f32(qkv, "attentionPacked", "qkv");
+        int b = layout.batch(), t = layout.steps(), d = spec.headDim();
+        checkCache(c, layer, layout, spec, "attentionPacked");
+        long qw = (long) spec.heads() * d, kw = (long) spec.kvHeads() * d;
+        if (!Arrays.equals(a.shape, new long[] {b, t, qw + 2 * kw}))
+            throw new IllegalArgumentException("attentionPacked: qkv " + a + " is not [" + b + ", " + t + ", " + (qw + 2 * kw) + "] for " + spec);
+        if (table.headDim() != d || table.rows() != (long) b * t)
+            throw new IllegalArgumentException("attentionPacked: rope table for headDim " + table.headDim() + ", " + table.rows() + " rows does not fit qkv " + a);
+        cast(table.table(), "attentionPacked");
+        c.usePadLeft(layout.padLeft());
+        c.usePast(layout.past());
+        DeviceTensor q = arena.allocate(DType.F32, b, t, qw);
+        kernels.get(c.dtype == DType.BF16 ? "rope_split_cache_bf16" : "rope_split_cache_f32")
+                .ptr(a.address).ptr(table.table().address).ptr(q.address).ptr(c.keys(layer)).ptr(c.values(layer))
+                .i32(t).i32(spec.heads()).i32(spec.kvHeads()).i32(d).i32(c.capacity).ptr(c.pastDevice)
+                .launch((long) b * t, 1, THREADS, 0);
+        return attend(q, c, layer, layout, spec);
+    }
+
+    private static void checkCache(CudaKvCache c, int layer, StepLayout layout, AttentionSpec spec, String op) {
+        int b = layout.batch(), t = layout.steps(), d = spec.headDim();
+        if (layer < 0 || layer >= c.layers) throw new IllegalArgumentException(op + ": layer " + layer + " outside cache of " + c.layers);
+        if (b != c.batch) throw new IllegalArgumentException(op + ": batch " + b + " but cache batch " + c.batch);
+        if (layout.past() != c.length()) throw new IllegalArgumentException(op + ": layout past " + layout.past() + " but cache holds " + c.length());
+        if (layout.past() + t > c.capacity) throw new IllegalStateException(op + ": " + layout.past() + " + " + t + " steps exceed KV capacity " + c.capacity);
+        if (spec.kvHeads() != c.kvHeads || d != c.headDim) throw new IllegalArgumentException(op + ": spec " + spec + " does not match the cache");
+        if (d > MAX_HEAD_DIM) throw new IllegalArgumentException(op + ": headDim " + d + " above " + MAX_HEAD_DIM);
+    }
+
+    /** The attention kernel over the cache, whose slots [past, past + T) this step's keys and values now fill. */
+    private DeviceTensor attend(DeviceTensor qd, CudaKvCache c, int layer, StepLayout layout, AttentionSpec spec) {
+        int b = layout.batch(), t = layout.steps(), d = spec.headDim();
+        boolean bf16 = c.dtype == DType.BF16;
+        DeviceTensor out = arena.allocate(DType.F32, b, t, (long) spec.heads() * d);
         long out16 = withBf16Copy(out);
         if (t == 1 && decodeAttention && d % 8 == 0 && d <= 256) {
             kernels.get(bf16 ? "attention_decode_bf16" : "attention_decode_f32")

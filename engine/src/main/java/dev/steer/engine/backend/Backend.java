@@ -85,6 +85,16 @@ public interface Backend extends AutoCloseable {
         throw new UnsupportedOperationException(name() + " does not pack projections");
     }
 
+    /**
+     * {@link #attention} from the packed qkv projection: the rotary embedding, the cache write and attention in
+     * as few passes as the backend manages (on CUDA the rotated keys and the values go straight into the cache).
+     * By default {@link #ropeSplit}, then {@link #attention}. Called only where {@link #packsProjections()}.
+     */
+    default Tensor attentionPacked(Tensor qkv, RopeTable rope, KvCache cache, int layer, StepLayout layout, AttentionSpec spec) {
+        Tensor[] parts = ropeSplit(qkv, spec.heads(), spec.kvHeads(), spec.headDim(), rope);
+        return attention(parts[0], parts[1], parts[2], cache, layer, layout, spec);
+    }
+
     /** Packed [.., 2I] (gate then up) → geluTanh(gate) × up [.., I]. Called only where {@link #packsProjections()}. */
     default Tensor geluTanhMulPacked(Tensor gateUp) {
         throw new UnsupportedOperationException(name() + " does not pack projections");

@@ -157,18 +157,14 @@ public final class Gemma2 implements CausalLm {
      */
     private Tensor[] layer(Backend b, Layer w, AttentionSpec spec, Tensor h, Tensor n, RopeTable rope, KvCache cache, int l,
                          StepLayout layout, float eps) {
-        Tensor q, k, v;
+        Tensor a;
         if (w.qkv() != null) {
-            Tensor[] qkv = b.ropeSplit(b.linear(n, w.qkv()), cfg.numHeads(), cfg.numKvHeads(), cfg.headDim(), rope);
-            q = qkv[0];
-            k = qkv[1];
-            v = qkv[2];
+            a = b.attentionPacked(b.linear(n, w.qkv()), rope, cache, l, layout, spec);
         } else {
-            q = b.rope(b.linear(n, w.q()), cfg.numHeads(), cfg.headDim(), rope);
-            k = b.rope(b.linear(n, w.k()), cfg.numKvHeads(), cfg.headDim(), rope);
-            v = b.linear(n, w.v());
+            Tensor q = b.rope(b.linear(n, w.q()), cfg.numHeads(), cfg.headDim(), rope);
+            Tensor k = b.rope(b.linear(n, w.k()), cfg.numKvHeads(), cfg.headDim(), rope);
+            a = b.attention(q, k, b.linear(n, w.v()), cache, l, layout, spec);
         }
-        Tensor a = b.attention(q, k, v, cache, l, layout, spec);
         Tensor[] mid = b.addRmsNorm(h, b.linear(a, w.o()), w.postAttnNorm(), w.preFfnNorm(), eps);
         h = mid[0];
         Tensor n2 = mid[1];
