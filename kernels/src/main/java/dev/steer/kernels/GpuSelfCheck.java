@@ -118,7 +118,8 @@ public final class GpuSelfCheck {
                 () -> c.attention(2, 8, 4, 256, 0f, 3, 12, new int[] {1, 0}, 7, 1, 1));
         c.check("attention 2/1 D256 softcap 50 pad {0,37} T 300,1,1 (2 tiles)", 5e-5,
                 () -> c.attention(2, 2, 1, 256, 50f, 0, 600, new int[] {0, 37}, 300, 1, 1));
-        c.check("lastStep [3,4,50]", 0, c::lastStep);
+        c.check("lastStep [3,4,50]", 0, () -> c.lastStep(4));
+        c.check("lastStep [3,1,50] (a view, no copy)", 0, () -> c.lastStep(1));
         c.check("steer add + norms [3,4,200]", 1e-4, () -> c.steer(true, true));
         c.check("steer norms only (residual is h)", 1e-4, () -> c.steer(false, true));
         c.check("steer add, no norms", 1e-6, () -> c.steer(true, false));
@@ -403,9 +404,11 @@ public final class GpuSelfCheck {
         return err;
     }
 
-    private double lastStep() {
-        float[] x = random(3 * 4 * 50, 1f);
-        return maxAbs(be.toHost(be.lastStep(be.floats(x, 3, 4, 50))), ReferenceOps.lastStep(x, 3, 4, 50));
+    private double lastStep(int steps) {
+        float[] x = random(3 * steps * 50, 1f);
+        Tensor last = be.lastStep(be.floats(x, 3, steps, 50));
+        if (!java.util.Arrays.equals(last.shape(), new long[] {3, 50})) throw new IllegalStateException("lastStep shape " + java.util.Arrays.toString(last.shape()));
+        return maxAbs(be.toHost(last), ReferenceOps.lastStep(x, 3, steps, 50));
     }
 
     private double steer(boolean add, boolean norms) {
