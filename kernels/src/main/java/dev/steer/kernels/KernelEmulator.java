@@ -148,6 +148,9 @@ final class KernelEmulator {
             }
             if (p.exitValue() != 0) throw new IllegalStateException("kernel emulator: g++ failed (sources in " + work + "):\n" + log);
             Files.move(out, lib, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            try (var left = Files.walk(work)) {   // the sources stay only when g++ failed (the message names them)
+                left.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("kernel emulator: building in " + dir, e);
         } catch (InterruptedException e) {
