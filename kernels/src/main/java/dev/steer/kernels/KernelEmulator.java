@@ -40,7 +40,9 @@ final class KernelEmulator {
         String key = sha256(String.join("\0", files.values()) + "\0" + String.join(" ", CXX_OPTIONS));
         Path dir = cacheRoot().resolve(key);
         Path lib = dir.resolve("libsteer-emu.so");
-        if (!Files.isRegularFile(lib)) build(files, dir, lib);
+        // A damaged library crashes the dynamic loader itself (a truncated file is SIGBUS), so a cached build is
+        // loaded only when it still has the digest recorded when it was built.
+        if (!intact(lib)) build(files, dir, lib);
         System.load(lib.toAbsolutePath().toString());
         loaded = lib.toString();
     }
@@ -52,6 +54,18 @@ final class KernelEmulator {
             return null;
         } catch (BadInputException e) {
             return e.getMessage();
+        }
+    }
+
+    private static Path digestOf(Path lib) {
+        return lib.resolveSibling(lib.getFileName() + ".sha256");
+    }
+
+    private static boolean intact(Path lib) {
+        try {
+            return Files.isRegularFile(lib) && Files.readString(digestOf(lib)).strip().equals(sha256(Files.readAllBytes(lib)));
+        } catch (IOException e) {
+            return false;
         }
     }
 
@@ -147,7 +161,10 @@ final class KernelEmulator {
                 throw new IllegalStateException("kernel emulator: g++ did not finish in 600 s");
             }
             if (p.exitValue() != 0) throw new IllegalStateException("kernel emulator: g++ failed (sources in " + work + "):\n" + log);
+            Path digest = work.resolve("digest");
+            Files.writeString(digest, sha256(Files.readAllBytes(out)));
             Files.move(out, lib, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Files.move(digest, digestOf(lib), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             try (var left = Files.walk(work)) {   // the sources stay only when g++ failed (the message names them)
                 left.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
             }
@@ -181,8 +198,12 @@ final class KernelEmulator {
     }
 
     private static String sha256(String text) {
+        return sha256(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static String sha256(byte[] bytes) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
