@@ -69,10 +69,18 @@ final class KernelLibrary implements Kernels {
         String source = KernelSource.read(family + ".cu");
         String header = KernelSource.read(KernelSource.HEADER);
         String[] options = {"--gpu-architecture=" + device.arch(), "--std=c++17"};
-        byte[] cubin = cached(family, source, header, options);
+        byte[] cubin = cached(family, source, header, options, false);
         CUmod_st module = new CUmod_st();
+        int rc;
         try (BytePointer image = new BytePointer(cubin)) {
-            check(cuModuleLoadData(module, image), "cuModuleLoadData(" + family + ".cu, " + device.arch() + ")");
+            rc = cuModuleLoadData(module, image);
+        }
+        if (rc != 0) {
+            // a damaged cache entry (e.g. truncated by a full disk): compile again, replace it, load that
+            cubin = cached(family, source, header, options, true);
+            try (BytePointer image = new BytePointer(cubin)) {
+                check(cuModuleLoadData(module, image), "cuModuleLoadData(" + family + ".cu, " + device.arch() + ")");
+            }
         }
         modules.add(module);
         for (String name : kernelNames(source)) {
@@ -90,14 +98,15 @@ final class KernelLibrary implements Kernels {
         return names;
     }
 
-    private byte[] cached(String family, String source, String header, String[] options) {
+    /** {@code fresh}: compile even when the cache holds an entry (which is then replaced). */
+    private byte[] cached(String family, String source, String header, String[] options, boolean fresh) {
         int[] major = new int[1];
         int[] minor = new int[1];
         checkNvrtc(nvrtcVersion(major, minor), "nvrtcVersion");
         String key = sha256(source + "\0" + header + "\0" + String.join(" ", options) + "\0nvrtc " + major[0] + "." + minor[0]);
         Path file = cacheRoot.resolve(device.arch()).resolve(family + "-" + key + ".cubin");
         try {
-            if (Files.isRegularFile(file)) return Files.readAllBytes(file);
+            if (!fresh && Files.isRegularFile(file)) return Files.readAllBytes(file);
         } catch (IOException e) {
             // unreadable cache entry: compile again
         }
