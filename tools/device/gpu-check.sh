@@ -30,7 +30,7 @@ if [[ $STAGES == *tiny* ]]; then
   # bf16 decode: the gemv kernel (batch <= 8) against cuBLAS, same tokens expected
   B16=(generate --model $TINY --backend cuda --precision bf16 --format json --max-new-tokens 24 --no-stop)
   for p in "${P[@]}"; do B16+=(--prompt "$p"); done
-  timeout 120 "${J[@]}" dev.steer.cli.Steer "${B16[@]}" > "$OUT/tiny_bf16_gemv.json" 2>> "$OUT/tiny_plain.err"
+  STEER_GEMV=1 timeout 120 "${J[@]}" dev.steer.cli.Steer "${B16[@]}" > "$OUT/tiny_bf16_gemv.json" 2>> "$OUT/tiny_plain.err"
   STEER_GEMV=0 timeout 120 "${J[@]}" dev.steer.cli.Steer "${B16[@]}" > "$OUT/tiny_bf16_cublas.json" 2>> "$OUT/tiny_plain.err"
   python3 -c "
 import json,sys
