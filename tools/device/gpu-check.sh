@@ -2,6 +2,11 @@
 # The GPU machine's one command: correctness first (kernel self-check, tiny fixture in f32, gemma-2-2b-shaped
 # teacher-forced logits against transformers), then speed (steer bench and transformers' peer bench, same run).
 # Needs .carry/ from tools/device/prepare.sh. Logs go to $OUT (the device tool brings them back).
+# Device time is scarce (15 min a session, 10 min a command): run the correctness and headline stages first,
+#   STAGES="self tiny commands peer bench" bash tools/device/gpu-check.sh
+# then, time permitting, the A/B and profile stages in a second call:
+#   STAGES="tf unpacked sampled attn profile" bash tools/device/gpu-check.sh
+# (peer and bench in the same call: their ratio is only meaningful within one run).
 set -u
 OUT=${OUT:-/tmp/steer-out}; mkdir -p "$OUT"
 tar xzf .carry/jre.tgz -C /tmp
