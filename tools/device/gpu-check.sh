@@ -21,6 +21,12 @@ step() { local name=$1 t=$2; shift 2; echo "== $name"; local s=$(date +%s); time
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
 STAGES=${STAGES:-self tiny commands peer tf bench unpacked sampled attn profile}  # run 4 used: self tiny peer bench
 
+# The gemma-2-2b-shaped checkpoint (hf_peer_bench.py writes it before benchmarking): made here when a call
+# without the peer stage needs it (a fresh machine has no /tmp/g2); sed stops the script right after the save.
+if [[ $STAGES != *peer* && $STAGES =~ (tf|bench|unpacked|sampled|attn|profile|nograph) && ! -f $CK/config.json ]]; then
+  python3 .carry/hf_peer_bench.py --save $CK 2>&1 | sed '/^saved/q'
+fi
+
 if [[ $STAGES == *self* ]]; then step selfcheck 120 "${J[@]}" dev.steer.kernels.GpuSelfCheck; fi
 
 if [[ $STAGES == *tiny* ]]; then
