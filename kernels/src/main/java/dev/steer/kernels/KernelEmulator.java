@@ -38,7 +38,7 @@ final class KernelEmulator {
         if (loaded != null) return;
         Map<String, String> files = sources();
         String key = sha256(String.join("\0", files.values()) + "\0" + String.join(" ", CXX_OPTIONS));
-        Path dir = cacheRoot().resolve(key);
+        Path dir = writableOrTemp(cacheRoot().resolve(key));
         Path lib = dir.resolve("libsteer-emu.so");
         // A damaged library crashes the dynamic loader itself (a truncated file is SIGBUS), so a cached build is
         // loaded only when it still has the digest recorded when it was built.
@@ -54,6 +54,21 @@ final class KernelEmulator {
             return null;
         } catch (BadInputException e) {
             return e.getMessage();
+        }
+    }
+
+    /** {@code dir}, created; a fresh temporary directory when it cannot be (a read-only home): built every run then. */
+    private static Path writableOrTemp(Path dir) {
+        try {
+            Files.createDirectories(dir);
+            if (Files.isWritable(dir)) return dir;
+        } catch (IOException | SecurityException e) {
+            // fall through
+        }
+        try {
+            return Files.createTempDirectory("steer-emulator");
+        } catch (IOException e) {
+            throw new UncheckedIOException("kernel emulator: no writable directory for the build", e);
         }
     }
 
