@@ -14,11 +14,12 @@ final class ModelOptions {
     Path model;
 
     @Option(names = "--backend", defaultValue = "cpu", paramLabel = "NAME",
-            description = "cpu (DJL/PyTorch, float32) or cuda (own kernels; needs an NVIDIA GPU). Default: ${DEFAULT-VALUE}.")
+            description = "cpu (DJL/PyTorch, float32), cuda (own kernels; needs an NVIDIA GPU), or cuda-emu (the cuda kernels on a CPU "
+                    + "emulator, to check them without a GPU; slow, needs g++). Default: ${DEFAULT-VALUE}.")
     String backend;
 
     @Option(names = "--precision", paramLabel = "P",
-            description = "Compute precision: f32, or bf16 (cuda only). Default: f32 on cpu, bf16 on cuda.")
+            description = "Compute precision: f32, or bf16 (cuda, cuda-emu). Default: f32 on cpu, bf16 on cuda and cuda-emu.")
     String precision;
 
     Backend openBackend() {
