@@ -179,6 +179,51 @@ class EmulatedCudaCommandTest {
         assertEquals("steer: --backend cuda-emu: needs g++ (C++17) on PATH to build the kernel emulator", err.strip());
     }
 
+    /**
+     * Teacher-forced logits at every position of the fixture's detail prompt against transformers: float32 to the
+     * CPU tests' tolerance; bf16 (weights, KV cache and GEMM operands rounded) by the issue's GPU criterion, top-1
+     * on at least 99% of positions, with max |dlogit| bounded loosely (0.109 measured; the gemma-2-2b shape on the
+     * H200 gave 0.140).
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(Precision.class)
+    void teacherForcedLogitsMatchTransformers(Precision precision) {
+        JsonObject ref = GenerateCommandTest.ref, detail = ref.getAsJsonObject("detail");
+        JsonArray idsJ = ref.getAsJsonArray("prompts").get(detail.get("prompt_index").getAsInt()).getAsJsonObject().getAsJsonArray("ids");
+        int[] ids = new int[idsJ.size()];
+        for (int i = 0; i < ids.length; i++) ids[i] = idsJ.get(i).getAsInt();
+        JsonArray want = detail.getAsJsonArray("logits");
+        CudaBackend be = CudaBackend.emulated(precision);
+        try (LoadedModel m = LoadedModel.open(CliRun.TINY, be); dev.steer.engine.backend.Scope s = be.openScope();
+             dev.steer.engine.backend.KvCache cache = m.lm().newCache(1, ids.length)) {
+            float[] got = be.toHost(m.lm().forward(be.ints(ids, 1, ids.length), new dev.steer.engine.backend.StepLayout(1, 0, ids.length, new int[] {0}),
+                    cache, dev.steer.engine.model.ResidualHook.NONE, true));
+            int v = m.lm().dims().vocab();
+            double max = 0;
+            int agree = 0;
+            for (int t = 0; t < ids.length; t++) {
+                JsonArray row = want.get(t).getAsJsonArray();
+                int a = 0, b = 0;
+                for (int j = 0; j < v; j++) {
+                    max = Math.max(max, Math.abs(row.get(j).getAsDouble() - got[t * v + j]));
+                    if (got[t * v + j] > got[t * v + a]) a = j;
+                    if (row.get(j).getAsDouble() > row.get(b).getAsDouble()) b = j;
+                }
+                if (a == b) agree++;
+            }
+            System.out.printf("cuda-emu %s: %d positions, top-1 %d, max |dlogit| %.3g%n", precision, ids.length, agree, max);
+            if (precision == Precision.F32) {
+                assertEquals(0, max, 1e-3);
+                assertEquals(ids.length, agree);
+            } else {
+                assertTrue(agree >= Math.ceil(0.99 * ids.length), agree + " of " + ids.length);
+                assertTrue(max < 0.2, "max |dlogit| " + max);
+            }
+        } finally {
+            be.close();
+        }
+    }
+
     @Test
     void normsMatchTheReference() {
         CliRun r = CliRun.of("norms", "--model", CliRun.TINY.toString(), "--format", "json", "--backend", "cuda-emu", "--precision", "f32",
