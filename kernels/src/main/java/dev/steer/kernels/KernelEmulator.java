@@ -27,7 +27,7 @@ import java.util.regex.Pattern;
  */
 final class KernelEmulator {
     private static final String RESOURCES = "emu/";
-    private static final String[] CXX_OPTIONS = {"-std=c++17", "-O2", "-fPIC", "-shared", "-w", "-U_FORTIFY_SOURCE"};
+    private static final String[] CXX_OPTIONS = {"-std=c++17", "-O2", "-fPIC", "-shared", "-pthread", "-w", "-U_FORTIFY_SOURCE"};
     private static String loaded;
 
     private KernelEmulator() {

@@ -1,8 +1,9 @@
 // CPU emulation of the CUDA device language subset the kernels use, so the kernel sources run unchanged on a
-// host (g++) for tests and machines without a GPU. Each thread of a block is a fiber; blocks run one after the
-// other, so a `__shared__` variable becomes a `static` one. __syncthreads() and the warp shuffles are barriers
-// of the fiber scheduler (runtime.cpp): a warp shuffle that not every live lane of the warp reaches, or a
-// __syncthreads() that not every live thread reaches, stops the launch with an error instead of hanging.
+// host (g++) for tests and machines without a GPU. Each thread of a block is a fiber; a worker (OS) thread runs
+// one block at a time, so a `__shared__` variable becomes a `static thread_local` one. __syncthreads() and the
+// warp shuffles are barriers of the fiber scheduler (runtime.cpp): a warp shuffle that not every live lane of
+// the warp reaches, or a __syncthreads() that not every live thread reaches, stops the launch with an error
+// instead of hanging.
 #pragma once
 #include <math.h>
 #include <stdint.h>
@@ -13,7 +14,7 @@
 #define __host__
 #define __forceinline__ inline
 #define __restrict__ __restrict
-#define __shared__ static
+#define __shared__ static thread_local
 #define __launch_bounds__(...)
 
 // CUDA's vector types, with their alignment (a misaligned vector load faults on a GPU; here it is checked).
@@ -26,7 +27,7 @@ struct alignas(16) int4 { int x, y, z, w; };
 struct emu_dim3 {
     unsigned int x, y, z;
 };
-extern emu_dim3 threadIdx, blockIdx, blockDim, gridDim;
+extern thread_local emu_dim3 threadIdx, blockIdx, blockDim, gridDim;
 
 namespace emu {
 void sync_block();
@@ -96,9 +97,19 @@ inline unsigned int max(unsigned int a, unsigned int b) { return a > b ? a : b; 
 inline long long min(long long a, long long b) { return a < b ? a : b; }
 inline long long max(long long a, long long b) { return a > b ? a : b; }
 
-// One fiber runs at a time, so an atomic is a plain read-modify-write.
-template <typename T> inline T atomicAdd(T* p, T v) { T old = *p; *p = old + v; return old; }
-template <typename T> inline T atomicMax(T* p, T v) { T old = *p; if (v > old) *p = v; return old; }
-template <typename T> inline T atomicMin(T* p, T v) { T old = *p; if (v < old) *p = v; return old; }
-template <typename T> inline T atomicExch(T* p, T v) { T old = *p; *p = v; return old; }
-template <typename T> inline T atomicCAS(T* p, T cmp, T v) { T old = *p; if (old == cmp) *p = v; return old; }
+// Blocks run on several worker threads at once: atomics are real ones (compare-and-swap on the value's bytes).
+template <typename T, typename F>
+inline T atomic_update(T* p, F f) {
+    T old;
+    __atomic_load(p, &old, __ATOMIC_SEQ_CST);
+    T desired;
+    do {
+        desired = f(old);
+    } while (!__atomic_compare_exchange(p, &old, &desired, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+    return old;
+}
+template <typename T> inline T atomicAdd(T* p, T v) { return atomic_update(p, [v](T o) { return (T)(o + v); }); }
+template <typename T> inline T atomicMax(T* p, T v) { return atomic_update(p, [v](T o) { return v > o ? v : o; }); }
+template <typename T> inline T atomicMin(T* p, T v) { return atomic_update(p, [v](T o) { return v < o ? v : o; }); }
+template <typename T> inline T atomicExch(T* p, T v) { return atomic_update(p, [v](T) { return v; }); }
+template <typename T> inline T atomicCAS(T* p, T cmp, T v) { return atomic_update(p, [cmp, v](T o) { return o == cmp ? v : o; }); }

@@ -1,23 +1,33 @@
 // The fiber scheduler behind cuda_emu.h, the kernel registry, a float32-accumulating GEMM (cuBLAS's part), and
-// the JNI entry points of dev.steer.kernels.KernelEmulator.
+// the JNI entry points of dev.steer.kernels.KernelEmulator. A launch's blocks are shared out to a pool of worker
+// threads (one per core, STEER_EMU_THREADS to change it); each worker runs its blocks one at a time, each block's
+// threads as fibers of that worker.
 #include <jni.h>
 #include <setjmp.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <ucontext.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cuda_emu.h"
 
-emu_dim3 threadIdx, blockIdx, blockDim, gridDim;
+thread_local emu_dim3 threadIdx, blockIdx, blockDim, gridDim;
 
 namespace emu {
 namespace {
 enum State { READY, WAIT_BLOCK, WAIT_WARP, DONE };
 
-// A fiber is made once (makecontext) and then lives for the whole process, running the current kernel body
+const size_t STACK_BYTES = 256 * 1024;
+const int MAX_THREADS = 1024;
+
+// A fiber is made once (makecontext) and then lives as long as its worker, running the current kernel body
 // once per block it is given; switches are _setjmp/_longjmp, which unlike swapcontext make no system call.
 struct Fiber {
     ucontext_t context;
@@ -25,36 +35,51 @@ struct Fiber {
     State state;
 };
 
-const size_t STACK_BYTES = 256 * 1024;
-const int MAX_THREADS = 1024;
+// One OS thread's scheduler: its fibers, their stacks, the warp shuffle slots and the block's dynamic shared memory.
+struct Worker {
+    ucontext_t scheduler;
+    jmp_buf schedulerEnv;
+    Fiber fibers[MAX_THREADS];
+    int created = 0;
+    char* stacks = nullptr;
+    int current = -1;
+    uint64_t slots[2][MAX_THREADS];
+    int bank[MAX_THREADS];   // per thread: which slot bank its next shuffle uses
+    std::vector<unsigned char> shared;
+    uint64_t orderState = 0x9e3779b97f4a7c15ull;
+};
+
+thread_local Worker* self = nullptr;
+std::atomic<uint64_t> workerSeeds{1};
+
+Worker& me() {
+    if (self == nullptr) {
+        self = new Worker();   // lives as long as its thread (the pool's threads live as long as the process)
+        self->orderState ^= workerSeeds.fetch_add(0x632be59bd9b4e019ull);
+    }
+    return *self;
+}
 
 std::map<std::string, void (*)(void**)>& registry() {
     static std::map<std::string, void (*)(void**)> r;
     return r;
 }
 
-ucontext_t scheduler;
-jmp_buf scheduler_env;
-Fiber fibers[MAX_THREADS];
-int created = 0;
-char* stacks = nullptr;
-int current = -1;
-uint64_t slots[2][MAX_THREADS];
-int bank[MAX_THREADS];   // per thread: which slot bank its next shuffle uses
-std::vector<unsigned char> shared_bytes;
+// The launch being run: read-only while workers run its blocks.
 void (*body)(void**) = nullptr;
 void** arguments = nullptr;
-uint64_t order_state = 0x9e3779b97f4a7c15ull;
 
 void yield(State s) {
-    Fiber& f = fibers[current];
+    Worker& w = *self;
+    Fiber& f = w.fibers[w.current];
     f.state = s;
-    if (_setjmp(f.env) == 0) _longjmp(scheduler_env, 1);
+    if (_setjmp(f.env) == 0) _longjmp(w.schedulerEnv, 1);
 }
 
 void entry() {
-    int me = current;
-    if (_setjmp(fibers[me].env) == 0) swapcontext(&fibers[me].context, &scheduler);   // made: back to create()
+    Worker& w = *self;
+    int mine = w.current;
+    if (_setjmp(w.fibers[mine].env) == 0) swapcontext(&w.fibers[mine].context, &w.scheduler);   // made: back to create()
     for (;;) {
         body(arguments);
         yield(DONE);
@@ -62,99 +87,190 @@ void entry() {
 }
 
 // Makes fibers [created, n): each runs up to its first _setjmp and returns.
-void create(int n) {
-    for (; created < n; created++) {
-        Fiber& f = fibers[created];
+bool create(Worker& w, int n) {
+    if (w.stacks == nullptr) {
+        void* m = mmap(nullptr, STACK_BYTES * MAX_THREADS, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (m == MAP_FAILED) return false;
+        w.stacks = (char*)m;
+    }
+    for (; w.created < n; w.created++) {
+        Fiber& f = w.fibers[w.created];
         getcontext(&f.context);
-        f.context.uc_stack.ss_sp = stacks + (size_t)created * STACK_BYTES;
+        f.context.uc_stack.ss_sp = w.stacks + (size_t)w.created * STACK_BYTES;
         f.context.uc_stack.ss_size = STACK_BYTES;
         f.context.uc_link = nullptr;
         makecontext(&f.context, entry, 0);
-        current = created;
-        swapcontext(&scheduler, &f.context);
+        w.current = w.created;
+        swapcontext(&w.scheduler, &f.context);
     }
+    return true;
 }
 
-uint64_t next_random() {
-    order_state ^= order_state << 13;
-    order_state ^= order_state >> 7;
-    order_state ^= order_state << 17;
-    return order_state;
+uint64_t next_random(Worker& w) {
+    w.orderState ^= w.orderState << 13;
+    w.orderState ^= w.orderState >> 7;
+    w.orderState ^= w.orderState << 17;
+    return w.orderState;
 }
 
-void shuffle(int* v, int n) {
+void shuffle(Worker& w, int* v, int n) {
     for (int i = n - 1; i > 0; i--) {
-        int j = (int)(next_random() % (uint64_t)(i + 1));
+        int j = (int)(next_random(w) % (uint64_t)(i + 1));
         int t = v[i];
         v[i] = v[j];
         v[j] = t;
     }
 }
 
-void resume(int t) {
-    current = t;
+void resume(Worker& w, int t) {
+    w.current = t;
     threadIdx.x = (unsigned)t;
     threadIdx.y = threadIdx.z = 0;
-    if (_setjmp(scheduler_env) == 0) _longjmp(fibers[t].env, 1);
+    if (_setjmp(w.schedulerEnv) == 0) _longjmp(w.fibers[t].env, 1);
 }
 
-// Runs one block to completion; an empty string when it finished, else why it could not. Between two
-// __syncthreads() the warps run one at a time in a shuffled order, and within a warp the lanes run in a shuffled
-// order between its shuffles, so a missing barrier shows as a wrong result rather than depending on one lucky
-// order.
-std::string run_block(int threads) {
-    create(threads);
+// Runs one block to completion on this worker; an empty string when it finished, else why it could not. Between
+// two __syncthreads() the warps run one at a time in a shuffled order, and within a warp the lanes run in a
+// shuffled order between its shuffles, so a missing barrier shows as a wrong result rather than depending on one
+// lucky order.
+std::string run_block(Worker& w, int threads) {
+    if (!create(w, threads)) return "cannot map fiber stacks";
     for (int t = 0; t < threads; t++) {
-        fibers[t].state = READY;
-        bank[t] = 0;
+        w.fibers[t].state = READY;
+        w.bank[t] = 0;
     }
     int warps = (threads + 31) / 32;
-    std::vector<int> warpOrder(warps);
-    for (int w = 0; w < warps; w++) warpOrder[w] = w;
+    int warpOrder[MAX_THREADS / 32];
+    for (int i = 0; i < warps; i++) warpOrder[i] = i;
     int lanes[32];
     for (;;) {
-        shuffle(warpOrder.data(), warps);
+        shuffle(w, warpOrder, warps);
         for (int wi = 0; wi < warps; wi++) {
-            int w = warpOrder[wi];
-            int first = w * 32, count = threads - first < 32 ? threads - first : 32;
+            int wp = warpOrder[wi];
+            int first = wp * 32, count = threads - first < 32 ? threads - first : 32;
             for (;;) {
                 for (int l = 0; l < count; l++) lanes[l] = first + l;
-                shuffle(lanes, count);
+                shuffle(w, lanes, count);
                 for (int l = 0; l < count; l++)
-                    if (fibers[lanes[l]].state == READY) resume(lanes[l]);
+                    if (w.fibers[lanes[l]].state == READY) resume(w, lanes[l]);
                 int live = 0, atWarp = 0;
                 for (int t = first; t < first + count; t++) {
-                    if (fibers[t].state == DONE) continue;
+                    if (w.fibers[t].state == DONE) continue;
                     live++;
-                    if (fibers[t].state == WAIT_WARP) atWarp++;
+                    if (w.fibers[t].state == WAIT_WARP) atWarp++;
                 }
                 if (atWarp == 0) break;
                 if (atWarp != live)
-                    return "warp " + std::to_string(w) + ": " + std::to_string(atWarp) + " of " + std::to_string(live)
+                    return "warp " + std::to_string(wp) + ": " + std::to_string(atWarp) + " of " + std::to_string(live)
                            + " live lanes reached a warp shuffle/__syncwarp, the others a __syncthreads()";
                 for (int t = first; t < first + count; t++)
-                    if (fibers[t].state == WAIT_WARP) fibers[t].state = READY;
+                    if (w.fibers[t].state == WAIT_WARP) w.fibers[t].state = READY;
             }
         }
         int live = 0;
-        for (int t = 0; t < threads; t++) live += fibers[t].state != DONE;
+        for (int t = 0; t < threads; t++) live += w.fibers[t].state != DONE;
         if (live == 0) return "";
         // every live thread waits at __syncthreads(): release the block
         for (int t = 0; t < threads; t++)
-            if (fibers[t].state == WAIT_BLOCK) fibers[t].state = READY;
+            if (w.fibers[t].state == WAIT_BLOCK) w.fibers[t].state = READY;
     }
+}
+
+// The blocks of one launch, taken by the workers in turn.
+struct Grid {
+    std::string name;
+    int gx = 0, gy = 0, block = 0, sharedBytes = 0;
+    long long total = 0;
+    std::atomic<long long> next{0};
+    std::atomic<bool> failed{false};
+    std::mutex errorLock;
+    std::string error;
+};
+
+void run_blocks(Grid& g) {
+    Worker& w = me();
+    w.shared.assign((size_t)g.sharedBytes + 16, 0xAB);   // garbage, as on a GPU
+    blockDim = {(unsigned)g.block, 1, 1};
+    gridDim = {(unsigned)g.gx, (unsigned)g.gy, 1};
+    for (long long i; !g.failed.load() && (i = g.next.fetch_add(1)) < g.total;) {
+        int x = (int)(i % g.gx), y = (int)(i / g.gx);
+        blockIdx = {(unsigned)x, (unsigned)y, 0};
+        std::string err = run_block(w, g.block);
+        if (!err.empty()) {
+            w.created = 0;   // fibers stopped mid-kernel: make them again at the next launch
+            std::lock_guard<std::mutex> hold(g.errorLock);
+            if (g.error.empty()) g.error = g.name + " block (" + std::to_string(x) + ", " + std::to_string(y) + "): " + err;
+            g.failed = true;
+        }
+    }
+}
+
+// Worker threads beyond the caller, started once and kept (never destroyed: no thread outlives a destructor).
+struct Pool {
+    std::mutex lock;
+    std::condition_variable wake, finished;
+    Grid* grid = nullptr;
+    long generation = 0;
+    int busy = 0;
+    std::vector<std::thread> threads;
+
+    explicit Pool(int extra) {
+        for (int i = 0; i < extra; i++) threads.emplace_back([this] { serve(); });
+    }
+
+    void serve() {
+        long seen = 0;
+        for (;;) {
+            Grid* g;
+            {
+                std::unique_lock<std::mutex> hold(lock);
+                wake.wait(hold, [&] { return generation != seen; });
+                seen = generation;
+                g = grid;
+            }
+            run_blocks(*g);
+            std::lock_guard<std::mutex> hold(lock);
+            if (--busy == 0) finished.notify_all();
+        }
+    }
+
+    void run(Grid& g) {
+        {
+            std::lock_guard<std::mutex> hold(lock);
+            grid = &g;
+            busy = (int)threads.size();
+            generation++;
+        }
+        wake.notify_all();
+        run_blocks(g);   // the caller is a worker too
+        std::unique_lock<std::mutex> hold(lock);
+        finished.wait(hold, [&] { return busy == 0; });
+    }
+};
+
+Pool& pool() {
+    static Pool* p = [] {
+        int n = (int)std::thread::hardware_concurrency();
+        const char* env = getenv("STEER_EMU_THREADS");
+        if (env != nullptr && atoi(env) > 0) n = atoi(env);
+        if (n < 1) n = 1;
+        if (n > 64) n = 64;
+        return new Pool(n - 1);
+    }();
+    return *p;
 }
 }  // namespace
 
 void sync_block() { yield(WAIT_BLOCK); }
 void sync_warp() { yield(WAIT_WARP); }
 uint64_t* warp_slots() {
+    Worker& w = *self;
     int t = threadIdx.x;
-    int b = bank[t];
-    bank[t] = 1 - b;
-    return slots[b] + (t / 32) * 32;
+    int b = w.bank[t];
+    w.bank[t] = 1 - b;
+    return w.slots[b] + (t / 32) * 32;
 }
-void* dynamic_shared() { return shared_bytes.data(); }
+void* dynamic_shared() { return self->shared.data(); }
 void register_kernel(const char* name, void (*fn)(void**)) { registry()[name] = fn; }
 
 std::string launch(const std::string& name, int gx, int gy, int block, int sharedBytes, void** args) {
@@ -162,25 +278,18 @@ std::string launch(const std::string& name, int gx, int gy, int block, int share
     if (it == registry().end()) return "no kernel named " + name + " in the emulator";
     if (block <= 0 || block > MAX_THREADS || block % 32 != 0)
         return name + ": block of " + std::to_string(block) + " threads (the emulator takes a multiple of 32 up to 1024)";
-    if (stacks == nullptr) {
-        void* m = mmap(nullptr, STACK_BYTES * MAX_THREADS, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (m == MAP_FAILED) return "cannot map fiber stacks";
-        stacks = (char*)m;
-    }
-    shared_bytes.assign((size_t)sharedBytes + 16, 0xAB);   // garbage, as on a GPU
     body = it->second;
     arguments = args;
-    blockDim = {(unsigned)block, 1, 1};
-    gridDim = {(unsigned)gx, (unsigned)gy, 1};
-    for (int y = 0; y < gy; y++) {
-        for (int x = 0; x < gx; x++) {
-            blockIdx = {(unsigned)x, (unsigned)y, 0};
-            std::string err = run_block(block);
-            if (!err.empty()) created = 0;   // fibers stopped mid-kernel: make them again at the next launch
-            if (!err.empty()) return name + " block (" + std::to_string(x) + ", " + std::to_string(y) + "): " + err;
-        }
-    }
-    return "";
+    Grid g;
+    g.name = name;
+    g.gx = gx;
+    g.gy = gy;
+    g.block = block;
+    g.sharedBytes = sharedBytes;
+    g.total = (long long)gx * gy;
+    if (g.total == 1) run_blocks(g);   // one block: no hand-off to the pool
+    else pool().run(g);
+    return g.error;
 }
 
 inline float bf16(uint16_t h) {
@@ -190,24 +299,34 @@ inline float bf16(uint16_t h) {
     return f;
 }
 
-// y[m][n] = sum_k x[m][k] * w[n][k], products and sums in float32.
+// y[m][n] = sum_k x[m][k] * w[n][k], products and sums in float32 (in k order), rows of w split over threads.
 void gemm(const void* x, const void* w, float* y, int m, int n, int k, bool bf16Inputs) {
-    std::vector<float> xr(k), wr(k);
-    for (int i = 0; i < m; i++) {
-        for (int c = 0; c < k; c++)
-            xr[c] = bf16Inputs ? bf16(((const uint16_t*)x)[(size_t)i * k + c]) : ((const float*)x)[(size_t)i * k + c];
-        for (int j = 0; j < n; j++) {
-            float acc = 0.f;
-            if (bf16Inputs) {
-                const uint16_t* wj = (const uint16_t*)w + (size_t)j * k;
-                for (int c = 0; c < k; c++) acc += xr[c] * bf16(wj[c]);
-            } else {
-                const float* wj = (const float*)w + (size_t)j * k;
-                for (int c = 0; c < k; c++) acc += xr[c] * wj[c];
+    auto part = [=](int j0, int j1) {
+        std::vector<float> xr(k);
+        for (int i = 0; i < m; i++) {
+            for (int c = 0; c < k; c++)
+                xr[c] = bf16Inputs ? bf16(((const uint16_t*)x)[(size_t)i * k + c]) : ((const float*)x)[(size_t)i * k + c];
+            for (int j = j0; j < j1; j++) {
+                float acc = 0.f;
+                if (bf16Inputs) {
+                    const uint16_t* wj = (const uint16_t*)w + (size_t)j * k;
+                    for (int c = 0; c < k; c++) acc += xr[c] * bf16(wj[c]);
+                } else {
+                    const float* wj = (const float*)w + (size_t)j * k;
+                    for (int c = 0; c < k; c++) acc += xr[c] * wj[c];
+                }
+                y[(size_t)i * n + j] = acc;
             }
-            y[(size_t)i * n + j] = acc;
         }
+    };
+    int threads = (int)std::thread::hardware_concurrency();
+    if (threads < 2 || (double)m * n * k < 4e6) {
+        part(0, n);
+        return;
     }
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; t++) ts.emplace_back(part, (int)((long long)n * t / threads), (int)((long long)n * (t + 1) / threads));
+    for (auto& t : ts) t.join();
 }
 }  // namespace emu
 
