@@ -300,13 +300,6 @@ public final class CudaBackend implements Backend {
         return this;
     }
 
-    @Override
-    public Tensor[] ropeSplit(Tensor qkv, int heads, int kvHeads, int headDim, RopeTable table) {
-        device.enter();
-        if (!(table instanceof CudaRopeTable t)) throw new IllegalArgumentException("ropeSplit: table " + table + " was not made by this backend");
-        return ops.ropeSplit(qkv, heads, kvHeads, headDim, t);
-    }
-
     /** One kernel rotates q and writes the rotated keys and the values into the cache; then the attention kernel. */
     @Override
     public Tensor attentionPacked(Tensor qkv, RopeTable rope, KvCache cache, int layer, StepLayout layout, AttentionSpec spec) {

@@ -104,8 +104,6 @@ public final class GpuSelfCheck {
         c.check("softcap 30 [4,1000]", 1e-4, () -> c.elementwise(2));
         c.check("rope heads 4, headDim 16, past 1, padLeft {0,2}", 1e-5, () -> c.rope(4, 16, 1, new int[] {0, 2}));
         c.check("rope heads 8, headDim 256, past 190, padLeft {3,0}", 1e-5, () -> c.rope(8, 256, 190, new int[] {3, 0}));
-        c.check("ropeSplit packed qkv heads 8/4, headDim 256, past 190, padLeft {3,0}", 1e-5, () -> c.ropeSplit(8, 4, 256, 190, new int[] {3, 0}));
-        c.check("ropeSplit packed qkv heads 4/2, headDim 24, past 0, padLeft {0,1}", 1e-5, () -> c.ropeSplit(4, 2, 24, 0, new int[] {0, 1}));
         c.check("geluTanhMulPacked [4,2x1000]", 5e-5, c::geluPacked);
         c.check("packed weight upload (3 parts) then linear [3,64] x [96+48+48,64]", 1e-4, c::packedLinear);
         c.check("attentionPacked (rope + cache write fused) GQA 4/2 D32 softcap 50 pad {0,2,4} T 5,1,1", 5e-5,
@@ -262,22 +260,6 @@ public final class GpuSelfCheck {
         float[] y = be.toHost(be.linear(r[1], be.weight(new ArrayTensor("check.after-add-norm", new long[] {64, k}, w))));
         float[] own = be.toHost(r[1]);
         return Math.max(maxAbs(own, norm), maxAbs(y, ReferenceOps.linear(bf16 ? Bf16.round(own) : own, bf16 ? Bf16.round(w) : w, k)));
-    }
-
-    private double ropeSplit(int heads, int kvHeads, int headDim, int past, int[] padLeft) {
-        StepLayout layout = new StepLayout(padLeft.length, past, 3, padLeft);
-        int rows = padLeft.length * 3, qw = heads * headDim, kw = kvHeads * headDim, width = qw + 2 * kw;
-        float[] x = random(rows * width, 1f);
-        float[] q = new float[rows * qw], k = new float[rows * kw], v = new float[rows * kw];
-        for (int r = 0; r < rows; r++) {
-            System.arraycopy(x, r * width, q, r * qw, qw);
-            System.arraycopy(x, r * width + qw, k, r * kw, kw);
-            System.arraycopy(x, r * width + qw + kw, v, r * kw, kw);
-        }
-        Tensor[] got = be.ropeSplit(be.floats(x, padLeft.length, 3, width), heads, kvHeads, headDim, be.ropeTable(layout, headDim, 10000.0));
-        int[] positions = layout.positions();
-        return Math.max(Math.max(maxAbs(be.toHost(got[0]), ReferenceOps.rope(q, heads, headDim, positions, 10000.0)),
-                maxAbs(be.toHost(got[1]), ReferenceOps.rope(k, kvHeads, headDim, positions, 10000.0))), maxAbs(be.toHost(got[2]), v));
     }
 
     private double geluPacked() {

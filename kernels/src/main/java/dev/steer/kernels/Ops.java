@@ -188,24 +188,6 @@ final class Ops {
         return out;
     }
 
-    /** Packed qkv → {q, k} rotated and v, one kernel ({@code rope_split_f32}). */
-    Tensor[] ropeSplit(Tensor qkv, int heads, int kvHeads, int headDim, CudaRopeTable table) {
-        DeviceTensor a = f32(qkv, "ropeSplit", "qkv");
-        long qw = (long) heads * headDim, kw = (long) kvHeads * headDim;
-        if (a.lastDim() != qw + 2 * kw)
-            throw new IllegalArgumentException("ropeSplit: qkv " + a + " is not [..., (" + heads + " + 2 x " + kvHeads + ") x " + headDim + "]");
-        if (table.headDim() != headDim) throw new IllegalArgumentException("ropeSplit: table is for headDim " + table.headDim() + ", not " + headDim);
-        long rows = a.elements() / Math.max(1, a.lastDim());
-        if (rows != table.rows()) throw new IllegalArgumentException("ropeSplit: qkv has " + rows + " rows, table " + table.rows());
-        cast(table.table(), "ropeSplit");
-        DeviceTensor q = arena.allocate(DType.F32, withLast(a.shape, qw));
-        DeviceTensor k = arena.allocate(DType.F32, withLast(a.shape, kw));
-        DeviceTensor v = arena.allocate(DType.F32, withLast(a.shape, kw));
-        kernels.get("rope_split_f32").ptr(a.address).ptr(table.table().address).ptr(q.address).ptr(k.address).ptr(v.address)
-                .i32(heads).i32(kvHeads).i32(headDim).launch(rows, 1, THREADS, 0);
-        return new Tensor[] {q, k, v};
-    }
-
     /** Packed [.., 2I] → gelu_tanh(gate) × up [.., I] (and its bf16 copy for the down projection). */
     Tensor geluTanhMulPacked(Tensor gateUp) {
         DeviceTensor a = f32(gateUp, "geluTanhMulPacked", "gateUp");

@@ -70,7 +70,7 @@ public interface Backend extends AutoCloseable {
 
     /**
      * Whether this backend wants packed projections: q, k and v as one weight [(heads + 2 kvHeads) × D, H] and
-     * gate and up as one [2I, H], one GEMM each instead of three and two, read with {@link #ropeSplit} and
+     * gate and up as one [2I, H], one GEMM each instead of three and two, read with {@link #attentionPacked} and
      * {@link #geluTanhMulPacked}. False by default (the model then uses the separate weights).
      */
     default boolean packsProjections() {
@@ -78,21 +78,12 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
-     * Packed qkv [B, T, (heads + 2 kvHeads) × D] → {q, k, v} [B, T, heads × D], [.., kvHeads × D] twice, with the
-     * rotary embedding applied to q and k (as {@link #rope}). Called only where {@link #packsProjections()}.
-     */
-    default Tensor[] ropeSplit(Tensor qkv, int heads, int kvHeads, int headDim, RopeTable table) {
-        throw new UnsupportedOperationException(name() + " does not pack projections");
-    }
-
-    /**
-     * {@link #attention} from the packed qkv projection: the rotary embedding, the cache write and attention in
-     * as few passes as the backend manages (on CUDA the rotated keys and the values go straight into the cache).
-     * By default {@link #ropeSplit}, then {@link #attention}. Called only where {@link #packsProjections()}.
+     * {@link #attention} from the packed qkv projection [B, T, (heads + 2 kvHeads) × D]: q and k rotated (as
+     * {@link #rope}), this step's keys and values into the cache, then attention, in as few passes as the backend
+     * manages. Called only where {@link #packsProjections()}.
      */
     default Tensor attentionPacked(Tensor qkv, RopeTable rope, KvCache cache, int layer, StepLayout layout, AttentionSpec spec) {
-        Tensor[] parts = ropeSplit(qkv, spec.heads(), spec.kvHeads(), spec.headDim(), rope);
-        return attention(parts[0], parts[1], parts[2], cache, layer, layout, spec);
+        throw new UnsupportedOperationException(name() + " does not pack projections");
     }
 
     /** Packed [.., 2I] (gate then up) → geluTanh(gate) × up [.., I]. Called only where {@link #packsProjections()}. */
