@@ -107,10 +107,11 @@ public final class Gemma2 implements CausalLm {
         // HF casts sqrt(hidden) to the compute dtype before multiplying.
         Tensor h = b.embed(embed, ids, (float) Math.sqrt(cfg.hiddenSize()));
         RopeTable rope = b.ropeTable(layout, cfg.headDim(), cfg.ropeTheta());
-        // Prefill: a scope per layer, whose intermediates are freed when the layer ends (only h, and the next
-        // layer's input norm, move on), so peak activation memory is one layer's worth (a batch-64 prefill of
-        // gemma-2-2b held all 26 layers' at once). Decode steps are small: no inner scopes, so no copies of the
-        // kept tensors either; the step's own scope frees everything.
+        // Prefill: a scope per layer, whose intermediates are freed when the layer ends (a batch-64 prefill of
+        // gemma-2-2b once held all 26 layers' at once). What moves on (h, and the next layer's input norm) stays in
+        // the step's scope until the step ends: 2 x B x T x hidden floats per layer, the largest share of a long
+        // prefill's activation memory now. Decode steps are small: no inner scopes, so no copies of the kept tensors
+        // either; the step's own scope frees everything.
         boolean perLayer = layout.steps() > 1;
         Tensor n = null;   // this layer's input norm, when the previous layer's fused end already computed it
         for (int l = 0; l < layers.length; l++) {
