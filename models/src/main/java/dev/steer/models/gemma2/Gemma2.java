@@ -108,10 +108,10 @@ public final class Gemma2 implements CausalLm {
         Tensor h = b.embed(embed, ids, (float) Math.sqrt(cfg.hiddenSize()));
         RopeTable rope = b.ropeTable(layout, cfg.headDim(), cfg.ropeTheta());
         // Prefill: a scope per layer, whose intermediates are freed when the layer ends (a batch-64 prefill of
-        // gemma-2-2b once held all 26 layers' at once). What moves on (h, and the next layer's input norm) stays in
-        // the step's scope until the step ends: 2 x B x T x hidden floats per layer, the largest share of a long
-        // prefill's activation memory now. Decode steps are small: no inner scopes, so no copies of the kept tensors
-        // either; the step's own scope frees everything.
+        // gemma-2-2b once held all 26 layers' at once). Only h moves on, and stays in the step's scope until the
+        // step ends (B x T x hidden floats per layer), so at prefill a layer's end is not fused with the next
+        // layer's input norm: that would keep a second tensor per layer. Decode steps are small: no inner scopes
+        // (no copies of kept tensors either; the step's own scope frees everything) and the fusion across layers.
         boolean perLayer = layout.steps() > 1;
         Tensor n = null;   // this layer's input norm, when the previous layer's fused end already computed it
         for (int l = 0; l < layers.length; l++) {
@@ -119,7 +119,7 @@ public final class Gemma2 implements CausalLm {
             try (Scope layerScope = perLayer ? b.openScope() : STEP) {
                 if (n == null) n = b.rmsNorm(h, w.inputNorm(), eps);
                 Tensor[] parts = layer(b, w, attention[l], h, n, rope, cache, l, layout, eps);
-                if (!hook.hooks(l) && l + 1 < layers.length) {
+                if (!perLayer && !hook.hooks(l) && l + 1 < layers.length) {
                     // Nothing to hook here: the residual add fused with both norms around it (this layer's post-FFN
                     // norm, the next layer's input norm).
                     Tensor[] r = b.addRmsNorm(parts[0], parts[1], w.postFfnNorm(), layers[l + 1].inputNorm(), eps);
