@@ -57,6 +57,46 @@ __device__ float softmax_tile(float* sc, int n, float& m, float& l, float* scrat
     return correction;
 }
 
+// What a (query row, head: blockIdx.y) block works on: the visible cache slots [lo, hi], its kv head's keys and
+// values, and its output row (and bf16 copy, when asked for).
+template <typename S>
+struct Query {
+    int lo, hi;
+    const S* kb;
+    const S* vb;
+    float* o;
+    unsigned short* o16;
+};
+
+// Sets up query `row` (of batch row b, in cache slot i): false, with zeros written, when it sees no key (a pad
+// query; the block returns); else q is in qs[] for the whole block.
+template <typename S>
+__device__ bool begin_query(const float* q, const S* kc, const S* vc, const int* padLeft, float* out, unsigned short* out16,
+                            long long row, long long b, int i, int heads, int kvHeads, int headDim, int capacity,
+                            int window, float* qs, Query<S>& qy) {
+    int h = blockIdx.y;
+    qy.lo = padLeft[b];
+    if (window > 0 && i - window + 1 > qy.lo) qy.lo = i - window + 1;
+    qy.hi = i;
+    qy.o = out + (row * heads + h) * headDim;
+    qy.o16 = out16 == 0 ? 0 : out16 + (row * heads + h) * headDim;
+    if (qy.lo > qy.hi) {
+        for (int d = threadIdx.x; d < headDim; d += blockDim.x) {
+            qy.o[d] = 0.f;
+            if (qy.o16 != 0) qy.o16[d] = 0;
+        }
+        return false;
+    }
+    const float* qr = q + (row * heads + h) * headDim;
+    for (int d = threadIdx.x; d < headDim; d += blockDim.x) qs[d] = qr[d];
+    __syncthreads();
+    int kvh = h / (heads / kvHeads);
+    long long base = (b * kvHeads + kvh) * (long long)capacity * headDim;
+    qy.kb = kc + base;
+    qy.vb = vc + base;
+    return true;
+}
+
 // Keys are scored a tile at a time (one warp per key) with an online softmax, so shared memory does not grow
 // with the cache: dynamic shared memory = (headDim + ATT_TILE) floats. Each thread owns output dims
 // tid, tid + blockDim, ... (at most ATT_DIMS_PER_THREAD of them), so headDim <= ATT_DIMS_PER_THREAD * blockDim.
@@ -74,28 +114,14 @@ __device__ void attend(const float* q, const S* kc, const S* vc, const int* padL
     float* qs = smem;
     float* sc = smem + headDim;
     long long row = blockIdx.x;
-    int h = blockIdx.y;
-    long long b = row / steps;
-    int i = past + (int)(row % steps);
-    int lo = padLeft[b];
-    if (window > 0 && i - window + 1 > lo) lo = i - window + 1;
-    int hi = i;
-    float* o = out + (row * heads + h) * headDim;
-    unsigned short* o16 = out16 == 0 ? 0 : out16 + (row * heads + h) * headDim;
-    if (lo > hi) {
-        for (int d = threadIdx.x; d < headDim; d += blockDim.x) {
-            o[d] = 0.f;
-            if (o16 != 0) o16[d] = 0;
-        }
-        return;
-    }
-    const float* qr = q + (row * heads + h) * headDim;
-    for (int d = threadIdx.x; d < headDim; d += blockDim.x) qs[d] = qr[d];
-    __syncthreads();
-    int kvh = h / (heads / kvHeads);
-    long long base = (b * kvHeads + kvh) * (long long)capacity * headDim;
-    const S* kb = kc + base;
-    const S* vb = vc + base;
+    Query<S> qy;
+    if (!begin_query(q, kc, vc, padLeft, out, out16, row, row / steps, past + (int)(row % steps), heads, kvHeads, headDim,
+                     capacity, window, qs, qy)) return;
+    int lo = qy.lo, hi = qy.hi;
+    const S* kb = qy.kb;
+    const S* vb = qy.vb;
+    float* o = qy.o;
+    unsigned short* o16 = qy.o16;
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
     float m = NEG_INF, l = 0.f;
     float acc[ATT_DIMS_PER_THREAD];
@@ -180,28 +206,14 @@ __device__ void attend_decode(const float* q, const S* kc, const S* vc, const in
     __shared__ float part[DEC_MAX_WARPS][256];
     __shared__ float scratch[32];
     int past = *pastPtr;
-    long long b = blockIdx.x;
-    int h = blockIdx.y;
-    int i = past;
-    int lo = padLeft[b];
-    if (window > 0 && i - window + 1 > lo) lo = i - window + 1;
-    int hi = i;
-    float* o = out + (b * heads + h) * headDim;
-    unsigned short* o16 = out16 == 0 ? 0 : out16 + (b * heads + h) * headDim;
-    if (lo > hi) {
-        for (int d = threadIdx.x; d < headDim; d += blockDim.x) {
-            o[d] = 0.f;
-            if (o16 != 0) o16[d] = 0;
-        }
-        return;
-    }
-    const float* qr = q + (b * heads + h) * headDim;
-    for (int d = threadIdx.x; d < headDim; d += blockDim.x) qs[d] = qr[d];
-    __syncthreads();
-    int kvh = h / (heads / kvHeads);
-    long long base = (b * kvHeads + kvh) * (long long)capacity * headDim;
-    const S* kb = kc + base;
-    const S* vb = vc + base;
+    Query<S> qy;
+    if (!begin_query(q, kc, vc, padLeft, out, out16, (long long)blockIdx.x, (long long)blockIdx.x, past, heads, kvHeads,
+                     headDim, capacity, window, qs, qy)) return;
+    int lo = qy.lo, hi = qy.hi;
+    const S* kb = qy.kb;
+    const S* vb = qy.vb;
+    float* o = qy.o;
+    unsigned short* o16 = qy.o16;
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
     bool owns = lane * 8 < headDim;
     float m = NEG_INF, l = 0.f;
