@@ -30,6 +30,7 @@ public final class CudaBackend implements Backend {
     /** Arena chunks: large enough that a gemma-2-2b step at batch 64 needs only a few. */
     private static final long ARENA_CHUNK_BYTES = 256L << 20;
 
+    private final String name;
     private final Gpu device;
     private final Precision precision;
     private final Kernels kernels;
@@ -44,18 +45,19 @@ public final class CudaBackend implements Backend {
     private final boolean graphs;
 
     private CudaBackend(CudaDevice device, Precision precision, Path kernelCache) {
-        this(device, precision, new KernelLibrary(device, kernelCache), null);
+        this("cuda", device, precision, new KernelLibrary(device, kernelCache), new Gemm(device));
     }
 
-    /** {@code gemm} null: cuBLAS on {@code device}. */
-    CudaBackend(Gpu device, Precision precision, Kernels kernels, Linear gemm) {
+    /** {@code name}: what {@link #name()} reports ({@code cuda}, or {@code cuda-emu} for the emulator). */
+    CudaBackend(String name, Gpu device, Precision precision, Kernels kernels, Linear gemm) {
+        this.name = name;
         this.device = device;
         this.precision = precision;
         this.kernels = kernels;
-        this.gemm = gemm != null ? gemm : new Gemm((CudaDevice) device);
+        this.gemm = gemm;
         this.arena = new Arena(device, ARENA_CHUNK_BYTES);
         this.upload = new WeightUpload(device);
-        this.ops = new Ops(device, kernels, this.gemm, arena);
+        this.ops = new Ops(device, kernels, gemm, arena);
         this.ops.bf16Operands = precision == Precision.BF16;
         this.graphs = device.steps() != null && !"0".equals(System.getenv("STEER_CUDA_GRAPHS"));
     }
@@ -101,7 +103,7 @@ public final class CudaBackend implements Backend {
      */
     public static CudaBackend emulated(Precision precision) {
         EmulatedGpu gpu = new EmulatedGpu();
-        return new CudaBackend(gpu, precision, new KernelEmulator.Library(gpu.steps()), new KernelEmulator.Matmul(gpu.steps()));
+        return new CudaBackend("cuda-emu", gpu, precision, new KernelEmulator.Library(gpu.steps()), new KernelEmulator.Matmul(gpu.steps()));
     }
 
     /** Null when {@link #emulated} can run here, else why not (one line: no g++, or no JDK headers). */
@@ -134,7 +136,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public String name() {
-        return device instanceof EmulatedGpu ? "cuda-emu" : "cuda";
+        return name;
     }
 
     @Override
@@ -163,22 +165,24 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor floats(float[] data, long... shape) {
         device.enter();
-        checkCount(data.length, shape, "floats");
-        DeviceTensor t = arena.allocate(DType.F32, shape);
         try (FloatPointer host = new FloatPointer(data)) {
-            device.upload(t.address, host, t.bytes());
+            return upload(DType.F32, host, data.length, shape, "floats");
         }
-        return t;
     }
 
     @Override
     public Tensor ints(int[] data, long... shape) {
         device.enter();
-        checkCount(data.length, shape, "ints");
-        DeviceTensor t = arena.allocate(DType.I32, shape);
         try (IntPointer host = new IntPointer(data)) {
-            device.upload(t.address, host, t.bytes());
+            return upload(DType.I32, host, data.length, shape, "ints");
         }
+    }
+
+    /** A new tensor in the current scope holding the {@code length} host values at {@code host}. */
+    private DeviceTensor upload(DType dtype, org.bytedeco.javacpp.Pointer host, int length, long[] shape, String op) {
+        checkCount(length, shape, op);
+        DeviceTensor t = arena.allocate(dtype, shape);
+        device.upload(t.address, host, t.bytes());
         return t;
     }
 

@@ -7,11 +7,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -37,7 +34,7 @@ final class KernelEmulator {
     static synchronized void load() {
         if (loaded != null) return;
         Map<String, String> files = sources();
-        String key = sha256(String.join("\0", files.values()) + "\0" + String.join(" ", CXX_OPTIONS));
+        String key = KernelSource.sha256(String.join("\0", files.values()) + "\0" + String.join(" ", CXX_OPTIONS));
         Path dir = writableOrTemp(cacheRoot().resolve(key));
         Path lib = dir.resolve("libsteer-emu.so");
         // A damaged library crashes the dynamic loader itself (a truncated file is SIGBUS), so a cached build is
@@ -78,7 +75,7 @@ final class KernelEmulator {
 
     private static boolean intact(Path lib) {
         try {
-            return Files.isRegularFile(lib) && Files.readString(digestOf(lib)).strip().equals(sha256(Files.readAllBytes(lib)));
+            return Files.isRegularFile(lib) && Files.readString(digestOf(lib)).strip().equals(KernelSource.sha256(Files.readAllBytes(lib)));
         } catch (IOException e) {
             return false;
         }
@@ -177,7 +174,7 @@ final class KernelEmulator {
             }
             if (p.exitValue() != 0) throw new IllegalStateException("kernel emulator: g++ failed (sources in " + work + "):\n" + log);
             Path digest = work.resolve("digest");
-            Files.writeString(digest, sha256(Files.readAllBytes(out)));
+            Files.writeString(digest, KernelSource.sha256(Files.readAllBytes(out)));
             Files.move(out, lib, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             Files.move(digest, digestOf(lib), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             try (var left = Files.walk(work)) {   // the sources stay only when g++ failed (the message names them)
@@ -212,17 +209,7 @@ final class KernelEmulator {
         return null;
     }
 
-    private static String sha256(String text) {
-        return sha256(text.getBytes(StandardCharsets.UTF_8));
-    }
 
-    private static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
     /** A kernel of the emulator library. */
     static final class EmulatedKernel extends Kernel {

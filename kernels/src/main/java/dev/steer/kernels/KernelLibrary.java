@@ -19,11 +19,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.cuda.cudart.CUfunc_st;
@@ -103,7 +100,7 @@ final class KernelLibrary implements Kernels {
         int[] major = new int[1];
         int[] minor = new int[1];
         checkNvrtc(nvrtcVersion(major, minor), "nvrtcVersion");
-        String key = sha256(source + "\0" + header + "\0" + String.join(" ", options) + "\0nvrtc " + major[0] + "." + minor[0]);
+        String key = KernelSource.sha256(source + "\0" + header + "\0" + String.join(" ", options) + "\0nvrtc " + major[0] + "." + minor[0]);
         Path file = cacheRoot.resolve(device.arch()).resolve(family + "-" + key + ".cubin");
         try {
             if (!fresh && Files.isRegularFile(file)) return Files.readAllBytes(file);
@@ -157,13 +154,6 @@ final class KernelLibrary implements Kernels {
         }
     }
 
-    private static String sha256(String text) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
     @Override
     public void close() {

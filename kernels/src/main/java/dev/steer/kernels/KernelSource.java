@@ -17,6 +17,19 @@ public final class KernelSource {
     private KernelSource() {
     }
 
+    /** Hex SHA-256 of {@code bytes}: the key of the kernel caches (NVRTC CUBINs, the emulator library). */
+    static String sha256(byte[] bytes) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static String sha256(String text) {
+        return sha256(text.getBytes(StandardCharsets.UTF_8));
+    }
+
     /** Resource text of {@code file} (e.g. {@code attention.cu}). */
     public static String read(String file) {
         try (InputStream in = KernelSource.class.getResourceAsStream(file)) {
