@@ -1,6 +1,6 @@
 package dev.steer.kernels;
 
-import dev.steer.engine.backend.KvCache;
+import dev.steer.engine.backend.SlotCount;
 import java.util.Arrays;
 import org.bytedeco.javacpp.IntPointer;
 
@@ -10,13 +10,11 @@ import org.bytedeco.javacpp.IntPointer;
  * the backend's KV dtype. Also holds the batch's left padding on the device (uploaded when it changes), which
  * the attention kernel reads.
  */
-final class CudaKvCache implements KvCache {
+final class CudaKvCache extends SlotCount {
     private final Gpu device;
     final int layers;
-    final int batch;
     final int kvHeads;
     final int headDim;
-    final int capacity;
     final DType dtype;
     private final long base;
     private final long layerBytes;
@@ -25,24 +23,27 @@ final class CudaKvCache implements KvCache {
     final long pastDevice;
     private int uploadedPast = -1;
     private int[] uploadedPadLeft;
-    private int length;
     private boolean closed;
 
     CudaKvCache(Gpu device, int layers, int batch, int kvHeads, int headDim, int capacity, DType dtype) {
-        if (layers <= 0 || batch <= 0 || kvHeads <= 0 || headDim <= 0 || capacity <= 0)
-            throw new IllegalArgumentException("kvCache: layers " + layers + ", batch " + batch + ", kvHeads " + kvHeads
-                    + ", headDim " + headDim + ", capacity " + capacity + " must all be positive");
+        super(positive(layers, batch, kvHeads, headDim, capacity), capacity);
         this.device = device;
         this.layers = layers;
-        this.batch = batch;
         this.kvHeads = kvHeads;
         this.headDim = headDim;
-        this.capacity = capacity;
         this.dtype = dtype;
         this.layerBytes = (long) batch * kvHeads * capacity * headDim * dtype.bytes;
         this.base = device.allocate(layerBytes * 2 * layers);
         this.padLeft = device.allocate((long) batch * 4);
         this.pastDevice = device.allocate(4);
+    }
+
+    /** {@code batch}, once every size is checked to be positive. */
+    private static int positive(int layers, int batch, int kvHeads, int headDim, int capacity) {
+        if (layers <= 0 || batch <= 0 || kvHeads <= 0 || headDim <= 0 || capacity <= 0)
+            throw new IllegalArgumentException("kvCache: layers " + layers + ", batch " + batch + ", kvHeads " + kvHeads
+                    + ", headDim " + headDim + ", capacity " + capacity + " must all be positive");
+        return batch;
     }
 
     /** Makes the device's copy of the filled length equal to {@code past} (one 4-byte copy when it changed). */
@@ -66,33 +67,11 @@ final class CudaKvCache implements KvCache {
     void usePadLeft(int[] pads) {
         if (Arrays.equals(pads, uploadedPadLeft)) return;
         for (int p : pads)
-            if (p < 0 || p > capacity) throw new IllegalArgumentException("padLeft " + Arrays.toString(pads) + " outside [0, " + capacity + "]");
+            if (p < 0 || p > capacity()) throw new IllegalArgumentException("padLeft " + Arrays.toString(pads) + " outside [0, " + capacity() + "]");
         try (IntPointer host = new IntPointer(pads)) {
             device.upload(padLeft, host, pads.length * 4L);
         }
         uploadedPadLeft = pads.clone();
-    }
-
-    @Override
-    public int batch() {
-        return batch;
-    }
-
-    @Override
-    public int length() {
-        return length;
-    }
-
-    @Override
-    public int capacity() {
-        return capacity;
-    }
-
-    @Override
-    public void advance(int steps) {
-        if (steps < 0 || length + steps > capacity)
-            throw new IllegalStateException("KV cache: advancing " + steps + " from " + length + " passes capacity " + capacity);
-        length += steps;
     }
 
     @Override

@@ -211,7 +211,7 @@ final class Ops {
         c.usePast(layout.past());
         kernels.get(c.dtype == DType.BF16 ? "kv_write_bf16" : "kv_write_f32")
                 .ptr(kd.address).ptr(vd.address).ptr(c.keys(layer)).ptr(c.values(layer))
-                .i32(t).i32(c.kvHeads).i32(d).i32(c.capacity).ptr(c.pastDevice)
+                .i32(t).i32(c.kvHeads).i32(d).i32(c.capacity()).ptr(c.pastDevice)
                 .launch((long) b * t, 1, THREADS, 0);
         return attend(qd, c, layer, layout, spec);
     }
@@ -232,7 +232,7 @@ final class Ops {
         DeviceTensor q = arena.allocate(DType.F32, b, t, qw);
         kernels.get(c.dtype == DType.BF16 ? "rope_split_cache_bf16" : "rope_split_cache_f32")
                 .ptr(a.address).ptr(table.table().address).ptr(q.address).ptr(c.keys(layer)).ptr(c.values(layer))
-                .i32(t).i32(spec.heads()).i32(spec.kvHeads()).i32(d).i32(c.capacity).ptr(c.pastDevice)
+                .i32(t).i32(spec.heads()).i32(spec.kvHeads()).i32(d).i32(c.capacity()).ptr(c.pastDevice)
                 .launch((long) b * t, 1, THREADS, 0);
         return attend(q, c, layer, layout, spec);
     }
@@ -240,9 +240,9 @@ final class Ops {
     private static void checkCache(CudaKvCache c, int layer, StepLayout layout, AttentionSpec spec, String op) {
         int b = layout.batch(), t = layout.steps(), d = spec.headDim();
         if (layer < 0 || layer >= c.layers) throw new IllegalArgumentException(op + ": layer " + layer + " outside cache of " + c.layers);
-        if (b != c.batch) throw new IllegalArgumentException(op + ": batch " + b + " but cache batch " + c.batch);
+        if (b != c.batch()) throw new IllegalArgumentException(op + ": batch " + b + " but cache batch " + c.batch());
         if (layout.past() != c.length()) throw new IllegalArgumentException(op + ": layout past " + layout.past() + " but cache holds " + c.length());
-        if (layout.past() + t > c.capacity) throw new IllegalStateException(op + ": " + layout.past() + " + " + t + " steps exceed KV capacity " + c.capacity);
+        if (layout.past() + t > c.capacity()) throw new IllegalStateException(op + ": " + layout.past() + " + " + t + " steps exceed KV capacity " + c.capacity());
         if (spec.kvHeads() != c.kvHeads || d != c.headDim) throw new IllegalArgumentException(op + ": spec " + spec + " does not match the cache");
         if (d > MAX_HEAD_DIM) throw new IllegalArgumentException(op + ": headDim " + d + " above " + MAX_HEAD_DIM);
     }
@@ -256,14 +256,14 @@ final class Ops {
         if (t == 1 && decodeAttention && d % 8 == 0 && d <= 256) {
             kernels.get(bf16 ? "attention_decode_bf16" : "attention_decode_f32")
                     .ptr(qd.address).ptr(c.keys(layer)).ptr(c.values(layer)).ptr(c.padLeft).ptr(out.address).ptr(out16)
-                    .i32(spec.heads()).i32(spec.kvHeads()).i32(d).i32(c.capacity).ptr(c.pastDevice)
+                    .i32(spec.heads()).i32(spec.kvHeads()).i32(d).i32(c.capacity()).ptr(c.pastDevice)
                     .f32(spec.scale()).f32(spec.softcap()).i32(spec.window())
                     .launch(b, spec.heads(), ATTENTION_THREADS, 0);
             return out;
         }
         kernels.get(bf16 ? "attention_bf16" : "attention_f32")
                 .ptr(qd.address).ptr(c.keys(layer)).ptr(c.values(layer)).ptr(c.padLeft).ptr(out.address).ptr(out16)
-                .i32(t).i32(spec.heads()).i32(spec.kvHeads()).i32(d).i32(c.capacity).ptr(c.pastDevice)
+                .i32(t).i32(spec.heads()).i32(spec.kvHeads()).i32(d).i32(c.capacity()).ptr(c.pastDevice)
                 .f32(spec.scale()).f32(spec.softcap()).i32(spec.window())
                 .launch((long) b * t, spec.heads(), ATTENTION_THREADS, (d + ATTENTION_TILE) * 4);
         return out;
