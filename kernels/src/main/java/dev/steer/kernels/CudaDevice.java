@@ -144,17 +144,13 @@ final class CudaDevice implements Gpu {
         }
     }
 
-    private final java.util.Map<Long, Long> sizes = new java.util.HashMap<>();
-    private long inUse;
-    private long peak;
+    private final AllocationMeter meter = new AllocationMeter();
 
     @Override
     public long allocate(long bytes) {
         try (LongPointer out = new LongPointer(1)) {
             check(cuMemAlloc(out, bytes), "cuMemAlloc(" + bytes + " bytes)");
-            sizes.put(out.get(), bytes);
-            inUse += bytes;
-            peak = Math.max(peak, inUse);
+            meter.allocated(out.get(), bytes);
             return out.get();
         }
     }
@@ -162,7 +158,7 @@ final class CudaDevice implements Gpu {
     /** Most bytes this process held through {@link #allocate} at once (cuBLAS workspaces not counted). */
     @Override
     public long peakAllocatedBytes() {
-        return peak;
+        return meter.peak();
     }
 
     /** Waits for queued work first: the memory may still be read by a kernel in flight. */
@@ -171,8 +167,7 @@ final class CudaDevice implements Gpu {
         if (address == 0) return;
         synchronize();
         check(cuMemFree(address), "cuMemFree");
-        Long b = sizes.remove(address);
-        if (b != null) inUse -= b;
+        meter.freed(address);
     }
 
     @Override

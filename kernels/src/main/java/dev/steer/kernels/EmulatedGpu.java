@@ -15,9 +15,7 @@ final class EmulatedGpu implements Gpu {
     /** Repeated steps are recorded and replayed as on a GPU, the records standing in for the CUDA graph. */
     private final StepGraph steps = new StepGraph();
     private final Map<Long, Pointer> blocks = new HashMap<>();
-    private final Map<Long, Long> sizes = new HashMap<>();
-    private long inUse;
-    private long peak;
+    private final AllocationMeter meter = new AllocationMeter();
 
     @Override
     public String name() {
@@ -38,9 +36,7 @@ final class EmulatedGpu implements Gpu {
         Pointer p = Pointer.malloc(Math.max(1, bytes));
         if (p == null || p.isNull()) throw new OutOfMemoryError("kernel emulator: malloc(" + bytes + ") failed");
         blocks.put(p.address(), p);
-        sizes.put(p.address(), bytes);
-        inUse += bytes;
-        peak = Math.max(peak, inUse);
+        meter.allocated(p.address(), bytes);
         return p.address();
     }
 
@@ -49,7 +45,7 @@ final class EmulatedGpu implements Gpu {
         if (address == 0) return;
         Pointer p = blocks.remove(address);
         if (p == null) throw new IllegalStateException("kernel emulator: free of " + Long.toHexString(address) + ", not an allocation");
-        inUse -= sizes.remove(address);
+        meter.freed(address);
         Pointer.free(p);
     }
 
@@ -87,7 +83,7 @@ final class EmulatedGpu implements Gpu {
 
     @Override
     public long peakAllocatedBytes() {
-        return peak;
+        return meter.peak();
     }
 
     @Override
@@ -112,7 +108,5 @@ final class EmulatedGpu implements Gpu {
         steps.close();
         for (Pointer p : blocks.values()) Pointer.free(p);
         blocks.clear();
-        sizes.clear();
-        inUse = 0;
     }
 }
