@@ -77,11 +77,8 @@ final class ExtractCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (created if missing).")
     Path out;
 
-    @Option(names = "--chat", description = "Wrap each prompt as one user turn with the model's chat template.")
-    boolean chat;
-
-    @Option(names = "--batch-size", defaultValue = "16", paramLabel = "N", description = "Prompts per forward pass. Default: ${DEFAULT-VALUE}.")
-    int batchSize;
+    @Mixin
+    PromptOptions prompting;
 
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -90,7 +87,7 @@ final class ExtractCommand implements Callable<Integer> {
     public Integer call() {
         List<Method> methodList = Method.parseList(methods, "--method");
         Position pos = Position.parse(position, "--position");
-        if (batchSize < 1) throw new BadInputException("--batch-size: must be at least 1, was " + batchSize);
+        int batchSize = prompting.batchSize();
         List<String> posText, negText;
         String traitName, posFlag, negFlag;
         if (source.trait != null) {
@@ -129,7 +126,7 @@ final class ExtractCommand implements Callable<Integer> {
 
     private List<int[]> encode(LoadedModel m, List<String> texts, String flag) {
         List<int[]> ids = new ArrayList<>();
-        for (String t : texts) ids.add(m.encodePrompt(t, chat, flag));
+        for (String t : texts) ids.add(m.encodePrompt(t, prompting.chat, flag));
         return ids;
     }
 
@@ -145,7 +142,7 @@ final class ExtractCommand implements Callable<Integer> {
         meta.put("method", v.method().label());
         meta.put("trait", trait);
         meta.put("position", v.position().label());
-        meta.put("chat", Boolean.toString(chat));
+        meta.put("chat", Boolean.toString(prompting.chat));
         meta.put("vector_norm", Double.toString(v.vectorNorm()));
         meta.put("activation_norm", Double.toString(v.activationNorm()));
         meta.put("ratio_at_coef_1", Double.toString(v.ratio()));

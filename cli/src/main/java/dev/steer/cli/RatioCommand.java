@@ -69,11 +69,8 @@ final class RatioCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
     Prompts prompts;
 
-    @Option(names = "--chat", description = "Wrap each prompt as one user turn with the model's chat template.")
-    boolean chat;
-
-    @Option(names = "--batch-size", defaultValue = "16", paramLabel = "N", description = "Prompts per forward pass. Default: ${DEFAULT-VALUE}.")
-    int batchSize;
+    @Mixin
+    PromptOptions prompting;
 
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -84,7 +81,7 @@ final class RatioCommand implements Callable<Integer> {
             throw new BadInputException("--coef: must be a finite number, was " + strength.coef);
         if (strength.targetRatio != null && !(strength.targetRatio >= 0 && Double.isFinite(strength.targetRatio)))
             throw new BadInputException("--target-ratio: must be a finite number >= 0, was " + strength.targetRatio);
-        if (batchSize < 1) throw new BadInputException("--batch-size: must be at least 1, was " + batchSize);
+        int batchSize = prompting.batchSize();
         SteeringVectorData v = VectorFile.read(vector, vectorKey);
         double vNorm = v.norm();
         if (strength.targetRatio != null && !(vNorm > 0))
@@ -105,7 +102,7 @@ final class RatioCommand implements Callable<Integer> {
                 throw new BadInputException("--vector " + vector + ": vector has " + v.values().length
                         + " elements, the model's hidden size is " + m.lm().dims().hidden());
             List<int[]> ids = new ArrayList<>();
-            for (String t : texts) ids.add(m.encodePrompt(t, chat, flag));
+            for (String t : texts) ids.add(m.encodePrompt(t, prompting.chat, flag));
             LiveNorm h = LiveNorm.measure(m.lm(), ids, layer, batchSize);
             if (!(h.mean() > 0))
                 throw new BadInputException(flag + ": the prompts have no tokens besides BOS, so ||h|| cannot be measured");
