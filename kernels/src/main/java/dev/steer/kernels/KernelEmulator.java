@@ -111,7 +111,6 @@ final class KernelEmulator {
     }
 
     private static final Pattern DYNAMIC_SHARED = Pattern.compile("extern\\s+__shared__\\s+(\\w+)\\s+(\\w+)\\s*\\[\\s*\\]\\s*;");
-    private static final Pattern KERNEL = Pattern.compile("extern\\s+\"C\"\\s+__global__\\s+void\\s+(\\w+)\\s*\\(");
     private static final Pattern PARAMETER = Pattern.compile("^(.*?)\\b(\\w+)\\s*$", Pattern.DOTALL);
 
     /**
@@ -123,7 +122,7 @@ final class KernelEmulator {
         String body = shared.replaceAll("$1* $2 = ($1*)emu::dynamic_shared();");
         StringBuilder out = new StringBuilder("#include \"cuda_emu.h\"\n").append(body).append("\n\nnamespace {\n");
         List<String> names = new ArrayList<>();
-        Matcher m = KERNEL.matcher(source);
+        Matcher m = KernelSource.KERNEL.matcher(source);
         while (m.find()) {
             String name = m.group(1);
             int open = m.end(), close = source.indexOf(')', open);
@@ -232,7 +231,7 @@ final class KernelEmulator {
         Library(StepGraph steps) {
             load();
             for (String family : KernelSource.FAMILIES)
-                for (String name : KernelLibrary.kernelNames(KernelSource.read(family + ".cu"))) kernels.put(name, new EmulatedKernel(name, steps));
+                for (String name : KernelSource.kernelNames(KernelSource.read(family + ".cu"))) kernels.put(name, new EmulatedKernel(name, steps));
         }
 
         @Override

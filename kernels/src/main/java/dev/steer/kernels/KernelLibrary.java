@@ -80,20 +80,13 @@ final class KernelLibrary implements Kernels {
             }
         }
         modules.add(module);
-        for (String name : kernelNames(source)) {
+        for (String name : KernelSource.kernelNames(source)) {
             CUfunc_st function = new CUfunc_st();
             check(cuModuleGetFunction(function, module, name), "cuModuleGetFunction(" + name + ")");
             kernels.put(name, new Kernel.Cuda(name, function, device.stream, device.steps));
         }
     }
 
-    /** The names of a source's {@code extern "C" __global__ void NAME(} kernels. */
-    static List<String> kernelNames(String source) {
-        List<String> names = new ArrayList<>();
-        var m = java.util.regex.Pattern.compile("extern\\s+\"C\"\\s+__global__\\s+void\\s+(\\w+)\\s*\\(").matcher(source);
-        while (m.find()) names.add(m.group(1));
-        return names;
-    }
 
     /** {@code fresh}: compile even when the cache holds an entry (which is then replaced). */
     private byte[] cached(String family, String source, String header, String[] options, boolean fresh) {

@@ -17,6 +17,17 @@ public final class KernelSource {
     private KernelSource() {
     }
 
+    /** A kernel declaration, {@code extern "C" __global__ void NAME(}: group 1 is the name, the match ends at the '('. */
+    static final java.util.regex.Pattern KERNEL = java.util.regex.Pattern.compile("extern\\s+\"C\"\\s+__global__\\s+void\\s+(\\w+)\\s*\\(");
+
+    /** The names of a source's {@code extern "C" __global__ void NAME(} kernels. */
+    static List<String> kernelNames(String source) {
+        List<String> names = new java.util.ArrayList<>();
+        var m = KERNEL.matcher(source);
+        while (m.find()) names.add(m.group(1));
+        return names;
+    }
+
     /** Hex SHA-256 of {@code bytes}: the key of the kernel caches (NVRTC CUBINs, the emulator library). */
     static String sha256(byte[] bytes) {
         try {

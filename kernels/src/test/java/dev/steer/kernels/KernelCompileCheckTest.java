@@ -49,7 +49,7 @@ class KernelCompileCheckTest {
             assertTrue(p.waitFor(300, TimeUnit.SECONDS), family + ".cu: nvcc timed out");
             assertEquals(0, p.exitValue(), family + ".cu does not compile:\n" + log);
             String text = Files.readString(ptx);
-            List<String> kernels = KernelLibrary.kernelNames(source);
+            List<String> kernels = KernelSource.kernelNames(source);
             assertFalse(kernels.isEmpty(), family + ".cu declares no extern \"C\" kernel");
             for (String k : kernels) assertTrue(text.contains(".entry " + k + "("), family + ".cu: no entry " + k + " in the PTX");
         }
@@ -67,7 +67,7 @@ class KernelCompileCheckTest {
     @Test
     void everyKernelTheBackendLaunchesIsDeclared() {
         List<String> declared = new ArrayList<>();
-        for (String family : KernelSource.FAMILIES) declared.addAll(KernelLibrary.kernelNames(KernelSource.read(family + ".cu")));
+        for (String family : KernelSource.FAMILIES) declared.addAll(KernelSource.kernelNames(KernelSource.read(family + ".cu")));
         for (String name : List.of("embed_f32", "embed_bf16", "rmsnorm_f32", "rope_f32", "kv_write_f32", "kv_write_bf16",
                 "attention_f32", "attention_bf16", "add_f32", "gelu_tanh_mul_f32", "softcap_f32", "to_bf16", "last_step_f32",
                 "steer_f32", "argmax_f32"))
