@@ -68,8 +68,8 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * Switches the opt-in kernels (default: STEER_ATTN_DECODE and STEER_GEMV from the environment): the decode
-     * attention kernel for one-token steps, and gemv.cu for bf16 linear layers of at most 8 rows. For A/B runs.
+     * Switches the decode attention kernel for one-token steps (default on; STEER_ATTN_DECODE=0 off) and the opt-in
+     * gemv.cu (STEER_GEMV=1) for bf16 linear layers of at most 8 rows. For A/B runs.
      */
     public CudaBackend optInKernels(boolean decodeAttention, boolean gemv) {
         ops.decodeAttention = decodeAttention;

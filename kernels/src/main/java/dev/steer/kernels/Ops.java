@@ -19,11 +19,11 @@ final class Ops {
     private static final int ATTENTION_TILE = 256;
     private static final int MAX_HEAD_DIM = 4 * ATTENTION_THREADS;
     /**
-     * The decode-only attention kernel ({@code attend_decode} in attention.cu) for T = 1: opt-in with
-     * STEER_ATTN_DECODE=1 until a GPU run has checked and timed it (written after the last device run of
-     * 2026-11-26; compiled by nvcc here, never executed).
+     * The decode-only attention kernel ({@code attend_decode} in attention.cu) for T = 1; STEER_ATTN_DECODE=0 falls
+     * back to the general kernel. Measured on an H100 (BENCHMARKS.md, device run 5): steered decode 207.9 -> 268.6
+     * tok/s at batch 1 and 11,664 -> 13,733 at batch 64.
      */
-    private static final boolean DECODE_ATTENTION = "1".equals(System.getenv("STEER_ATTN_DECODE"));
+    private static final boolean DECODE_ATTENTION = !"0".equals(System.getenv("STEER_ATTN_DECODE"));
 
     /**
      * Rows up to which a bf16 linear layer may use gemv.cu instead of cuBLAS. Off unless STEER_GEMV=1: measured on
