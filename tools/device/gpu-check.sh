@@ -5,7 +5,7 @@
 # Device time is scarce (15 min a session, 10 min a command): run the correctness and headline stages first,
 #   STAGES="self tiny commands peer bench" bash tools/device/gpu-check.sh
 # then, time permitting, the A/B and profile stages in a second call:
-#   STAGES="tf unpacked sampled attn profile" bash tools/device/gpu-check.sh
+#   STAGES="tf gemv unpacked sampled attn profile" bash tools/device/gpu-check.sh
 # (peer and bench in the same call: their ratio is only meaningful within one run).
 set -u
 OUT=${OUT:-/tmp/steer-out}; mkdir -p "$OUT"
@@ -19,11 +19,11 @@ CK=/tmp/g2
 step() { local name=$1 t=$2; shift 2; echo "== $name"; local s=$(date +%s); timeout "$t" "$@" > "$OUT/$name.log" 2>&1; local rc=$?
          tail -n ${TAIL:-8} "$OUT/$name.log"; echo "== $name rc=$rc $(( $(date +%s) - s ))s"; }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
-STAGES=${STAGES:-self tiny commands peer tf bench unpacked sampled attn profile}  # run 4 used: self tiny peer bench
+STAGES=${STAGES:-self tiny commands peer tf bench gemv unpacked sampled attn profile}  # run 5: see BENCHMARKS.md
 
 # The gemma-2-2b-shaped checkpoint (hf_peer_bench.py writes it before benchmarking): made here when a call
 # without the peer stage needs it (a fresh machine has no /tmp/g2); sed stops the script right after the save.
-if [[ $STAGES != *peer* && $STAGES =~ (tf|bench|unpacked|sampled|attn|profile|nograph) && ! -f $CK/config.json ]]; then
+if [[ $STAGES != *peer* && $STAGES =~ (tf|bench|gemv|unpacked|sampled|attn|profile|nograph) && ! -f $CK/config.json ]]; then
   python3 .carry/hf_peer_bench.py --save $CK 2>&1 | sed '/^saved/q'
 fi
 
@@ -39,17 +39,19 @@ if [[ $STAGES == *tiny* ]]; then
       > "$OUT/tiny_steered.json" 2> "$OUT/tiny_steered.err"; echo "tiny steered rc=$?"
   tail -n 3 "$OUT/tiny_plain.err" "$OUT/tiny_steered.err"
   step tiny_check 60 python3 tools/device/check_tiny.py $REF "$OUT/tiny_plain.json" "$OUT/tiny_steered.json"
-  # bf16 decode: the gemv kernel (batch <= 8) against cuBLAS, same tokens expected
+  # bf16 decode: gemv.cu (chosen by timing, and one fixed configuration) against cuBLAS, same tokens expected
   B16=(generate --model $TINY --backend cuda --precision bf16 --format json --max-new-tokens 24 --no-stop)
   for p in "${P[@]}"; do B16+=(--prompt "$p"); done
-  STEER_GEMV=1 timeout 120 "${J[@]}" dev.steer.cli.Steer "${B16[@]}" > "$OUT/tiny_bf16_gemv.json" 2>> "$OUT/tiny_plain.err"
+  STEER_GEMV=auto timeout 120 "${J[@]}" dev.steer.cli.Steer "${B16[@]}" > "$OUT/tiny_bf16_gemv.json" 2>> "$OUT/tiny_plain.err"
+  STEER_GEMV=c2w4 timeout 120 "${J[@]}" dev.steer.cli.Steer "${B16[@]}" > "$OUT/tiny_bf16_c2w4.json" 2>> "$OUT/tiny_plain.err"
   STEER_GEMV=0 timeout 120 "${J[@]}" dev.steer.cli.Steer "${B16[@]}" > "$OUT/tiny_bf16_cublas.json" 2>> "$OUT/tiny_plain.err"
   python3 -c "
 import json,sys
-a=[r['tokens'] for r in json.load(open('$OUT/tiny_bf16_gemv.json'))['results']]
 b=[r['tokens'] for r in json.load(open('$OUT/tiny_bf16_cublas.json'))['results']]
-same=sum(x==y for u,v in zip(a,b) for x,y in zip(u,v)); n=sum(len(u) for u in a)
-print(f'tiny bf16 decode, gemv vs cublas: {same}/{n} tokens equal ->', 'PASS' if same==n else 'CHECK')" | tee "$OUT/gemv_check.log"
+for f in ('gemv','c2w4'):
+  a=[r['tokens'] for r in json.load(open('$OUT/tiny_bf16_'+f+'.json'))['results']]
+  same=sum(x==y for u,v in zip(a,b) for x,y in zip(u,v)); n=sum(len(u) for u in b)
+  print(f'tiny bf16 decode, {f} vs cublas: {same}/{n} tokens equal ->', 'PASS' if same==n else 'CHECK')" | tee "$OUT/gemv_check.log"
 fi
 
 if [[ $STAGES == *commands* ]]; then
@@ -94,8 +96,10 @@ if [[ $STAGES == *attn* ]]; then
   step tiny_attn_check 60 python3 tools/device/check_tiny.py $REF "$OUT/tiny_attn_plain.json" "$OUT/tiny_attn_steered.json"
   STEER_ATTN_DECODE=0 TAIL=12 step steer_bench_attn 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
 fi
-if [[ $STAGES == *gemvoff* ]]; then
-  STEER_GEMV=0 TAIL=6 step steer_bench_cublas 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch 1,8 --prompt-len 64 --new-tokens 128 --layer 12
+if [[ $STAGES == *gemv* ]]; then
+  # A/B: STEER_GEMV=auto (each decode-size linear timed against cuBLAS on the device, the fastest kept; the
+  # choices are printed) against the cuBLAS default of the bench stage above. Batch 64 is not affected (> 8 rows).
+  STEER_GEMV=auto TAIL=14 step steer_bench_gemv 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch 1,8 --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
 fi
 if [[ $STAGES == *profile* ]]; then
   STEER_CUDA_PROFILE=1 STEER_CUDA_GRAPHS=0 TAIL=30 step steer_profile 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch 1 --prompt-len 64 --new-tokens 16 --layer 12
@@ -110,5 +114,5 @@ grep -h "PASS\|FAIL" "$OUT"/*.log 2>/dev/null | tail -n 40
 grep -h "tok/s" "$OUT/peer_bench.log" 2>/dev/null
 tail -n 15 "$OUT/steer_bench.log" 2>/dev/null
 tail -n 10 "$OUT/steer_bench_nograph.log" 2>/dev/null
-tail -n 6 "$OUT/steer_bench_cublas.log" 2>/dev/null
+tail -n 14 "$OUT/steer_bench_gemv.log" 2>/dev/null
 grep -A 14 "GPU time by op" "$OUT/steer_profile.log" "$OUT/steer_profile64.log" 2>/dev/null

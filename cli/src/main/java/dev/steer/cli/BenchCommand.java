@@ -167,7 +167,18 @@ final class BenchCommand implements Callable<Integer> {
                 OutputFormat.printJson(out, o);
             } else {
                 if (b.peakMemoryBytes() >= 0) out.printf("peak device memory %.2f GiB%n", b.peakMemoryBytes() / (double) (1L << 30));
-                if (!b.stats().isEmpty()) out.println("backend stats " + b.stats());
+                // scalars on one line; lists (the linear-layer plan's choices) one entry per line
+                Map<String, Object> scalars = new LinkedHashMap<>();
+                b.stats().forEach((k, v) -> {
+                    if (!(v instanceof List<?>)) scalars.put(k, v);
+                });
+                if (!scalars.isEmpty()) out.println("backend stats " + scalars);
+                b.stats().forEach((k, v) -> {
+                    if (v instanceof List<?> l && !l.isEmpty()) {
+                        out.println(k + ":");
+                        l.forEach(e -> out.println("  " + e));
+                    }
+                });
             }
             m.close();
         }

@@ -50,6 +50,39 @@ class BenchCommandTest {
         assertTrue(o.get("peak_memory_bytes").getAsLong() > 0);
     }
 
+    /**
+     * STEER_GEMV=auto (here its system property): each decode-size linear layer is timed once against cuBLAS, in
+     * the first (eager) decode step, and the choices are reported; graph capture and replay are unaffected.
+     */
+    @Test
+    void autoLinearPlanIsTunedOnceAndReported() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.steer.kernels.CudaBackend.emulatorUnavailableReason() == null, "no kernel emulator here");
+        System.setProperty("steer.gemv", "auto");
+        try {
+            CliRun r = CliRun.of("bench", "--random", "tiny", "--backend", "cuda-emu", "--precision", "bf16", "--batch", "1",
+                    "--prompt-len", "9", "--new-tokens", "4", "--format", "json");
+            assertEquals(0, r.code(), r.err());
+            JsonObject stats = r.json().getAsJsonObject("backend_stats");
+            assertEquals("auto", stats.get("linear_plan").getAsString());
+            JsonArray choices = stats.getAsJsonArray("linear_choices");
+            // one row at decode (prefill's 9 rows go to cuBLAS unasked): q/k/v (packed), o, gate/up (packed), down, lm_head
+            assertEquals(5, choices.size(), choices.toString());
+            for (var c : choices) {
+                String line = c.getAsString();
+                assertTrue(line.matches("m1 n\\d+ k\\d+: (cublas|gemv_r1_c\\d_w\\d) [0-9.]+ us \\(cublas [0-9.]+ us; medians in us: .*cublas [0-9.]+.*\\)"), line);
+            }
+            assertEquals(4, stats.get("graph_replays").getAsInt(), stats.toString());
+            assertEquals(0, stats.get("graph_mismatches").getAsInt(), stats.toString());
+            System.setProperty("steer.gemv", "fast");
+            CliRun bad = CliRun.of("bench", "--random", "tiny", "--backend", "cuda-emu", "--precision", "bf16", "--batch", "1");
+            assertEquals(2, bad.code());
+            assertTrue(bad.err().strip().startsWith("steer: -Dsteer.gemv=fast: expected 0 (cuBLAS), auto, or a gemv configuration: c1w4,"), bad.err());
+            assertTrue(!bad.err().strip().contains("\n"), bad.err());
+        } finally {
+            System.clearProperty("steer.gemv");
+        }
+    }
+
     @Test
     void badSamplingFlagsAreOneLine() {
         CliRun r = CliRun.of("bench", "--random", "tiny", "--top-p", "0");

@@ -71,7 +71,7 @@ class EmulatedCudaCommandTest {
             for (int i = 0; i < ids.length; i++) ids[i] = idsJson.get(i).getAsInt();
             requests.add(new GenerationRequest(ids, p % 2 == 0 ? List.of(spec) : List.of()));
         }
-        CudaBackend be = CudaBackend.emulated(Precision.F32).optInKernels(decodeAttention, false).packProjections(packed);
+        CudaBackend be = CudaBackend.emulated(Precision.F32).optInKernels(decodeAttention, "0").packProjections(packed);
         try (LoadedModel m = LoadedModel.open(CliRun.TINY, be)) {
             GenerationOptions opts = new GenerationOptions(12, 0, 1, 0, false, null, false);
             List<GenerationResult> out = new Generator(m.lm()).generate(requests, opts);
@@ -84,6 +84,50 @@ class EmulatedCudaCommandTest {
             // 11 decode steps: the first eager, the second captured, the other 9 replayed
             assertEquals(9L, be.graphReplays());
             assertEquals(0L, be.graphMismatches());
+        } finally {
+            be.close();
+        }
+    }
+
+    /**
+     * bf16 decode with gemv.cu in place of the GEMM (STEER_GEMV=c2w4 and c4w2 at batch 4, c2w4 and c8w1 at batch 1): the same greedy tokens
+     * as with cuBLAS's stand-in, steered rows included, and the graph still replays. The two differ only in float32
+     * summation order.
+     */
+    @Test
+    void gemvDecodeGivesTheSameTokensAsTheGemm() {
+        float[] v = new float[64];
+        JsonArray vec = GenerateCommandTest.ref.getAsJsonObject("steering").getAsJsonArray("vector");
+        for (int i = 0; i < v.length; i++) v[i] = vec.get(i).getAsFloat();
+        SteeringSpec spec = new SteeringSpec(1, new SteeringVector(v, "fixture"), 8.0, Positions.ALL);
+        List<GenerationRequest> four = new ArrayList<>();
+        for (int p = 0; p < 4; p++) four.add(new GenerationRequest(promptIds(p), p % 2 == 0 ? List.of(spec) : List.of()));
+        for (List<GenerationRequest> requests : List.of(four, List.of(four.get(0)))) {
+            String other = requests.size() == 1 ? "c8w1" : "c4w2";   // c8w1 serves at most 2 rows
+            List<List<Integer>> cublas = tokens("0", requests), gemv = tokens("c2w4", requests), wide = tokens(other, requests);
+            assertEquals(cublas, gemv, "c2w4, batch " + requests.size());
+            assertEquals(cublas, wide, other + ", batch " + requests.size());
+            assertEquals(requests.size() * 12, cublas.stream().mapToInt(List::size).sum());
+        }
+    }
+
+    private static int[] promptIds(int p) {
+        JsonArray idsJson = GenerateCommandTest.ref.getAsJsonArray("prompts").get(p).getAsJsonObject().getAsJsonArray("ids");
+        int[] ids = new int[idsJson.size()];
+        for (int i = 0; i < ids.length; i++) ids[i] = idsJson.get(i).getAsInt();
+        return ids;
+    }
+
+    private static List<List<Integer>> tokens(String gemv, List<GenerationRequest> requests) {
+        CudaBackend be = CudaBackend.emulated(Precision.BF16).optInKernels(true, gemv);
+        try (LoadedModel m = LoadedModel.open(CliRun.TINY, be)) {
+            List<GenerationResult> out = new Generator(m.lm()).generate(requests, new GenerationOptions(12, 0, 1, 0, false, null, false));
+            assertEquals(0L, be.graphMismatches());
+            assertEquals(9L, be.graphReplays());
+            if (!gemv.equals("0")) assertTrue(be.stats().get("linear_choices").toString().contains("gemv_"), be.stats().toString());
+            List<List<Integer>> all = new ArrayList<>();
+            for (GenerationResult r : out) all.add(java.util.Arrays.stream(r.tokens()).boxed().toList());
+            return all;
         } finally {
             be.close();
         }

@@ -68,12 +68,13 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * Switches the decode attention kernel for one-token steps (default on; STEER_ATTN_DECODE=0 off) and the opt-in
-     * gemv.cu (STEER_GEMV=1) for bf16 linear layers of at most 8 rows. For A/B runs.
+     * Switches the decode attention kernel for one-token steps (default on; STEER_ATTN_DECODE=0 off) and sets how
+     * bf16 linear layers of at most 8 rows are computed ({@code gemv}: STEER_GEMV's syntax, see {@link LinearPlan}:
+     * 0 for cuBLAS, auto, or c<C>w<W>). For A/B runs and tests.
      */
-    public CudaBackend optInKernels(boolean decodeAttention, boolean gemv) {
+    public CudaBackend optInKernels(boolean decodeAttention, String gemv) {
         ops.decodeAttention = decodeAttention;
-        ops.gemv = gemv;
+        ops.linearPlan = LinearPlan.parse(gemv, "gemv");
         return this;
     }
 
@@ -372,8 +373,13 @@ public final class CudaBackend implements Backend {
 
     @Override
     public java.util.Map<String, Object> stats() {
-        return java.util.Map.of("graph_replays", graphReplays(), "graph_mismatches", graphMismatches(),
-                "graph_step_launches", graphs ? device.steps().capturedWork() : 0);
+        java.util.Map<String, Object> s = new java.util.LinkedHashMap<>();
+        s.put("graph_replays", graphReplays());
+        s.put("graph_mismatches", graphMismatches());
+        s.put("graph_step_launches", graphs ? device.steps().capturedWork() : 0);
+        s.put("linear_plan", ops.linearPlan.setting());
+        s.put("linear_choices", ops.linearPlan.describe());
+        return s;
     }
 
     /** Steps replayed from a CUDA graph so far, and steps that could not be (their work differed). */

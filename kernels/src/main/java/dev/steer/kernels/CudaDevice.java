@@ -3,12 +3,19 @@ package dev.steer.kernels;
 import static dev.steer.kernels.CudaException.check;
 import static org.bytedeco.cuda.global.cudart.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR;
 import static org.bytedeco.cuda.global.cudart.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR;
+import static org.bytedeco.cuda.global.cudart.CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE;
+import static org.bytedeco.cuda.global.cudart.CU_EVENT_DEFAULT;
 import static org.bytedeco.cuda.global.cudart.CU_STREAM_NON_BLOCKING;
 import static org.bytedeco.cuda.global.cudart.cuCtxSetCurrent;
 import static org.bytedeco.cuda.global.cudart.cuDeviceGet;
 import static org.bytedeco.cuda.global.cudart.cuDeviceGetAttribute;
 import static org.bytedeco.cuda.global.cudart.cuDeviceGetCount;
 import static org.bytedeco.cuda.global.cudart.cuDeviceGetName;
+import static org.bytedeco.cuda.global.cudart.cuEventCreate;
+import static org.bytedeco.cuda.global.cudart.cuEventDestroy;
+import static org.bytedeco.cuda.global.cudart.cuEventElapsedTime;
+import static org.bytedeco.cuda.global.cudart.cuEventRecord;
+import static org.bytedeco.cuda.global.cudart.cuEventSynchronize;
 import static org.bytedeco.cuda.global.cudart.cuDevicePrimaryCtxRelease;
 import static org.bytedeco.cuda.global.cudart.cuDevicePrimaryCtxRetain;
 import static org.bytedeco.cuda.global.cudart.cuInit;
@@ -19,6 +26,7 @@ import static org.bytedeco.cuda.global.cudart.cuMemFreeHost;
 import static org.bytedeco.cuda.global.cudart.cuMemcpyDtoDAsync;
 import static org.bytedeco.cuda.global.cudart.cuMemcpyDtoHAsync;
 import static org.bytedeco.cuda.global.cudart.cuMemcpyHtoDAsync;
+import static org.bytedeco.cuda.global.cudart.cuMemsetD8Async;
 import static org.bytedeco.cuda.global.cudart.cuStreamCreate;
 import static org.bytedeco.cuda.global.cudart.cuStreamDestroy;
 import static org.bytedeco.cuda.global.cudart.cuStreamSynchronize;
@@ -26,6 +34,7 @@ import static org.bytedeco.cuda.global.cudart.cuStreamSynchronize;
 import dev.steer.engine.BadInputException;
 import java.nio.charset.StandardCharsets;
 import org.bytedeco.cuda.cudart.CUctx_st;
+import org.bytedeco.cuda.cudart.CUevent_st;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.LongPointer;
@@ -217,6 +226,48 @@ final class CudaDevice implements Gpu {
     @Override
     public void synchronize() {
         check(cuStreamSynchronize(stream), "cuStreamSynchronize");
+    }
+
+    /**
+     * CUDA events around each run; before each, a memset of twice the L2 cache's size evicts what the last run
+     * left there. The flush buffer is held only during the call (it shows in the peak memory figure).
+     */
+    @Override
+    public double[] time(Runnable work, int runs) {
+        enter();
+        int[] l2 = new int[1];
+        check(cuDeviceGetAttribute(l2, CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE, handle), "cuDeviceGetAttribute(L2)");
+        long flushBytes = Math.max(2L * l2[0], 8L << 20);
+        long flush = allocate(flushBytes);
+        CUevent_st[] start = new CUevent_st[runs], stop = new CUevent_st[runs];
+        try {
+            for (int i = 0; i < runs; i++) {
+                start[i] = new CUevent_st();
+                stop[i] = new CUevent_st();
+                check(cuEventCreate(start[i], CU_EVENT_DEFAULT), "cuEventCreate");
+                check(cuEventCreate(stop[i], CU_EVENT_DEFAULT), "cuEventCreate");
+            }
+            for (int i = 0; i < runs; i++) {
+                check(cuMemsetD8Async(flush, (byte) i, flushBytes, stream), "cuMemsetD8Async");
+                check(cuEventRecord(start[i], stream), "cuEventRecord");
+                work.run();
+                check(cuEventRecord(stop[i], stream), "cuEventRecord");
+            }
+            check(cuEventSynchronize(stop[runs - 1]), "cuEventSynchronize");
+            double[] out = new double[runs];
+            float[] ms = new float[1];
+            for (int i = 0; i < runs; i++) {
+                check(cuEventElapsedTime(ms, start[i], stop[i]), "cuEventElapsedTime");
+                out[i] = ms[0] * 1e3;
+            }
+            return out;
+        } finally {
+            for (int i = 0; i < runs; i++) {
+                if (start[i] != null) cuEventDestroy(start[i]);
+                if (stop[i] != null) cuEventDestroy(stop[i]);
+            }
+            free(flush);
+        }
     }
 
     @Override

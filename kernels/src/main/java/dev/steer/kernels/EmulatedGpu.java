@@ -81,6 +81,18 @@ final class EmulatedGpu implements Gpu {
     public void synchronize() {
     }
 
+    /** Host time: the emulator runs work when it is queued. There is no cache to flush. */
+    @Override
+    public double[] time(Runnable work, int runs) {
+        double[] out = new double[runs];
+        for (int i = 0; i < runs; i++) {
+            long t0 = System.nanoTime();
+            work.run();
+            out[i] = (System.nanoTime() - t0) / 1e3;
+        }
+        return out;
+    }
+
     @Override
     public long peakAllocatedBytes() {
         return meter.peak();

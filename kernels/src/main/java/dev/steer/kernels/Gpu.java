@@ -27,6 +27,13 @@ interface Gpu extends DeviceMemory, AutoCloseable {
     /** Waits until every queued copy and kernel has finished. */
     void synchronize();
 
+    /**
+     * Device time in microseconds of each of {@code runs} runs of {@code work} (eager launches on this device's
+     * queue), the L2 cache flushed before each run so that operands come from memory, as in a model step. For
+     * choosing between kernels ({@link LinearPlan}); waits for the device.
+     */
+    double[] time(Runnable work, int runs);
+
     /** Most bytes held through {@link #allocate} at once. */
     long peakAllocatedBytes();
 

@@ -95,6 +95,7 @@ public final class GpuSelfCheck {
         c.check("linear [2,3,160] x [96,160]", 1e-4, () -> c.linear(new long[] {2, 3, 160}, 96, false));
         c.check("linear [5,2304] x [300,2304]", 1e-4, () -> c.linear(new long[] {5, 2304}, 300, false));
         c.check("linear [4,64] x float32 weight [40,64]", 1e-4, () -> c.linear(new long[] {4, 64}, 40, true));
+        c.gemvChecks();
         c.check("rmsNorm then linear (bf16 operand from the norm) [3,5,300] x [64,300]", 1e-4, () -> c.producerThenLinear(0));
         c.check("geluTanhMul then linear (bf16 operand from the gate) [4,1000] x [48,1000]", 1e-4, () -> c.producerThenLinear(1));
         c.check("addRmsNorm [3,5,300]: residual and norm", 1e-5, () -> c.addRmsNorm(false));
@@ -221,6 +222,39 @@ public final class GpuSelfCheck {
         float[] got = be.toHost(be.linear(be.floats(x, xShape), weight));
         boolean bf16 = !floatWeight && precision == Precision.BF16;
         return maxAbs(got, ReferenceOps.linear(bf16 ? Bf16.round(x) : x, bf16 ? Bf16.round(w) : w, k));
+    }
+
+    /**
+     * Every gemv.cu instantiation (bf16 only: a float32 weight always goes to cuBLAS), through the backend's linear
+     * op with the plan fixed to its configuration: rows 1, 2, 3 and 8 pick R = 1, 2, 4, 8 where declared; 67
+     * columns leave a partial last block for every C; k 2312 (289 chunks) and 1000 (125) exercise both the paired
+     * loop and its tail.
+     */
+    private void gemvChecks() {
+        if (precision != Precision.BF16) return;
+        for (String config : LinearPlan.ALL.stream().map(LinearPlan.Gemv::config).distinct().toList()) {
+            for (int m : new int[] {1, 2, 3, 8}) {
+                LinearPlan.Gemv g = LinearPlan.candidates(m).stream().filter(x -> x.config().equals(config)).findFirst().orElse(null);
+                if (g == null) continue;
+                int k = m <= 2 ? 2312 : 1000, n = 67;
+                check("linear by " + g.kernel() + " [" + m + "," + k + "] x [" + n + "," + k + "]", 1e-4, () -> gemv(g, m, n, k));
+            }
+        }
+    }
+
+    private double gemv(LinearPlan.Gemv g, int m, int n, int k) {
+        LinearPlan saved = be.ops().linearPlan;
+        LinearPlan plan = LinearPlan.parse(g.config(), "gemv check");
+        be.ops().linearPlan = plan;
+        try {
+            float[] x = random(m * k, 1f), w = random(n * k, (float) (1 / Math.sqrt(k)));
+            float[] got = be.toHost(be.linear(be.floats(x, m, k), be.weight(new ArrayTensor("check.gemv", new long[] {n, k}, w))));
+            LinearPlan.Choice used = plan.choices().get(new LinearPlan.Shape(m, n, k));
+            if (used == null || !g.equals(used.gemv())) throw new IllegalStateException("the plan ran " + (used == null ? "nothing" : used.kernel()) + ", not " + g.kernel());
+            return maxAbs(got, ReferenceOps.linear(Bf16.round(x), Bf16.round(w), k));
+        } finally {
+            be.ops().linearPlan = saved;
+        }
     }
 
     /** An op that writes the next GEMM's bf16 operand itself, then that GEMM: against the reference in the precision. */

@@ -25,18 +25,10 @@ final class Ops {
      */
     private static final boolean DECODE_ATTENTION = !"0".equals(System.getenv("STEER_ATTN_DECODE"));
 
-    /**
-     * Rows up to which a bf16 linear layer may use gemv.cu instead of cuBLAS. Off unless STEER_GEMV=1: measured on
-     * an H200 (BENCHMARKS.md, device run 4) it ties cuBLAS at batch 1 (5.42 vs 5.45 ms per decode step) and loses
-     * at batch 8 (9.86 vs 4.99 ms), so cuBLAS stays the default until the kernel gets more loads in flight.
-     */
-    private static final int GEMV_MAX_ROWS = 8;
-    private static final int GEMV_COLUMNS_PER_BLOCK = 8;
-    private static final boolean GEMV = "1".equals(System.getenv("STEER_GEMV"));
-
     /** The opt-in kernels for this backend (from the environment; tests set them). */
     boolean decodeAttention = DECODE_ATTENTION;
-    boolean gemv = GEMV;
+    /** cuBLAS or gemv.cu for bf16 linear layers of few rows (STEER_GEMV; see {@link LinearPlan}). */
+    LinearPlan linearPlan = LinearPlan.fromEnvironment();
     /**
      * Weights are bf16 (the BF16 precision): the ops whose output feeds a GEMM (RMSNorm, the gated GELU) write its
      * bf16 copy in the same pass, so no separate to_bf16 pass runs before the GEMM.
@@ -133,10 +125,15 @@ final class Ops {
         long k = b.shape[1], n = b.shape[0], m = a.elements() / Math.max(1, k);
         DeviceTensor out = arena.allocate(DType.F32, withLast(a.shape, n));
         if (m == 0) return out;
-        if (b.dtype == DType.BF16 && gemv && m <= GEMV_MAX_ROWS && k % 8 == 0) {
-            // Decode: weight streaming, x as its bf16 copy (shared by q, k and v).
-            kernels.get("gemv_bf16").ptr(bf16Copy(a)).ptr(b.address).ptr(out.address).i32((int) m).i32((int) n).i32((int) k)
-                    .launch((n + GEMV_COLUMNS_PER_BLOCK - 1) / GEMV_COLUMNS_PER_BLOCK, 1, 32 * GEMV_COLUMNS_PER_BLOCK, 0);
+        if (b.dtype == DType.BF16 && linearPlan.covers(m, k)) {
+            // Decode: weight streaming; x as its bf16 copy (q, k and v share one).
+            long x16 = bf16Copy(a), w16 = b.address, y = out.address;
+            int rows = (int) m, cols = (int) n, inner = (int) k;
+            StepGraph steps = device.steps();
+            boolean eager = steps == null || steps.mode() == StepGraph.Mode.EAGER;
+            LinearPlan.Gemv g = linearPlan.choose(new LinearPlan.Shape(rows, cols, inner), eager, device,
+                    candidate -> linearWith(candidate, x16, w16, y, rows, cols, inner));
+            linearWith(g, x16, w16, y, rows, cols, inner);
             return out;
         }
         long input = a.address;
@@ -144,6 +141,15 @@ final class Ops {
         else if (b.dtype != DType.F32) throw new IllegalArgumentException("linear: weight " + b + " must be float");
         gemm.linear(input, b.address, out.address, (int) m, (int) n, (int) k, b.dtype);
         return out;
+    }
+
+    /** {@code y = x16 · w16ᵀ} by gemv {@code g}, or by cuBLAS when g is null. */
+    private void linearWith(LinearPlan.Gemv g, long x16, long w16, long y, int m, int n, int k) {
+        if (g == null) {
+            gemm.linear(x16, w16, y, m, n, k, DType.BF16);
+            return;
+        }
+        kernels.get(g.kernel()).ptr(x16).ptr(w16).ptr(y).i32(m).i32(n).i32(k).launch(g.blocks(n), 1, g.threads(), 0);
     }
 
     /** x rounded to bf16 for a bf16 GEMM; remembered while x's scope is current (q, k, v share one copy). */

@@ -1,0 +1,217 @@
+package dev.steer.kernels;
+
+import dev.steer.engine.BadInputException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Which kernel computes each bf16 linear layer of at most {@link #MAX_ROWS} rows (the decode step's GEMMs, pure
+ * weight streaming): cuBLAS, or one of gemv.cu's instantiations {@code gemv_r<R>_c<C>_w<W>} (blocks of W warps,
+ * C output columns each, for up to R rows). The setting (environment variable {@code STEER_GEMV}, else the system
+ * property {@code steer.gemv}):
+ * <ul>
+ *   <li>unset or {@code 0}: cuBLAS for every shape;</li>
+ *   <li>{@code auto}: the first time a shape (m, n, k) runs eagerly, cuBLAS and every instantiation that serves m
+ *       are timed on the device on the layer's own operands, each run with the L2 cache flushed first (so the
+ *       weights stream from memory, as they do in a step), and the fastest by median is kept for that shape for
+ *       the life of the backend. A shape first met during graph capture, where nothing can be timed, keeps
+ *       cuBLAS. The choices, with their times, are in {@link #describe} (bench prints them);</li>
+ *   <li>{@code c<C>w<W>}, e.g. {@code c2w4}: that instantiation for every shape it serves (for A/B runs and
+ *       checks), with the smallest R that holds the rows.</li>
+ * </ul>
+ * The numbers of every choice equal cuBLAS's up to float32 summation order (bf16 operands, float32 accumulation).
+ */
+final class LinearPlan {
+    /** Rows up to which a gemv may serve a linear layer. */
+    static final int MAX_ROWS = 8;
+    /** Timed runs per candidate and round, and rounds (candidates interleaved) per shape. */
+    private static final int RUNS = 3;
+    private static final int ROUNDS = 3;
+
+    /** One instantiation of gemv.cu: R rows at most, C columns per block, W warps per block. */
+    record Gemv(int rows, int columns, int warps) {
+        String kernel() {
+            return "gemv_r" + rows + "_c" + columns + "_w" + warps;
+        }
+
+        int threads() {
+            return 32 * warps;
+        }
+
+        long blocks(long n) {
+            return (n + columns - 1) / columns;
+        }
+
+        String config() {
+            return "c" + columns + "w" + warps;
+        }
+    }
+
+    record Shape(int m, int n, int k) {
+        @Override
+        public String toString() {
+            return "m" + m + " n" + n + " k" + k;
+        }
+    }
+
+    /** {@code gemv} null: cuBLAS. Times in microseconds per call (NaN when nothing was timed). */
+    record Choice(Gemv gemv, double micros, double cublasMicros, String timings) {
+        String kernel() {
+            return gemv == null ? "cublas" : gemv.kernel();
+        }
+    }
+
+    /** Runs one candidate on the layer's operands (null: cuBLAS); eager, so the device can time it. */
+    interface Runner {
+        void run(Gemv candidate);
+    }
+
+    private static final Pattern NAME = Pattern.compile("gemv_r(\\d+)_c(\\d+)_w(\\d+)");
+
+    /** Every instantiation gemv.cu declares. */
+    static final List<Gemv> ALL = declared(KernelSource.read("gemv.cu"));
+
+    static List<Gemv> declared(String source) {
+        List<Gemv> out = new ArrayList<>();
+        for (String name : KernelSource.kernelNames(source)) {
+            Matcher m = NAME.matcher(name);
+            if (m.matches()) out.add(new Gemv(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3))));
+        }
+        return List.copyOf(out);
+    }
+
+    private final String setting;
+    private final boolean auto;
+    /** For a fixed setting: its (C, W); null otherwise. */
+    private final int[] fixed;
+    private final Map<Shape, Choice> chosen = new LinkedHashMap<>();
+
+    private LinearPlan(String setting, boolean auto, int[] fixed) {
+        this.setting = setting;
+        this.auto = auto;
+        this.fixed = fixed;
+    }
+
+    /** From the environment variable {@code STEER_GEMV}, else the system property {@code steer.gemv}. */
+    static LinearPlan fromEnvironment() {
+        String env = System.getenv("STEER_GEMV");
+        if (env != null) return parse(env, "STEER_GEMV");
+        return parse(System.getProperty("steer.gemv"), "-Dsteer.gemv");
+    }
+
+    /**
+     * {@code null}/{@code 0}/{@code cublas}, {@code auto}, or {@code c<C>w<W>}; anything else is bad input naming
+     * {@code what} and the choices.
+     */
+    static LinearPlan parse(String value, String what) {
+        String v = value == null ? "0" : value.trim().toLowerCase(Locale.ROOT);
+        if (v.isEmpty() || v.equals("0") || v.equals("cublas")) return new LinearPlan("cublas", false, null);
+        if (v.equals("auto")) return new LinearPlan("auto", true, null);
+        Matcher m = Pattern.compile("c(\\d+)w(\\d+)").matcher(v);
+        if (m.matches()) {
+            int c = Integer.parseInt(m.group(1)), w = Integer.parseInt(m.group(2));
+            if (ALL.stream().anyMatch(g -> g.columns() == c && g.warps() == w)) return new LinearPlan(v, false, new int[] {c, w});
+        }
+        throw new BadInputException(what + "=" + value + ": expected 0 (cuBLAS), auto, or a gemv configuration: "
+                + String.join(", ", ALL.stream().map(Gemv::config).distinct().toList()));
+    }
+
+    /** The setting: cublas, auto, or c<C>w<W>. */
+    String setting() {
+        return setting;
+    }
+
+    /** Whether a bf16 linear of {@code m} rows and inner size {@code k} goes through this plan at all. */
+    boolean covers(long m, long k) {
+        return !"cublas".equals(setting) && m >= 1 && m <= MAX_ROWS && k % 8 == 0;
+    }
+
+    /** Instantiations that serve {@code m} rows: for each (C, W), the smallest R >= m. */
+    static List<Gemv> candidates(int m) {
+        Map<String, Gemv> best = new LinkedHashMap<>();
+        for (Gemv g : ALL) {
+            if (g.rows() < m) continue;
+            best.merge(g.config(), g, (a, b) -> a.rows() <= b.rows() ? a : b);
+        }
+        return List.copyOf(best.values());
+    }
+
+    /**
+     * The kernel for {@code shape} (null: cuBLAS). With {@code auto} and {@code canTime}, an unseen shape is timed
+     * now with {@code runner} on {@code device} (the caller then runs the chosen kernel once more for the output).
+     */
+    Gemv choose(Shape shape, boolean canTime, Gpu device, Runner runner) {
+        Choice c = chosen.get(shape);
+        if (c != null) return c.gemv();
+        if (fixed != null) {
+            Gemv g = candidates(shape.m()).stream().filter(x -> x.columns() == fixed[0] && x.warps() == fixed[1]).findFirst().orElse(null);
+            chosen.put(shape, new Choice(g, Double.NaN, Double.NaN,
+                    g != null ? "fixed: " + setting : setting + " serves at most " + ALL.stream().filter(x -> x.config().equals(setting))
+                            .mapToInt(Gemv::rows).max().orElse(0) + " rows"));
+            return g;
+        }
+        if (!auto || !canTime) {
+            chosen.put(shape, new Choice(null, Double.NaN, Double.NaN, auto ? "met during graph capture: not timed" : "cublas"));
+            return null;
+        }
+        c = tune(shape, device, runner);
+        chosen.put(shape, c);
+        return c.gemv();
+    }
+
+    private static Choice tune(Shape shape, Gpu device, Runner runner) {
+        List<Gemv> options = new ArrayList<>();
+        options.add(null);
+        options.addAll(candidates(shape.m()));
+        double[][] samples = new double[options.size()][RUNS * ROUNDS];
+        for (Gemv g : options) runner.run(g);   // warm-up: module load, cuBLAS heuristics
+        for (int round = 0; round < ROUNDS; round++) {
+            for (int i = 0; i < options.size(); i++) {
+                Gemv g = options.get(i);
+                double[] t = device.time(() -> runner.run(g), RUNS);
+                System.arraycopy(t, 0, samples[i], round * RUNS, RUNS);
+            }
+        }
+        double[] median = new double[options.size()];
+        for (int i = 0; i < median.length; i++) median[i] = median(samples[i]);
+        int best = 0;
+        for (int i = 1; i < median.length; i++) if (median[i] < median[best]) best = i;
+        StringBuilder timings = new StringBuilder();
+        Integer[] order = new Integer[options.size()];
+        for (int i = 0; i < order.length; i++) order[i] = i;
+        Arrays.sort(order, Comparator.comparingDouble(i -> median[i]));
+        for (int i : order) {
+            if (timings.length() > 0) timings.append(", ");
+            Gemv g = options.get(i);
+            timings.append(g == null ? "cublas" : g.config()).append(String.format(Locale.ROOT, " %.1f", median[i]));
+        }
+        return new Choice(options.get(best), median[best], median[0], timings.toString());
+    }
+
+    private static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        int n = s.length;
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    }
+
+    /** The choices so far, one line per shape: {@code m1 n18432 k2304: gemv_r1_c2_w4 31.2 us (cublas 46.1 us; ...)}. */
+    List<String> describe() {
+        List<String> out = new ArrayList<>();
+        chosen.forEach((s, c) -> out.add(s + ": " + c.kernel()
+                + (Double.isNaN(c.micros()) ? "" : String.format(Locale.ROOT, " %.1f us (cublas %.1f us; medians in us: %s)", c.micros(), c.cublasMicros(), c.timings()))
+                + (Double.isNaN(c.micros()) && !c.timings().equals("cublas") ? " (" + c.timings() + ")" : "")));
+        return out;
+    }
+
+    Map<Shape, Choice> choices() {
+        return chosen;
+    }
+}
