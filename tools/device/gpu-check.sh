@@ -105,9 +105,10 @@ if [[ $STAGES == *attn* ]]; then
   STEER_ATTN_DECODE=0 TAIL=12 step steer_bench_attn 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
 fi
 if [[ $STAGES == *gemv* ]]; then
-  # A/B: STEER_GEMV=auto (each decode-size linear timed against cuBLAS on the device, the fastest kept; the
-  # choices are printed) against the cuBLAS default of the bench stage above. Batch 64 is not affected (> 8 rows).
-  STEER_GEMV=auto TAIL=14 step steer_bench_gemv 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch 1,8 --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
+  # A/B: STEER_GEMV=auto (each decode-size linear layer, up to 64 rows, times cuBLAS, cuBLASLt's heuristic
+  # algorithms and, up to 8 rows, the gemv.cu configurations on the device, and keeps the fastest; the choices are
+  # printed) against the cuBLAS default of the bench stage above, in the same call.
+  STEER_GEMV=auto TAIL=40 step steer_bench_gemv 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
 fi
 if [[ $STAGES == *profile* ]]; then
   STEER_CUDA_PROFILE=1 STEER_CUDA_GRAPHS=0 TAIL=30 step steer_profile 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch 1 --prompt-len 64 --new-tokens 16 --layer 12
@@ -123,5 +124,5 @@ grep -h "PASS\|FAIL" "$L"/*.log 2>/dev/null | tail -n 40
 grep -h "tok/s" "$L/peer_bench.log" 2>/dev/null
 tail -n 15 "$L/steer_bench.log" 2>/dev/null
 tail -n 10 "$L/steer_bench_nograph.log" 2>/dev/null
-tail -n 14 "$L/steer_bench_gemv.log" 2>/dev/null
+tail -n 40 "$L/steer_bench_gemv.log" 2>/dev/null
 grep -A 14 "GPU time by op" "$L/steer_profile.log" "$L/steer_profile64.log" 2>/dev/null

@@ -13,14 +13,50 @@ import static org.bytedeco.cuda.global.cublas.cublasSetWorkspace_v2;
 import static org.bytedeco.cuda.global.cudart.CUDA_R_16BF;
 import static org.bytedeco.cuda.global.cudart.CUDA_R_32F;
 
+import static org.bytedeco.cuda.global.cublas.CUBLASLT_ALGO_CONFIG_ID;
+import static org.bytedeco.cuda.global.cublas.CUBLASLT_ALGO_CONFIG_SPLITK_NUM;
+import static org.bytedeco.cuda.global.cublas.CUBLASLT_ALGO_CONFIG_TILE_ID;
+import static org.bytedeco.cuda.global.cublas.CUBLASLT_MATMUL_DESC_TRANSA;
+import static org.bytedeco.cuda.global.cublas.CUBLASLT_MATMUL_DESC_TRANSB;
+import static org.bytedeco.cuda.global.cublas.CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES;
+import static org.bytedeco.cuda.global.cublas.cublasLtCreate;
+import static org.bytedeco.cuda.global.cublas.cublasLtDestroy;
+import static org.bytedeco.cuda.global.cublas.cublasLtMatmul;
+import static org.bytedeco.cuda.global.cublas.cublasLtMatmulAlgoConfigGetAttribute;
+import static org.bytedeco.cuda.global.cublas.cublasLtMatmulAlgoGetHeuristic;
+import static org.bytedeco.cuda.global.cublas.cublasLtMatmulDescCreate;
+import static org.bytedeco.cuda.global.cublas.cublasLtMatmulDescDestroy;
+import static org.bytedeco.cuda.global.cublas.cublasLtMatmulDescSetAttribute;
+import static org.bytedeco.cuda.global.cublas.cublasLtMatmulPreferenceCreate;
+import static org.bytedeco.cuda.global.cublas.cublasLtMatmulPreferenceDestroy;
+import static org.bytedeco.cuda.global.cublas.cublasLtMatmulPreferenceSetAttribute;
+import static org.bytedeco.cuda.global.cublas.cublasLtMatrixLayoutCreate;
+import static org.bytedeco.cuda.global.cublas.cublasLtMatrixLayoutDestroy;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import org.bytedeco.cuda.cublas.cublasContext;
+import org.bytedeco.cuda.cublas.cublasLtContext;
+import org.bytedeco.cuda.cublas.cublasLtMatmulDescOpaque_t;
+import org.bytedeco.cuda.cublas.cublasLtMatmulHeuristicResult_t;
+import org.bytedeco.cuda.cublas.cublasLtMatmulPreferenceOpaque_t;
+import org.bytedeco.cuda.cublas.cublasLtMatrixLayoutOpaque_t;
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
 
 /**
  * {@code y = x · wᵀ} with cuBLAS, row-major: x [M, K], w [N, K] (Hugging Face's [out, in]), y [M, N] float32.
  * cuBLAS is column-major, where row-major y is yᵀ [N, M]; so it computes {@code yᵀ = w · xᵀ}: A = w read
  * transposed (lda = K), B = x as stored (ldb = K), C = y (ldc = N). Accumulation is float32 (CUBLAS_COMPUTE_32F)
  * for both bf16 and float32 inputs; with the default math mode float32 GEMMs do not use TF32.
+ *
+ * <p>For {@link LinearPlan}, the same product with bf16 inputs through cuBLASLt with an algorithm of its heuristic's
+ * list ({@link #ltAlgorithms}), sharing the workspace: same layouts (A = w transposed, B = x, C = D = y).
  */
 final class Gemm implements Linear {
     private final cublasContext handle = new cublasContext();
@@ -72,8 +108,138 @@ final class Gemm implements Linear {
                 CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT), "cublasGemmEx(" + inputs + ", m=" + m + ", n=" + n + ", k=" + k + ")");
     }
 
+    /** cuBLASLt, created on first use; null until then. A failure to create it leaves the plan without its algorithms. */
+    private cublasLtContext lt;
+    private boolean ltUnavailable;
+    private final Map<String, LtShape> ltShapes = new HashMap<>();
+
+    /** One shape's cuBLASLt descriptors and heuristic results (kept alive: the algorithms point into them). */
+    private static final class LtShape {
+        cublasLtMatmulDescOpaque_t desc;
+        cublasLtMatrixLayoutOpaque_t a, b, c;
+        cublasLtMatmulHeuristicResult_t results;
+        List<LinearPlan.Lt> algorithms = List.of();
+    }
+
+    /** A recorded cuBLASLt product (see {@link StepGraph}). */
+    record LtCall(Gemm gemm, int index, long x, long w, long y, int m, int n, int k) implements StepGraph.Work {
+        @Override
+        public void run() {
+            gemm.launchLt(index, x, w, y, m, n, k);
+        }
+    }
+
+    @Override
+    public List<LinearPlan.Lt> ltAlgorithms(int m, int n, int k, int max) {
+        LtShape s = ltShape(m, n, k, max);
+        return s == null ? List.of() : s.algorithms;
+    }
+
+    @Override
+    public void linearLt(LinearPlan.Lt algorithm, long x, long w, long y, int m, int n, int k) {
+        LtShape s = ltShapes.get(key(m, n, k));
+        if (s == null || algorithm.index() >= s.algorithms.size())
+            throw new IllegalStateException("cuBLASLt: no algorithm " + algorithm + " for m" + m + " n" + n + " k" + k);
+        if (device.steps.mode() != StepGraph.Mode.EAGER && !device.steps.admit(new LtCall(this, algorithm.index(), x, w, y, m, n, k))) return;
+        launchLt(algorithm.index(), x, w, y, m, n, k);
+    }
+
+    private static String key(int m, int n, int k) {
+        return m + "x" + n + "x" + k;
+    }
+
+    /** The shape's descriptors and up to {@code max} algorithms; null when cuBLASLt is not usable here. */
+    private LtShape ltShape(int m, int n, int k, int max) {
+        LtShape s = ltShapes.get(key(m, n, k));
+        if (s != null || ltUnavailable) return s;
+        try {
+            if (lt == null) {
+                cublasLtContext h = new cublasLtContext();
+                checkBlas(cublasLtCreate(h), "cublasLtCreate");
+                lt = h;
+            }
+            s = new LtShape();
+            try (PointerPointer<Pointer> out = new PointerPointer<>(1)) {
+                checkBlas(cublasLtMatmulDescCreate(out, CUBLAS_COMPUTE_32F, CUDA_R_32F), "cublasLtMatmulDescCreate");
+                s.desc = new cublasLtMatmulDescOpaque_t(out.get(0));
+                try (IntPointer t = new IntPointer(1); IntPointer nOp = new IntPointer(1)) {
+                    t.put(0, CUBLAS_OP_T);
+                    nOp.put(0, CUBLAS_OP_N);
+                    checkBlas(cublasLtMatmulDescSetAttribute(s.desc, CUBLASLT_MATMUL_DESC_TRANSA, t, 4), "cublasLtMatmulDescSetAttribute(TRANSA)");
+                    checkBlas(cublasLtMatmulDescSetAttribute(s.desc, CUBLASLT_MATMUL_DESC_TRANSB, nOp, 4), "cublasLtMatmulDescSetAttribute(TRANSB)");
+                }
+                // column-major: A = w as stored [k x n] (ld k, used transposed), B = x [k x m] (ld k), C = D = y [n x m] (ld n)
+                checkBlas(cublasLtMatrixLayoutCreate(out, CUDA_R_16BF, k, n, k), "cublasLtMatrixLayoutCreate(A)");
+                s.a = new cublasLtMatrixLayoutOpaque_t(out.get(0));
+                checkBlas(cublasLtMatrixLayoutCreate(out, CUDA_R_16BF, k, m, k), "cublasLtMatrixLayoutCreate(B)");
+                s.b = new cublasLtMatrixLayoutOpaque_t(out.get(0));
+                checkBlas(cublasLtMatrixLayoutCreate(out, CUDA_R_32F, n, m, n), "cublasLtMatrixLayoutCreate(C)");
+                s.c = new cublasLtMatrixLayoutOpaque_t(out.get(0));
+                checkBlas(cublasLtMatmulPreferenceCreate(out), "cublasLtMatmulPreferenceCreate");
+                cublasLtMatmulPreferenceOpaque_t pref = new cublasLtMatmulPreferenceOpaque_t(out.get(0));
+                try (LongPointer bytes = new LongPointer(1)) {
+                    bytes.put(0, WORKSPACE_BYTES);
+                    checkBlas(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, bytes, 8),
+                            "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)");
+                    s.results = new cublasLtMatmulHeuristicResult_t(Math.max(1, max));
+                    int[] returned = new int[1];
+                    checkBlas(cublasLtMatmulAlgoGetHeuristic(lt, s.desc, s.a, s.b, s.c, s.c, pref, Math.max(1, max), s.results, returned),
+                            "cublasLtMatmulAlgoGetHeuristic(m" + m + " n" + n + " k" + k + ")");
+                    List<LinearPlan.Lt> algorithms = new ArrayList<>();
+                    for (int i = 0; i < Math.min(returned[0], max); i++) {
+                        cublasLtMatmulHeuristicResult_t r = s.results.getPointer(i);
+                        if (r.state() != 0 || r.workspaceSize() > WORKSPACE_BYTES) continue;
+                        algorithms.add(new LinearPlan.Lt(i, describe(r) + String.format(" (waves %.2f)", r.wavesCount())));
+                    }
+                    s.algorithms = List.copyOf(algorithms);
+                } finally {
+                    cublasLtMatmulPreferenceDestroy(pref);
+                }
+            }
+            ltShapes.put(key(m, n, k), s);
+            return s;
+        } catch (CudaException | LinkageError e) {
+            // No usable cuBLASLt (or no algorithm for this shape): the plan times cuBLAS and the gemv kernels alone.
+            System.err.println("steer: cuBLASLt not used for m" + m + " n" + n + " k" + k + ": " + e.getMessage());
+            if (lt == null) ltUnavailable = true;
+            return null;
+        }
+    }
+
+    /** The algorithm's id, tile and split-k, as cuBLASLt reports them. */
+    private static String describe(cublasLtMatmulHeuristicResult_t r) {
+        StringBuilder sb = new StringBuilder();
+        int[][] attrs = {{CUBLASLT_ALGO_CONFIG_ID}, {CUBLASLT_ALGO_CONFIG_TILE_ID}, {CUBLASLT_ALGO_CONFIG_SPLITK_NUM}};
+        String[] names = {"id", "tile", "splitk"};
+        try (IntPointer v = new IntPointer(1); org.bytedeco.javacpp.SizeTPointer written = new org.bytedeco.javacpp.SizeTPointer(1)) {
+            for (int i = 0; i < attrs.length; i++) {
+                v.put(0, 0);
+                int rc = cublasLtMatmulAlgoConfigGetAttribute(r.algo(), attrs[i][0], v, 4, written);
+                if (sb.length() > 0) sb.append(' ');
+                sb.append(names[i]).append(' ').append(rc == 0 ? Integer.toString(v.get(0)) : "?");
+            }
+        }
+        return sb.toString();
+    }
+
+    private void launchLt(int index, long x, long w, long y, int m, int n, int k) {
+        LtShape s = ltShapes.get(key(m, n, k));
+        checkBlas(cublasLtMatmul(lt, s.desc, one, new DeviceAddress(w), s.a, new DeviceAddress(x), s.b, zero,
+                new DeviceAddress(y), s.c, new DeviceAddress(y), s.c, s.results.getPointer(index).algo(),
+                new DeviceAddress(workspace), WORKSPACE_BYTES, device.stream), "cublasLtMatmul(algorithm " + index + ", m=" + m + ", n=" + n + ", k=" + k + ")");
+    }
+
     @Override
     public void close() {
+        for (LtShape s : ltShapes.values()) {
+            cublasLtMatrixLayoutDestroy(s.a);
+            cublasLtMatrixLayoutDestroy(s.b);
+            cublasLtMatrixLayoutDestroy(s.c);
+            cublasLtMatmulDescDestroy(s.desc);
+            s.results.close();
+        }
+        ltShapes.clear();
+        if (lt != null) cublasLtDestroy(lt);
         cublasDestroy_v2(handle);
         device.free(workspace);
         one.close();

@@ -96,6 +96,7 @@ public final class GpuSelfCheck {
         c.check("linear [5,2304] x [300,2304]", 1e-4, () -> c.linear(new long[] {5, 2304}, 300, false));
         c.check("linear [4,64] x float32 weight [40,64]", 1e-4, () -> c.linear(new long[] {4, 64}, 40, true));
         c.gemvChecks();
+        c.ltChecks();
         c.check("rmsNorm then linear (bf16 operand from the norm) [3,5,300] x [64,300]", 1e-4, () -> c.producerThenLinear(0));
         c.check("geluTanhMul then linear (bf16 operand from the gate) [4,1000] x [48,1000]", 1e-4, () -> c.producerThenLinear(1));
         c.check("addRmsNorm [3,5,300]: residual and norm", 1e-5, () -> c.addRmsNorm(false));
@@ -242,6 +243,24 @@ public final class GpuSelfCheck {
         }
     }
 
+    /**
+     * Each of cuBLASLt's algorithms for two decode shapes (1 and 64 rows), bf16 only, by {@link Ops#linearBy}; on a
+     * machine without cuBLASLt (the emulator has one stand-in) the list is what the backend offers.
+     */
+    private void ltChecks() {
+        if (precision != Precision.BF16) return;
+        for (int[] s : new int[][] {{1, 300, 1024}, {64, 200, 520}}) {
+            int m = s[0], n = s[1], k = s[2];
+            for (LinearPlan.Lt lt : be.ops().ltAlgorithms(m, n, k)) {
+                check("linear by cuBLASLt " + lt.label() + " [" + m + "," + k + "] x [" + n + "," + k + "] (" + lt.name() + ")", 1e-4, () -> {
+                    float[] x = random(m * k, 1f), w = random(n * k, (float) (1 / Math.sqrt(k)));
+                    float[] got = be.toHost(be.ops().linearBy(be.floats(x, m, k), be.weight(new ArrayTensor("check.lt", new long[] {n, k}, w)), lt));
+                    return maxAbs(got, ReferenceOps.linear(Bf16.round(x), Bf16.round(w), k));
+                });
+            }
+        }
+    }
+
     private double gemv(LinearPlan.Gemv g, int m, int n, int k) {
         LinearPlan saved = be.ops().linearPlan;
         LinearPlan plan = LinearPlan.parse(g.config(), "gemv check");
@@ -250,7 +269,7 @@ public final class GpuSelfCheck {
             float[] x = random(m * k, 1f), w = random(n * k, (float) (1 / Math.sqrt(k)));
             float[] got = be.toHost(be.linear(be.floats(x, m, k), be.weight(new ArrayTensor("check.gemv", new long[] {n, k}, w))));
             LinearPlan.Choice used = plan.choices().get(new LinearPlan.Shape(m, n, k));
-            if (used == null || !g.equals(used.gemv())) throw new IllegalStateException("the plan ran " + (used == null ? "nothing" : used.kernel()) + ", not " + g.kernel());
+            if (used == null || !g.equals(used.method())) throw new IllegalStateException("the plan ran " + (used == null ? "nothing" : used.method().kernel()) + ", not " + g.kernel());
             return maxAbs(got, ReferenceOps.linear(Bf16.round(x), Bf16.round(w), k));
         } finally {
             be.ops().linearPlan = saved;

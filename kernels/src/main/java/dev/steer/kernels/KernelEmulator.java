@@ -271,6 +271,21 @@ final class KernelEmulator {
             c.run();
         }
 
+        /**
+         * One stand-in "algorithm" (the same loop), so that the plan's cuBLASLt path, its records and their replay
+         * run in the emulation too; what cuBLASLt itself does is only seen on a GPU.
+         */
+        @Override
+        public java.util.List<LinearPlan.Lt> ltAlgorithms(int m, int n, int k, int max) {
+            return max < 1 ? java.util.List.of() : java.util.List.of(new LinearPlan.Lt(0, "emulated (the plain loop)"));
+        }
+
+        @Override
+        public void linearLt(LinearPlan.Lt algorithm, long x, long w, long y, int m, int n, int k) {
+            if (algorithm.index() != 0) throw new IllegalArgumentException("kernel emulator: no cuBLASLt algorithm " + algorithm);
+            linear(x, w, y, m, n, k, DType.BF16);
+        }
+
         @Override
         public void close() {
         }

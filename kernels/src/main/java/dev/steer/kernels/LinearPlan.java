@@ -12,33 +12,82 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Which kernel computes each bf16 linear layer of at most {@link #MAX_ROWS} rows (the decode step's GEMMs, pure
- * weight streaming): cuBLAS, or one of gemv.cu's instantiations {@code gemv_r<R>_c<C>_w<W>} (blocks of W warps,
- * C output columns each, for up to R rows). The setting (environment variable {@code STEER_GEMV}, else the system
- * property {@code steer.gemv}):
+ * Which method computes each bf16 linear layer of a decode-sized batch (at most {@link #MAX_TUNED_ROWS} rows;
+ * at decode a layer is pure weight streaming): cuBLAS's default GEMM, one of cuBLASLt's algorithms for the shape,
+ * or, up to {@link #MAX_GEMV_ROWS} rows, one of gemv.cu's instantiations {@code gemv_r<R>_c<C>_w<W>} (blocks of W
+ * warps, C output columns each, for up to R rows). The setting (environment variable {@code STEER_GEMV}, else the
+ * system property {@code steer.gemv}):
  * <ul>
- *   <li>unset or {@code 0}: cuBLAS for every shape;</li>
- *   <li>{@code auto}: the first time a shape (m, n, k) runs eagerly, cuBLAS and every instantiation that serves m
- *       are timed on the device on the layer's own operands, each run with the L2 cache flushed first (so the
- *       weights stream from memory, as they do in a step), and the fastest by median is kept for that shape for
- *       the life of the backend. A shape first met during graph capture, where nothing can be timed, keeps
- *       cuBLAS. The choices, with their times, are in {@link #describe} (bench prints them);</li>
- *   <li>{@code c<C>w<W>}, e.g. {@code c2w4}: that instantiation for every shape it serves (for A/B runs and
+ *   <li>unset or {@code 0}: cuBLAS's default for every shape;</li>
+ *   <li>{@code auto}: the first time a shape (m, n, k) runs eagerly, cuBLAS's default, cuBLASLt's heuristic
+ *       algorithms (up to {@link #LT_ALGORITHMS}) and every gemv instantiation that serves m are timed on the device
+ *       on the layer's own operands, each run with the L2 cache flushed first (so the weights stream from memory,
+ *       as they do in a step), and the fastest by median is kept for that shape for the life of the backend. A
+ *       shape first met during graph capture, where nothing can be timed, keeps cuBLAS. The choices, with their
+ *       times, are in {@link #describe} (bench prints them);</li>
+ *   <li>{@code c<C>w<W>}, e.g. {@code c2w4}: that gemv instantiation for every shape it serves (for A/B runs and
  *       checks), with the smallest R that holds the rows.</li>
  * </ul>
- * The numbers of every choice equal cuBLAS's up to float32 summation order (bf16 operands, float32 accumulation).
+ * Every method's numbers equal cuBLAS's up to float32 summation order (bf16 operands, float32 accumulation).
  */
 final class LinearPlan {
     /** Rows up to which a gemv may serve a linear layer. */
-    static final int MAX_ROWS = 8;
+    static final int MAX_GEMV_ROWS = 8;
+    /** Rows up to which {@code auto} times the methods (decode batches; larger GEMMs keep cuBLAS's default). */
+    static final int MAX_TUNED_ROWS = 64;
+    /** cuBLASLt algorithms asked of its heuristic per shape. */
+    static final int LT_ALGORITHMS = 8;
     /** Timed runs per candidate and round, and rounds (candidates interleaved) per shape. */
     private static final int RUNS = 3;
     private static final int ROUNDS = 3;
 
+    /** How one linear layer is computed. */
+    sealed interface Method permits Cublas, Lt, Gemv {
+        /** Short name in timing lists: {@code cublas}, {@code lt2}, {@code c2w4}. */
+        String label();
+
+        /** Full name: {@code cublas}, the cuBLASLt algorithm's configuration, or the gemv kernel. */
+        String kernel();
+    }
+
+    /** cuBLAS's default GEMM (cublasGemmEx). */
+    record Cublas() implements Method {
+        @Override
+        public String label() {
+            return "cublas";
+        }
+
+        @Override
+        public String kernel() {
+            return "cublas";
+        }
+    }
+
+    static final Cublas CUBLAS = new Cublas();
+
+    /** cuBLASLt's algorithm {@code index} (its heuristic's order) for the shape; {@code name} describes it. */
+    record Lt(int index, String name) implements Method {
+        @Override
+        public String label() {
+            return "lt" + index;
+        }
+
+        @Override
+        public String kernel() {
+            return "cublasLt " + name;
+        }
+    }
+
     /** One instantiation of gemv.cu: R rows at most, C columns per block, W warps per block. */
-    record Gemv(int rows, int columns, int warps) {
-        String kernel() {
+    record Gemv(int rows, int columns, int warps) implements Method {
+        @Override
+        public String kernel() {
             return "gemv_r" + rows + "_c" + columns + "_w" + warps;
+        }
+
+        @Override
+        public String label() {
+            return config();
         }
 
         int threads() {
@@ -61,16 +110,13 @@ final class LinearPlan {
         }
     }
 
-    /** {@code gemv} null: cuBLAS. Times in microseconds per call (NaN when nothing was timed). */
-    record Choice(Gemv gemv, double micros, double cublasMicros, String timings) {
-        String kernel() {
-            return gemv == null ? "cublas" : gemv.kernel();
-        }
+    /** Times in microseconds per call (NaN when nothing was timed); {@code note}: the timings, or why none. */
+    record Choice(Method method, double micros, double cublasMicros, String note) {
     }
 
-    /** Runs one candidate on the layer's operands (null: cuBLAS); eager, so the device can time it. */
+    /** Runs one method on the layer's operands; eager, so the device can time it. */
     interface Runner {
-        void run(Gemv candidate);
+        void run(Method method);
     }
 
     private static final Pattern NAME = Pattern.compile("gemv_r(\\d+)_c(\\d+)_w(\\d+)");
@@ -130,7 +176,12 @@ final class LinearPlan {
 
     /** Whether a bf16 linear of {@code m} rows and inner size {@code k} goes through this plan at all. */
     boolean covers(long m, long k) {
-        return !"cublas".equals(setting) && m >= 1 && m <= MAX_ROWS && k % 8 == 0;
+        if (auto) return m >= 1 && m <= MAX_TUNED_ROWS;
+        return fixed != null && gemvFits(m, k);
+    }
+
+    private static boolean gemvFits(long m, long k) {
+        return m >= 1 && m <= MAX_GEMV_ROWS && k % 8 == 0;
     }
 
     /** Instantiations that serve {@code m} rows: for each (C, W), the smallest R >= m. */
@@ -144,54 +195,55 @@ final class LinearPlan {
     }
 
     /**
-     * The kernel for {@code shape} (null: cuBLAS). With {@code auto} and {@code canTime}, an unseen shape is timed
-     * now with {@code runner} on {@code device} (the caller then runs the chosen kernel once more for the output).
+     * The method for {@code shape}. With {@code auto} and {@code canTime}, an unseen shape is timed now: cuBLAS,
+     * {@code ltAlgorithms} (cuBLASLt's, in its order; empty where there is none) and the gemv candidates, run by
+     * {@code runner} on {@code device}. The caller then runs the chosen method once more for the output.
      */
-    Gemv choose(Shape shape, boolean canTime, Gpu device, Runner runner) {
+    Method choose(Shape shape, boolean canTime, Gpu device, java.util.function.Supplier<List<Lt>> ltAlgorithms, Runner runner) {
         Choice c = chosen.get(shape);
-        if (c != null) return c.gemv();
+        if (c != null) return c.method();
         if (fixed != null) {
             Gemv g = candidates(shape.m()).stream().filter(x -> x.columns() == fixed[0] && x.warps() == fixed[1]).findFirst().orElse(null);
-            chosen.put(shape, new Choice(g, Double.NaN, Double.NaN,
-                    g != null ? "fixed: " + setting : setting + " serves at most " + ALL.stream().filter(x -> x.config().equals(setting))
-                            .mapToInt(Gemv::rows).max().orElse(0) + " rows"));
-            return g;
+            String note = g != null ? "fixed: " + setting
+                    : setting + " serves at most " + ALL.stream().filter(x -> x.config().equals(setting)).mapToInt(Gemv::rows).max().orElse(0) + " rows";
+            chosen.put(shape, new Choice(g != null ? g : CUBLAS, Double.NaN, Double.NaN, note));
+            return g != null ? g : CUBLAS;
         }
         if (!auto || !canTime) {
-            chosen.put(shape, new Choice(null, Double.NaN, Double.NaN, auto ? "met during graph capture: not timed" : "cublas"));
-            return null;
+            chosen.put(shape, new Choice(CUBLAS, Double.NaN, Double.NaN, auto ? "met during graph capture: not timed" : "cublas"));
+            return CUBLAS;
         }
-        c = tune(shape, device, runner);
+        List<Method> options = new ArrayList<>();
+        options.add(CUBLAS);
+        options.addAll(ltAlgorithms.get());
+        if (gemvFits(shape.m(), shape.k())) options.addAll(candidates(shape.m()));
+        c = tune(options, device, runner);
         chosen.put(shape, c);
-        return c.gemv();
+        return c.method();
     }
 
-    private static Choice tune(Shape shape, Gpu device, Runner runner) {
-        List<Gemv> options = new ArrayList<>();
-        options.add(null);
-        options.addAll(candidates(shape.m()));
+    /** {@code options.get(0)} is cuBLAS's default, the reference the others are reported against. */
+    private static Choice tune(List<Method> options, Gpu device, Runner runner) {
         double[][] samples = new double[options.size()][RUNS * ROUNDS];
-        for (Gemv g : options) runner.run(g);   // warm-up: module load, cuBLAS heuristics
+        for (Method m : options) runner.run(m);   // warm-up: module load, cuBLAS's first call
         for (int round = 0; round < ROUNDS; round++) {
             for (int i = 0; i < options.size(); i++) {
-                Gemv g = options.get(i);
-                double[] t = device.time(() -> runner.run(g), RUNS);
+                Method m = options.get(i);
+                double[] t = device.time(() -> runner.run(m), RUNS);
                 System.arraycopy(t, 0, samples[i], round * RUNS, RUNS);
             }
         }
         double[] median = new double[options.size()];
         for (int i = 0; i < median.length; i++) median[i] = median(samples[i]);
-        int best = 0;
-        for (int i = 1; i < median.length; i++) if (median[i] < median[best]) best = i;
-        StringBuilder timings = new StringBuilder();
         Integer[] order = new Integer[options.size()];
         for (int i = 0; i < order.length; i++) order[i] = i;
-        Arrays.sort(order, Comparator.comparingDouble(i -> median[i]));
+        Arrays.sort(order, Comparator.comparingDouble((Integer i) -> median[i]).thenComparingInt(i -> i));
+        StringBuilder timings = new StringBuilder();
         for (int i : order) {
             if (timings.length() > 0) timings.append(", ");
-            Gemv g = options.get(i);
-            timings.append(g == null ? "cublas" : g.config()).append(String.format(Locale.ROOT, " %.1f", median[i]));
+            timings.append(options.get(i).label()).append(String.format(Locale.ROOT, " %.1f", median[i]));
         }
+        int best = order[0];
         return new Choice(options.get(best), median[best], median[0], timings.toString());
     }
 
@@ -202,12 +254,15 @@ final class LinearPlan {
         return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }
 
-    /** The choices so far, one line per shape: {@code m1 n18432 k2304: gemv_r1_c2_w4 31.2 us (cublas 46.1 us; ...)}. */
+    /**
+     * The choices so far, one line per shape, e.g. {@code m1 n18432 k2304: gemv_r1_c2_w4 31.2 us (cublas 46.1 us;
+     * medians in us: c2w4 31.2, lt3 40.0, cublas 46.1, ...)}.
+     */
     List<String> describe() {
         List<String> out = new ArrayList<>();
-        chosen.forEach((s, c) -> out.add(s + ": " + c.kernel()
-                + (Double.isNaN(c.micros()) ? "" : String.format(Locale.ROOT, " %.1f us (cublas %.1f us; medians in us: %s)", c.micros(), c.cublasMicros(), c.timings()))
-                + (Double.isNaN(c.micros()) && !c.timings().equals("cublas") ? " (" + c.timings() + ")" : "")));
+        chosen.forEach((s, c) -> out.add(s + ": " + c.method().kernel() + (Double.isNaN(c.micros())
+                ? (c.note().equals("cublas") ? "" : " (" + c.note() + ")")
+                : String.format(Locale.ROOT, " %.1f us (cublas %.1f us; medians in us: %s)", c.micros(), c.cublasMicros(), c.note()))));
         return out;
     }
 

@@ -131,8 +131,9 @@ final class Ops {
             int rows = (int) m, cols = (int) n, inner = (int) k;
             StepGraph steps = device.steps();
             boolean eager = steps == null || steps.mode() == StepGraph.Mode.EAGER;
-            LinearPlan.Gemv g = linearPlan.choose(new LinearPlan.Shape(rows, cols, inner), eager, device,
-                    candidate -> linearWith(candidate, x16, w16, y, rows, cols, inner));
+            LinearPlan.Method g = linearPlan.choose(new LinearPlan.Shape(rows, cols, inner), eager, device,
+                    () -> gemm.ltAlgorithms(rows, cols, inner, LinearPlan.LT_ALGORITHMS),
+                    method -> linearWith(method, x16, w16, y, rows, cols, inner));
             linearWith(g, x16, w16, y, rows, cols, inner);
             return out;
         }
@@ -143,13 +144,29 @@ final class Ops {
         return out;
     }
 
-    /** {@code y = x16 · w16ᵀ} by gemv {@code g}, or by cuBLAS when g is null. */
-    private void linearWith(LinearPlan.Gemv g, long x16, long w16, long y, int m, int n, int k) {
-        if (g == null) {
-            gemm.linear(x16, w16, y, m, n, k, DType.BF16);
-            return;
-        }
-        kernels.get(g.kernel()).ptr(x16).ptr(w16).ptr(y).i32(m).i32(n).i32(k).launch(g.blocks(n), 1, g.threads(), 0);
+    /** {@code y = x16 · w16ᵀ} (bf16 operands) by {@code method}. */
+    private void linearWith(LinearPlan.Method method, long x16, long w16, long y, int m, int n, int k) {
+        if (method instanceof LinearPlan.Gemv g)
+            kernels.get(g.kernel()).ptr(x16).ptr(w16).ptr(y).i32(m).i32(n).i32(k).launch(g.blocks(n), 1, g.threads(), 0);
+        else if (method instanceof LinearPlan.Lt lt) gemm.linearLt(lt, x16, w16, y, m, n, k);
+        else gemm.linear(x16, w16, y, m, n, k, DType.BF16);
+    }
+
+    /** cuBLASLt's algorithms for a bf16 linear of this shape (for the self-check). */
+    java.util.List<LinearPlan.Lt> ltAlgorithms(int m, int n, int k) {
+        return gemm.ltAlgorithms(m, n, k, LinearPlan.LT_ALGORITHMS);
+    }
+
+    /** {@code x · wᵀ} by {@code method}, whatever the plan would choose (for the self-check); w must be bf16. */
+    Tensor linearBy(Tensor x, Tensor w, LinearPlan.Method method) {
+        DeviceTensor a = f32(x, "linearBy", "x");
+        DeviceTensor b = cast(w, "linearBy");
+        if (b.dtype != DType.BF16 || b.shape.length != 2 || b.shape[1] != a.lastDim())
+            throw new IllegalArgumentException("linearBy: weight " + b + " is not bf16 [out, " + a.lastDim() + "]");
+        long k = b.shape[1], n = b.shape[0], m = a.elements() / Math.max(1, k);
+        DeviceTensor out = arena.allocate(DType.F32, withLast(a.shape, n));
+        linearWith(method, bf16Copy(a), b.address, out.address, (int) m, (int) n, (int) k);
+        return out;
     }
 
     /** x rounded to bf16 for a bf16 GEMM; remembered while x's scope is current (q, k, v share one copy). */

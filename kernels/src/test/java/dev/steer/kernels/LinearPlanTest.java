@@ -3,7 +3,6 @@ package dev.steer.kernels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -25,9 +24,11 @@ class LinearPlanTest {
         assertEquals("auto", LinearPlan.parse(" AUTO ", "STEER_GEMV").setting());
         assertEquals("c2w4", LinearPlan.parse("c2w4", "STEER_GEMV").setting());
         assertFalse(LinearPlan.parse("0", "STEER_GEMV").covers(1, 2304), "cuBLAS setting: no linear goes through the plan");
-        assertTrue(LinearPlan.parse("auto", "STEER_GEMV").covers(8, 2304));
-        assertFalse(LinearPlan.parse("auto", "STEER_GEMV").covers(9, 2304), "more than 8 rows: cuBLAS");
-        assertFalse(LinearPlan.parse("auto", "STEER_GEMV").covers(1, 2300), "k not a multiple of 8: cuBLAS");
+        assertTrue(LinearPlan.parse("auto", "STEER_GEMV").covers(64, 2304), "decode batches up to 64 are timed");
+        assertFalse(LinearPlan.parse("auto", "STEER_GEMV").covers(65, 2304), "more than 64 rows: cuBLAS unasked");
+        assertTrue(LinearPlan.parse("c2w4", "STEER_GEMV").covers(8, 2304));
+        assertFalse(LinearPlan.parse("c2w4", "STEER_GEMV").covers(9, 2304), "a pinned gemv: at most 8 rows");
+        assertFalse(LinearPlan.parse("c2w4", "STEER_GEMV").covers(1, 2300), "a pinned gemv: k a multiple of 8");
         for (String bad : new String[] {"1", "c3w3", "fast", "c2w4x"}) {
             BadInputException e = assertThrows(BadInputException.class, () -> LinearPlan.parse(bad, "STEER_GEMV"));
             assertTrue(e.getMessage().startsWith("STEER_GEMV=" + bad + ": expected 0 (cuBLAS), auto, or a gemv configuration: c1w4, c2w4"),
@@ -49,7 +50,10 @@ class LinearPlanTest {
         assertEquals(new LinearPlan.Gemv(2, 8, 1), LinearPlan.candidates(2).stream().filter(g -> g.config().equals("c8w1")).findFirst().orElseThrow());
     }
 
-    /** auto on the emulator: every candidate and cuBLAS timed once per shape, the winner kept, its output the reference's. */
+    /**
+     * auto on the emulator: cuBLAS, the cuBLASLt stand-in and the gemv candidates timed once per shape, the winner
+     * kept, its output the reference's; k not a multiple of 8 leaves the gemv kernels out.
+     */
     @Test
     void autoTimesEveryCandidateOncePerShapeAndKeepsOne() {
         String reason = CudaBackend.emulatorUnavailableReason();
@@ -73,11 +77,21 @@ class LinearPlanTest {
             LinearPlan.Choice c = plan.choices().get(new LinearPlan.Shape(m, n, k));
             assertNotNull(c);
             assertTrue(c.micros() > 0 && c.cublasMicros() > 0 && c.micros() <= c.cublasMicros(), c.toString());
-            // cuBLAS and the 4 instantiations that serve 2 rows, each with its median
-            assertEquals(5, c.timings().split(", ").length, c.timings());
-            assertTrue(c.timings().contains("cublas "), c.timings());
+            // cuBLAS, the cuBLASLt stand-in and the 4 instantiations that serve 2 rows, each with its median
+            assertEquals(6, c.note().split(", ").length, c.note());
+            for (String label : new String[] {"cublas ", "lt0 ", "c2w4 ", "c4w4 ", "c4w2 ", "c8w1 "}) assertTrue(c.note().contains(label), c.note());
             String line = plan.describe().get(0);
-            assertTrue(line.startsWith("m2 n40 k264: " + c.kernel() + " "), line);
+            assertTrue(line.startsWith("m2 n40 k264: " + c.method().kernel() + " "), line);
+
+            float[] x2 = java.util.Arrays.copyOf(x, m * 260), w2 = java.util.Arrays.copyOf(w, n * 260);
+            var weight2 = be.weight(new ArrayTensor("w2", new long[] {n, 260}, w2));
+            try (Scope s = be.openScope()) {
+                float[] got = be.toHost(be.linear(be.floats(x2, m, 260), weight2));
+                float[] want2 = ReferenceOps.linear(Bf16.round(x2), Bf16.round(w2), 260);
+                for (int i = 0; i < got.length; i++) assertEquals(want2[i], got[i], 1e-4, "k 260, element " + i);
+            }
+            LinearPlan.Choice c2 = plan.choices().get(new LinearPlan.Shape(m, n, 260));
+            assertEquals(2, c2.note().split(", ").length, "k 260: cuBLAS and cuBLASLt only: " + c2.note());
             @SuppressWarnings("unchecked")
             List<String> reported = (List<String>) be.stats().get("linear_choices");
             assertEquals(plan.describe(), reported);
@@ -88,10 +102,12 @@ class LinearPlanTest {
     void aShapeFirstMetWhereNothingCanBeTimedKeepsCublas() {
         LinearPlan plan = LinearPlan.parse("auto", "STEER_GEMV");
         LinearPlan.Shape shape = new LinearPlan.Shape(1, 4096, 2304);
-        assertNull(plan.choose(shape, false, null, g -> {
+        assertEquals(LinearPlan.CUBLAS, plan.choose(shape, false, null, () -> {
+            throw new AssertionError("nothing may be asked of cuBLASLt");
+        }, g -> {
             throw new AssertionError("nothing may run");
         }));
-        assertNull(plan.choose(shape, true, null, g -> {
+        assertEquals(LinearPlan.CUBLAS, plan.choose(shape, true, null, List::of, g -> {
             throw new AssertionError("the shape is decided: nothing is timed again");
         }));
         assertEquals(List.of("m1 n4096 k2304: cublas (met during graph capture: not timed)"), plan.describe());
