@@ -198,7 +198,7 @@ final class Gemm implements Linear {
             }
             ltShapes.put(key(m, n, k), s);
             return s;
-        } catch (CudaException | LinkageError e) {
+        } catch (RuntimeException | LinkageError e) {
             // No usable cuBLASLt (or no algorithm for this shape): the plan times cuBLAS and the gemv kernels alone.
             System.err.println("steer: cuBLASLt not used for m" + m + " n" + n + " k" + k + ": " + e.getMessage());
             if (lt == null) ltUnavailable = true;

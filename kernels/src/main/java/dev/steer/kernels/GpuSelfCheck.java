@@ -251,7 +251,10 @@ public final class GpuSelfCheck {
         if (precision != Precision.BF16) return;
         for (int[] s : new int[][] {{1, 300, 1024}, {64, 200, 520}}) {
             int m = s[0], n = s[1], k = s[2];
-            for (LinearPlan.Lt lt : be.ops().ltAlgorithms(m, n, k)) {
+            List<LinearPlan.Lt> algorithms = be.ops().ltAlgorithms(m, n, k);
+            check("cuBLASLt offers algorithms for [" + m + "," + k + "] x [" + n + "," + k + "]: " + algorithms.size(), 0,
+                    () -> algorithms.isEmpty() ? 1 : 0);
+            for (LinearPlan.Lt lt : algorithms) {
                 check("linear by cuBLASLt " + lt.label() + " [" + m + "," + k + "] x [" + n + "," + k + "] (" + lt.name() + ")", 1e-4, () -> {
                     float[] x = random(m * k, 1f), w = random(n * k, (float) (1 / Math.sqrt(k)));
                     float[] got = be.toHost(be.ops().linearBy(be.floats(x, m, k), be.weight(new ArrayTensor("check.lt", new long[] {n, k}, w)), lt));
