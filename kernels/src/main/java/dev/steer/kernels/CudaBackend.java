@@ -377,6 +377,7 @@ public final class CudaBackend implements Backend {
         s.put("graph_replays", graphReplays());
         s.put("graph_mismatches", graphMismatches());
         s.put("graph_step_launches", graphs ? device.steps().capturedWork() : 0);
+        s.put("programmatic_launch", kernels.programmatic());
         s.put("linear_plan", ops.linearPlan.setting());
         s.put("linear_choices", ops.linearPlan.describe());
         return s;

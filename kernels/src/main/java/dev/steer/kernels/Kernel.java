@@ -1,9 +1,13 @@
 package dev.steer.kernels;
 
 import static dev.steer.kernels.CudaException.check;
+import static org.bytedeco.cuda.global.cudart.CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
 import static org.bytedeco.cuda.global.cudart.cuLaunchKernel;
+import static org.bytedeco.cuda.global.cudart.cuLaunchKernelEx;
 
 import org.bytedeco.cuda.cudart.CUfunc_st;
+import org.bytedeco.cuda.cudart.CUlaunchAttribute;
+import org.bytedeco.cuda.cudart.CUlaunchConfig;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.PointerPointer;
@@ -84,28 +88,57 @@ abstract class Kernel implements AutoCloseable {
     /** Runs the kernel with the first {@code args} slots as its arguments. */
     abstract void invoke(int args, int gridX, int gridY, int block, int sharedBytes, boolean replayed);
 
-    /** The kernel through the CUDA driver, on the backend's stream. */
+    /**
+     * The kernel through the CUDA driver, on the backend's stream. With {@code programmatic} (STEER_PDL=1 on sm_90+)
+     * it is launched by cuLaunchKernelEx with programmatic stream serialization allowed: its blocks may be scheduled
+     * while the previous kernel finishes, and wait in their first statement ({@code pdl_begin()} in common.cuh).
+     */
     static final class Cuda extends Kernel {
         private final CUfunc_st function;
         private final CUstream_st stream;
+        private final CUlaunchConfig config;
+        private final CUlaunchAttribute attribute;
 
-        Cuda(String name, CUfunc_st function, CUstream_st stream, StepGraph steps) {
+        Cuda(String name, CUfunc_st function, CUstream_st stream, StepGraph steps, boolean programmatic) {
             super(name, steps);
             this.function = function;
             this.stream = stream;
+            if (programmatic) {
+                attribute = new CUlaunchAttribute();
+                attribute.id(CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION);
+                attribute.value().programmaticStreamSerializationAllowed(1);
+                config = new CUlaunchConfig();
+                config.gridDimZ(1).blockDimY(1).blockDimZ(1).hStream(stream).attrs(attribute).numAttrs(1);
+            } else {
+                attribute = null;
+                config = null;
+            }
+        }
+
+        private int launchOnce(int gridX, int gridY, int block, int sharedBytes) {
+            if (config == null) return cuLaunchKernel(function, gridX, gridY, 1, block, 1, 1, sharedBytes, stream, params, null);
+            config.gridDimX(gridX).gridDimY(gridY).blockDimX(block).sharedMemBytes(sharedBytes);
+            return cuLaunchKernelEx(config, function, params, null);
         }
 
         @Override
         void invoke(int args, int gridX, int gridY, int block, int sharedBytes, boolean replayed) {
             if (replayed) {
-                check(cuLaunchKernel(function, gridX, gridY, 1, block, 1, 1, sharedBytes, stream, params, null),
-                        "cuLaunchKernel(" + name + ", replayed)");
+                check(launchOnce(gridX, gridY, block, sharedBytes), "cuLaunchKernel(" + name + ", replayed)");
                 return;
             }
             if (OpProfile.ENABLED) OpProfile.begin(stream);
-            check(cuLaunchKernel(function, gridX, gridY, 1, block, 1, 1, sharedBytes, stream, params, null),
-                    "cuLaunchKernel(" + name + ", " + args + " args)");
+            check(launchOnce(gridX, gridY, block, sharedBytes), "cuLaunchKernel(" + name + ", " + args + " args)");
             if (OpProfile.ENABLED) OpProfile.end(stream, name);
+        }
+
+        @Override
+        public void close() {
+            super.close();
+            if (config != null) {
+                config.close();
+                attribute.close();
+            }
         }
     }
 

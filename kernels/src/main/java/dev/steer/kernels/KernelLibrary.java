@@ -42,9 +42,21 @@ final class KernelLibrary implements Kernels {
     private final List<CUmod_st> modules = new ArrayList<>();
     private final Map<String, Kernel> kernels = new HashMap<>();
 
+    /**
+     * Programmatic dependent launch for every kernel (see {@link Kernel.Cuda}): STEER_PDL=1 on sm_90 or newer. Off by
+     * default until a device run measures it.
+     */
+    private final boolean programmatic;
+
+    @Override
+    public boolean programmatic() {
+        return programmatic;
+    }
+
     KernelLibrary(CudaDevice device, Path cacheRoot) {
         this.device = device;
         this.cacheRoot = cacheRoot;
+        this.programmatic = "1".equals(System.getenv("STEER_PDL")) && device.major >= 9;
         for (String family : KernelSource.FAMILIES) load(family);
     }
 
@@ -83,7 +95,7 @@ final class KernelLibrary implements Kernels {
         for (String name : KernelSource.kernelNames(source)) {
             CUfunc_st function = new CUfunc_st();
             check(cuModuleGetFunction(function, module, name), "cuModuleGetFunction(" + name + ")");
-            kernels.put(name, new Kernel.Cuda(name, function, device.stream, device.steps));
+            kernels.put(name, new Kernel.Cuda(name, function, device.stream, device.steps, programmatic));
         }
     }
 

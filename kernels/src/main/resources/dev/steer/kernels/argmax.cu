@@ -7,6 +7,7 @@ __device__ __forceinline__ void better(float& v, int& i, float ov, int oi) {
 }
 
 extern "C" __global__ void argmax_f32(const float* x, int* out, int n) {
+    pdl_begin();
     __shared__ float vals[32];
     __shared__ int idxs[32];
     const float* xr = x + (long long)blockIdx.x * n;

@@ -28,11 +28,13 @@ __device__ void kv_write(const float* k, const float* v, S* kc, S* vc, int steps
 
 extern "C" __global__ void kv_write_f32(const float* k, const float* v, float* kc, float* vc, int steps, int kvHeads,
                                         int headDim, int capacity, const int* past) {
+    pdl_begin();
     kv_write(k, v, kc, vc, steps, kvHeads, headDim, capacity, past);
 }
 
 extern "C" __global__ void kv_write_bf16(const float* k, const float* v, unsigned short* kc, unsigned short* vc,
                                          int steps, int kvHeads, int headDim, int capacity, const int* past) {
+    pdl_begin();
     kv_write(k, v, kc, vc, steps, kvHeads, headDim, capacity, past);
 }
 
@@ -163,6 +165,7 @@ __device__ void attend(const float* q, const S* kc, const S* vc, const int* padL
 extern "C" __global__ void attention_f32(const float* q, const float* kc, const float* vc, const int* padLeft,
                                          float* out, unsigned short* out16, int steps, int heads, int kvHeads, int headDim, int capacity,
                                          const int* past, float scale, float softcap, int window) {
+    pdl_begin();
     attend(q, kc, vc, padLeft, out, out16, steps, heads, kvHeads, headDim, capacity, past, scale, softcap, window);
 }
 
@@ -170,6 +173,7 @@ extern "C" __global__ void attention_bf16(const float* q, const unsigned short* 
                                           const int* padLeft, float* out, unsigned short* out16, int steps, int heads, int kvHeads,
                                           int headDim, int capacity, const int* past, float scale, float softcap,
                                           int window) {
+    pdl_begin();
     attend(q, kc, vc, padLeft, out, out16, steps, heads, kvHeads, headDim, capacity, past, scale, softcap, window);
 }
 
@@ -265,6 +269,7 @@ __device__ void attend_decode(const float* q, const S* kc, const S* vc, const in
 extern "C" __global__ void attention_decode_f32(const float* q, const float* kc, const float* vc, const int* padLeft,
                                                 float* out, unsigned short* out16, int heads, int kvHeads, int headDim, int capacity,
                                                 const int* past, float scale, float softcap, int window) {
+    pdl_begin();
     attend_decode(q, kc, vc, padLeft, out, out16, heads, kvHeads, headDim, capacity, past, scale, softcap, window);
 }
 
@@ -272,5 +277,6 @@ extern "C" __global__ void attention_decode_bf16(const float* q, const unsigned 
                                                  const int* padLeft, float* out, unsigned short* out16, int heads, int kvHeads, int headDim,
                                                  int capacity, const int* past, float scale, float softcap,
                                                  int window) {
+    pdl_begin();
     attend_decode(q, kc, vc, padLeft, out, out16, heads, kvHeads, headDim, capacity, past, scale, softcap, window);
 }

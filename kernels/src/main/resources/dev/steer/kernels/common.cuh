@@ -4,6 +4,19 @@
 
 #define NEG_INF __int_as_float(0xff800000)
 
+// Programmatic dependent launch (Hopper, sm_90+), the first statement of every kernel: wait until the kernel
+// before this one in the stream has completed and its writes are visible, then let the next kernel's blocks be
+// scheduled (they wait in turn in their own first statement). With the launch attribute on (STEER_PDL=1), a
+// kernel's launch and block set-up overlap the previous kernel's last wave; without it, or before sm_90, or in
+// the CPU emulator, both instructions are no-ops. A kernel that read or wrote memory before this call would race
+// with its predecessor: the source check (KernelSourceTest) keeps it first.
+__device__ __forceinline__ void pdl_begin() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+    asm volatile("griddepcontrol.launch_dependents;" :::);
+#endif
+}
+
 __device__ __forceinline__ float bf16_to_f32(unsigned short h) {
     return __uint_as_float(((unsigned int)h) << 16);
 }

@@ -12,9 +12,11 @@ __device__ void embed(const W* table, const int* ids, float* out, int hidden, in
 }
 
 extern "C" __global__ void embed_f32(const float* table, const int* ids, float* out, int hidden, int vocab, float scale) {
+    pdl_begin();
     embed(table, ids, out, hidden, vocab, scale);
 }
 
 extern "C" __global__ void embed_bf16(const unsigned short* table, const int* ids, float* out, int hidden, int vocab, float scale) {
+    pdl_begin();
     embed(table, ids, out, hidden, vocab, scale);
 }

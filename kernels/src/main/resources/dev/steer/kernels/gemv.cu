@@ -99,20 +99,20 @@ __device__ __forceinline__ void gemv_tile(const unsigned short* __restrict__ x, 
 }
 
 // gemv_r<R>_c<C>_w<W>: the instantiations LinearPlan.java may choose from (keep the two lists in step).
-extern "C" __global__ void gemv_r1_c1_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { gemv_tile<1, 1, 4>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r1_c2_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { gemv_tile<1, 2, 4>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r1_c4_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { gemv_tile<1, 4, 4>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r1_c2_w8(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { gemv_tile<1, 2, 8>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r1_c4_w2(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { gemv_tile<1, 4, 2>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r1_c8_w1(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { gemv_tile<1, 8, 1>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r1_c8_w2(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { gemv_tile<1, 8, 2>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r2_c2_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { gemv_tile<2, 2, 4>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r2_c4_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { gemv_tile<2, 4, 4>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r2_c4_w2(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { gemv_tile<2, 4, 2>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r2_c8_w1(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { gemv_tile<2, 8, 1>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r4_c2_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { gemv_tile<4, 2, 4>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r4_c4_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { gemv_tile<4, 4, 4>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r4_c4_w2(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { gemv_tile<4, 4, 2>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r8_c2_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { gemv_tile<8, 2, 4>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r8_c4_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { gemv_tile<8, 4, 4>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r8_c4_w2(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { gemv_tile<8, 4, 2>(x, w, y, m, n, k); }
+extern "C" __global__ void gemv_r1_c1_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<1, 1, 4>(x, w, y, m, n, k); }
+extern "C" __global__ void gemv_r1_c2_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<1, 2, 4>(x, w, y, m, n, k); }
+extern "C" __global__ void gemv_r1_c4_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<1, 4, 4>(x, w, y, m, n, k); }
+extern "C" __global__ void gemv_r1_c2_w8(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<1, 2, 8>(x, w, y, m, n, k); }
+extern "C" __global__ void gemv_r1_c4_w2(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<1, 4, 2>(x, w, y, m, n, k); }
+extern "C" __global__ void gemv_r1_c8_w1(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<1, 8, 1>(x, w, y, m, n, k); }
+extern "C" __global__ void gemv_r1_c8_w2(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<1, 8, 2>(x, w, y, m, n, k); }
+extern "C" __global__ void gemv_r2_c2_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<2, 2, 4>(x, w, y, m, n, k); }
+extern "C" __global__ void gemv_r2_c4_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<2, 4, 4>(x, w, y, m, n, k); }
+extern "C" __global__ void gemv_r2_c4_w2(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<2, 4, 2>(x, w, y, m, n, k); }
+extern "C" __global__ void gemv_r2_c8_w1(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<2, 8, 1>(x, w, y, m, n, k); }
+extern "C" __global__ void gemv_r4_c2_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<4, 2, 4>(x, w, y, m, n, k); }
+extern "C" __global__ void gemv_r4_c4_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<4, 4, 4>(x, w, y, m, n, k); }
+extern "C" __global__ void gemv_r4_c4_w2(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<4, 4, 2>(x, w, y, m, n, k); }
+extern "C" __global__ void gemv_r8_c2_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<8, 2, 4>(x, w, y, m, n, k); }
+extern "C" __global__ void gemv_r8_c4_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<8, 4, 4>(x, w, y, m, n, k); }
+extern "C" __global__ void gemv_r8_c4_w2(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<8, 4, 2>(x, w, y, m, n, k); }

@@ -4,6 +4,7 @@
 #include "common.cuh"
 
 extern "C" __global__ void rmsnorm_f32(const float* x, const float* w, float* out, unsigned short* out16, int n, float eps) {
+    pdl_begin();
     __shared__ float scratch[32];
     const float* xr = x + (long long)blockIdx.x * n;
     float* o = out + (long long)blockIdx.x * n;
@@ -25,6 +26,7 @@ extern "C" __global__ void rmsnorm_f32(const float* x, const float* w, float* ou
 // one block per row; each thread re-reads only the res values it wrote itself.
 extern "C" __global__ void add_rmsnorm_f32(const float* h, const float* x, const float* wPost, const float* wPre, float* res,
                                            float* norm, unsigned short* norm16, int n, float eps) {
+    pdl_begin();
     __shared__ float scratch[32];
     long long row = (long long)blockIdx.x * n;
     float ss = 0.f;

@@ -9,6 +9,7 @@ __device__ __forceinline__ void rotate(float x1, float x2, float c, float s, flo
 }
 
 extern "C" __global__ void rope_f32(const float* x, const float* table, float* out, int heads, int headDim) {
+    pdl_begin();
     long long r = blockIdx.x;
     int half = headDim / 2;
     const float* cs = table + r * headDim;
@@ -60,11 +61,13 @@ __device__ void rope_split_cache(const float* qkv, const float* table, float* q,
 
 extern "C" __global__ void rope_split_cache_f32(const float* qkv, const float* table, float* q, float* kc, float* vc, int steps,
                                                 int heads, int kvHeads, int headDim, int capacity, const int* past) {
+    pdl_begin();
     rope_split_cache(qkv, table, q, kc, vc, steps, heads, kvHeads, headDim, capacity, past);
 }
 
 extern "C" __global__ void rope_split_cache_bf16(const float* qkv, const float* table, float* q, unsigned short* kc,
                                                  unsigned short* vc, int steps, int heads, int kvHeads, int headDim,
                                                  int capacity, const int* past) {
+    pdl_begin();
     rope_split_cache(qkv, table, q, kc, vc, steps, heads, kvHeads, headDim, capacity, past);
 }

@@ -215,6 +215,7 @@ __device__ int pick_in_index_order(const double* p, int vocab, double target, Sa
 // at most 1024.
 extern "C" __global__ void sample_f32(const float* logits, double* p, const double* uniforms, int* out, int vocab,
                                       double temperature, double topP) {
+    pdl_begin();
     __shared__ SampleShared sh;
     __shared__ float fscratch[32];
     long long row = blockIdx.x;

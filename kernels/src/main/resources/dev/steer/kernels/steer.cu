@@ -8,6 +8,7 @@
 
 extern "C" __global__ void steer_f32(const float* h, const float* update, const float* delta, const float* mask, float* out,
                                      float* norms, int steps, int hidden) {
+    pdl_begin();
     __shared__ float scratch[32];
     long long row = blockIdx.x;
     long long b = row / steps;

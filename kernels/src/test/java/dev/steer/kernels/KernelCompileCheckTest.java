@@ -64,6 +64,34 @@ class KernelCompileCheckTest {
         assertFalse(KernelSource.read(KernelSource.HEADER).contains("#include"), "common.cuh");
     }
 
+    /**
+     * With programmatic dependent launch (STEER_PDL=1) a kernel may start before its predecessor ends: each must
+     * wait, in {@code pdl_begin()}, before its first memory access, so that call is every kernel's first statement.
+     */
+    @Test
+    void everyKernelBeginsByWaitingForItsPredecessor() {
+        int kernels = 0;
+        for (String family : KernelSource.FAMILIES) {
+            String source = KernelSource.read(family + ".cu");
+            var m = KernelSource.KERNEL.matcher(source);
+            while (m.find()) {
+                int i = m.end(), depth = 1;
+                while (depth > 0) {
+                    char c = source.charAt(i++);
+                    if (c == '(') depth++;
+                    else if (c == ')') depth--;
+                }
+                int brace = source.indexOf('{', i);
+                assertTrue(source.substring(i, brace).isBlank(), family + ".cu: " + m.group(1) + ": no body after its parameters");
+                String body = source.substring(brace + 1).stripLeading();
+                assertTrue(body.startsWith("pdl_begin();"), family + ".cu: " + m.group(1) + " does not begin with pdl_begin();");
+                kernels++;
+            }
+        }
+        assertEquals(39, kernels, "kernels checked");
+        assertTrue(KernelSource.read(KernelSource.HEADER).contains("griddepcontrol.wait"), "common.cuh: pdl_begin waits");
+    }
+
     @Test
     void everyKernelTheBackendLaunchesIsDeclared() {
         List<String> declared = new ArrayList<>();

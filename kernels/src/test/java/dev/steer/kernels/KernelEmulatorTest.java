@@ -23,7 +23,8 @@ class KernelEmulatorTest {
         try (FloatPointer out = new FloatPointer(64)) {
             IllegalStateException e = assertThrows(IllegalStateException.class,
                     () -> KernelEmulator.run("probe_diverged_shuffle", 1, 1, 64, 0, new long[] {out.address()}));
-            assertTrue(e.getMessage().contains("probe_diverged_shuffle block (0, 0): warp 0: 16 of 32 live lanes"), e.getMessage());
+            // both warps diverge alike; which one is caught first depends on the emulator's shuffled thread order
+            assertTrue(e.getMessage().matches(".*probe_diverged_shuffle block \\(0, 0\\): warp [01]: 16 of 32 live lanes reached a warp shuffle.*"), e.getMessage());
         }
         // the fibers stopped mid-kernel are made again: the next launch runs normally
         float[] in = new float[128];
