@@ -129,6 +129,8 @@ public final class GpuSelfCheck {
         c.check("argmax [4,256000] (ties: lowest index)", 0, c::argmax);
         c.check("sample [4,256000] T 1/0.7/1.3, top-p 1/0.9/0.5: tokens equal the host sampler's", 0, () -> c.sample(256000, 4, false));
         c.check("sample [16,1000] tied and -inf logits, top-p 0.01..1", 0, () -> c.sample(1000, 16, true));
+        c.check("sample [3,5000] in 7 slices (uneven), tied and -inf logits, top-p 0.01..1", 0, () -> c.sampleSliced(5000, 3, 7));
+        c.check("sample [2,300] in 64 slices (some empty), tied and -inf logits, top-p 0.01..1", 0, () -> c.sampleSliced(300, 2, 64));
         c.check("scope keep survives the inner scope", 0, c::keep);
         return c.results;
     }
@@ -501,6 +503,8 @@ public final class GpuSelfCheck {
                 for (int i = 0; i < x.length; i++) {
                     if (ties) x[i] = Math.round(x[i] * 2) / 2f;            // a handful of distinct values
                     if (i % 97 == 5) x[i] = Float.NEGATIVE_INFINITY;     // masked tokens
+                    // a masked first token: with u = 0 (row 0) the pick must pass over its zero mass
+                    if (ties && i % vocab == 0) x[i] = Float.NEGATIVE_INFINITY;
                 }
                 double[] u = new double[rows];
                 for (int r = 0; r < rows; r++) u[r] = r == 0 ? 0.0 : random.nextDouble();
@@ -510,6 +514,15 @@ public final class GpuSelfCheck {
             }
         }
         return wrong;
+    }
+
+    private double sampleSliced(int vocab, int rows, int slices) {
+        be.ops().sampleSlices = slices;
+        try {
+            return sample(vocab, rows, true);
+        } finally {
+            be.ops().sampleSlices = 0;
+        }
     }
 
     private double keep() {

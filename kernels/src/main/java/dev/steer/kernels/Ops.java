@@ -329,8 +329,12 @@ final class Ops {
         return new SteerResult(out == null ? x : out, n);
     }
 
-    /** Sampling blocks: 16 warps (the kernel keeps 16 doubles of digit sums per thread). */
-    private static final int SAMPLE_THREADS = 512;
+    /** Sampling blocks: 8 warps per slice of a row (each thread keeps 16 doubles of digit sums in registers). */
+    private static final int SAMPLE_THREADS = 256;
+    /** Bytes of sample.cu's per-row state (SampleRow; a static_assert there keeps it within). */
+    private static final int SAMPLE_ROW_BYTES = 256;
+    /** Slices per row for sampling; 0 = {@link #sampleSlices}'s rule (the self-check sets others). */
+    int sampleSlices;
 
     /** {@code sample.cu}: one block per row; a double scratch of the row's probabilities in the current scope. */
     int[] sample(Tensor logits, double temperature, double topP, double[] uniforms) {
@@ -340,20 +344,55 @@ final class Ops {
         int rows = (int) (x.elements() / v);
         if (uniforms.length != rows) throw new IllegalArgumentException("sample: " + uniforms.length + " draws for " + rows + " rows of " + x);
         if (!(temperature > 0) || !(topP > 0)) throw new IllegalArgumentException("sample: temperature " + temperature + " and top-p " + topP + " must be positive");
-        long scratch = arena.allocate(rows * v * 8);
+        if (rows == 0) return new int[0];
+        int vocab = (int) v, s = sampleSlices > 0 ? sampleSlices : sampleSlices(rows, vocab);
+        long p = arena.allocate(rows * v * 8);
+        long sliceMax = arena.allocate(rows * (long) s * 4), sliceMass = arena.allocate(rows * (long) s * 8);
+        long bins = arena.allocate(2L * rows * s * 16 * 8), counts = arena.allocate(2L * rows * s * 8);
+        long state = arena.allocate(rows * (long) SAMPLE_ROW_BYTES);
         long draws = arena.allocate(rows * 8L);
         long out = arena.allocate(rows * 4L);
         try (DoublePointer host = new DoublePointer(uniforms)) {
             device.upload(draws, host, rows * 8L);
         }
-        kernels.get("sample_f32").ptr(x.address).ptr(scratch).ptr(draws).ptr(out).i32((int) v).f64(temperature).f64(topP)
-                .launch(rows, 1, SAMPLE_THREADS, 0);
+        int[] preset = new int[rows];
+        Arrays.fill(preset, vocab - 1);          // the rule's answer when rounding leaves every search short
+        try (IntPointer host = new IntPointer(preset)) {
+            device.upload(out, host, rows * 4L);
+        }
+        int settleBlocks = (rows + THREADS - 1) / THREADS;
+        kernels.get("sample_max").ptr(x.address).ptr(sliceMax).i32(vocab).launch(s, rows, SAMPLE_THREADS, 0);
+        kernels.get("sample_exp").ptr(x.address).ptr(sliceMax).ptr(p).ptr(sliceMass).ptr(state).i32(vocab).f64(temperature)
+                .launch(s, rows, SAMPLE_THREADS, 0);
+        if (topP >= 1.0) {
+            kernels.get("sample_pick_index").ptr(p).ptr(sliceMass).ptr(draws).ptr(out).i32(vocab).launch(s, rows, SAMPLE_THREADS, 0);
+        } else {
+            kernels.get("sample_start").ptr(sliceMass).ptr(state).i32(rows).i32(s).f64(topP).launch(settleBlocks, 1, THREADS, 0);
+            for (int which = 0; which < 2; which++) {
+                for (int pass = 0; pass <= 8; pass++)
+                    kernels.get("sample_radix").ptr(x.address).ptr(p).ptr(sliceMass).ptr(bins).ptr(counts).ptr(state).i32(vocab)
+                            .i32(which).i32(pass).launch(s, rows, SAMPLE_THREADS, 0);
+                kernels.get("sample_settle").ptr(counts).ptr(draws).ptr(state).i32(rows).i32(s).i32(which).f64(temperature)
+                        .launch(settleBlocks, 1, THREADS, 0);
+            }
+            kernels.get("sample_nth").ptr(x.address).ptr(counts).ptr(state).ptr(out).i32(vocab).launch(s, rows, SAMPLE_THREADS, 0);
+        }
         int[] ids = new int[rows];
         try (IntPointer host = new IntPointer(Math.max(1, rows))) {
             device.download(host, out, rows * 4L);
             host.get(ids);
         }
         return ids;
+    }
+
+    /**
+     * Slices per row for sampling: about two blocks per multiprocessor of an H100 over the whole batch (264 / rows),
+     * at most 64, and no slice under 2,048 tokens.
+     */
+    static int sampleSlices(int rows, int vocab) {
+        int s = Math.min(64, (264 + rows - 1) / rows);
+        s = Math.min(s, (vocab + 2047) / 2048);
+        return Math.max(1, s);
     }
 
     int[] argmax(Tensor logits) {

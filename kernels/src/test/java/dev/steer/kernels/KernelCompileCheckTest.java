@@ -88,7 +88,10 @@ class KernelCompileCheckTest {
                 kernels++;
             }
         }
-        assertEquals(39, kernels, "kernels checked");
+        int declared = 0;
+        for (String family : KernelSource.FAMILIES) declared += KernelSource.kernelNames(KernelSource.read(family + ".cu")).size();
+        assertEquals(declared, kernels, "kernels checked");
+        assertTrue(kernels >= 45, "only " + kernels + " kernels found");
         assertTrue(KernelSource.read(KernelSource.HEADER).contains("griddepcontrol.wait"), "common.cuh: pdl_begin waits");
     }
 
