@@ -76,6 +76,16 @@ final class Arena implements AutoCloseable {
 
     /** Closes {@code scope}, which must be the innermost open one, moving its kept tensors to its parent. */
     void close(ArenaScope scope, List<DeviceTensor> kept) {
+        close(scope, kept, null);
+    }
+
+    /**
+     * Closes {@code scope} as above; {@code replacing}, a tensor of the parent that was the parent's latest allocation
+     * when {@code scope} opened (a tensor an earlier scope kept), gives its place to the kept tensors and is marked
+     * released. The copies are stream-ordered after everything queued in the scope, so work that still reads it is
+     * unaffected.
+     */
+    void close(ArenaScope scope, List<DeviceTensor> kept, DeviceTensor replacing) {
         if (scope != current) throw new IllegalStateException("scopes must close innermost first");
         long total = 0;
         for (DeviceTensor t : kept) total += align(t.bytes());
@@ -95,11 +105,19 @@ final class Arena implements AutoCloseable {
         chunk = scope.markChunk;
         offset = scope.markOffset;
         current = scope.parent;
+        if (replacing != null && !replacing.released && replacing.scope == current && replacing.arenaChunk == chunk
+                && replacing.arenaEnd == offset) {
+            offset = replacing.arenaStart;
+            replacing.released = true;
+        }
         for (int i = 0; i < kept.size(); i++) {
             DeviceTensor t = kept.get(i);
             t.address = allocate(t.bytes());
             t.scope = current;
             t.bf16Copy = 0;
+            t.arenaChunk = chunk;
+            t.arenaStart = t.address - chunks.get(chunk).base;
+            t.arenaEnd = offset;
             memory.copy(t.address, staged[i], t.bytes());
         }
     }

@@ -43,10 +43,22 @@ final class ArenaScope implements Scope {
         throw new IllegalArgumentException("keep: tensor " + d + " belongs to a scope nested inside this one");
     }
 
+    /** The enclosing scope's tensor this one may take the place of when it closes; null when none. */
+    private DeviceTensor replacing;
+
+    @Override
+    public Tensor keep(Tensor t, Tensor replacing) {
+        Tensor out = keep(t);
+        if (replacing instanceof DeviceTensor r && r.scope == parent && parent != null && r != t) this.replacing = r;
+        return out;
+    }
+
     @Override
     public void close() {
         if (closed) return;
-        arena.close(this, kept);
+        DeviceTensor r = replacing;
+        if (r != null && kept.contains(r)) r = null;
+        arena.close(this, kept, r);
         closed = true;
     }
 }

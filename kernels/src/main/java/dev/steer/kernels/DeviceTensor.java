@@ -14,6 +14,15 @@ final class DeviceTensor implements Tensor {
     ArenaScope scope;
     /** The bf16 copy a GEMM made of this float32 tensor, in the same scope; 0 when none. */
     long bf16Copy;
+    /**
+     * Where a kept tensor was moved to in its new scope's region (arena chunk, start and end offsets), so that a
+     * later scope may take the space back ({@link ArenaScope#keep(Tensor, Tensor)}); chunk -1 when not moved.
+     */
+    int arenaChunk = -1;
+    long arenaStart;
+    long arenaEnd;
+    /** Its memory was given to another tensor; any use is an error. */
+    boolean released;
 
     DeviceTensor(long address, DType dtype, long[] shape, ArenaScope scope) {
         this.address = address;
@@ -48,6 +57,7 @@ final class DeviceTensor implements Tensor {
     DeviceTensor live(String op) {
         if (scope != null && scope.isClosed())
             throw new IllegalStateException(op + ": tensor " + this + " was used after its scope closed");
+        if (released) throw new IllegalStateException(op + ": tensor " + this + " was used after its memory was given to a kept tensor");
         return this;
     }
 

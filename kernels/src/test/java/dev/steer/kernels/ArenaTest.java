@@ -150,4 +150,74 @@ class ArenaTest {
         outer.close();
         assertNotEquals(outer, arena.current());
     }
+
+    /**
+     * The prefill pattern: one scope per layer, each keeping its output in place of its input. The outputs take one
+     * place in the step's region instead of one each; a tensor kept alongside (telemetry) stays; the released input
+     * cannot be used; contents survive the move.
+     */
+    @Test
+    void aLayerChainKeepsOneOutputInsteadOfOnePerLayer() {
+        FakeMemory memory = new FakeMemory();
+        Arena arena = new Arena(memory, 1 << 20);
+        try (ArenaScope step = arena.open()) {
+            DeviceTensor h = arena.allocate(DType.F32, 1000);   // the embedding: not kept by a scope, never released
+            DeviceTensor first = null;
+            long topAfterFirst = 0;
+            List<DeviceTensor> norms = new ArrayList<>();
+            for (int layer = 0; layer < 10; layer++) {
+                DeviceTensor in = h;
+                try (ArenaScope s = arena.open()) {
+                    arena.allocate(DType.F32, 5000);                 // the layer's intermediates
+                    DeviceTensor norm = arena.allocate(DType.F32, 8);
+                    memory.fill(norm, (byte) layer);
+                    norms.add((DeviceTensor) s.keep(norm));
+                    DeviceTensor out = arena.allocate(DType.F32, 1000);
+                    memory.fill(out, (byte) (layer + 1));
+                    h = (DeviceTensor) s.keep(out, in);
+                }
+                if (layer == 0) {
+                    assertTrue(!in.released, "the embedding was allocated in the step itself, not moved there by a scope: never released");
+                    first = h;
+                } else {
+                    assertTrue(in.released, "layer " + layer + "'s input gave its place to the output");
+                    assertThrows(IllegalStateException.class, () -> in.live("rmsNorm"));
+                }
+                if (layer == 1) topAfterFirst = h.address;
+                if (layer > 1) assertEquals(topAfterFirst + (layer - 1) * 256L, h.address, "only the 8-float norms pile up (256 bytes each)");
+            }
+            byte[] want = new byte[4000];
+            java.util.Arrays.fill(want, (byte) 10);
+            assertArrayEquals(want, memory.read(h));
+            for (int layer = 0; layer < 10; layer++) assertEquals((byte) layer, memory.read(norms.get(layer))[0], "norm " + layer);
+            assertTrue(first.released);
+        }
+    }
+
+    @Test
+    void aTensorThatIsNotTheLatestAllocationOrIsKeptItselfIsNotReleased() {
+        FakeMemory memory = new FakeMemory();
+        Arena arena = new Arena(memory, 1 << 20);
+        try (ArenaScope step = arena.open()) {
+            DeviceTensor a;
+            try (ArenaScope s = arena.open()) {
+                a = (DeviceTensor) s.keep(arena.allocate(DType.F32, 100));
+            }
+            DeviceTensor b = arena.allocate(DType.F32, 100);   // now a is not the step's latest allocation
+            try (ArenaScope s = arena.open()) {
+                s.keep(arena.allocate(DType.F32, 100), a);
+            }
+            assertTrue(!a.released, "a is below b: its place cannot be taken");
+            DeviceTensor c;
+            try (ArenaScope s = arena.open()) {
+                c = (DeviceTensor) s.keep(arena.allocate(DType.F32, 100));
+            }
+            try (ArenaScope s = arena.open()) {
+                s.keep(c, c);   // c is the enclosing scope's own tensor: returned as it is, never released
+            }
+            assertTrue(!c.released);
+            c.live("add");
+            b.live("add");
+        }
+    }
 }

@@ -108,9 +108,9 @@ public final class Gemma2 implements CausalLm {
         Tensor h = b.embed(embed, ids, (float) Math.sqrt(cfg.hiddenSize()));
         RopeTable rope = b.ropeTable(layout, cfg.headDim(), cfg.ropeTheta());
         // Prefill: a scope per layer, whose intermediates are freed when the layer ends (a batch-64 prefill of
-        // gemma-2-2b once held all 26 layers' at once). Only h moves on, and stays in the step's scope until the
-        // step ends (B x T x hidden floats per layer), so at prefill a layer's end is not fused with the next
-        // layer's input norm: that would keep a second tensor per layer. Decode steps are small: no inner scopes
+        // gemma-2-2b once held all 26 layers' at once). Only h moves on, taking the place of the layer's input h
+        // (Scope.keep(t, replacing)), so one B x T x hidden tensor carries across layers rather than one per layer.
+        // At prefill a layer's end is not fused with the next layer's input norm: that would keep a second tensor. Decode steps are small: no inner scopes
         // (no copies of kept tensors either; the step's own scope frees everything) and the fusion across layers.
         boolean perLayer = layout.steps() > 1;
         Tensor n = null;   // this layer's input norm, when the previous layer's fused end already computed it
@@ -128,7 +128,8 @@ public final class Gemma2 implements CausalLm {
                 } else {
                     // The layer's last residual add is left to the hook, which may fuse it with its norms and steering.
                     Tensor update = b.rmsNorm(parts[1], w.postFfnNorm(), eps);
-                    h = layerScope.keep(hook.afterLayer(l, parts[0], update, layout, b, layerScope));
+                    // the previous layer's output (this layer's input) is dead once the layer ends: its place is reused
+                    h = layerScope.keep(hook.afterLayer(l, parts[0], update, layout, b, layerScope), h);
                     n = null;
                 }
             }
