@@ -4,9 +4,9 @@
 # Needs .carry/ from tools/device/prepare.sh. Logs go to $L, packed after every step into $OUT/logs.tgz (the
 # device tool brings back at most 8 files; one archive holds them all, and a call cut short keeps what it had).
 # Device time is scarce (15 min a session, 10 min a command): run the correctness and headline stages first,
-#   STAGES="self tiny commands peer bench gemv pdl" bash tools/device/gpu-check.sh
+#   STAGES="self tiny peer bench gemv pdl" BATCHES=1,8,64 bash tools/device/gpu-check.sh
 # then, time permitting, the other A/B and profile stages in a second call:
-#   STAGES="tf pdlonly unpacked sampled attn profile" bash tools/device/gpu-check.sh
+#   STAGES="sampled commands profile" BATCHES=1,64 bash tools/device/gpu-check.sh   (also: tf pdlonly unpacked attn)
 # (peer and bench in the same call: their ratio is only meaningful within one run).
 set -u
 OUT=${OUT:-/tmp/steer-out}; L=/tmp/steer-logs; mkdir -p "$OUT" "$L"
