@@ -41,6 +41,8 @@ class BenchCommandTest {
         // warm-up + 3 variants, 3 decode steps each: the first eager, the second captured, the third replayed
         assertEquals(4, o.getAsJsonObject("backend_stats").get("graph_replays").getAsInt(), o.toString());
         assertEquals(0, o.getAsJsonObject("backend_stats").get("graph_mismatches").getAsInt());
+        // the host's share of a replayed step (the Java forward recording it), measured
+        assertTrue(o.getAsJsonObject("backend_stats").get("graph_host_us_per_replayed_step").getAsDouble() > 0, o.toString());
         // The last captured step (steered at the middle layer, 2 of 4) is 44 launches: embed; layer 0 its input norm
         // + 9 (qkv GEMM, rope_split_cache (rotation and cache write), attention, o GEMM, add_rmsnorm, gate/up GEMM,
         // gelu, down GEMM, and the add_rmsnorm that also computes layer 1's input norm); layer 1 9; layer 2 (hooked)

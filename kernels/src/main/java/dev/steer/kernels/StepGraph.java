@@ -53,6 +53,9 @@ final class StepGraph implements AutoCloseable {
     private List<Work> current = new ArrayList<>();
     private long replays;
     private long mismatches;
+    /** Host time of replayed steps from begin to the comparison's end (the Java forward recording its work). */
+    private long stepStart;
+    private long recordNanos;
 
     StepGraph(CudaDevice device) {
         this.device = device;
@@ -84,6 +87,7 @@ final class StepGraph implements AutoCloseable {
         }
         stepsOfKey++;
         current = new ArrayList<>();
+        stepStart = System.nanoTime();
         if (stepsOfKey == 1) {
             mode = Mode.EAGER;
         } else if (!ready) {
@@ -116,7 +120,9 @@ final class StepGraph implements AutoCloseable {
                 ready = true;
             }
             case DRY -> {
-                if (current.equals(captured)) {
+                boolean same = current.equals(captured);
+                recordNanos += System.nanoTime() - stepStart;
+                if (same) {
                     if (device == null) launchRecords();
                     else check(cuGraphLaunch(exec, device.stream), "cuGraphLaunch");
                     replays++;
@@ -151,6 +157,16 @@ final class StepGraph implements AutoCloseable {
 
     long mismatches() {
         return mismatches;
+    }
+
+    /**
+     * Mean host microseconds a replayed (or mismatched) step spent before its launch: the forward run in Java to
+     * record the step's work, and the comparison with the capture. At batch 1 this adds to every step unless the GPU
+     * is still busy with the previous one. NaN before any.
+     */
+    double recordMicrosPerStep() {
+        long steps = replays + mismatches;
+        return steps == 0 ? Double.NaN : recordNanos / 1e3 / steps;
     }
 
     /** Launches, GEMMs and device copies in the captured step (0 before a capture). */
