@@ -27,7 +27,7 @@ final class Ops {
 
     /** The opt-in kernels for this backend (from the environment; tests set them). */
     boolean decodeAttention = DECODE_ATTENTION;
-    /** cuBLAS or gemv.cu for bf16 linear layers of few rows (STEER_GEMV; see {@link LinearPlan}). */
+    /** cuBLAS, cuBLASLt or gemv.cu for decode-sized bf16 linear layers (STEER_GEMV; see {@link LinearPlan}). */
     LinearPlan linearPlan = LinearPlan.fromEnvironment();
     /**
      * Weights are bf16 (the BF16 precision): the ops whose output feeds a GEMM (RMSNorm, the gated GELU) write its
@@ -336,7 +336,10 @@ final class Ops {
     /** Slices per row for sampling; 0 = {@link #sampleSlices}'s rule (the self-check sets others). */
     int sampleSlices;
 
-    /** {@code sample.cu}: one block per row; a double scratch of the row's probabilities in the current scope. */
+    /**
+     * {@code sample.cu}: each row in slices (grid slices × rows), one launch per pass; the rows' probabilities (double),
+     * the slices' partial sums and each row's search state are scratch in the current scope.
+     */
     int[] sample(Tensor logits, double temperature, double topP, double[] uniforms) {
         DeviceTensor x = f32(logits, "sample", "logits");
         long v = x.lastDim();
