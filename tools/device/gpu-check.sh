@@ -4,7 +4,7 @@
 # Needs .carry/ from tools/device/prepare.sh. Logs go to $L, packed after every step into $OUT/logs.tgz (the
 # device tool brings back at most 8 files; one archive holds them all, and a call cut short keeps what it had).
 # Device time is scarce (15 min a session, 10 min a command): run the correctness and headline stages first,
-#   STAGES="self tiny peer bench gemv pdl" BATCHES=1,8,64 bash tools/device/gpu-check.sh
+#   STAGES="self tiny peer bench gemv pdl ahead" BATCHES=1,8,64 bash tools/device/gpu-check.sh
 # then, time permitting, the other A/B and profile stages in a second call:
 #   STAGES="sampled commands profile" BATCHES=1,64 bash tools/device/gpu-check.sh   (also: tf pdlonly unpacked attn)
 # (peer and bench in the same call: their ratio is only meaningful within one run).
@@ -26,11 +26,11 @@ CK=/tmp/g2
 step() { local name=$1 t=$2; shift 2; echo "== $name"; local s=$(date +%s); timeout "$t" "$@" > "$L/$name.log" 2>&1; local rc=$?
          tail -n ${TAIL:-8} "$L/$name.log"; echo "== $name rc=$rc $(( $(date +%s) - s ))s"; pack; }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$L/gpu.txt"
-STAGES=${STAGES:-self tiny commands peer tf bench gemv pdl unpacked sampled attn profile}  # run 5: see BENCHMARKS.md
+STAGES=${STAGES:-self tiny commands peer tf bench gemv pdl ahead unpacked sampled attn profile}  # run 5: see BENCHMARKS.md
 
 # The gemma-2-2b-shaped checkpoint (hf_peer_bench.py writes it before benchmarking): made here when a call
 # without the peer stage needs it (a fresh machine has no /tmp/g2); sed stops the script right after the save.
-if [[ $STAGES != *peer* && $STAGES =~ (tf|bench|gemv|pdl|unpacked|sampled|attn|profile|nograph) && ! -f $CK/config.json ]]; then
+if [[ $STAGES != *peer* && $STAGES =~ (tf|bench|gemv|pdl|ahead|unpacked|sampled|attn|profile|nograph) && ! -f $CK/config.json ]]; then
   python3 .carry/hf_peer_bench.py --save $CK 2>&1 | sed '/^saved/q'
 fi
 
@@ -120,6 +120,12 @@ if [[ " $STAGES " == *" pdl "* ]]; then
   step tiny_pdl_check 60 python3 tools/device/check_tiny.py $REF "$L/tiny_pdl_plain.json" "$L/tiny_pdl_steered.json"
   STEER_PDL=1 STEER_GEMV=auto TAIL=40 step steer_bench_pdl_auto 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
 fi
+if [[ $STAGES == *ahead* ]]; then
+  # Look-ahead decoding (STEER_LOOKAHEAD=1): the Java forward of step n + 1 recorded while the GPU runs step n; with
+  # and without the other opt-ins (backend_stats.graph_host_us_per_replayed_step says what there is to hide)
+  STEER_LOOKAHEAD=1 TAIL=10 step steer_bench_ahead 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
+  STEER_LOOKAHEAD=1 STEER_PDL=1 STEER_GEMV=auto TAIL=40 step steer_bench_all 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
+fi
 if [[ $STAGES == *pdlonly* ]]; then
   STEER_PDL=1 TAIL=10 step steer_bench_pdl 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
 fi
@@ -138,5 +144,6 @@ grep -h "tok/s" "$L/peer_bench.log" 2>/dev/null
 tail -n 15 "$L/steer_bench.log" 2>/dev/null
 tail -n 10 "$L/steer_bench_nograph.log" 2>/dev/null
 tail -n 40 "$L/steer_bench_gemv.log" "$L/steer_bench_pdl_auto.log" 2>/dev/null
-tail -n 10 "$L/steer_bench_pdl.log" 2>/dev/null
+tail -n 10 "$L/steer_bench_pdl.log" "$L/steer_bench_ahead.log" 2>/dev/null
+tail -n 40 "$L/steer_bench_all.log" 2>/dev/null
 grep -A 14 "GPU time by op" "$L/steer_profile.log" "$L/steer_profile64.log" 2>/dev/null

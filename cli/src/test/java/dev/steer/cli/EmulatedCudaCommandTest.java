@@ -1,6 +1,7 @@
 package dev.steer.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonArray;
@@ -129,6 +130,85 @@ class EmulatedCudaCommandTest {
             for (GenerationResult r : out) all.add(java.util.Arrays.stream(r.tokens()).boxed().toList());
             return all;
         } finally {
+            be.close();
+        }
+    }
+
+    /**
+     * Look-ahead decoding (STEER_LOOKAHEAD=1, here its system property) on the emulator: a mixed batch's tokens and
+     * telemetry equal the step-by-step loop's, steps from the third on are recorded ahead, and the graph replays as
+     * before. With EOS ids set to tokens the rows produce (a wrapper over the model's dims), rows stop at different
+     * steps and the batch ends on an EOS, so one step recorded ahead runs for nothing: results still equal.
+     */
+    @Test
+    void lookAheadDecodingGivesTheSameTokensAndTelemetry() {
+        float[] v = new float[64];
+        JsonArray vec = GenerateCommandTest.ref.getAsJsonObject("steering").getAsJsonArray("vector");
+        for (int i = 0; i < v.length; i++) v[i] = vec.get(i).getAsFloat();
+        SteeringSpec spec = new SteeringSpec(1, new SteeringVector(v, "fixture"), 8.0, Positions.ALL);
+        List<GenerationRequest> requests = new ArrayList<>();
+        for (int p = 0; p < 4; p++) requests.add(new GenerationRequest(promptIds(p), p % 2 == 0 ? List.of(spec) : List.of()));
+        for (boolean stopAtEos : new boolean[] {false, true}) {
+            Object[] plain = lookAheadRun(requests, stopAtEos, false), ahead = lookAheadRun(requests, stopAtEos, true);
+            assertEquals(plain[0], ahead[0], "tokens, stop at EOS " + stopAtEos);
+            assertEquals(plain[1], ahead[1], "telemetry, stop at EOS " + stopAtEos);
+            assertEquals(0, (int) plain[2]);
+            assertTrue((int) ahead[2] >= 5, "steps recorded ahead: " + ahead[2]);
+            if (stopAtEos) assertFalse(plain[0].toString().contains("false"), "every row stopped at an EOS: " + plain[0]);
+        }
+    }
+
+    /**
+     * {tokens and EOS flags, telemetry, steps recorded ahead}. With {@code stopAtEos} the EOS ids are {274, 173, 45,
+     * 146}: tokens these rows produce at steps 1, 10, 9 and 10 (rows 0 and 2 steered), so the batch ends on EOS
+     * before its 12 tokens.
+     */
+    private static Object[] lookAheadRun(List<GenerationRequest> requests, boolean stopAtEos, boolean ahead) {
+        if (ahead) System.setProperty("steer.lookahead", "1");
+        CudaBackend be = CudaBackend.emulated(Precision.F32);
+        try (LoadedModel m = LoadedModel.open(CliRun.TINY, be)) {
+            dev.steer.engine.model.CausalLm lm = m.lm();
+            dev.steer.engine.model.ModelDims d = lm.dims();
+            dev.steer.engine.model.ModelDims eos = new dev.steer.engine.model.ModelDims(d.architecture(), d.layers(), d.hidden(), d.vocab(),
+                    d.bosId(), d.padId(), new int[] {274, 173, 45, 146});
+            dev.steer.engine.model.CausalLm wrapped = new dev.steer.engine.model.CausalLm() {
+                @Override
+                public dev.steer.engine.model.ModelDims dims() {
+                    return stopAtEos ? eos : d;
+                }
+
+                @Override
+                public dev.steer.engine.backend.Backend backend() {
+                    return lm.backend();
+                }
+
+                @Override
+                public dev.steer.engine.backend.KvCache newCache(int batch, int capacity) {
+                    return lm.newCache(batch, capacity);
+                }
+
+                @Override
+                public dev.steer.engine.backend.Tensor forward(dev.steer.engine.backend.Tensor ids, dev.steer.engine.backend.StepLayout layout,
+                                                               dev.steer.engine.backend.KvCache cache, dev.steer.engine.model.ResidualHook hook, boolean allSteps) {
+                    return lm.forward(ids, layout, cache, hook, allSteps);
+                }
+
+                @Override
+                public void close() {
+                }
+            };
+            Generator g = new Generator(wrapped);
+            List<GenerationResult> out = g.generate(requests, new GenerationOptions(12, 0, 1, 0, stopAtEos, null, false));
+            assertEquals(0L, be.graphMismatches());
+            List<String> tokens = new ArrayList<>();
+            List<Object> telemetry = new ArrayList<>();
+            for (GenerationResult r : out) {
+                tokens.add(java.util.Arrays.toString(r.tokens()) + " eos " + r.stoppedAtEos());
+                telemetry.add(r.telemetry());
+            }
+            return new Object[] {tokens, telemetry, g.lastLookaheadSteps()};
+        } finally {
+            System.clearProperty("steer.lookahead");
             be.close();
         }
     }

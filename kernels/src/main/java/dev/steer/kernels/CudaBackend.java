@@ -4,6 +4,7 @@ import dev.steer.engine.BadInputException;
 import dev.steer.engine.backend.AttentionSpec;
 import dev.steer.engine.backend.Backend;
 import dev.steer.engine.backend.KvCache;
+import dev.steer.engine.backend.Pending;
 import dev.steer.engine.backend.RopeTable;
 import dev.steer.engine.backend.RotaryAngles;
 import dev.steer.engine.backend.Scope;
@@ -410,6 +411,59 @@ public final class CudaBackend implements Backend {
     public int[] argmax(Tensor logits) {
         device.enter();
         return ops.argmax(logits);
+    }
+
+    /** The argmax kernel and a queued copy of its result (see {@link Gpu#downloadLater}). */
+    @Override
+    public Pending<int[]> argmaxLater(Tensor logits) {
+        device.enter();
+        DeviceTensor x = Ops.cast(logits, "argmaxLater");
+        int rows = (int) (x.elements() / Math.max(1, x.lastDim()));
+        Pending<byte[]> bytes = device.downloadLater(ops.argmaxQueued(logits), rows * 4L);
+        return () -> {
+            int[] ids = new int[rows];
+            java.nio.ByteBuffer.wrap(bytes.get()).order(java.nio.ByteOrder.nativeOrder()).asIntBuffer().get(ids);
+            return ids;
+        };
+    }
+
+    /** float32 tensors: a queued copy; other types are read now. */
+    @Override
+    public Pending<float[]> toHostLater(Tensor t) {
+        device.enter();
+        DeviceTensor d = Ops.cast(t, "toHostLater");
+        if (d.dtype != DType.F32) return Pending.of(toHost(t));
+        int n = (int) d.elements();
+        Pending<byte[]> bytes = device.downloadLater(d.address, d.bytes());
+        return () -> {
+            float[] out = new float[n];
+            java.nio.ByteBuffer.wrap(bytes.get()).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer().get(out);
+            return out;
+        };
+    }
+
+    /** With graph decode, once the key's graph is captured: the next step only records until it ends. */
+    @Override
+    public boolean recordsAhead(Object key) {
+        return graphs && device.steps().willReplay(key);
+    }
+
+    @Override
+    public Tensor intsLater(long... shape) {
+        device.enter();
+        return arena.allocate(DType.I32, shape);
+    }
+
+    /** An upload queued now: before the open step's graph launch, after the work already queued. */
+    @Override
+    public void setInts(Tensor t, int[] values) {
+        device.enter();
+        DeviceTensor d = Ops.cast(t, "setInts");
+        if (d.dtype != DType.I32) throw new IllegalArgumentException("setInts: " + d + " is not an int tensor");
+        checkCount(values.length, d.shape, "setInts");
+        try (IntPointer host = new IntPointer(values)) {
+            device.upload(d.address, host, d.bytes());
+        }
     }
 
     @Override

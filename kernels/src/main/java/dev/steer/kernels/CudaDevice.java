@@ -228,6 +228,41 @@ final class CudaDevice implements Gpu {
         check(cuStreamSynchronize(stream), "cuStreamSynchronize");
     }
 
+    /** Page-locked buffers for queued downloads, reused (allocating pinned memory costs far more than the copy). */
+    private final java.util.ArrayDeque<BytePointer> pinnedPool = new java.util.ArrayDeque<>();
+
+    /** An async copy into a pooled pinned buffer and an event after it; get() waits on the event. */
+    @Override
+    public dev.steer.engine.backend.Pending<byte[]> downloadLater(long src, long bytes) {
+        if (steps.mode() != StepGraph.Mode.EAGER)
+            throw new IllegalStateException("device-to-host copy inside a repeated step: read results after the step ends");
+        enter();
+        BytePointer buffer = null;
+        for (BytePointer b : pinnedPool) if (b.capacity() >= bytes) { buffer = b; break; }
+        if (buffer != null) pinnedPool.remove(buffer);
+        else buffer = stagingBuffer(Math.max(4096, Long.highestOneBit(Math.max(1, bytes - 1)) << 1));
+        CUevent_st done = new CUevent_st();
+        check(cuEventCreate(done, CU_EVENT_DEFAULT), "cuEventCreate");
+        if (bytes > 0) check(cuMemcpyDtoHAsync(buffer, src, bytes, stream), "cuMemcpyDtoHAsync");
+        check(cuEventRecord(done, stream), "cuEventRecord");
+        BytePointer held = buffer;
+        return new dev.steer.engine.backend.Pending<>() {
+            private byte[] value;
+
+            @Override
+            public byte[] get() {
+                if (value != null) return value;
+                enter();
+                check(cuEventSynchronize(done), "cuEventSynchronize");
+                cuEventDestroy(done);
+                value = new byte[(int) bytes];
+                held.position(0).get(value);
+                pinnedPool.add(held);
+                return value;
+            }
+        };
+    }
+
     /**
      * CUDA events around each run; before each, a memset of twice the L2 cache's size evicts what the last run
      * left there. The flush buffer is held only during the call (it shows in the peak memory figure).
@@ -306,6 +341,8 @@ final class CudaDevice implements Gpu {
         enter();
         synchronize();
         steps.close();
+        for (BytePointer b : pinnedPool) freeStagingBuffer(b);
+        pinnedPool.clear();
         if (sideStream != null) check(cuStreamDestroy(sideStream), "cuStreamDestroy(side)");
         check(cuStreamDestroy(stream), "cuStreamDestroy");
         check(cuDevicePrimaryCtxRelease(handle), "cuDevicePrimaryCtxRelease");

@@ -24,6 +24,12 @@ interface Gpu extends DeviceMemory, AutoCloseable {
     /** Device to host; returns once the bytes are on the host. */
     void download(Pointer host, long src, long bytes);
 
+    /**
+     * Device to host, queued after the work already queued; the returned bytes are there once {@link
+     * dev.steer.engine.backend.Pending#get} returns (it waits). Not inside a repeated step.
+     */
+    dev.steer.engine.backend.Pending<byte[]> downloadLater(long src, long bytes);
+
     /** Waits until every queued copy and kernel has finished. */
     void synchronize();
 

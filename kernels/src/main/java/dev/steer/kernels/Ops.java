@@ -399,17 +399,24 @@ final class Ops {
     }
 
     int[] argmax(Tensor logits) {
-        DeviceTensor x = f32(logits, "argmax", "logits");
-        long v = x.lastDim();
-        if (v <= 0) throw new IllegalArgumentException("argmax: logits " + x + " have no columns");
-        int rows = (int) (x.elements() / v);
-        long out = arena.allocate(rows * 4L);
-        kernels.get("argmax_f32").ptr(x.address).ptr(out).i32((int) v).launch(rows, 1, THREADS * 4, 0);
+        long out = argmaxQueued(logits);
+        int rows = (int) (cast(logits, "argmax").elements() / cast(logits, "argmax").lastDim());
         int[] ids = new int[rows];
         try (IntPointer host = new IntPointer(Math.max(1, rows))) {
             device.download(host, out, rows * 4L);
             host.get(ids);
         }
         return ids;
+    }
+
+    /** Queues argmax of each row into a new int buffer of the current scope; returns its address. */
+    long argmaxQueued(Tensor logits) {
+        DeviceTensor x = f32(logits, "argmax", "logits");
+        long v = x.lastDim();
+        if (v <= 0) throw new IllegalArgumentException("argmax: logits " + x + " have no columns");
+        int rows = (int) (x.elements() / v);
+        long out = arena.allocate(rows * 4L);
+        kernels.get("argmax_f32").ptr(x.address).ptr(out).i32((int) v).launch(rows, 1, THREADS * 4, 0);
+        return out;
     }
 }

@@ -98,6 +98,11 @@ final class StepGraph implements AutoCloseable {
         }
     }
 
+    /** Whether the next {@link #begin} with {@code stepKey} will be a replay (DRY: work recorded, launched at end). */
+    boolean willReplay(Object stepKey) {
+        return !inStep && stepKey == key && ready;
+    }
+
     void end() {
         if (!inStep) throw new IllegalStateException("no repeated step is open");
         inStep = false;

@@ -138,6 +138,39 @@ public interface Backend extends AutoCloseable {
     default void endRepeatedStep() {
     }
 
+    /**
+     * Whether the next {@link #beginRepeatedStep} with {@code key} will only record the step's work and launch it at
+     * {@link #endRepeatedStep} (a replayed CUDA graph). Then a caller may record the next step before the previous
+     * one's results are back, with its token ids in an {@link #intsLater} tensor set by {@link #setInts} just before
+     * the step ends (the generator's look-ahead). False by default.
+     */
+    default boolean recordsAhead(Object key) {
+        return false;
+    }
+
+    /** An int tensor whose values {@link #setInts} gives before the step that reads it ends; see {@link #recordsAhead}. */
+    default Tensor intsLater(long... shape) {
+        throw new UnsupportedOperationException(name() + ": no look-ahead steps");
+    }
+
+    /** The values of an {@link #intsLater} tensor, copied in order before the work of the open step runs. */
+    default void setInts(Tensor t, int[] values) {
+        throw new UnsupportedOperationException(name() + ": no look-ahead steps");
+    }
+
+    /**
+     * {@link #toHost}, queued: the copy is ordered after the work already queued, so {@code t}'s scope may close
+     * once this returns; {@link Pending#get} waits for it. By default read now.
+     */
+    default Pending<float[]> toHostLater(Tensor t) {
+        return Pending.of(toHost(t));
+    }
+
+    /** {@link #argmax}, queued like {@link #toHostLater}. By default chosen now. */
+    default Pending<int[]> argmaxLater(Tensor logits) {
+        return Pending.of(argmax(logits));
+    }
+
     /** Counters worth reporting with a benchmark (e.g. CUDA-graph replays); empty by default. */
     default java.util.Map<String, Object> stats() {
         return java.util.Map.of();

@@ -3,6 +3,7 @@ package dev.steer.engine.generation;
 import dev.steer.engine.backend.Backend;
 import dev.steer.engine.backend.KvCache;
 import dev.steer.engine.backend.PaddedPrompts;
+import dev.steer.engine.backend.Pending;
 import dev.steer.engine.backend.Scope;
 import dev.steer.engine.backend.StepLayout;
 import dev.steer.engine.backend.Tensor;
@@ -25,6 +26,7 @@ import java.util.SplittableRandom;
 public final class Generator {
     private final CausalLm model;
     private GenerationStats lastStats;
+    private int lastLookaheadSteps;
 
     public Generator(CausalLm model) {
         this.model = model;
@@ -61,7 +63,7 @@ public final class Generator {
         for (int r = 0; r < batch; r++) rng[r] = new SplittableRandom(opts.seed());
 
         long t0 = System.nanoTime(), tPrefill;
-        int decodeSteps = 0;
+        int decodeSteps = 0, lookaheadSteps = 0;
         try (KvCache cache = model.newCache(batch, maxLen + opts.maxNewTokens()); Scope run = b.openScope()) {
             hook.upload();
             int[] next;
@@ -77,46 +79,123 @@ public final class Generator {
             }
             tPrefill = System.nanoTime();
             hook.startDecoding();
-            for (int n = 0; ; n++) {
-                int fresh = 0;
-                for (int r = 0; r < batch; r++) {
-                    if (!active[r]) continue;
-                    out[r][produced[r]++] = next[r];
-                    fresh++;
-                    if (opts.stopAtEos() && dims.isEos(next[r])) {
-                        active[r] = false;
-                        eos[r] = true;
-                    } else if (produced[r] == opts.maxNewTokens()) {
-                        active[r] = false;
+            // The last launched step's tokens and telemetry, not yet read back (the prefill's are).
+            Pending<int[]> tokens = Pending.of(next);
+            Runnable telemetry = () -> { };
+            boolean lookahead = lookahead() && opts.temperature() == 0;
+            while (true) {
+                if (lookahead && b.recordsAhead(cache) && !lastStepForSure(active, produced, opts)) {
+                    // Look-ahead: record the next step while the device runs the last one; its token ids are set
+                    // once the last step's tokens are back, just before it ends (and its graph is launched).
+                    boolean wasted;
+                    try (Scope step = b.openScope()) {
+                        StepLayout layout = new StepLayout(batch, cache.length(), 1, padLeft);
+                        Tensor logits;
+                        b.beginRepeatedStep(cache);
+                        try {
+                            Tensor ids = b.intsLater(batch, 1);
+                            logits = model.forward(ids, layout, cache, hook, false);
+                            telemetry.run();
+                            int[] last = tokens.get();
+                            wasted = !take(last, out, produced, active, eos, opts, dims, progress);
+                            hook.setActive(active);
+                            b.setInts(ids, feed(last, active, dims));
+                        } finally {
+                            b.endRepeatedStep();
+                        }
+                        telemetry = hook.collectLater();
+                        tokens = b.argmaxLater(logits);
                     }
-                }
-                if (progress != null) progress.accept(fresh);
-                boolean any = false;
-                for (boolean a : active) any |= a;
-                if (!any) break;
-                hook.setActive(active);
-                int[] feed = new int[batch];
-                for (int r = 0; r < batch; r++) feed[r] = active[r] ? next[r] : dims.padId();
-                try (Scope step = b.openScope()) {
-                    StepLayout layout = new StepLayout(batch, cache.length(), 1, padLeft);
-                    Tensor logits;
-                    b.beginRepeatedStep(cache);
-                    try {
-                        logits = model.forward(b.ints(feed, batch, 1), layout, cache, hook, false);
-                    } finally {
-                        b.endRepeatedStep();
+                    lookaheadSteps++;
+                    if (wasted) {
+                        // every row stopped (EOS) after the step recorded ahead: it ran for nothing; wait for it so the
+                        // timing includes it, and drop its telemetry (no row is active)
+                        telemetry.run();
+                        tokens.get();
+                        break;
                     }
-                    hook.collect();
-                    next = choose(b, logits, opts, rng);
+                } else {
+                    telemetry.run();
+                    int[] last = tokens.get();
+                    if (!take(last, out, produced, active, eos, opts, dims, progress)) break;
+                    hook.setActive(active);
+                    int[] feed = feed(last, active, dims);
+                    try (Scope step = b.openScope()) {
+                        StepLayout layout = new StepLayout(batch, cache.length(), 1, padLeft);
+                        Tensor logits;
+                        b.beginRepeatedStep(cache);
+                        try {
+                            logits = model.forward(b.ints(feed, batch, 1), layout, cache, hook, false);
+                        } finally {
+                            b.endRepeatedStep();
+                        }
+                        if (lookahead) {
+                            telemetry = hook.collectLater();
+                            tokens = b.argmaxLater(logits);
+                        } else {
+                            hook.collect();
+                            telemetry = () -> { };
+                            tokens = Pending.of(choose(b, logits, opts, rng));
+                        }
+                    }
                 }
                 decodeSteps++;
             }
         }
+        lastLookaheadSteps = lookaheadSteps;
         lastStats = new GenerationStats(batch, maxLen, tPrefill - t0, decodeSteps, System.nanoTime() - tPrefill);
         List<GenerationResult> results = new ArrayList<>();
         for (int r = 0; r < batch; r++)
             results.add(new GenerationResult(Arrays.copyOf(out[r], produced[r]), eos[r], hook.telemetry(r), promptLogits[r]));
         return results;
+    }
+
+    /**
+     * Decoding with look-ahead (STEER_LOOKAHEAD=1, or -Dsteer.lookahead=1; greedy only): on a backend that replays a
+     * recorded step ({@link Backend#recordsAhead}), the Java forward of step n + 1 runs while the device computes
+     * step n, and tokens and telemetry come back through queued copies. Same tokens and telemetry; when every row
+     * stops at an EOS, one step recorded ahead runs for nothing. Off by default until a GPU run measures it.
+     */
+    static boolean lookahead() {
+        return "1".equals(System.getenv("STEER_LOOKAHEAD")) || "1".equals(System.getProperty("steer.lookahead"));
+    }
+
+    /** Appends each active row's new token; updates which rows stop (EOS, or maxNewTokens). False when none is left. */
+    private static boolean take(int[] next, int[][] out, int[] produced, boolean[] active, boolean[] eos, GenerationOptions opts,
+                                ModelDims dims, java.util.function.IntConsumer progress) {
+        int fresh = 0;
+        for (int r = 0; r < next.length; r++) {
+            if (!active[r]) continue;
+            out[r][produced[r]++] = next[r];
+            fresh++;
+            if (opts.stopAtEos() && dims.isEos(next[r])) {
+                active[r] = false;
+                eos[r] = true;
+            } else if (produced[r] == opts.maxNewTokens()) {
+                active[r] = false;
+            }
+        }
+        if (progress != null) progress.accept(fresh);
+        for (boolean a : active) if (a) return true;
+        return false;
+    }
+
+    /** Active rows feed their new token, stopped rows the pad id. */
+    private static int[] feed(int[] next, boolean[] active, ModelDims dims) {
+        int[] feed = new int[next.length];
+        for (int r = 0; r < next.length; r++) feed[r] = active[r] ? next[r] : dims.padId();
+        return feed;
+    }
+
+    /** Whether the tokens in flight end every row by length (so no step is worth recording ahead). */
+    private static boolean lastStepForSure(boolean[] active, int[] produced, GenerationOptions opts) {
+        for (int r = 0; r < active.length; r++) if (active[r] && produced[r] + 1 < opts.maxNewTokens()) return false;
+        return true;
+    }
+
+    /** Steps of the last {@link #generate} call recorded ahead (a step that ran for nothing included). */
+    public int lastLookaheadSteps() {
+        return lastLookaheadSteps;
     }
 
     /** Timings of the last {@link #generate} call. */

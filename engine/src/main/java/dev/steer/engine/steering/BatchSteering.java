@@ -1,6 +1,7 @@
 package dev.steer.engine.steering;
 
 import dev.steer.engine.backend.Backend;
+import dev.steer.engine.backend.Pending;
 import dev.steer.engine.backend.Scope;
 import dev.steer.engine.backend.StepLayout;
 import dev.steer.engine.backend.SteerResult;
@@ -167,8 +168,24 @@ public final class BatchSteering implements ResidualHook {
      * step's scope: the hook itself never copies to the host mid-forward (so a backend can replay the step).
      */
     public void collect() {
-        for (Object[] p : pending) record((Integer) p[0], (Tensor) p[1], (StepLayout) p[2]);
+        collectLater().run();
+    }
+
+    /**
+     * {@link #collect} in two halves: the norms' copies are queued now (inside the step's scope, after the step's
+     * work), and the returned action, run later, adds them to the telemetry with the rows active at that moment.
+     */
+    public Runnable collectLater() {
+        List<Object[]> queued = new ArrayList<>();
+        for (Object[] p : pending) queued.add(new Object[] {p[0], backend.toHostLater((Tensor) p[1]), p[2]});
         pending.clear();
+        return () -> {
+            for (Object[] q : queued) {
+                @SuppressWarnings("unchecked")
+                Pending<float[]> values = (Pending<float[]>) q[1];
+                record((Integer) q[0], values.get(), (StepLayout) q[2]);
+            }
+        };
     }
 
     private float[] mask(Group g, StepLayout layout) {
@@ -180,8 +197,7 @@ public final class BatchSteering implements ResidualHook {
         return m;
     }
 
-    private void record(int layer, Tensor normTensor, StepLayout layout) {
-        float[] n = backend.toHost(normTensor);
+    private void record(int layer, float[] n, StepLayout layout) {
         for (int r = 0; r < layout.batch(); r++) {
             if (!active[r]) continue;
             for (int t = 0; t < layout.steps(); t++) {
