@@ -136,8 +136,8 @@ class EmulatedCudaCommandTest {
 
     /**
      * Look-ahead decoding (STEER_LOOKAHEAD=1, here its system property) on the emulator: a mixed batch's tokens and
-     * telemetry equal the step-by-step loop's, steps from the third on are recorded ahead, and the graph replays as
-     * before. With EOS ids set to tokens the rows produce (a wrapper over the model's dims), rows stop at different
+     * telemetry equal the step-by-step loop's, greedy and sampled, steps from the third on are recorded ahead, and
+     * the graph replays as before. With EOS ids set to tokens the rows produce (a wrapper over the model's dims), rows stop at different
      * steps and the batch ends on an EOS, so one step recorded ahead runs for nothing: results still equal.
      */
     @Test
@@ -149,13 +149,20 @@ class EmulatedCudaCommandTest {
         List<GenerationRequest> requests = new ArrayList<>();
         for (int p = 0; p < 4; p++) requests.add(new GenerationRequest(promptIds(p), p % 2 == 0 ? List.of(spec) : List.of()));
         for (boolean stopAtEos : new boolean[] {false, true}) {
-            Object[] plain = lookAheadRun(requests, stopAtEos, false), ahead = lookAheadRun(requests, stopAtEos, true);
+            GenerationOptions opts = new GenerationOptions(12, 0, 1, 0, stopAtEos, null, false);
+            Object[] plain = lookAheadRun(requests, opts, false), ahead = lookAheadRun(requests, opts, true);
             assertEquals(plain[0], ahead[0], "tokens, stop at EOS " + stopAtEos);
             assertEquals(plain[1], ahead[1], "telemetry, stop at EOS " + stopAtEos);
             assertEquals(0, (int) plain[2]);
             assertTrue((int) ahead[2] >= 5, "steps recorded ahead: " + ahead[2]);
             if (stopAtEos) assertFalse(plain[0].toString().contains("false"), "every row stopped at an EOS: " + plain[0]);
         }
+        // sampled (temperature 1.2, top-p 0.8, seed 7): the draws are made in step order either way
+        GenerationOptions sampled = new GenerationOptions(12, 1.2, 0.8, 7, false, null, false);
+        Object[] plain = lookAheadRun(requests, sampled, false), ahead = lookAheadRun(requests, sampled, true);
+        assertEquals(plain[0], ahead[0], "sampled tokens");
+        assertEquals(plain[1], ahead[1], "sampled telemetry");
+        assertTrue((int) ahead[2] >= 5, "sampled steps recorded ahead: " + ahead[2]);
     }
 
     /**
@@ -163,7 +170,8 @@ class EmulatedCudaCommandTest {
      * 146}: tokens these rows produce at steps 1, 10, 9 and 10 (rows 0 and 2 steered), so the batch ends on EOS
      * before its 12 tokens.
      */
-    private static Object[] lookAheadRun(List<GenerationRequest> requests, boolean stopAtEos, boolean ahead) {
+    private static Object[] lookAheadRun(List<GenerationRequest> requests, GenerationOptions opts, boolean ahead) {
+        boolean stopAtEos = opts.stopAtEos();
         if (ahead) System.setProperty("steer.lookahead", "1");
         CudaBackend be = CudaBackend.emulated(Precision.F32);
         try (LoadedModel m = LoadedModel.open(CliRun.TINY, be)) {
@@ -198,7 +206,7 @@ class EmulatedCudaCommandTest {
                 }
             };
             Generator g = new Generator(wrapped);
-            List<GenerationResult> out = g.generate(requests, new GenerationOptions(12, 0, 1, 0, stopAtEos, null, false));
+            List<GenerationResult> out = g.generate(requests, opts);
             assertEquals(0L, be.graphMismatches());
             List<String> tokens = new ArrayList<>();
             List<Object> telemetry = new ArrayList<>();

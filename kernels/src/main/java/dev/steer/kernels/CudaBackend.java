@@ -407,6 +407,24 @@ public final class CudaBackend implements Backend {
         return ops.sample(logits, temperature, topP, uniforms);
     }
 
+    /** The sampling kernels and a queued copy of the tokens. */
+    @Override
+    public Pending<int[]> sampleLater(Tensor logits, double temperature, double topP, double[] uniforms) {
+        device.enter();
+        int rows = uniforms.length;
+        long out = ops.sampleQueued(logits, temperature, topP, uniforms);
+        if (rows == 0) return Pending.of(new int[0]);
+        return ints(device.downloadLater(out, rows * 4L), rows);
+    }
+
+    private static Pending<int[]> ints(Pending<byte[]> bytes, int n) {
+        return () -> {
+            int[] ids = new int[n];
+            java.nio.ByteBuffer.wrap(bytes.get()).order(java.nio.ByteOrder.nativeOrder()).asIntBuffer().get(ids);
+            return ids;
+        };
+    }
+
     @Override
     public int[] argmax(Tensor logits) {
         device.enter();
@@ -419,12 +437,7 @@ public final class CudaBackend implements Backend {
         device.enter();
         DeviceTensor x = Ops.cast(logits, "argmaxLater");
         int rows = (int) (x.elements() / Math.max(1, x.lastDim()));
-        Pending<byte[]> bytes = device.downloadLater(ops.argmaxQueued(logits), rows * 4L);
-        return () -> {
-            int[] ids = new int[rows];
-            java.nio.ByteBuffer.wrap(bytes.get()).order(java.nio.ByteOrder.nativeOrder()).asIntBuffer().get(ids);
-            return ids;
-        };
+        return ints(device.downloadLater(ops.argmaxQueued(logits), rows * 4L), rows);
     }
 
     /** float32 tensors: a queued copy; other types are read now. */

@@ -341,13 +341,26 @@ final class Ops {
      * the slices' partial sums and each row's search state are scratch in the current scope.
      */
     int[] sample(Tensor logits, double temperature, double topP, double[] uniforms) {
+        long out = sampleQueued(logits, temperature, topP, uniforms);
+        int rows = uniforms.length;
+        int[] ids = new int[rows];
+        if (rows == 0) return ids;
+        try (IntPointer host = new IntPointer(rows)) {
+            device.download(host, out, rows * 4L);
+            host.get(ids);
+        }
+        return ids;
+    }
+
+    /** Queues the sampling kernels; returns the address of the [rows] int tokens they write (0 when no rows). */
+    long sampleQueued(Tensor logits, double temperature, double topP, double[] uniforms) {
         DeviceTensor x = f32(logits, "sample", "logits");
         long v = x.lastDim();
         if (v <= 0 || v > Integer.MAX_VALUE) throw new IllegalArgumentException("sample: logits " + x + " have no usable last dimension");
         int rows = (int) (x.elements() / v);
         if (uniforms.length != rows) throw new IllegalArgumentException("sample: " + uniforms.length + " draws for " + rows + " rows of " + x);
         if (!(temperature > 0) || !(topP > 0)) throw new IllegalArgumentException("sample: temperature " + temperature + " and top-p " + topP + " must be positive");
-        if (rows == 0) return new int[0];
+        if (rows == 0) return 0;
         int vocab = (int) v, s = sampleSlices > 0 ? sampleSlices : sampleSlices(rows, vocab);
         long p = arena.allocate(rows * v * 8);
         long sliceMax = arena.allocate(rows * (long) s * 4), sliceMass = arena.allocate(rows * (long) s * 8);
@@ -380,12 +393,7 @@ final class Ops {
             }
             kernels.get("sample_nth").ptr(x.address).ptr(counts).ptr(state).ptr(out).i32(vocab).launch(s, rows, SAMPLE_THREADS, 0);
         }
-        int[] ids = new int[rows];
-        try (IntPointer host = new IntPointer(Math.max(1, rows))) {
-            device.download(host, out, rows * 4L);
-            host.get(ids);
-        }
-        return ids;
+        return out;
     }
 
     /**

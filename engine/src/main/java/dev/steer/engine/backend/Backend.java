@@ -166,6 +166,11 @@ public interface Backend extends AutoCloseable {
         return Pending.of(toHost(t));
     }
 
+    /** {@link #sample}, queued like {@link #toHostLater}. By default drawn now. */
+    default Pending<int[]> sampleLater(Tensor logits, double temperature, double topP, double[] uniforms) {
+        return Pending.of(sample(logits, temperature, topP, uniforms));
+    }
+
     /** {@link #argmax}, queued like {@link #toHostLater}. By default chosen now. */
     default Pending<int[]> argmaxLater(Tensor logits) {
         return Pending.of(argmax(logits));

@@ -82,7 +82,7 @@ public final class Generator {
             // The last launched step's tokens and telemetry, not yet read back (the prefill's are).
             Pending<int[]> tokens = Pending.of(next);
             Runnable telemetry = () -> { };
-            boolean lookahead = lookahead() && opts.temperature() == 0;
+            boolean lookahead = lookahead();
             while (true) {
                 if (lookahead && b.recordsAhead(cache) && !lastStepForSure(active, produced, opts)) {
                     // Look-ahead: record the next step while the device runs the last one; its token ids are set
@@ -104,7 +104,7 @@ public final class Generator {
                             b.endRepeatedStep();
                         }
                         telemetry = hook.collectLater();
-                        tokens = b.argmaxLater(logits);
+                        tokens = chooseLater(b, logits, opts, rng);
                     }
                     lookaheadSteps++;
                     if (wasted) {
@@ -131,7 +131,7 @@ public final class Generator {
                         }
                         if (lookahead) {
                             telemetry = hook.collectLater();
-                            tokens = b.argmaxLater(logits);
+                            tokens = chooseLater(b, logits, opts, rng);
                         } else {
                             hook.collect();
                             telemetry = () -> { };
@@ -151,7 +151,7 @@ public final class Generator {
     }
 
     /**
-     * Decoding with look-ahead (STEER_LOOKAHEAD=1, or -Dsteer.lookahead=1; greedy only): on a backend that replays a
+     * Decoding with look-ahead (STEER_LOOKAHEAD=1, or -Dsteer.lookahead=1; greedy or sampled): on a backend that replays a
      * recorded step ({@link Backend#recordsAhead}), the Java forward of step n + 1 runs while the device computes
      * step n, and tokens and telemetry come back through queued copies. Same tokens and telemetry; when every row
      * stops at an EOS, one step recorded ahead runs for nothing. Off by default until a GPU run measures it.
@@ -201,6 +201,14 @@ public final class Generator {
     /** Timings of the last {@link #generate} call. */
     public GenerationStats lastStats() {
         return lastStats;
+    }
+
+    /** {@link #choose}, queued: the draws are made now, in step order, so the tokens equal the unqueued ones. */
+    private static Pending<int[]> chooseLater(Backend b, Tensor logits, GenerationOptions opts, SplittableRandom[] rng) {
+        if (opts.temperature() == 0) return b.argmaxLater(logits);
+        double[] u = new double[rng.length];
+        for (int r = 0; r < rng.length; r++) u[r] = rng[r].nextDouble();
+        return b.sampleLater(logits, opts.temperature(), opts.topP(), u);
     }
 
     private static int[] choose(Backend b, Tensor logits, GenerationOptions opts, SplittableRandom[] rng) {
