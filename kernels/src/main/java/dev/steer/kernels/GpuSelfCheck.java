@@ -131,6 +131,7 @@ public final class GpuSelfCheck {
         c.check("sample [16,1000] tied and -inf logits, top-p 0.01..1", 0, () -> c.sample(1000, 16, true));
         c.check("sample [3,5000] in 7 slices (uneven), tied and -inf logits, top-p 0.01..1", 0, () -> c.sampleSliced(5000, 3, 7));
         c.check("sample [2,300] in 64 slices (some empty), tied and -inf logits, top-p 0.01..1", 0, () -> c.sampleSliced(300, 2, 64));
+        c.check("queued reads (toHostLater, argmaxLater, sampleLater) equal the direct ones, two in flight", 0, c::queuedReads);
         c.check("scope keep survives the inner scope", 0, c::keep);
         return c.results;
     }
@@ -523,6 +524,26 @@ public final class GpuSelfCheck {
         } finally {
             be.ops().sampleSlices = 0;
         }
+    }
+
+    /**
+     * The look-ahead loop's reads: two queued copies in flight at once (pinned buffers from the pool), each equal to
+     * the direct read of the same tensor; then the pool's buffers are reused.
+     */
+    private double queuedReads() {
+        double wrong = 0;
+        for (int round = 0; round < 2; round++) {
+            float[] a = random(3 * 5000, 2f), b = random(2 * 300, 1f);
+            Tensor ta = be.floats(a, 3, 5000), tb = be.floats(b, 2, 300);
+            dev.steer.engine.backend.Pending<float[]> la = be.toHostLater(ta);
+            dev.steer.engine.backend.Pending<int[]> ia = be.argmaxLater(ta);
+            dev.steer.engine.backend.Pending<int[]> sa = be.sampleLater(ta, 1.0, 0.9, new double[] {0.1, 0.5, 0.9});
+            dev.steer.engine.backend.Pending<float[]> lb = be.toHostLater(tb);
+            wrong += maxAbs(lb.get(), b) + maxAbs(la.get(), a);
+            int[] want = be.argmax(ta), got = ia.get(), drawn = be.sample(ta, 1.0, 0.9, new double[] {0.1, 0.5, 0.9}), queued = sa.get();
+            for (int r = 0; r < 3; r++) if (want[r] != got[r] || drawn[r] != queued[r]) wrong++;
+        }
+        return wrong;
     }
 
     private double keep() {
