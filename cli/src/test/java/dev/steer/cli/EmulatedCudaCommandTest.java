@@ -91,18 +91,13 @@ class EmulatedCudaCommandTest {
     }
 
     /**
-     * bf16 decode with gemv.cu in place of the GEMM (STEER_GEMV=c2w4 and c4w2 at batch 4, c2w4 and c8w1 at batch 1): the same greedy tokens
-     * as with cuBLAS's stand-in, steered rows included, and the graph still replays. The two differ only in float32
-     * summation order.
+     * bf16 decode with gemv.cu in place of the GEMM (STEER_GEMV=c2w4 and c4w2 at batch 4, c2w4 and c8w1 at batch 1):
+     * the same greedy tokens as with cuBLAS's stand-in, steered rows included, and the graph still replays. The two
+     * differ only in float32 summation order.
      */
     @Test
     void gemvDecodeGivesTheSameTokensAsTheGemm() {
-        float[] v = new float[64];
-        JsonArray vec = GenerateCommandTest.ref.getAsJsonObject("steering").getAsJsonArray("vector");
-        for (int i = 0; i < v.length; i++) v[i] = vec.get(i).getAsFloat();
-        SteeringSpec spec = new SteeringSpec(1, new SteeringVector(v, "fixture"), 8.0, Positions.ALL);
-        List<GenerationRequest> four = new ArrayList<>();
-        for (int p = 0; p < 4; p++) four.add(new GenerationRequest(promptIds(p), p % 2 == 0 ? List.of(spec) : List.of()));
+        List<GenerationRequest> four = mixedBatch();
         for (List<GenerationRequest> requests : List.of(four, List.of(four.get(0)))) {
             String other = requests.size() == 1 ? "c8w1" : "c4w2";   // c8w1 serves at most 2 rows
             List<List<Integer>> cublas = tokens("0", requests), gemv = tokens("c2w4", requests), wide = tokens(other, requests);
@@ -110,6 +105,17 @@ class EmulatedCudaCommandTest {
             assertEquals(cublas, wide, other + ", batch " + requests.size());
             assertEquals(requests.size() * 12, cublas.stream().mapToInt(List::size).sum());
         }
+    }
+
+    /** The fixture's four prompts, rows 0 and 2 steered by its vector at layer 1 with coef 8, rows 1 and 3 plain. */
+    private static List<GenerationRequest> mixedBatch() {
+        float[] v = new float[64];
+        JsonArray vec = GenerateCommandTest.ref.getAsJsonObject("steering").getAsJsonArray("vector");
+        for (int i = 0; i < v.length; i++) v[i] = vec.get(i).getAsFloat();
+        SteeringSpec spec = new SteeringSpec(1, new SteeringVector(v, "fixture"), 8.0, Positions.ALL);
+        List<GenerationRequest> requests = new ArrayList<>();
+        for (int p = 0; p < 4; p++) requests.add(new GenerationRequest(promptIds(p), p % 2 == 0 ? List.of(spec) : List.of()));
+        return requests;
     }
 
     private static int[] promptIds(int p) {
@@ -137,17 +143,13 @@ class EmulatedCudaCommandTest {
     /**
      * Look-ahead decoding (STEER_LOOKAHEAD=1, here its system property) on the emulator: a mixed batch's tokens and
      * telemetry equal the step-by-step loop's, greedy and sampled, steps from the third on are recorded ahead, and
-     * the graph replays as before. With EOS ids set to tokens the rows produce (a wrapper over the model's dims), rows stop at different
-     * steps and the batch ends on an EOS, so one step recorded ahead runs for nothing: results still equal.
+     * the graph replays as before. With EOS ids set to tokens the rows produce (a wrapper over the model's dims),
+     * rows stop at different steps and the batch ends on an EOS, so one step recorded ahead runs for nothing: results
+     * still equal.
      */
     @Test
     void lookAheadDecodingGivesTheSameTokensAndTelemetry() {
-        float[] v = new float[64];
-        JsonArray vec = GenerateCommandTest.ref.getAsJsonObject("steering").getAsJsonArray("vector");
-        for (int i = 0; i < v.length; i++) v[i] = vec.get(i).getAsFloat();
-        SteeringSpec spec = new SteeringSpec(1, new SteeringVector(v, "fixture"), 8.0, Positions.ALL);
-        List<GenerationRequest> requests = new ArrayList<>();
-        for (int p = 0; p < 4; p++) requests.add(new GenerationRequest(promptIds(p), p % 2 == 0 ? List.of(spec) : List.of()));
+        List<GenerationRequest> requests = mixedBatch();
         for (boolean stopAtEos : new boolean[] {false, true}) {
             GenerationOptions opts = new GenerationOptions(12, 0, 1, 0, stopAtEos, null, false);
             Object[] plain = lookAheadRun(requests, opts, false), ahead = lookAheadRun(requests, opts, true);
