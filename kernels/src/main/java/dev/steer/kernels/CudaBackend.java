@@ -435,8 +435,7 @@ public final class CudaBackend implements Backend {
     @Override
     public Pending<int[]> argmaxLater(Tensor logits) {
         device.enter();
-        DeviceTensor x = Ops.cast(logits, "argmaxLater");
-        int rows = (int) (x.elements() / Math.max(1, x.lastDim()));
+        int rows = Ops.rows(logits);
         return ints(device.downloadLater(ops.argmaxQueued(logits), rows * 4L), rows);
     }
 

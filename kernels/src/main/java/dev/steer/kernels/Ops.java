@@ -131,9 +131,11 @@ final class Ops {
             int rows = (int) m, cols = (int) n, inner = (int) k;
             StepGraph steps = device.steps();
             boolean eager = steps == null || steps.mode() == StepGraph.Mode.EAGER;
-            LinearPlan.Method g = linearPlan.choose(new LinearPlan.Shape(rows, cols, inner), eager, device,
-                    () -> gemm.ltAlgorithms(rows, cols, inner, LinearPlan.LT_ALGORITHMS),
-                    method -> linearWith(method, x16, w16, y, rows, cols, inner));
+            LinearPlan.Shape shape = new LinearPlan.Shape(rows, cols, inner);
+            LinearPlan.Method g = linearPlan.chosen(shape);   // every call after a shape's first: no timing set-up
+            if (g == null)
+                g = linearPlan.choose(shape, eager, device, () -> gemm.ltAlgorithms(rows, cols, inner, LinearPlan.LT_ALGORITHMS),
+                        method -> linearWith(method, x16, w16, y, rows, cols, inner));
             linearWith(g, x16, w16, y, rows, cols, inner);
             return out;
         }
@@ -341,15 +343,7 @@ final class Ops {
      * the slices' partial sums and each row's search state are scratch in the current scope.
      */
     int[] sample(Tensor logits, double temperature, double topP, double[] uniforms) {
-        long out = sampleQueued(logits, temperature, topP, uniforms);
-        int rows = uniforms.length;
-        int[] ids = new int[rows];
-        if (rows == 0) return ids;
-        try (IntPointer host = new IntPointer(rows)) {
-            device.download(host, out, rows * 4L);
-            host.get(ids);
-        }
-        return ids;
+        return downloadInts(sampleQueued(logits, temperature, topP, uniforms), uniforms.length);
     }
 
     /** Queues the sampling kernels; returns the address of the [rows] int tokens they write (0 when no rows). */
@@ -407,11 +401,21 @@ final class Ops {
     }
 
     int[] argmax(Tensor logits) {
-        long out = argmaxQueued(logits);
-        int rows = (int) (cast(logits, "argmax").elements() / cast(logits, "argmax").lastDim());
-        int[] ids = new int[rows];
-        try (IntPointer host = new IntPointer(Math.max(1, rows))) {
-            device.download(host, out, rows * 4L);
+        return downloadInts(argmaxQueued(logits), rows(logits));
+    }
+
+    /** Rows of a [.., vocab] logits tensor. */
+    static int rows(Tensor logits) {
+        DeviceTensor x = cast(logits, "rows");
+        return (int) (x.elements() / Math.max(1, x.lastDim()));
+    }
+
+    /** {@code n} ints at {@code address}, read back now. */
+    private int[] downloadInts(long address, int n) {
+        int[] ids = new int[n];
+        if (n == 0) return ids;
+        try (IntPointer host = new IntPointer(n)) {
+            device.download(host, address, n * 4L);
             host.get(ids);
         }
         return ids;

@@ -75,7 +75,7 @@ public final class Generator {
                     for (int r = 0; r < batch; r++)
                         promptLogits[r] = Arrays.copyOfRange(all, r * dims.vocab(), (r + 1) * dims.vocab());
                 }
-                next = choose(b, logits, opts, rng);
+                next = chooseLater(b, logits, opts, rng).get();
             }
             tPrefill = System.nanoTime();
             hook.startDecoding();
@@ -84,60 +84,45 @@ public final class Generator {
             Runnable telemetry = () -> { };
             boolean lookahead = lookahead();
             while (true) {
-                if (lookahead && b.recordsAhead(cache) && !lastStepForSure(active, produced, opts)) {
-                    // Look-ahead: record the next step while the device runs the last one; its token ids are set
-                    // once the last step's tokens are back, just before it ends (and its graph is launched).
-                    boolean wasted;
-                    try (Scope step = b.openScope()) {
-                        StepLayout layout = new StepLayout(batch, cache.length(), 1, padLeft);
-                        Tensor logits;
-                        b.beginRepeatedStep(cache);
-                        try {
-                            Tensor ids = b.intsLater(batch, 1);
-                            logits = model.forward(ids, layout, cache, hook, false);
+                // Look-ahead: record the next step while the device runs the last one; its token ids are set once
+                // the last step's tokens are back, just before it ends (and its graph is launched).
+                boolean ahead = lookahead && b.recordsAhead(cache) && !lastStepForSure(active, produced, opts);
+                int[] feed = null;
+                if (!ahead) {
+                    telemetry.run();
+                    int[] last = tokens.get();
+                    if (!take(last, out, produced, active, eos, opts, dims, progress)) break;
+                    hook.setActive(active);
+                    feed = feed(last, active, dims);
+                }
+                boolean wasted = false;
+                try (Scope step = b.openScope()) {
+                    StepLayout layout = new StepLayout(batch, cache.length(), 1, padLeft);
+                    Tensor logits;
+                    b.beginRepeatedStep(cache);
+                    try {
+                        Tensor ids = ahead ? b.intsLater(batch, 1) : b.ints(feed, batch, 1);
+                        logits = model.forward(ids, layout, cache, hook, false);
+                        if (ahead) {
                             telemetry.run();
                             int[] last = tokens.get();
                             wasted = !take(last, out, produced, active, eos, opts, dims, progress);
                             hook.setActive(active);
                             b.setInts(ids, feed(last, active, dims));
-                        } finally {
-                            b.endRepeatedStep();
                         }
-                        telemetry = hook.collectLater();
-                        tokens = chooseLater(b, logits, opts, rng);
+                    } finally {
+                        b.endRepeatedStep();
                     }
-                    lookaheadSteps++;
-                    if (wasted) {
-                        // every row stopped (EOS) after the step recorded ahead: it ran for nothing; wait for it so the
-                        // timing includes it, and drop its telemetry (no row is active)
-                        telemetry.run();
-                        tokens.get();
-                        break;
-                    }
-                } else {
+                    telemetry = hook.collectLater();
+                    tokens = chooseLater(b, logits, opts, rng);
+                }
+                if (ahead) lookaheadSteps++;
+                if (wasted) {
+                    // every row stopped (EOS) after the step recorded ahead: it ran for nothing; wait for it so the
+                    // timing includes it, and drop its telemetry (no row is active)
                     telemetry.run();
-                    int[] last = tokens.get();
-                    if (!take(last, out, produced, active, eos, opts, dims, progress)) break;
-                    hook.setActive(active);
-                    int[] feed = feed(last, active, dims);
-                    try (Scope step = b.openScope()) {
-                        StepLayout layout = new StepLayout(batch, cache.length(), 1, padLeft);
-                        Tensor logits;
-                        b.beginRepeatedStep(cache);
-                        try {
-                            logits = model.forward(b.ints(feed, batch, 1), layout, cache, hook, false);
-                        } finally {
-                            b.endRepeatedStep();
-                        }
-                        if (lookahead) {
-                            telemetry = hook.collectLater();
-                            tokens = chooseLater(b, logits, opts, rng);
-                        } else {
-                            hook.collect();
-                            telemetry = () -> { };
-                            tokens = Pending.of(choose(b, logits, opts, rng));
-                        }
-                    }
+                    tokens.get();
+                    break;
                 }
                 decodeSteps++;
             }
@@ -203,18 +188,14 @@ public final class Generator {
         return lastStats;
     }
 
-    /** {@link #choose}, queued: the draws are made now, in step order, so the tokens equal the unqueued ones. */
+    /**
+     * The next token of each row, greedy or sampled, queued (the step-by-step loop waits for it at once, look-ahead
+     * one step later); the draws are made now, in step order, so the tokens are the same either way.
+     */
     private static Pending<int[]> chooseLater(Backend b, Tensor logits, GenerationOptions opts, SplittableRandom[] rng) {
         if (opts.temperature() == 0) return b.argmaxLater(logits);
         double[] u = new double[rng.length];
         for (int r = 0; r < rng.length; r++) u[r] = rng[r].nextDouble();
         return b.sampleLater(logits, opts.temperature(), opts.topP(), u);
-    }
-
-    private static int[] choose(Backend b, Tensor logits, GenerationOptions opts, SplittableRandom[] rng) {
-        if (opts.temperature() == 0) return b.argmax(logits);
-        double[] u = new double[rng.length];
-        for (int r = 0; r < rng.length; r++) u[r] = rng[r].nextDouble();
-        return b.sample(logits, opts.temperature(), opts.topP(), u);
     }
 }
