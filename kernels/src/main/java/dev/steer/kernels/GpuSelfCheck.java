@@ -91,7 +91,9 @@ public final class GpuSelfCheck {
         c.only = only;
         c.weights();
         c.embed();
-        c.check("rmsNorm [3,5,300]", 1e-5, c::rmsNorm);
+        c.check("rmsNorm [3,5,300]", 1e-5, () -> c.rmsNorm(300));
+        c.check("rmsNorm [3,5,2304] (row in registers, 3 chunks a thread)", 1e-5, () -> c.rmsNorm(2304));
+        c.check("rmsNorm [3,5,302] (row width not a multiple of 4: element loop)", 1e-5, () -> c.rmsNorm(302));
         c.check("linear [2,3,160] x [96,160]", 1e-4, () -> c.linear(new long[] {2, 3, 160}, 96, false));
         c.check("linear [5,2304] x [300,2304]", 1e-4, () -> c.linear(new long[] {5, 2304}, 300, false));
         c.check("linear [4,64] x float32 weight [40,64]", 1e-4, () -> c.linear(new long[] {4, 64}, 40, true));
@@ -99,8 +101,10 @@ public final class GpuSelfCheck {
         c.ltChecks();
         c.check("rmsNorm then linear (bf16 operand from the norm) [3,5,300] x [64,300]", 1e-4, () -> c.producerThenLinear(0));
         c.check("geluTanhMul then linear (bf16 operand from the gate) [4,1000] x [48,1000]", 1e-4, () -> c.producerThenLinear(1));
-        c.check("addRmsNorm [3,5,300]: residual and norm", 1e-5, () -> c.addRmsNorm(false));
-        c.check("addRmsNorm then linear (bf16 operand from the norm) x [64,300]", 1e-4, () -> c.addRmsNorm(true));
+        c.check("addRmsNorm [3,5,300]: residual and norm", 1e-5, () -> c.addRmsNorm(false, 300));
+        c.check("addRmsNorm [3,5,2304]: residual and norm (row in registers)", 1e-5, () -> c.addRmsNorm(false, 2304));
+        c.check("addRmsNorm [3,5,302]: residual and norm (element loop)", 1e-5, () -> c.addRmsNorm(false, 302));
+        c.check("addRmsNorm then linear (bf16 operand from the norm) x [64,300]", 1e-4, () -> c.addRmsNorm(true, 300));
         c.check("add [4,1000]", 1e-6, () -> c.elementwise(0));
         c.check("geluTanhMul [4,1000]", 5e-5, () -> c.elementwise(1));
         c.check("softcap 30 [4,1000]", 1e-4, () -> c.elementwise(2));
@@ -118,15 +122,20 @@ public final class GpuSelfCheck {
                 () -> c.attention(2, 8, 4, 256, 0f, 3, 12, new int[] {1, 0}, 7, 1, 1));
         c.check("attention 2/1 D256 softcap 50 pad {0,37} T 300,1,1 (2 tiles)", 5e-5,
                 () -> c.attention(2, 2, 1, 256, 50f, 0, 600, new int[] {0, 37}, 300, 1, 1));
+        c.check("attention GQA 2/1 D64 softcap 30 pad {0,5} T 530,1,1 (decode over 2 key tiles)", 5e-5,
+                () -> c.attention(2, 2, 1, 64, 30f, 0, 540, new int[] {0, 5}, 530, 1, 1));
         c.check("lastStep [3,4,50]", 0, () -> c.lastStep(4));
         c.check("lastStep [3,1,50] (a view, no copy)", 0, () -> c.lastStep(1));
-        c.check("steer add + norms [3,4,200]", 1e-4, () -> c.steer(true, true));
-        c.check("steer norms only (residual is h)", 1e-4, () -> c.steer(false, true));
-        c.check("steer add, no norms", 1e-6, () -> c.steer(true, false));
+        c.check("steer add + norms [3,4,200]", 1e-4, () -> c.steer(true, true, 200));
+        c.check("steer add + norms [3,4,2304] (row in registers)", 1e-4, () -> c.steer(true, true, 2304));
+        c.check("steer add + norms [3,4,202] (element loop)", 1e-4, () -> c.steer(true, true, 202));
+        c.check("steer norms only (residual is h)", 1e-4, () -> c.steer(false, true, 200));
+        c.check("steer add, no norms", 1e-6, () -> c.steer(true, false, 200));
         c.check("addSteer: residual add + steer add + norms [3,4,200]", 1e-4, () -> c.addSteer(true, true));
         c.check("addSteer: residual add + norms, nothing steered", 1e-4, () -> c.addSteer(false, true));
         c.check("addSteer: residual add + steer add, no norms", 1e-6, () -> c.addSteer(true, false));
-        c.check("argmax [4,256000] (ties: lowest index)", 0, c::argmax);
+        c.check("argmax [4,256000] (ties: lowest index)", 0, () -> c.argmax(256000));
+        c.check("argmax [4,250001] (odd width: element loop)", 0, () -> c.argmax(250001));
         c.check("sample [4,256000] T 1/0.7/1.3, top-p 1/0.9/0.5: tokens equal the host sampler's", 0, () -> c.sample(256000, 4, false));
         c.check("sample [16,1000] tied and -inf logits, top-p 0.01..1", 0, () -> c.sample(1000, 16, true));
         c.check("sample [3,5000] in 7 slices (uneven), tied and -inf logits, top-p 0.01..1", 0, () -> c.sampleSliced(5000, 3, 7));
@@ -210,9 +219,9 @@ public final class GpuSelfCheck {
         }
     }
 
-    private double rmsNorm() {
-        float[] x = random(3 * 5 * 300, 3f), w = random(300, 0.5f);
-        float[] got = be.toHost(be.rmsNorm(be.floats(x, 3, 5, 300), be.floats(w, 300), 1e-6f));
+    private double rmsNorm(int k) {
+        float[] x = random(3 * 5 * k, 3f), w = random(k, 0.5f);
+        float[] got = be.toHost(be.rmsNorm(be.floats(x, 3, 5, k), be.floats(w, k), 1e-6f));
         return maxAbs(got, ReferenceOps.rmsNorm(x, w, 1e-6f));
     }
 
@@ -307,9 +316,8 @@ public final class GpuSelfCheck {
     }
 
     /** The fused add between two norms; {@code thenLinear}: the GEMM reading the second norm's bf16 operand. */
-    private double addRmsNorm(boolean thenLinear) {
+    private double addRmsNorm(boolean thenLinear, int k) {
         boolean bf16 = precision == Precision.BF16;
-        int k = 300;
         float[] h = random(15 * k, 2f), x = random(15 * k, 3f), post = random(k, 0.5f), pre = random(k, 0.5f);
         Tensor[] r = be.addRmsNorm(be.floats(h, 3, 5, k), be.floats(x, 3, 5, k), be.floats(post, k), be.floats(pre, k), 1e-6f);
         float[] res = ReferenceOps.add(h, ReferenceOps.rmsNorm(x, post, 1e-6f));
@@ -452,15 +460,15 @@ public final class GpuSelfCheck {
         return maxAbs(be.toHost(last), ReferenceOps.lastStep(x, 3, steps, 50));
     }
 
-    private double steer(boolean add, boolean norms) {
-        float[] h = random(3 * 4 * 200, 2f), delta = random(3 * 200, 1f);
+    private double steer(boolean add, boolean norms, int width) {
+        float[] h = random(3 * 4 * width, 2f), delta = random(3 * width, 1f);
         float[] mask = {1, 1, 0, 1, 0, 0, 0, 0, 0.5f, 1, 1, 1};   // row 1 unsteered; positions vary
-        Tensor th = be.floats(h, 3, 4, 200);
-        SteerResult r = be.steer(th, add ? be.floats(delta, 3, 200) : null, add ? be.floats(mask, 3, 4) : null, norms);
+        Tensor th = be.floats(h, 3, 4, width);
+        SteerResult r = be.steer(th, add ? be.floats(delta, 3, width) : null, add ? be.floats(mask, 3, 4) : null, norms);
         if (!add && r.residual() != th) throw new IllegalStateException("unsteered residual is not h itself");
         if (!norms && r.norms() != null) throw new IllegalStateException("norms returned although not asked for");
-        double err = maxAbs(be.toHost(r.residual()), add ? ReferenceOps.steer(h, delta, mask, 3, 4, 200) : h);
-        if (norms) err = Math.max(err, maxAbs(be.toHost(r.norms()), ReferenceOps.norms(h, 200)));
+        double err = maxAbs(be.toHost(r.residual()), add ? ReferenceOps.steer(h, delta, mask, 3, 4, width) : h);
+        if (norms) err = Math.max(err, maxAbs(be.toHost(r.norms()), ReferenceOps.norms(h, width)));
         return err;
     }
 
@@ -477,9 +485,11 @@ public final class GpuSelfCheck {
         return err;
     }
 
-    private double argmax() {
-        int vocab = 256000;
+    private double argmax(int vocab) {
         float[] x = random(4 * vocab, 3f);
+        x[4] = 55f;
+        x[7] = 55f;                                // tie inside one 4-wide chunk
+        x[vocab - 1] = 55f;
         x[vocab + 1000] = 50f;
         x[vocab + 200000] = 50f;                   // tie: the lower index wins
         java.util.Arrays.fill(x, 2 * vocab, 3 * vocab, 0f);

@@ -17,8 +17,12 @@ public final class KernelSource {
     private KernelSource() {
     }
 
-    /** A kernel declaration, {@code extern "C" __global__ void NAME(}: group 1 is the name, the match ends at the '('. */
-    static final java.util.regex.Pattern KERNEL = java.util.regex.Pattern.compile("extern\\s+\"C\"\\s+__global__\\s+void\\s+(\\w+)\\s*\\(");
+    /**
+     * A kernel declaration, {@code extern "C" __global__ [__launch_bounds__(...)] void NAME(}: group 1 is the name,
+     * the match ends at the '('.
+     */
+    static final java.util.regex.Pattern KERNEL = java.util.regex.Pattern.compile(
+            "extern\\s+\"C\"\\s+__global__\\s+(?:__launch_bounds__\\s*\\([^)]*\\)\\s+)?void\\s+(\\w+)\\s*\\(");
 
     /** The names of a source's {@code extern "C" __global__ void NAME(} kernels. */
     static List<String> kernelNames(String source) {

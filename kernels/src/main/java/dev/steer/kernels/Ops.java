@@ -16,12 +16,15 @@ final class Ops {
     private static final int THREADS = 256;
     /** Attention blocks: 4 warps; a thread owns up to 4 output dims, so headDim <= 512. */
     private static final int ATTENTION_THREADS = 128;
+    /** attention_decode: 8 warps, 64 keys scored per pass (four lanes a key), at most DEC_MAX_WARPS in attention.cu. */
+    private static final int DECODE_THREADS = 256;
     private static final int ATTENTION_TILE = 256;
     private static final int MAX_HEAD_DIM = 4 * ATTENTION_THREADS;
     /**
      * The decode-only attention kernel ({@code attend_decode} in attention.cu) for T = 1; STEER_ATTN_DECODE=0 falls
-     * back to the general kernel. Measured on an H100 (BENCHMARKS.md, device run 5): steered decode 207.9 -> 268.6
-     * tok/s at batch 1 and 11,664 -> 13,733 at batch 64.
+     * back to the general kernel. Its first version, measured on an H100 (BENCHMARKS.md, device run 5): steered
+     * decode 207.9 -> 268.6 tok/s at batch 1 and 11,664 -> 13,733 at batch 64. Rewritten since to keep more loads
+     * in flight (not yet timed on a GPU).
      */
     private static final boolean DECODE_ATTENTION = !"0".equals(System.getenv("STEER_ATTN_DECODE"));
 
@@ -258,7 +261,7 @@ final class Ops {
         kernels.get(c.dtype == DType.BF16 ? "rope_split_cache_bf16" : "rope_split_cache_f32")
                 .ptr(a.address).ptr(table.table().address).ptr(q.address).ptr(c.keys(layer)).ptr(c.values(layer))
                 .i32(t).i32(spec.heads()).i32(spec.kvHeads()).i32(d).i32(c.capacity()).ptr(c.pastDevice)
-                .launch((long) b * t, 1, THREADS, 0);
+                .launch((long) b * t, spec.heads() + spec.kvHeads(), Math.min(THREADS, (d / 2 + 31) / 32 * 32), 0);
         return attend(q, c, layer, layout, spec);
     }
 
@@ -283,7 +286,7 @@ final class Ops {
                     .ptr(qd.address).ptr(c.keys(layer)).ptr(c.values(layer)).ptr(c.padLeft).ptr(out.address).ptr(out16)
                     .i32(spec.heads()).i32(spec.kvHeads()).i32(d).i32(c.capacity()).ptr(c.pastDevice)
                     .f32(spec.scale()).f32(spec.softcap()).i32(spec.window())
-                    .launch(b, spec.heads(), ATTENTION_THREADS, 0);
+                    .launch(b, spec.heads(), DECODE_THREADS, 0);
             return out;
         }
         kernels.get(bf16 ? "attention_bf16" : "attention_f32")

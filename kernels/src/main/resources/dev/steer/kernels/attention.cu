@@ -178,26 +178,52 @@ extern "C" __global__ void attention_bf16(const float* q, const unsigned short* 
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Decode attention (T = 1), used when STEER_ATTN_DECODE=1 until it has been timed on a GPU (see BENCHMARKS.md).
-// Why a second kernel: `attend` scores one key per warp with a warp reduction per key, so a decode step walks the
-// cache ~keys/4 reductions deep (the profile: 41 us per layer at 192 slots on an H200). Here every thread scores
-// whole keys on its own (q in shared memory, keys read 8 elements per load), and each warp accumulates V for a
-// quarter of the keys with every lane owning 8 output dims, so nothing walks the cache one key at a time.
-// Same masking and softmax as `attend`; needs headDim % 8 == 0 and headDim <= 256.
+// Decode attention (T = 1), the default for one-token steps (STEER_ATTN_DECODE=0: the general kernel above).
+// A decode step's attention is latency-bound: one block per (row, head), few blocks at small batches, and every
+// load of a key or value row waits on memory. So the kernel keeps many loads in flight per thread:
+//  - scores: four lanes per key, each loading its eighth-chunks (up to 8 x 16 bytes of bf16) before using any,
+//    then two shuffles; a pass scores blockDim/4 keys (the first version: one thread per key, chunks one or two
+//    at a time, ~headDim/16 memory round trips deep per key);
+//  - values: each warp takes every warps-th key of the tile, 8 keys' rows loaded before they are accumulated; a
+//    lane owns 8 output dims (the first version: one row load per key, ~keys/warps round trips deep).
+// q sits in shared memory. Same masking and online softmax as `attend`; needs headDim % 8 == 0, headDim <= 256,
+// blockDim a multiple of 32 and at most 32 * DEC_MAX_WARPS.
 #define DEC_TILE 512
 #define DEC_MAX_WARPS 8
+#define DEC_LANES_PER_KEY 4
+#define DEC_UNROLL 8
 
-__device__ __forceinline__ void load8(const float* p, long long i, float* out) {
-    float4 a = *(const float4*)(p + i), b = *(const float4*)(p + i + 4);
-    out[0] = a.x; out[1] = a.y; out[2] = a.z; out[3] = a.w; out[4] = b.x; out[5] = b.y; out[6] = b.z; out[7] = b.w;
-}
+// Eight consecutive cache elements as loaded (bf16: one 16-byte load; float32: two), converted when used, so a
+// thread can have several loads in flight before it needs the first.
+template <typename S> struct Raw8;
+template <> struct Raw8<unsigned short> {
+    uint4 u;
+    __device__ __forceinline__ void load(const unsigned short* p, long long i) { u = *(const uint4*)(p + i); }
+    __device__ __forceinline__ void get(float* x) const {
+        x[0] = __uint_as_float(u.x << 16); x[1] = __uint_as_float(u.x & 0xffff0000u);
+        x[2] = __uint_as_float(u.y << 16); x[3] = __uint_as_float(u.y & 0xffff0000u);
+        x[4] = __uint_as_float(u.z << 16); x[5] = __uint_as_float(u.z & 0xffff0000u);
+        x[6] = __uint_as_float(u.w << 16); x[7] = __uint_as_float(u.w & 0xffff0000u);
+    }
+};
+template <> struct Raw8<float> {
+    float4 a, b;
+    __device__ __forceinline__ void load(const float* p, long long i) {
+        a = *(const float4*)(p + i);
+        b = *(const float4*)(p + i + 4);
+    }
+    __device__ __forceinline__ void get(float* x) const {
+        x[0] = a.x; x[1] = a.y; x[2] = a.z; x[3] = a.w; x[4] = b.x; x[5] = b.y; x[6] = b.z; x[7] = b.w;
+    }
+};
 
-__device__ __forceinline__ void load8(const unsigned short* p, long long i, float* out) {
-    uint4 u = *(const uint4*)(p + i);
-    out[0] = __uint_as_float(u.x << 16); out[1] = __uint_as_float(u.x & 0xffff0000u);
-    out[2] = __uint_as_float(u.y << 16); out[3] = __uint_as_float(u.y & 0xffff0000u);
-    out[4] = __uint_as_float(u.z << 16); out[5] = __uint_as_float(u.z & 0xffff0000u);
-    out[6] = __uint_as_float(u.w << 16); out[7] = __uint_as_float(u.w & 0xffff0000u);
+// acc[c] += p * row[c], c < 8
+template <typename S>
+__device__ __forceinline__ void axpy8(const Raw8<S>& r, float p, float* acc) {
+    float x[8];
+    r.get(x);
+#pragma unroll
+    for (int c = 0; c < 8; c++) acc[c] += p * x[c];
 }
 
 // One block per (row b: blockIdx.x, head: blockIdx.y); q, out: [B, 1, heads * headDim].
@@ -216,9 +242,9 @@ __device__ void attend_decode(const float* q, const S* kc, const S* vc, const in
     int lo = qy.lo, hi = qy.hi;
     const S* kb = qy.kb;
     const S* vb = qy.vb;
-    float* o = qy.o;
-    unsigned short* o16 = qy.o16;
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    int chunks = headDim >> 3;                            // eighth-chunks per row, at most 32
+    int sub = threadIdx.x % DEC_LANES_PER_KEY, groups = blockDim.x / DEC_LANES_PER_KEY;
     bool owns = lane * 8 < headDim;
     float m = NEG_INF, l = 0.f;
     float acc[8];
@@ -226,33 +252,60 @@ __device__ void attend_decode(const float* q, const S* kc, const S* vc, const in
     for (int c = 0; c < 8; c++) acc[c] = 0.f;
     for (int j0 = lo; j0 <= hi; j0 += DEC_TILE) {
         int n = hi - j0 + 1 < DEC_TILE ? hi - j0 + 1 : DEC_TILE;
-        for (int jj = threadIdx.x; jj < n; jj += blockDim.x) {
-            long long kr = (long long)(j0 + jj) * headDim;
-            float s = 0.f, kv[8];
-            for (int d = 0; d < headDim; d += 8) {
-                load8(kb, kr + d, kv);
+        // Every lane runs the same number of passes (the shuffles need the whole warp); lanes past n load nothing.
+        for (int p0 = 0; p0 < n; p0 += groups) {
+            int jj = p0 + threadIdx.x / DEC_LANES_PER_KEY;
+            bool valid = jj < n;
+            long long kr = (long long)(j0 + (valid ? jj : 0)) * headDim;
+            Raw8<S> r[32 / DEC_LANES_PER_KEY];
 #pragma unroll
-                for (int c = 0; c < 8; c++) s += qs[d + c] * kv[c];
+            for (int i = 0; i < 32 / DEC_LANES_PER_KEY; i++) {
+                int c = sub + i * DEC_LANES_PER_KEY;
+                if (valid && c < chunks) r[i].load(kb, kr + c * 8);
             }
-            s *= scale;
-            if (softcap > 0.f) s = tanhf(s / softcap) * softcap;
-            sc[jj] = s;
+            float s = 0.f;
+#pragma unroll
+            for (int i = 0; i < 32 / DEC_LANES_PER_KEY; i++) {
+                int c = sub + i * DEC_LANES_PER_KEY;
+                if (valid && c < chunks) {
+                    float x[8];
+                    r[i].get(x);
+#pragma unroll
+                    for (int e = 0; e < 8; e++) s += qs[c * 8 + e] * x[e];
+                }
+            }
+#pragma unroll
+            for (int o = 1; o < DEC_LANES_PER_KEY; o <<= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+            if (valid && sub == 0) {
+                s *= scale;
+                if (softcap > 0.f) s = tanhf(s / softcap) * softcap;
+                sc[jj] = s;
+            }
         }
         __syncthreads();
         float correction = softmax_tile(sc, n, m, l, scratch);
 #pragma unroll
         for (int c = 0; c < 8; c++) acc[c] *= correction;
         if (owns) {
-            float vv[8];
-            for (int jj = warp; jj < n; jj += warps) {
-                load8(vb, (long long)(j0 + jj) * headDim + lane * 8, vv);
-                float p = sc[jj];
+            const S* vl = vb + (long long)j0 * headDim + lane * 8;
+            int jj = warp;
+            for (; jj + (DEC_UNROLL - 1) * warps < n; jj += DEC_UNROLL * warps) {
+                Raw8<S> v[DEC_UNROLL];
 #pragma unroll
-                for (int c = 0; c < 8; c++) acc[c] += p * vv[c];
+                for (int u = 0; u < DEC_UNROLL; u++) v[u].load(vl, (long long)(jj + u * warps) * headDim);
+#pragma unroll
+                for (int u = 0; u < DEC_UNROLL; u++) axpy8(v[u], sc[jj + u * warps], acc);
+            }
+            for (; jj < n; jj += warps) {
+                Raw8<S> v;
+                v.load(vl, (long long)jj * headDim);
+                axpy8(v, sc[jj], acc);
             }
         }
         __syncthreads();                      // sc[] is rewritten by the next tile
     }
+    float* o = qy.o;
+    unsigned short* o16 = qy.o16;
     if (owns) {
 #pragma unroll
         for (int c = 0; c < 8; c++) part[warp][lane * 8 + c] = acc[c];
@@ -273,7 +326,8 @@ extern "C" __global__ void attention_decode_f32(const float* q, const float* kc,
     attend_decode(q, kc, vc, padLeft, out, out16, heads, kvHeads, headDim, capacity, past, scale, softcap, window);
 }
 
-extern "C" __global__ void attention_decode_bf16(const float* q, const unsigned short* kc, const unsigned short* vc,
+// 3 blocks of 256 threads per multiprocessor: nvcc sm_90 fits it in 80 registers without spilling (96 unbounded).
+extern "C" __global__ __launch_bounds__(256, 3) void attention_decode_bf16(const float* q, const unsigned short* kc, const unsigned short* vc,
                                                  const int* padLeft, float* out, unsigned short* out16, int heads, int kvHeads, int headDim,
                                                  int capacity, const int* past, float scale, float softcap,
                                                  int window) {

@@ -63,3 +63,60 @@ __device__ __forceinline__ float block_max(float v, float* scratch) {
     __syncthreads();
     return warp_max(lane < warps ? scratch[lane] : NEG_INF);
 }
+
+// A row held in registers, for the one-block-per-row kernels (norms, the steering hook): thread t holds the row's
+// float4 chunks t, t + blockDim, ... (at most ROW_CHUNKS), all loaded before any is used. At batch 1 such a
+// kernel is a single block, and a loop that loads one element, uses it, then loads the next waits on memory once
+// per element; this way it waits once per pass. Rows of up to 4 * ROW_CHUNKS * blockDim features whose length is
+// a multiple of 4 and whose pointers are 16-byte aligned (row_fits, aligned16) take this path; others keep the
+// element loops.
+#define ROW_CHUNKS 4
+
+__device__ __forceinline__ bool row_fits(int n) { return (n & 3) == 0 && (n >> 2) <= ROW_CHUNKS * (int)blockDim.x; }
+
+// 16-byte aligned (null is too: an absent operand does not decide the path)
+__device__ __forceinline__ bool aligned16(const void* p) { return ((unsigned long long)p & 15ull) == 0; }
+
+// v[c] = chunk threadIdx.x + c * blockDim.x of p, zeros past n4 chunks
+__device__ __forceinline__ void load_row(const float* p, int n4, float4* v) {
+#pragma unroll
+    for (int c = 0; c < ROW_CHUNKS; c++) {
+        int j = threadIdx.x + c * blockDim.x;
+        if (j < n4) {
+            v[c] = ((const float4*)p)[j];
+        } else {
+            v[c].x = 0.f; v[c].y = 0.f; v[c].z = 0.f; v[c].w = 0.f;
+        }
+    }
+}
+
+// the thread's chunks back to p, and rounded to bf16 into p16 when non-null
+__device__ __forceinline__ void store_row(float* p, unsigned short* p16, int n4, const float4* v) {
+#pragma unroll
+    for (int c = 0; c < ROW_CHUNKS; c++) {
+        int j = threadIdx.x + c * blockDim.x;
+        if (j < n4) {
+            ((float4*)p)[j] = v[c];
+            if (p16 != 0) {
+                p16[4 * j] = f32_to_bf16(v[c].x); p16[4 * j + 1] = f32_to_bf16(v[c].y);
+                p16[4 * j + 2] = f32_to_bf16(v[c].z); p16[4 * j + 3] = f32_to_bf16(v[c].w);
+            }
+        }
+    }
+}
+
+// this thread's part of the row's sum of squares
+__device__ __forceinline__ float row_sumsq(const float4* v) {
+    float s = 0.f;
+#pragma unroll
+    for (int c = 0; c < ROW_CHUNKS; c++) s += v[c].x * v[c].x + v[c].y * v[c].y + v[c].z * v[c].z + v[c].w * v[c].w;
+    return s;
+}
+
+// x * inv * (1 + w), per element (Gemma's RMSNorm scale)
+__device__ __forceinline__ float4 norm_scale(float4 x, float inv, float4 w) {
+    float4 o;
+    o.x = x.x * inv * (1.f + w.x); o.y = x.y * inv * (1.f + w.y);
+    o.z = x.z * inv * (1.f + w.z); o.w = x.w * inv * (1.f + w.w);
+    return o;
+}

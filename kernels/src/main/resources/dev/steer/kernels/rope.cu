@@ -26,36 +26,39 @@ extern "C" __global__ void rope_f32(const float* x, const float* table, float* o
 // The packed q/k/v projection [rows, (heads + 2 kvHeads) * headDim] (rows = B * steps): q rotated into
 // q [rows, heads * headDim]; the keys rotated and the values copied straight into the KV cache (the layout of
 // attention.cu's kv_write: [B, kvHeads, capacity, headDim] per layer, float32 or bf16, slots from *pastPtr on).
-// One pass instead of two rotations, the slicing of the packed output and the cache write; one block per row.
+// One pass instead of two rotations, the slicing of the packed output and the cache write. One block per (row,
+// head: blockIdx.y < heads + kvHeads), so at batch 1 a decode step runs heads + kvHeads blocks, each thread
+// rotating one pair (and a kv head's block copying that head's values) with its loads in flight together, not one
+// block looping over every head.
 template <typename S>
 __device__ void rope_split_cache(const float* qkv, const float* table, float* q, S* kc, S* vc, int steps, int heads,
                                  int kvHeads, int headDim, int capacity, const int* pastPtr) {
     long long r = blockIdx.x;
     long long b = r / steps, t = r % steps;
+    int h = blockIdx.y;
     int past = *pastPtr;
     int half = headDim / 2;
     int qw = heads * headDim, kw = kvHeads * headDim;
     const float* cs = table + r * headDim;
     const float* src = qkv + r * (qw + 2 * kw);
-    for (int idx = threadIdx.x; idx < (heads + kvHeads) * half; idx += blockDim.x) {
-        int h = idx / half, i = idx % half;
-        float c = cs[i], s = cs[half + i];
-        if (h < heads) {
+    if (h < heads) {
+        for (int i = threadIdx.x; i < half; i += blockDim.x) {
             int a = h * headDim + i;
-            rotate(src[a], src[a + half], c, s, q[r * qw + a], q[r * qw + a + half]);
-        } else {
-            int kh = h - heads;
-            const float* kr = src + qw + kh * headDim;
-            long long slot = ((b * kvHeads + kh) * capacity + past + t) * headDim;
-            float o1, o2;
-            rotate(kr[i], kr[i + half], c, s, o1, o2);
-            store_f(kc, slot + i, o1);
-            store_f(kc, slot + i + half, o2);
+            rotate(src[a], src[a + half], cs[i], cs[half + i], q[r * qw + a], q[r * qw + a + half]);
         }
+        return;
     }
-    for (int j = threadIdx.x; j < kw; j += blockDim.x) {
-        int h = j / headDim, d = j % headDim;
-        store_f(vc, ((b * kvHeads + h) * capacity + past + t) * headDim + d, src[qw + kw + j]);
+    int kh = h - heads;
+    const float* kr = src + qw + kh * headDim;
+    const float* vr = src + qw + kw + kh * headDim;
+    long long slot = ((b * kvHeads + kh) * capacity + past + t) * headDim;
+    for (int i = threadIdx.x; i < half; i += blockDim.x) {
+        float v1 = vr[i], v2 = vr[i + half], o1, o2;
+        rotate(kr[i], kr[i + half], cs[i], cs[half + i], o1, o2);
+        store_f(kc, slot + i, o1);
+        store_f(kc, slot + i + half, o2);
+        store_f(vc, slot + i, v1);
+        store_f(vc, slot + i + half, v2);
     }
 }
 

@@ -64,6 +64,17 @@ class KernelCompileCheckTest {
         assertFalse(KernelSource.read(KernelSource.HEADER).contains("#include"), "common.cuh");
     }
 
+    /** Every {@code __global__} in the sources is a declaration the loaders find (one with launch bounds too). */
+    @Test
+    void everyKernelDeclarationIsFound() {
+        for (String family : KernelSource.FAMILIES) {
+            String source = KernelSource.read(family + ".cu");
+            int globals = source.split("__global__", -1).length - 1;
+            assertEquals(globals, KernelSource.kernelNames(source).size(), family + ".cu: kernels found " + KernelSource.kernelNames(source));
+        }
+        assertTrue(KernelSource.kernelNames(KernelSource.read("attention.cu")).contains("attention_decode_bf16"));
+    }
+
     /**
      * With programmatic dependent launch (STEER_PDL=1) a kernel may start before its predecessor ends: each must
      * wait, in {@code pdl_begin()}, before its first memory access, so that call is every kernel's first statement.
