@@ -18,11 +18,11 @@ public final class KernelSource {
     }
 
     /**
-     * A kernel declaration, {@code extern "C" __global__ [__launch_bounds__(...)] void NAME(}: group 1 is the name,
-     * the match ends at the '('.
+     * A kernel declaration, {@code extern "C" __global__ void [__launch_bounds__(...)] NAME(} (the CUDA guide's
+     * placement of launch bounds): group 1 is the name, the match ends at the '('.
      */
     static final java.util.regex.Pattern KERNEL = java.util.regex.Pattern.compile(
-            "extern\\s+\"C\"\\s+__global__\\s+(?:__launch_bounds__\\s*\\([^)]*\\)\\s+)?void\\s+(\\w+)\\s*\\(");
+            "extern\\s+\"C\"\\s+__global__\\s+void\\s+(?:__launch_bounds__\\s*\\([^)]*\\)\\s+)?(\\w+)\\s*\\(");
 
     /** The names of a source's {@code extern "C" __global__ void NAME(} kernels. */
     static List<String> kernelNames(String source) {

@@ -327,7 +327,7 @@ extern "C" __global__ void attention_decode_f32(const float* q, const float* kc,
 }
 
 // 3 blocks of 256 threads per multiprocessor: nvcc sm_90 fits it in 80 registers without spilling (96 unbounded).
-extern "C" __global__ __launch_bounds__(256, 3) void attention_decode_bf16(const float* q, const unsigned short* kc, const unsigned short* vc,
+extern "C" __global__ void __launch_bounds__(256, 3) attention_decode_bf16(const float* q, const unsigned short* kc, const unsigned short* vc,
                                                  const int* padLeft, float* out, unsigned short* out16, int heads, int kvHeads, int headDim,
                                                  int capacity, const int* past, float scale, float softcap,
                                                  int window) {
