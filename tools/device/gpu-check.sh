@@ -103,6 +103,8 @@ if [[ $STAGES == *attn* ]]; then
       > "$L/tiny_attn_steered.json" 2>> "$L/tiny_plain.err"
   step tiny_attn_check 60 python3 tools/device/check_tiny.py $REF "$L/tiny_attn_plain.json" "$L/tiny_attn_steered.json"
   STEER_ATTN_DECODE=0 TAIL=12 step steer_bench_attn 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
+  # A/B: the rotary/cache-write kernel before the decode attention kernel (run 5's layout) against the fused default
+  STEER_ROPE_FUSED=0 TAIL=8 step steer_bench_rope 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
 fi
 if [[ $STAGES == *gemv* ]]; then
   # A/B: STEER_GEMV=auto (each decode-size linear layer, up to 64 rows, times cuBLAS, cuBLASLt's heuristic
@@ -143,6 +145,7 @@ grep -h "PASS\|FAIL" "$L"/*.log 2>/dev/null | tail -n 40
 grep -h "tok/s" "$L/peer_bench.log" 2>/dev/null
 tail -n 15 "$L/steer_bench.log" 2>/dev/null
 tail -n 10 "$L/steer_bench_nograph.log" 2>/dev/null
+tail -n 8 "$L/steer_bench_attn.log" "$L/steer_bench_rope.log" 2>/dev/null
 tail -n 40 "$L/steer_bench_gemv.log" "$L/steer_bench_pdl_auto.log" 2>/dev/null
 tail -n 10 "$L/steer_bench_pdl.log" "$L/steer_bench_ahead.log" 2>/dev/null
 tail -n 40 "$L/steer_bench_all.log" 2>/dev/null

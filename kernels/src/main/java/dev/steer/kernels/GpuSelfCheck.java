@@ -116,6 +116,17 @@ public final class GpuSelfCheck {
                 () -> c.attentionPacked(3, 4, 2, 32, 50f, 0, 16, new int[] {0, 2, 4}, 5, 1, 1));
         c.check("attentionPacked 8/4 D256 window 3 pad {1,0} T 7,1,1", 5e-5,
                 () -> c.attentionPacked(2, 8, 4, 256, 0f, 3, 12, new int[] {1, 0}, 7, 1, 1));
+        c.check("attentionPacked GQA 8/2 D64 softcap 30 pad {3,0} T 6,1,1,1 (four q heads a kv head)", 5e-5,
+                () -> c.attentionPacked(2, 8, 2, 64, 30f, 0, 12, new int[] {3, 0}, 6, 1, 1, 1));
+        c.check("attentionPacked GQA 4/2 D32 pad {0,2,4} T 5,1,1 with the rope kernel before decode attention", 5e-5, () -> {
+            boolean fused = c.be.ops().fusedRope;
+            c.be.ops().fusedRope = false;
+            try {
+                return c.attentionPacked(3, 4, 2, 32, 0f, 0, 16, new int[] {0, 2, 4}, 5, 1, 1);
+            } finally {
+                c.be.ops().fusedRope = fused;
+            }
+        });
         c.check("attention GQA 4/2 D32 softcap 50 pad {0,2,4} T 5,1,1,1", 5e-5,
                 () -> c.attention(3, 4, 2, 32, 50f, 0, 16, new int[] {0, 2, 4}, 5, 1, 1, 1));
         c.check("attention 8/4 D256 window 3 pad {1,0} T 7,1,1", 5e-5,

@@ -28,8 +28,15 @@ final class Ops {
      */
     private static final boolean DECODE_ATTENTION = !"0".equals(System.getenv("STEER_ATTN_DECODE"));
 
+    /**
+     * Decode steps of the packed projection: rotary and the cache write inside the decode attention kernel (default;
+     * STEER_ROPE_FUSED=0: rope_split_cache first, as in device run 5). Not yet timed on a GPU.
+     */
+    private static final boolean FUSED_ROPE = !"0".equals(System.getenv("STEER_ROPE_FUSED"));
+
     /** The opt-in kernels for this backend (from the environment; tests set them). */
     boolean decodeAttention = DECODE_ATTENTION;
+    boolean fusedRope = FUSED_ROPE;
     /** cuBLAS, cuBLASLt or gemv.cu for decode-sized bf16 linear layers (STEER_GEMV; see {@link LinearPlan}). */
     LinearPlan linearPlan = LinearPlan.fromEnvironment();
     /**
@@ -257,6 +264,17 @@ final class Ops {
         cast(table.table(), "attentionPacked");
         c.usePadLeft(layout.padLeft());
         c.usePast(layout.past());
+        if (t == 1 && decodeAttention && fusedRope && d % 8 == 0 && d <= 256) {
+            // decode step: rotary, cache write and attention in one kernel (attend_decode's fused form)
+            DeviceTensor out = arena.allocate(DType.F32, b, t, qw);
+            long out16 = withBf16Copy(out);
+            kernels.get(c.dtype == DType.BF16 ? "attention_decode_rope_bf16" : "attention_decode_rope_f32")
+                    .ptr(a.address).ptr(table.table().address).ptr(c.keys(layer)).ptr(c.values(layer)).ptr(c.padLeft)
+                    .ptr(out.address).ptr(out16).i32(spec.heads()).i32(spec.kvHeads()).i32(d).i32(c.capacity())
+                    .ptr(c.pastDevice).f32(spec.scale()).f32(spec.softcap()).i32(spec.window())
+                    .launch(b, spec.heads(), DECODE_THREADS, 0);
+            return out;
+        }
         DeviceTensor q = arena.allocate(DType.F32, b, t, qw);
         kernels.get(c.dtype == DType.BF16 ? "rope_split_cache_bf16" : "rope_split_cache_f32")
                 .ptr(a.address).ptr(table.table().address).ptr(q.address).ptr(c.keys(layer)).ptr(c.values(layer))

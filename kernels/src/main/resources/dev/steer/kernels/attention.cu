@@ -71,11 +71,12 @@ struct Query {
 };
 
 // Sets up query `row` (of batch row b, in cache slot i): false, with zeros written, when it sees no key (a pad
-// query; the block returns); else q is in qs[] for the whole block.
+// query; the block returns); else q is in qs[] for the whole block. q rows are qStride floats apart (heads *
+// headDim, or the packed q/k/v width); rope non-null: q is rotated by that [headDim] cos/sin row on the way in.
 template <typename S>
-__device__ bool begin_query(const float* q, const S* kc, const S* vc, const int* padLeft, float* out, unsigned short* out16,
-                            long long row, long long b, int i, int heads, int kvHeads, int headDim, int capacity,
-                            int window, float* qs, Query<S>& qy) {
+__device__ bool begin_query(const float* q, long long qStride, const float* rope, const S* kc, const S* vc,
+                            const int* padLeft, float* out, unsigned short* out16, long long row, long long b, int i,
+                            int heads, int kvHeads, int headDim, int capacity, int window, float* qs, Query<S>& qy) {
     int h = blockIdx.y;
     qy.lo = padLeft[b];
     if (window > 0 && i - window + 1 > qy.lo) qy.lo = i - window + 1;
@@ -89,8 +90,13 @@ __device__ bool begin_query(const float* q, const S* kc, const S* vc, const int*
         }
         return false;
     }
-    const float* qr = q + (row * heads + h) * headDim;
-    for (int d = threadIdx.x; d < headDim; d += blockDim.x) qs[d] = qr[d];
+    const float* qr = q + row * qStride + (long long)h * headDim;
+    if (rope == 0) {
+        for (int d = threadIdx.x; d < headDim; d += blockDim.x) qs[d] = qr[d];
+    } else {
+        int half = headDim / 2;
+        for (int d = threadIdx.x; d < half; d += blockDim.x) rotate(qr[d], qr[d + half], rope[d], rope[half + d], qs[d], qs[d + half]);
+    }
     __syncthreads();
     int kvh = h / (heads / kvHeads);
     long long base = (b * kvHeads + kvh) * (long long)capacity * headDim;
@@ -117,8 +123,8 @@ __device__ void attend(const float* q, const S* kc, const S* vc, const int* padL
     float* sc = smem + headDim;
     long long row = blockIdx.x;
     Query<S> qy;
-    if (!begin_query(q, kc, vc, padLeft, out, out16, row, row / steps, past + (int)(row % steps), heads, kvHeads, headDim,
-                     capacity, window, qs, qy)) return;
+    if (!begin_query(q, (long long)heads * headDim, (const float*)0, kc, vc, padLeft, out, out16, row, row / steps,
+                     past + (int)(row % steps), heads, kvHeads, headDim, capacity, window, qs, qy)) return;
     int lo = qy.lo, hi = qy.hi;
     const S* kb = qy.kb;
     const S* vb = qy.vb;
@@ -226,19 +232,59 @@ __device__ __forceinline__ void axpy8(const Raw8<S>& r, float p, float* acc) {
     for (int c = 0; c < 8; c++) acc[c] += p * x[c];
 }
 
-// One block per (row b: blockIdx.x, head: blockIdx.y); q, out: [B, 1, heads * headDim].
+// One block per (row b: blockIdx.x, head: blockIdx.y); out: [B, 1, heads * headDim].
+// Plain (rope null): q [B, 1, heads * headDim], already rotated; this step's key and value already in the cache.
+// Fused (rope non-null, the packed projection's decode step): q is the packed q/k/v row [B, 1, (heads + 2 kvHeads)
+// * headDim] and rope the step's cos/sin table [B, headDim]; the block rotates its q head, and its kv head's key and
+// copies its value into shared memory, rounded as the cache stores them, and uses those for slot `past` (so no block
+// reads a slot another block may be writing); the first q head of each kv group also writes them to the cache, where
+// the next step reads them. This replaces rope_split_cache's launch and its q round trip through memory.
 template <typename S>
-__device__ void attend_decode(const float* q, const S* kc, const S* vc, const int* padLeft, float* out, unsigned short* out16,
-                              int heads, int kvHeads, int headDim, int capacity, const int* pastPtr, float scale,
-                              float softcap, int window) {
+__device__ void attend_decode(const float* q, const float* rope, const S* kc, const S* vc, S* kcw, S* vcw,
+                              const int* padLeft, float* out, unsigned short* out16, int heads, int kvHeads, int headDim,
+                              int capacity, const int* pastPtr, float scale, float softcap, int window) {
     __shared__ float qs[256];
     __shared__ float sc[DEC_TILE];
     __shared__ float part[DEC_MAX_WARPS][256];
     __shared__ float scratch[32];
+    __shared__ uint4 cur4[2][64];                         // fused: this step's key and value row, as S (16-byte aligned)
     int past = *pastPtr;
+    long long b = blockIdx.x;
+    int cur = -1;                                          // the slot read from shared memory, -1: none
+    const S* kcur = (const S*)cur4[0];
+    const S* vcur = (const S*)cur4[1];
+    long long qStride = (long long)heads * headDim;
+    const float* rrow = 0;
+    if (rope != 0) {
+        cur = past;
+        qStride = (long long)(heads + 2 * kvHeads) * headDim;
+        rrow = rope + b * headDim;
+        int h = blockIdx.y, kvh = h / (heads / kvHeads), half = headDim / 2;
+        const float* kr = q + b * qStride + (long long)(heads + kvh) * headDim;
+        const float* vr = kr + (long long)kvHeads * headDim;
+        bool writer = h % (heads / kvHeads) == 0;
+        long long slot = ((b * kvHeads + kvh) * capacity + past) * headDim;
+        S* ks = (S*)cur4[0];
+        S* vs = (S*)cur4[1];
+        for (int d = threadIdx.x; d < half; d += blockDim.x) {
+            float k1, k2;
+            rotate(kr[d], kr[d + half], rrow[d], rrow[half + d], k1, k2);
+            store_f(ks, d, k1);
+            store_f(ks, d + half, k2);
+            store_f(vs, d, vr[d]);
+            store_f(vs, d + half, vr[d + half]);
+            if (writer) {
+                store_f(kcw, slot + d, k1);
+                store_f(kcw, slot + d + half, k2);
+                store_f(vcw, slot + d, vr[d]);
+                store_f(vcw, slot + d + half, vr[d + half]);
+            }
+        }
+    }
     Query<S> qy;
-    if (!begin_query(q, kc, vc, padLeft, out, out16, (long long)blockIdx.x, (long long)blockIdx.x, past, heads, kvHeads,
-                     headDim, capacity, window, qs, qy)) return;
+    // (begin_query's barrier also publishes the shared key and value row)
+    if (!begin_query(q, qStride, rrow, kc, vc, padLeft, out, out16, b, b, past, heads, kvHeads, headDim, capacity,
+                     window, qs, qy)) return;
     int lo = qy.lo, hi = qy.hi;
     const S* kb = qy.kb;
     const S* vb = qy.vb;
@@ -256,12 +302,13 @@ __device__ void attend_decode(const float* q, const S* kc, const S* vc, const in
         for (int p0 = 0; p0 < n; p0 += groups) {
             int jj = p0 + threadIdx.x / DEC_LANES_PER_KEY;
             bool valid = jj < n;
-            long long kr = (long long)(j0 + (valid ? jj : 0)) * headDim;
+            int j = j0 + (valid ? jj : 0);
+            const S* krow = j == cur ? kcur : kb + (long long)j * headDim;
             Raw8<S> r[32 / DEC_LANES_PER_KEY];
 #pragma unroll
             for (int i = 0; i < 32 / DEC_LANES_PER_KEY; i++) {
                 int c = sub + i * DEC_LANES_PER_KEY;
-                if (valid && c < chunks) r[i].load(kb, kr + c * 8);
+                if (valid && c < chunks) r[i].load(krow, c * 8);
             }
             float s = 0.f;
 #pragma unroll
@@ -287,9 +334,12 @@ __device__ void attend_decode(const float* q, const S* kc, const S* vc, const in
 #pragma unroll
         for (int c = 0; c < 8; c++) acc[c] *= correction;
         if (owns) {
+            // the slot in shared memory is the tile's last (cur = hi): the unrolled loop stops short of it, the
+            // one-key loop after it picks it up
+            int nv = cur >= j0 && cur < j0 + n ? cur - j0 : n;
             const S* vl = vb + (long long)j0 * headDim + lane * 8;
             int jj = warp;
-            for (; jj + (DEC_UNROLL - 1) * warps < n; jj += DEC_UNROLL * warps) {
+            for (; jj + (DEC_UNROLL - 1) * warps < nv; jj += DEC_UNROLL * warps) {
                 Raw8<S> v[DEC_UNROLL];
 #pragma unroll
                 for (int u = 0; u < DEC_UNROLL; u++) v[u].load(vl, (long long)(jj + u * warps) * headDim);
@@ -297,8 +347,9 @@ __device__ void attend_decode(const float* q, const S* kc, const S* vc, const in
                 for (int u = 0; u < DEC_UNROLL; u++) axpy8(v[u], sc[jj + u * warps], acc);
             }
             for (; jj < n; jj += warps) {
+                int j = j0 + jj;
                 Raw8<S> v;
-                v.load(vl, (long long)jj * headDim);
+                v.load(j == cur ? vcur : vb + (long long)j * headDim, lane * 8);
                 axpy8(v, sc[jj], acc);
             }
         }
@@ -323,7 +374,8 @@ extern "C" __global__ void attention_decode_f32(const float* q, const float* kc,
                                                 float* out, unsigned short* out16, int heads, int kvHeads, int headDim, int capacity,
                                                 const int* past, float scale, float softcap, int window) {
     pdl_begin();
-    attend_decode(q, kc, vc, padLeft, out, out16, heads, kvHeads, headDim, capacity, past, scale, softcap, window);
+    attend_decode(q, (const float*)0, kc, vc, (float*)0, (float*)0, padLeft, out, out16, heads, kvHeads, headDim, capacity,
+                  past, scale, softcap, window);
 }
 
 // 3 blocks of 256 threads per multiprocessor: nvcc sm_90 fits it in 80 registers without spilling (96 unbounded).
@@ -332,5 +384,28 @@ extern "C" __global__ void __launch_bounds__(256, 3) attention_decode_bf16(const
                                                  int capacity, const int* past, float scale, float softcap,
                                                  int window) {
     pdl_begin();
-    attend_decode(q, kc, vc, padLeft, out, out16, heads, kvHeads, headDim, capacity, past, scale, softcap, window);
+    attend_decode(q, (const float*)0, kc, vc, (unsigned short*)0, (unsigned short*)0, padLeft, out, out16, heads, kvHeads,
+                  headDim, capacity, past, scale, softcap, window);
+}
+
+// The packed projection's decode step, rotary and cache write fused in (see attend_decode): qkv [B, 1, (heads + 2
+// kvHeads) * headDim], table [B, headDim].
+extern "C" __global__ void attention_decode_rope_f32(const float* qkv, const float* table, float* kc, float* vc,
+                                                     const int* padLeft, float* out, unsigned short* out16, int heads,
+                                                     int kvHeads, int headDim, int capacity, const int* past, float scale,
+                                                     float softcap, int window) {
+    pdl_begin();
+    attend_decode(qkv, table, (const float*)kc, (const float*)vc, kc, vc, padLeft, out, out16, heads, kvHeads, headDim,
+                  capacity, past, scale, softcap, window);
+}
+
+extern "C" __global__ void __launch_bounds__(256, 3) attention_decode_rope_bf16(const float* qkv, const float* table,
+                                                                              unsigned short* kc, unsigned short* vc,
+                                                                              const int* padLeft, float* out,
+                                                                              unsigned short* out16, int heads, int kvHeads,
+                                                                              int headDim, int capacity, const int* past,
+                                                                              float scale, float softcap, int window) {
+    pdl_begin();
+    attend_decode(qkv, table, (const unsigned short*)kc, (const unsigned short*)vc, kc, vc, padLeft, out, out16, heads,
+                  kvHeads, headDim, capacity, past, scale, softcap, window);
 }

@@ -34,6 +34,12 @@ __device__ __forceinline__ float load_f(const unsigned short* p, long long i) { 
 __device__ __forceinline__ void store_f(float* p, long long i, float v) { p[i] = v; }
 __device__ __forceinline__ void store_f(unsigned short* p, long long i, float v) { p[i] = f32_to_bf16(v); }
 
+// Rotary embedding of one pair (rotate-half convention, rope.cu): o1 = x1 c - x2 s, o2 = x2 c + x1 s.
+__device__ __forceinline__ void rotate(float x1, float x2, float c, float s, float& o1, float& o2) {
+    o1 = x1 * c - x2 * s;
+    o2 = x2 * c + x1 * s;
+}
+
 __device__ __forceinline__ float warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     return v;

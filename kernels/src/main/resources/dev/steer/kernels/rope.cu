@@ -3,11 +3,6 @@
 // x, out: [rows, heads * headDim]; table: [rows, headDim], cos in the first half of a row, sin in the second.
 #include "common.cuh"
 
-__device__ __forceinline__ void rotate(float x1, float x2, float c, float s, float& o1, float& o2) {
-    o1 = x1 * c - x2 * s;
-    o2 = x2 * c + x1 * s;
-}
-
 extern "C" __global__ void rope_f32(const float* x, const float* table, float* out, int heads, int headDim) {
     pdl_begin();
     long long r = blockIdx.x;
