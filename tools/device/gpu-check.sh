@@ -6,7 +6,7 @@
 # Device time is scarce (15 min a session, 10 min a command): run the correctness and headline stages first,
 #   STAGES="self tiny peer bench gemv pdl ahead" BATCHES=1,8,64 bash tools/device/gpu-check.sh
 # then, time permitting, the other A/B and profile stages in a second call:
-#   STAGES="sampled commands profile" BATCHES=1,64 bash tools/device/gpu-check.sh   (also: tf pdlonly unpacked attn)
+#   STAGES="profile attn sampled commands" BATCHES=1,64 bash tools/device/gpu-check.sh   (also: tf pdlonly unpacked nograph)
 # (peer and bench in the same call: their ratio is only meaningful within one run).
 set -u
 OUT=${OUT:-/tmp/steer-out}; L=/tmp/steer-logs; mkdir -p "$OUT" "$L"

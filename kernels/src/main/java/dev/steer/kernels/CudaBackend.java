@@ -322,6 +322,13 @@ public final class CudaBackend implements Backend {
         return ops.geluTanhMulPacked(gateUp);
     }
 
+    /** Where the linear plan streams gate/up with a gemv, gemv.cu's fused form computes the gelu too. */
+    @Override
+    public Tensor linearGeluTanhMulPacked(Tensor x, Tensor gateUp) {
+        device.enter();
+        return ops.linearGeluPacked(x, gateUp);
+    }
+
     @Override
     public KvCache kvCache(int layers, int batch, int kvHeads, int headDim, int capacity) {
         device.enter();

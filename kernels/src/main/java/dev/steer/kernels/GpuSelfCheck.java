@@ -262,7 +262,38 @@ public final class GpuSelfCheck {
                 if (g == null) continue;
                 int k = m <= 2 ? 2312 : 1000, n = 67;
                 check("linear by " + g.kernel() + " [" + m + "," + k + "] x [" + n + "," + k + "]", 1e-4, () -> gemv(g, m, n, k));
+                if (g.columns() >= 2)
+                    check("gate/up + gelu by " + g.geluKernel() + " [" + m + "," + k + "] x [2x" + n + "," + k + "], then a linear",
+                            1e-4, () -> gemvGelu(g, m, n, k));
             }
+        }
+    }
+
+    /**
+     * The fused gate/up form of gemv instantiation {@code g} (the backend's linearGeluTanhMulPacked with the plan fixed
+     * to it): gelu_tanh(gate) × up against the reference, and a linear reading its bf16 copy.
+     */
+    private double gemvGelu(LinearPlan.Gemv g, int m, int inner, int k) {
+        LinearPlan saved = be.ops().linearPlan;
+        LinearPlan plan = LinearPlan.parse(g.config(), "gemv check");
+        be.ops().linearPlan = plan;
+        try {
+            float[] x = random(m * k, 1f), w = random(2 * inner * k, (float) (2 / Math.sqrt(k))), w2 = random(16 * inner, 0.1f);
+            try (Scope s = be.openScope()) {
+                Tensor act = be.linearGeluTanhMulPacked(be.floats(x, m, k), be.weight(new ArrayTensor("check.gate_up", new long[] {2 * inner, k}, w)));
+                float[] got = be.toHost(act);
+                float[] after = be.toHost(be.linear(act, be.weight(new ArrayTensor("check.down", new long[] {16, inner}, w2))));
+                LinearPlan.Choice used = plan.choices().get(new LinearPlan.Shape(m, 2 * inner, k));
+                if (used == null || !g.equals(used.method())) throw new IllegalStateException("the plan ran " + (used == null ? "nothing" : used.method().kernel()) + ", not " + g.kernel());
+                float[] proj = ReferenceOps.linear(Bf16.round(x), Bf16.round(w), k), gate = new float[m * inner], up = new float[m * inner];
+                for (int r = 0; r < m; r++) {
+                    System.arraycopy(proj, r * 2 * inner, gate, r * inner, inner);
+                    System.arraycopy(proj, r * 2 * inner + inner, up, r * inner, inner);
+                }
+                return Math.max(maxAbs(got, ReferenceOps.geluTanhMul(gate, up)), maxAbs(after, ReferenceOps.linear(Bf16.round(got), Bf16.round(w2), inner)));
+            }
+        } finally {
+            be.ops().linearPlan = saved;
         }
     }
 

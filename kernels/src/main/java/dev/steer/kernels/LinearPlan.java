@@ -98,6 +98,18 @@ final class LinearPlan {
             return (n + columns - 1) / columns;
         }
 
+        /** The fused gate/up form ({@code columns >= 2}): gelu_tanh(gate) × up for the packed projection. */
+        String geluKernel() {
+            if (columns < 2) throw new IllegalStateException(kernel() + " has no fused gate/up form");
+            return "gemv_gelu_r" + rows + "_c" + columns + "_w" + warps;
+        }
+
+        /** Blocks of the fused form for {@code inner} outputs per row (columns / 2 gate/up pairs a block). */
+        long geluBlocks(long inner) {
+            int pairs = columns / 2;
+            return (inner + pairs - 1) / pairs;
+        }
+
         String config() {
             return "c" + columns + "w" + warps;
         }

@@ -137,16 +137,9 @@ final class Ops {
         if (m == 0) return out;
         if (b.dtype == DType.BF16 && linearPlan.covers(m, k)) {
             // Decode: weight streaming; x as its bf16 copy (q, k and v share one).
-            long x16 = bf16Copy(a), w16 = b.address, y = out.address;
-            int rows = (int) m, cols = (int) n, inner = (int) k;
-            StepGraph steps = device.steps();
-            boolean eager = steps == null || steps.mode() == StepGraph.Mode.EAGER;
-            LinearPlan.Shape shape = new LinearPlan.Shape(rows, cols, inner);
-            LinearPlan.Method g = linearPlan.chosen(shape);   // every call after a shape's first: no timing set-up
-            if (g == null)
-                g = linearPlan.choose(shape, eager, device, () -> gemm.ltAlgorithms(rows, cols, inner, LinearPlan.LT_ALGORITHMS),
-                        method -> linearWith(method, x16, w16, y, rows, cols, inner));
-            linearWith(g, x16, w16, y, rows, cols, inner);
+            long x16 = bf16Copy(a);
+            linearWith(decodeMethod(x16, b.address, out.address, (int) m, (int) n, (int) k), x16, b.address, out.address,
+                    (int) m, (int) n, (int) k);
             return out;
         }
         long input = a.address;
@@ -154,6 +147,52 @@ final class Ops {
         else if (b.dtype != DType.F32) throw new IllegalArgumentException("linear: weight " + b + " must be float");
         gemm.linear(input, b.address, out.address, (int) m, (int) n, (int) k, b.dtype);
         return out;
+    }
+
+    /**
+     * The plan's method for a decode-sized bf16 linear of this shape; the first time the shape runs eagerly the plan
+     * times its candidates on these operands, writing into {@code y} ([m, n] float32).
+     */
+    private LinearPlan.Method decodeMethod(long x16, long w16, long y, int m, int n, int k) {
+        LinearPlan.Shape shape = new LinearPlan.Shape(m, n, k);
+        LinearPlan.Method g = linearPlan.chosen(shape);   // every call after a shape's first: no timing set-up
+        if (g != null) return g;
+        StepGraph steps = device.steps();
+        boolean eager = steps == null || steps.mode() == StepGraph.Mode.EAGER;
+        return linearPlan.choose(shape, eager, device, () -> gemm.ltAlgorithms(m, n, k, LinearPlan.LT_ALGORITHMS),
+                method -> linearWith(method, x16, w16, y, m, n, k));
+    }
+
+    /**
+     * geluTanh(gate) × up from the packed gate/up projection of x: where the plan computes that projection with a
+     * gemv of two or more columns per block, that gemv's fused form ({@code gemv_gelu_*}) does it in one kernel,
+     * without the [.., 2I] projection in memory; otherwise the linear layer, then {@link #geluTanhMulPacked}.
+     */
+    Tensor linearGeluPacked(Tensor x, Tensor w) {
+        DeviceTensor a = f32(x, "linearGeluPacked", "x");
+        DeviceTensor b = cast(w, "linearGeluPacked");
+        if (b.shape.length != 2 || b.shape[1] != a.lastDim() || b.shape[0] % 2 != 0)
+            throw new IllegalArgumentException("linearGeluPacked: weight " + b + " is not [2I, " + a.lastDim() + "] for x " + a);
+        long k = b.shape[1], n = b.shape[0], m = a.elements() / Math.max(1, k);
+        if (m > 0 && b.dtype == DType.BF16 && linearPlan.covers(m, k)) {
+            long x16 = bf16Copy(a);
+            LinearPlan.Shape shape = new LinearPlan.Shape((int) m, (int) n, (int) k);
+            LinearPlan.Method g = linearPlan.chosen(shape);
+            if (g == null) {
+                // a shape's first call: in an eager step the plan times its candidates into a scratch projection; met
+                // first in a captured step it keeps cuBLAS, and nothing is allocated (a replay must allocate alike)
+                StepGraph steps = device.steps();
+                boolean eager = steps == null || steps.mode() == StepGraph.Mode.EAGER;
+                g = decodeMethod(x16, b.address, eager ? arena.allocate(DType.F32, m, n).address : 0, (int) m, (int) n, (int) k);
+            }
+            if (g instanceof LinearPlan.Gemv gv && gv.columns() >= 2) {
+                DeviceTensor out = arena.allocate(DType.F32, withLast(a.shape, n / 2));
+                kernels.get(gv.geluKernel()).ptr(x16).ptr(b.address).ptr(out.address).ptr(withBf16Copy(out))
+                        .i32((int) m).i32((int) n).i32((int) k).launch(gv.geluBlocks(n / 2), 1, gv.threads(), 0);
+                return out;
+            }
+        }
+        return geluTanhMulPacked(linear(x, w));
     }
 
     /** {@code y = x16 · w16ᵀ} (bf16 operands) by {@code method}. */

@@ -40,6 +40,13 @@ __device__ __forceinline__ void rotate(float x1, float x2, float c, float s, flo
     o2 = x2 * c + x1 * s;
 }
 
+// gelu_tanh(g) * u, gelu_tanh(g) = 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3))), as torch's approximate="tanh"
+// (elementwise.cu, and gemv.cu's fused gate/up epilogue: one expression, so both give the same bits).
+__device__ __forceinline__ float gelu_tanh_mul(float g, float u) {
+    const float k = 0.7978845608028654f;
+    return 0.5f * g * (1.f + tanhf(k * (g + 0.044715f * g * g * g))) * u;
+}
+
 __device__ __forceinline__ float warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     return v;

@@ -8,14 +8,11 @@ extern "C" __global__ void add_f32(const float* a, const float* b, float* out, l
     GRID_STRIDE(i, n) out[i] = a[i] + b[i];
 }
 
-// gelu_tanh(g) * u, gelu_tanh(g) = 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3))), as torch's approximate="tanh".
-// out16 non-null: also rounded to bf16, the down projection's operand.
+// gelu_tanh(g) * u (common.cuh). out16 non-null: also rounded to bf16, the down projection's operand.
 extern "C" __global__ void gelu_tanh_mul_f32(const float* gate, const float* up, float* out, unsigned short* out16, long long n) {
     pdl_begin();
-    const float k = 0.7978845608028654f;
     GRID_STRIDE(i, n) {
-        float g = gate[i];
-        float v = 0.5f * g * (1.f + tanhf(k * (g + 0.044715f * g * g * g))) * up[i];
+        float v = gelu_tanh_mul(gate[i], up[i]);
         out[i] = v;
         if (out16 != 0) out16[i] = f32_to_bf16(v);
     }
@@ -24,11 +21,9 @@ extern "C" __global__ void gelu_tanh_mul_f32(const float* gate, const float* up,
 // The same over the packed gate/up projection: gu [rows, 2 * inner] (gate then up) -> out [rows, inner].
 extern "C" __global__ void gelu_tanh_mul_packed_f32(const float* gu, float* out, unsigned short* out16, long long inner, long long n) {
     pdl_begin();
-    const float k = 0.7978845608028654f;
     GRID_STRIDE(i, n) {
         long long row = i / inner, c = i % inner;
-        float g = gu[row * 2 * inner + c];
-        float v = 0.5f * g * (1.f + tanhf(k * (g + 0.044715f * g * g * g))) * gu[row * 2 * inner + inner + c];
+        float v = gelu_tanh_mul(gu[row * 2 * inner + c], gu[row * 2 * inner + inner + c]);
         out[i] = v;
         if (out16 != 0) out16[i] = f32_to_bf16(v);
     }

@@ -28,20 +28,29 @@ __device__ __forceinline__ float bf16_dot8(uint4 a, uint4 b, float s) {
 }
 
 // x: [m, k] bf16, w: [n, k] bf16, y: [m, n] float32. Grid: ceil(n / C) blocks of 32 W threads.
-template <int R, int C, int W>
+// GELU (the packed gate/up projection, n = 2 I, gate rows then up rows): the block's C weight rows are P = C / 2 gate
+// rows and the P up rows that pair with them, and it writes y [m, I] = gelu_tanh(gate) * up (and y16, its bf16
+// copy, when non-null) instead of the projection: the same weight streaming and the same sums (each column's
+// partials meet in the same order), without the [m, 2 I] output's round trip and the gelu kernel's launch.
+// Grid: ceil(I / P) blocks.
+template <int R, int C, int W, bool GELU>
 __device__ __forceinline__ void gemv_tile(const unsigned short* __restrict__ x, const unsigned short* __restrict__ w,
-                                          float* __restrict__ y, int m, int n, int k) {
+                                          float* __restrict__ y, unsigned short* __restrict__ y16, int m, int n, int k) {
     __shared__ float partial[W][R * C];
     const int threads = 32 * W;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const int col0 = blockIdx.x * C;
+    const int P = GELU ? C / 2 : C;                  // output columns per block
+    const int outN = GELU ? n / 2 : n;
+    const int col0 = blockIdx.x * P;
     const int chunks = k >> 3;
     const uint4* xs = (const uint4*)x;
     const uint4* wr[C];
 #pragma unroll
     for (int c = 0; c < C; c++) {
-        int col = col0 + c < n ? col0 + c : n - 1;   // a partial last tile re-reads the last column, never stores it
-        wr[c] = (const uint4*)(w + (long long)col * k);
+        int j = col0 + (GELU ? c % P : c);
+        if (j >= outN) j = outN - 1;                 // a partial last tile re-reads the last column, never stores it
+        int row = GELU && c >= P ? outN + j : j;
+        wr[c] = (const uint4*)(w + (long long)row * k);
     }
     float acc[R][C];
 #pragma unroll
@@ -89,30 +98,63 @@ __device__ __forceinline__ void gemv_tile(const unsigned short* __restrict__ x, 
             if (lane == 0) partial[warp][r * C + c] = s;
         }
     __syncthreads();
-    if (threadIdx.x < R * C) {
+    if (!GELU && threadIdx.x < R * C) {
         int r = threadIdx.x / C, c = threadIdx.x % C;
         float s = 0.f;
 #pragma unroll
         for (int v = 0; v < W; v++) s += partial[v][threadIdx.x];
         if (r < m && col0 + c < n) y[(long long)r * n + col0 + c] = s;
     }
+    if (GELU && threadIdx.x < R * P) {
+        int r = threadIdx.x / P, c = threadIdx.x % P;
+        float g = 0.f, u = 0.f;
+#pragma unroll
+        for (int v = 0; v < W; v++) {
+            g += partial[v][r * C + c];
+            u += partial[v][r * C + P + c];
+        }
+        if (r < m && col0 + c < outN) {
+            float val = gelu_tanh_mul(g, u);
+            y[(long long)r * outN + col0 + c] = val;
+            if (y16 != 0) y16[(long long)r * outN + col0 + c] = f32_to_bf16(val);
+        }
+    }
 }
 
 // gemv_r<R>_c<C>_w<W>: the instantiations LinearPlan.java may choose from (keep the two lists in step).
-extern "C" __global__ void gemv_r1_c1_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<1, 1, 4>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r1_c2_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<1, 2, 4>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r1_c4_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<1, 4, 4>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r1_c2_w8(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<1, 2, 8>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r1_c4_w2(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<1, 4, 2>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r1_c8_w1(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<1, 8, 1>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r1_c8_w2(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<1, 8, 2>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r2_c2_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<2, 2, 4>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r2_c4_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<2, 4, 4>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r2_c4_w2(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<2, 4, 2>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r2_c8_w1(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<2, 8, 1>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r4_c2_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<4, 2, 4>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r4_c4_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<4, 4, 4>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r4_c4_w2(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<4, 4, 2>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r8_c2_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<8, 2, 4>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r8_c4_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<8, 4, 4>(x, w, y, m, n, k); }
-extern "C" __global__ void gemv_r8_c4_w2(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<8, 4, 2>(x, w, y, m, n, k); }
+extern "C" __global__ void gemv_r1_c1_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<1, 1, 4, false>(x, w, y, 0, m, n, k); }
+extern "C" __global__ void gemv_r1_c2_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<1, 2, 4, false>(x, w, y, 0, m, n, k); }
+extern "C" __global__ void gemv_r1_c4_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<1, 4, 4, false>(x, w, y, 0, m, n, k); }
+extern "C" __global__ void gemv_r1_c2_w8(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<1, 2, 8, false>(x, w, y, 0, m, n, k); }
+extern "C" __global__ void gemv_r1_c4_w2(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<1, 4, 2, false>(x, w, y, 0, m, n, k); }
+extern "C" __global__ void gemv_r1_c8_w1(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<1, 8, 1, false>(x, w, y, 0, m, n, k); }
+extern "C" __global__ void gemv_r1_c8_w2(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<1, 8, 2, false>(x, w, y, 0, m, n, k); }
+extern "C" __global__ void gemv_r2_c2_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<2, 2, 4, false>(x, w, y, 0, m, n, k); }
+extern "C" __global__ void gemv_r2_c4_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<2, 4, 4, false>(x, w, y, 0, m, n, k); }
+extern "C" __global__ void gemv_r2_c4_w2(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<2, 4, 2, false>(x, w, y, 0, m, n, k); }
+extern "C" __global__ void gemv_r2_c8_w1(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<2, 8, 1, false>(x, w, y, 0, m, n, k); }
+extern "C" __global__ void gemv_r4_c2_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<4, 2, 4, false>(x, w, y, 0, m, n, k); }
+extern "C" __global__ void gemv_r4_c4_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<4, 4, 4, false>(x, w, y, 0, m, n, k); }
+extern "C" __global__ void gemv_r4_c4_w2(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<4, 4, 2, false>(x, w, y, 0, m, n, k); }
+extern "C" __global__ void gemv_r8_c2_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<8, 2, 4, false>(x, w, y, 0, m, n, k); }
+extern "C" __global__ void gemv_r8_c4_w4(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<8, 4, 4, false>(x, w, y, 0, m, n, k); }
+extern "C" __global__ void gemv_r8_c4_w2(const unsigned short* x, const unsigned short* w, float* y, int m, int n, int k) { pdl_begin(); gemv_tile<8, 4, 2, false>(x, w, y, 0, m, n, k); }
+
+// gemv_gelu_r<R>_c<C>_w<W>: the fused gate/up form of each instantiation with C >= 2 (the backend uses it where the
+// plan chose gemv_r<R>_c<C>_w<W> for the packed gate/up projection).
+extern "C" __global__ void gemv_gelu_r1_c2_w4(const unsigned short* x, const unsigned short* w, float* y, unsigned short* y16, int m, int n, int k) { pdl_begin(); gemv_tile<1, 2, 4, true>(x, w, y, y16, m, n, k); }
+extern "C" __global__ void gemv_gelu_r1_c4_w4(const unsigned short* x, const unsigned short* w, float* y, unsigned short* y16, int m, int n, int k) { pdl_begin(); gemv_tile<1, 4, 4, true>(x, w, y, y16, m, n, k); }
+extern "C" __global__ void gemv_gelu_r1_c2_w8(const unsigned short* x, const unsigned short* w, float* y, unsigned short* y16, int m, int n, int k) { pdl_begin(); gemv_tile<1, 2, 8, true>(x, w, y, y16, m, n, k); }
+extern "C" __global__ void gemv_gelu_r1_c4_w2(const unsigned short* x, const unsigned short* w, float* y, unsigned short* y16, int m, int n, int k) { pdl_begin(); gemv_tile<1, 4, 2, true>(x, w, y, y16, m, n, k); }
+extern "C" __global__ void gemv_gelu_r1_c8_w1(const unsigned short* x, const unsigned short* w, float* y, unsigned short* y16, int m, int n, int k) { pdl_begin(); gemv_tile<1, 8, 1, true>(x, w, y, y16, m, n, k); }
+extern "C" __global__ void gemv_gelu_r1_c8_w2(const unsigned short* x, const unsigned short* w, float* y, unsigned short* y16, int m, int n, int k) { pdl_begin(); gemv_tile<1, 8, 2, true>(x, w, y, y16, m, n, k); }
+extern "C" __global__ void gemv_gelu_r2_c2_w4(const unsigned short* x, const unsigned short* w, float* y, unsigned short* y16, int m, int n, int k) { pdl_begin(); gemv_tile<2, 2, 4, true>(x, w, y, y16, m, n, k); }
+extern "C" __global__ void gemv_gelu_r2_c4_w4(const unsigned short* x, const unsigned short* w, float* y, unsigned short* y16, int m, int n, int k) { pdl_begin(); gemv_tile<2, 4, 4, true>(x, w, y, y16, m, n, k); }
+extern "C" __global__ void gemv_gelu_r2_c4_w2(const unsigned short* x, const unsigned short* w, float* y, unsigned short* y16, int m, int n, int k) { pdl_begin(); gemv_tile<2, 4, 2, true>(x, w, y, y16, m, n, k); }
+extern "C" __global__ void gemv_gelu_r2_c8_w1(const unsigned short* x, const unsigned short* w, float* y, unsigned short* y16, int m, int n, int k) { pdl_begin(); gemv_tile<2, 8, 1, true>(x, w, y, y16, m, n, k); }
+extern "C" __global__ void gemv_gelu_r4_c2_w4(const unsigned short* x, const unsigned short* w, float* y, unsigned short* y16, int m, int n, int k) { pdl_begin(); gemv_tile<4, 2, 4, true>(x, w, y, y16, m, n, k); }
+extern "C" __global__ void gemv_gelu_r4_c4_w4(const unsigned short* x, const unsigned short* w, float* y, unsigned short* y16, int m, int n, int k) { pdl_begin(); gemv_tile<4, 4, 4, true>(x, w, y, y16, m, n, k); }
+extern "C" __global__ void gemv_gelu_r4_c4_w2(const unsigned short* x, const unsigned short* w, float* y, unsigned short* y16, int m, int n, int k) { pdl_begin(); gemv_tile<4, 4, 2, true>(x, w, y, y16, m, n, k); }
+extern "C" __global__ void gemv_gelu_r8_c2_w4(const unsigned short* x, const unsigned short* w, float* y, unsigned short* y16, int m, int n, int k) { pdl_begin(); gemv_tile<8, 2, 4, true>(x, w, y, y16, m, n, k); }
+extern "C" __global__ void gemv_gelu_r8_c4_w4(const unsigned short* x, const unsigned short* w, float* y, unsigned short* y16, int m, int n, int k) { pdl_begin(); gemv_tile<8, 4, 4, true>(x, w, y, y16, m, n, k); }
+extern "C" __global__ void gemv_gelu_r8_c4_w2(const unsigned short* x, const unsigned short* w, float* y, unsigned short* y16, int m, int n, int k) { pdl_begin(); gemv_tile<8, 4, 2, true>(x, w, y, y16, m, n, k); }

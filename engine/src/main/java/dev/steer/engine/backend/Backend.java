@@ -91,6 +91,14 @@ public interface Backend extends AutoCloseable {
         throw new UnsupportedOperationException(name() + " does not pack projections");
     }
 
+    /**
+     * {@code geluTanhMulPacked(linear(x, gateUp))}, the MLP's first half, in as few passes as the backend manages.
+     * Called only where {@link #packsProjections()}.
+     */
+    default Tensor linearGeluTanhMulPacked(Tensor x, Tensor gateUp) {
+        return geluTanhMulPacked(linear(x, gateUp));
+    }
+
     /** x [B, T, F] → [B, F], the last step of every row. */
     Tensor lastStep(Tensor x);
 

@@ -170,7 +170,7 @@ public final class Gemma2 implements CausalLm {
         Tensor[] mid = b.addRmsNorm(h, b.linear(a, w.o()), w.postAttnNorm(), w.preFfnNorm(), eps);
         h = mid[0];
         Tensor n2 = mid[1];
-        Tensor act = w.gateUp() != null ? b.geluTanhMulPacked(b.linear(n2, w.gateUp()))
+        Tensor act = w.gateUp() != null ? b.linearGeluTanhMulPacked(n2, w.gateUp())
                 : b.geluTanhMul(b.linear(n2, w.gate()), b.linear(n2, w.up()));
         Tensor m = b.linear(act, w.down());
         return new Tensor[] {h, m};
