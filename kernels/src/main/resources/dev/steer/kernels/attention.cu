@@ -200,11 +200,14 @@ extern "C" __global__ void attention_bf16(const float* q, const unsigned short* 
 #define DEC_UNROLL 8
 
 // Eight consecutive cache elements as loaded (bf16: one 16-byte load; float32: two), converted when used, so a
-// thread can have several loads in flight before it needs the first.
+// thread can have several loads in flight before it needs the first. load: from the cache in global memory, by
+// the read-only path (no slot a block reads is written during the kernel); near: from shared memory (the fused
+// form's current key and value), so the two never merge into one generic load.
 template <typename S> struct Raw8;
 template <> struct Raw8<unsigned short> {
     uint4 u;
-    __device__ __forceinline__ void load(const unsigned short* p, long long i) { u = *(const uint4*)(p + i); }
+    __device__ __forceinline__ void load(const unsigned short* p, long long i) { u = __ldg((const uint4*)(p + i)); }
+    __device__ __forceinline__ void near(const unsigned short* p, long long i) { u = *(const uint4*)(p + i); }
     __device__ __forceinline__ void get(float* x) const {
         x[0] = __uint_as_float(u.x << 16); x[1] = __uint_as_float(u.x & 0xffff0000u);
         x[2] = __uint_as_float(u.y << 16); x[3] = __uint_as_float(u.y & 0xffff0000u);
@@ -215,6 +218,10 @@ template <> struct Raw8<unsigned short> {
 template <> struct Raw8<float> {
     float4 a, b;
     __device__ __forceinline__ void load(const float* p, long long i) {
+        a = __ldg((const float4*)(p + i));
+        b = __ldg((const float4*)(p + i + 4));
+    }
+    __device__ __forceinline__ void near(const float* p, long long i) {
         a = *(const float4*)(p + i);
         b = *(const float4*)(p + i + 4);
     }
@@ -303,12 +310,16 @@ __device__ void attend_decode(const float* q, const float* rope, const S* kc, co
             int jj = p0 + threadIdx.x / DEC_LANES_PER_KEY;
             bool valid = jj < n;
             int j = j0 + (valid ? jj : 0);
-            const S* krow = j == cur ? kcur : kb + (long long)j * headDim;
+            bool here = j == cur;                         // fused: this step's key, in shared memory
+            const S* krow = kb + (long long)j * headDim;
             Raw8<S> r[32 / DEC_LANES_PER_KEY];
 #pragma unroll
             for (int i = 0; i < 32 / DEC_LANES_PER_KEY; i++) {
                 int c = sub + i * DEC_LANES_PER_KEY;
-                if (valid && c < chunks) r[i].load(krow, c * 8);
+                if (valid && c < chunks) {
+                    if (here) r[i].near(kcur, c * 8);
+                    else r[i].load(krow, c * 8);
+                }
             }
             float s = 0.f;
 #pragma unroll
@@ -349,7 +360,8 @@ __device__ void attend_decode(const float* q, const float* rope, const S* kc, co
             for (; jj < n; jj += warps) {
                 int j = j0 + jj;
                 Raw8<S> v;
-                v.load(j == cur ? vcur : vb + (long long)j * headDim, lane * 8);
+                if (j == cur) v.near(vcur, lane * 8);
+                else v.load(vb + (long long)j * headDim, lane * 8);
                 axpy8(v, sc[jj], acc);
             }
         }
