@@ -14,9 +14,12 @@ import org.bytedeco.javacpp.PointerPointer;
 
 /**
  * One {@code extern "C"} kernel and its argument slots. Arguments are set in declaration order, then
- * {@link #launch}: {@code kernel.ptr(x).ptr(out).i32(n).launch(rows, 1, 256, 0)}. Each slot is its own 8-byte
- * native buffer and {@code kernelParams[i]} points to slot i (the layout that worked on the H100; wrapping
- * a device pointer itself in a PointerPointer crashed the driver). Slots are reused, so a launch allocates nothing.
+ * {@link #launch}: {@code kernel.ptr(x).ptr(out).i32(n).launch(rows, 1, 256, 0)}. They are kept in a Java array
+ * (a 32-bit argument in the low half of its long, the layout of a little-endian 8-byte slot) and written to the
+ * native slots only when the kernel really launches: a replayed decode step, which records its launches and
+ * compares them with the captured ones, makes no native call per argument (BytePointer's put and get are JNI
+ * calls). Each slot is its own 8-byte native buffer and {@code kernelParams[i]} points to slot i (the layout that
+ * worked on the H100; wrapping a device pointer itself in a PointerPointer crashed the driver). Slots are reused.
  * {@link Cuda} launches on a GPU stream; the CPU emulation ({@link EmulatedGpu}) runs the same source on the host.
  * Not thread-safe.
  */
@@ -27,6 +30,7 @@ abstract class Kernel implements AutoCloseable {
     private final StepGraph steps;
     final BytePointer[] slots = new BytePointer[MAX_ARGS];
     final PointerPointer<BytePointer> params = new PointerPointer<>(MAX_ARGS);
+    private final long[] values = new long[MAX_ARGS];
     private int count;
 
     Kernel(String name, StepGraph steps) {
@@ -41,33 +45,34 @@ abstract class Kernel implements AutoCloseable {
 
     /** A device address (a pointer argument); 0 passes a null pointer. */
     Kernel ptr(long address) {
-        next().putLong(0, address);
-        return this;
+        return next(address);
     }
 
     Kernel i64(long value) {
-        next().putLong(0, value);
-        return this;
+        return next(value);
     }
 
     Kernel i32(int value) {
-        next().putInt(0, value);
-        return this;
+        return next(value & 0xffffffffL);
     }
 
     Kernel f64(double value) {
-        next().putDouble(0, value);
-        return this;
+        return next(Double.doubleToRawLongBits(value));
     }
 
     Kernel f32(float value) {
-        next().putFloat(0, value);
+        return next(Float.floatToRawIntBits(value) & 0xffffffffL);
+    }
+
+    private Kernel next(long bits) {
+        if (count == MAX_ARGS) throw new IllegalStateException(name + ": more than " + MAX_ARGS + " arguments");
+        values[count++] = bits;
         return this;
     }
 
-    private BytePointer next() {
-        if (count == MAX_ARGS) throw new IllegalStateException(name + ": more than " + MAX_ARGS + " arguments");
-        return slots[count++];
+    /** The first {@code n} of {@code args} into the native argument slots. */
+    final void writeSlots(long[] args, int n) {
+        for (int i = 0; i < n; i++) slots[i].putLong(0, args[i]);
     }
 
     /** Queues the kernel with a (gridX, gridY) grid of 1-D blocks; resets the arguments. */
@@ -78,15 +83,13 @@ abstract class Kernel implements AutoCloseable {
         if (gridX > Integer.MAX_VALUE || gridY > 65535)
             throw new IllegalArgumentException(name + ": grid " + gridX + " x " + gridY + " is too large");
         if (steps != null && steps.mode() != StepGraph.Mode.EAGER) {
-            long[] args = new long[n];
-            for (int i = 0; i < n; i++) args[i] = slots[i].getLong(0);
-            if (!steps.admit(new Launch(this, args, (int) gridX, gridY, block, sharedBytes))) return;
+            if (!steps.admit(new Launch(this, java.util.Arrays.copyOf(values, n), (int) gridX, gridY, block, sharedBytes))) return;
         }
-        invoke(n, (int) gridX, gridY, block, sharedBytes, false);
+        invoke(values, n, (int) gridX, gridY, block, sharedBytes, false);
     }
 
-    /** Runs the kernel with the first {@code args} slots as its arguments. */
-    abstract void invoke(int args, int gridX, int gridY, int block, int sharedBytes, boolean replayed);
+    /** Runs the kernel with the first {@code n} of {@code args} as its arguments. */
+    abstract void invoke(long[] args, int n, int gridX, int gridY, int block, int sharedBytes, boolean replayed);
 
     /**
      * The kernel through the CUDA driver, on the backend's stream. With {@code programmatic} (STEER_PDL=1 on sm_90+)
@@ -122,13 +125,14 @@ abstract class Kernel implements AutoCloseable {
         }
 
         @Override
-        void invoke(int args, int gridX, int gridY, int block, int sharedBytes, boolean replayed) {
+        void invoke(long[] args, int n, int gridX, int gridY, int block, int sharedBytes, boolean replayed) {
+            writeSlots(args, n);
             if (replayed) {
                 check(launchOnce(gridX, gridY, block, sharedBytes), "cuLaunchKernel(" + name + ", replayed)");
                 return;
             }
             if (OpProfile.ENABLED) OpProfile.begin(stream);
-            check(launchOnce(gridX, gridY, block, sharedBytes), "cuLaunchKernel(" + name + ", " + args + " args)");
+            check(launchOnce(gridX, gridY, block, sharedBytes), "cuLaunchKernel(" + name + ", " + n + " args)");
             if (OpProfile.ENABLED) OpProfile.end(stream, name);
         }
 
@@ -146,8 +150,7 @@ abstract class Kernel implements AutoCloseable {
     record Launch(Kernel kernel, long[] args, int gridX, int gridY, int block, int sharedBytes) implements StepGraph.Work {
         @Override
         public void run() {
-            for (int i = 0; i < args.length; i++) kernel.slots[i].putLong(0, args[i]);
-            kernel.invoke(args.length, gridX, gridY, block, sharedBytes, true);
+            kernel.invoke(args, args.length, gridX, gridY, block, sharedBytes, true);
         }
 
         @Override

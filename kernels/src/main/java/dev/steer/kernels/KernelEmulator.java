@@ -217,10 +217,8 @@ final class KernelEmulator {
         }
 
         @Override
-        void invoke(int args, int gridX, int gridY, int block, int sharedBytes, boolean replayed) {
-            long[] values = new long[args];
-            for (int i = 0; i < args; i++) values[i] = slots[i].getLong(0);
-            run(name, gridX, gridY, block, sharedBytes, values);
+        void invoke(long[] args, int n, int gridX, int gridY, int block, int sharedBytes, boolean replayed) {
+            run(name, gridX, gridY, block, sharedBytes, java.util.Arrays.copyOf(args, n));
         }
     }
 
