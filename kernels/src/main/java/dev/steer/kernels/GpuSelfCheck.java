@@ -274,17 +274,12 @@ public final class GpuSelfCheck {
      * to it): gelu_tanh(gate) × up against the reference, and a linear reading its bf16 copy.
      */
     private double gemvGelu(LinearPlan.Gemv g, int m, int inner, int k) {
-        LinearPlan saved = be.ops().linearPlan;
-        LinearPlan plan = LinearPlan.parse(g.config(), "gemv check");
-        be.ops().linearPlan = plan;
-        try {
+        return withGemv(g, new LinearPlan.Shape(m, 2 * inner, k), () -> {
             float[] x = random(m * k, 1f), w = random(2 * inner * k, (float) (2 / Math.sqrt(k))), w2 = random(16 * inner, 0.1f);
             try (Scope s = be.openScope()) {
                 Tensor act = be.linearGeluTanhMulPacked(be.floats(x, m, k), be.weight(new ArrayTensor("check.gate_up", new long[] {2 * inner, k}, w)));
                 float[] got = be.toHost(act);
                 float[] after = be.toHost(be.linear(act, be.weight(new ArrayTensor("check.down", new long[] {16, inner}, w2))));
-                LinearPlan.Choice used = plan.choices().get(new LinearPlan.Shape(m, 2 * inner, k));
-                if (used == null || !g.equals(used.method())) throw new IllegalStateException("the plan ran " + (used == null ? "nothing" : used.method().kernel()) + ", not " + g.kernel());
                 float[] proj = ReferenceOps.linear(Bf16.round(x), Bf16.round(w), k), gate = new float[m * inner], up = new float[m * inner];
                 for (int r = 0; r < m; r++) {
                     System.arraycopy(proj, r * 2 * inner, gate, r * inner, inner);
@@ -292,6 +287,22 @@ public final class GpuSelfCheck {
                 }
                 return Math.max(maxAbs(got, ReferenceOps.geluTanhMul(gate, up)), maxAbs(after, ReferenceOps.linear(Bf16.round(got), Bf16.round(w2), inner)));
             }
+        });
+    }
+
+    /**
+     * {@code body} with the linear plan fixed to gemv instantiation {@code g}; fails unless the plan ran {@code g} for
+     * {@code shape}.
+     */
+    private double withGemv(LinearPlan.Gemv g, LinearPlan.Shape shape, DoubleSupplier body) {
+        LinearPlan saved = be.ops().linearPlan;
+        LinearPlan plan = LinearPlan.parse(g.config(), "gemv check");
+        be.ops().linearPlan = plan;
+        try {
+            double err = body.getAsDouble();
+            LinearPlan.Choice used = plan.choices().get(shape);
+            if (used == null || !g.equals(used.method())) throw new IllegalStateException("the plan ran " + (used == null ? "nothing" : used.method().kernel()) + ", not " + g.kernel());
+            return err;
         } finally {
             be.ops().linearPlan = saved;
         }
@@ -319,18 +330,11 @@ public final class GpuSelfCheck {
     }
 
     private double gemv(LinearPlan.Gemv g, int m, int n, int k) {
-        LinearPlan saved = be.ops().linearPlan;
-        LinearPlan plan = LinearPlan.parse(g.config(), "gemv check");
-        be.ops().linearPlan = plan;
-        try {
+        return withGemv(g, new LinearPlan.Shape(m, n, k), () -> {
             float[] x = random(m * k, 1f), w = random(n * k, (float) (1 / Math.sqrt(k)));
             float[] got = be.toHost(be.linear(be.floats(x, m, k), be.weight(new ArrayTensor("check.gemv", new long[] {n, k}, w))));
-            LinearPlan.Choice used = plan.choices().get(new LinearPlan.Shape(m, n, k));
-            if (used == null || !g.equals(used.method())) throw new IllegalStateException("the plan ran " + (used == null ? "nothing" : used.method().kernel()) + ", not " + g.kernel());
             return maxAbs(got, ReferenceOps.linear(Bf16.round(x), Bf16.round(w), k));
-        } finally {
-            be.ops().linearPlan = saved;
-        }
+        });
     }
 
     /** An op that writes the next GEMM's bf16 operand itself, then that GEMM: against the reference in the precision. */

@@ -151,7 +151,8 @@ final class Ops {
 
     /**
      * The plan's method for a decode-sized bf16 linear of this shape; the first time the shape runs eagerly the plan
-     * times its candidates on these operands, writing into {@code y} ([m, n] float32).
+     * times its candidates on these operands, writing into {@code y} ([m, n] float32; 0: a scratch one, allocated
+     * only then, so a step met first during capture allocates as its replays do).
      */
     private LinearPlan.Method decodeMethod(long x16, long w16, long y, int m, int n, int k) {
         LinearPlan.Shape shape = new LinearPlan.Shape(m, n, k);
@@ -159,8 +160,9 @@ final class Ops {
         if (g != null) return g;
         StepGraph steps = device.steps();
         boolean eager = steps == null || steps.mode() == StepGraph.Mode.EAGER;
+        long into = y != 0 || !eager ? y : arena.allocate(DType.F32, m, n).address;
         return linearPlan.choose(shape, eager, device, () -> gemm.ltAlgorithms(m, n, k, LinearPlan.LT_ALGORITHMS),
-                method -> linearWith(method, x16, w16, y, m, n, k));
+                method -> linearWith(method, x16, w16, into, m, n, k));
     }
 
     /**
@@ -176,15 +178,8 @@ final class Ops {
         long k = b.shape[1], n = b.shape[0], m = a.elements() / Math.max(1, k);
         if (m > 0 && b.dtype == DType.BF16 && linearPlan.covers(m, k)) {
             long x16 = bf16Copy(a);
-            LinearPlan.Shape shape = new LinearPlan.Shape((int) m, (int) n, (int) k);
-            LinearPlan.Method g = linearPlan.chosen(shape);
-            if (g == null) {
-                // a shape's first call: in an eager step the plan times its candidates into a scratch projection; met
-                // first in a captured step it keeps cuBLAS, and nothing is allocated (a replay must allocate alike)
-                StepGraph steps = device.steps();
-                boolean eager = steps == null || steps.mode() == StepGraph.Mode.EAGER;
-                g = decodeMethod(x16, b.address, eager ? arena.allocate(DType.F32, m, n).address : 0, (int) m, (int) n, (int) k);
-            }
+            // the plan decides for the projection (timed, the first time, into a scratch projection)
+            LinearPlan.Method g = decodeMethod(x16, b.address, 0, (int) m, (int) n, (int) k);
             if (g instanceof LinearPlan.Gemv gv && gv.columns() >= 2) {
                 DeviceTensor out = arena.allocate(DType.F32, withLast(a.shape, n / 2));
                 kernels.get(gv.geluKernel()).ptr(x16).ptr(b.address).ptr(out.address).ptr(withBf16Copy(out))
@@ -287,7 +282,7 @@ final class Ops {
                 .ptr(kd.address).ptr(vd.address).ptr(c.keys(layer)).ptr(c.values(layer))
                 .i32(t).i32(c.kvHeads).i32(d).i32(c.capacity()).ptr(c.pastDevice)
                 .launch((long) b * t, 1, THREADS, 0);
-        return attend(qd, c, layer, layout, spec);
+        return attend(qd, 0, c, layer, layout, spec);
     }
 
     /** Packed qkv: q rotated into a tensor, keys rotated and values copied straight into the cache, then attention. */
@@ -303,23 +298,14 @@ final class Ops {
         cast(table.table(), "attentionPacked");
         c.usePadLeft(layout.padLeft());
         c.usePast(layout.past());
-        if (t == 1 && decodeAttention && fusedRope && d % 8 == 0 && d <= 256) {
-            // decode step: rotary, cache write and attention in one kernel (attend_decode's fused form)
-            DeviceTensor out = arena.allocate(DType.F32, b, t, qw);
-            long out16 = withBf16Copy(out);
-            kernels.get(c.dtype == DType.BF16 ? "attention_decode_rope_bf16" : "attention_decode_rope_f32")
-                    .ptr(a.address).ptr(table.table().address).ptr(c.keys(layer)).ptr(c.values(layer)).ptr(c.padLeft)
-                    .ptr(out.address).ptr(out16).i32(spec.heads()).i32(spec.kvHeads()).i32(d).i32(c.capacity())
-                    .ptr(c.pastDevice).f32(spec.scale()).f32(spec.softcap()).i32(spec.window())
-                    .launch(b, spec.heads(), DECODE_THREADS, 0);
-            return out;
-        }
+        // decode step: rotary, cache write and attention in one kernel (attend_decode's fused form)
+        if (fusedRope && decodeKernel(t, d)) return attend(a, table.table().address, c, layer, layout, spec);
         DeviceTensor q = arena.allocate(DType.F32, b, t, qw);
         kernels.get(c.dtype == DType.BF16 ? "rope_split_cache_bf16" : "rope_split_cache_f32")
                 .ptr(a.address).ptr(table.table().address).ptr(q.address).ptr(c.keys(layer)).ptr(c.values(layer))
                 .i32(t).i32(spec.heads()).i32(spec.kvHeads()).i32(d).i32(c.capacity()).ptr(c.pastDevice)
                 .launch((long) b * t, spec.heads() + spec.kvHeads(), Math.min(THREADS, (d / 2 + 31) / 32 * 32), 0);
-        return attend(q, c, layer, layout, spec);
+        return attend(q, 0, c, layer, layout, spec);
     }
 
     private static void checkCache(CudaKvCache c, int layer, StepLayout layout, AttentionSpec spec, String op) {
@@ -332,20 +318,33 @@ final class Ops {
         if (d > MAX_HEAD_DIM) throw new IllegalArgumentException(op + ": headDim " + d + " above " + MAX_HEAD_DIM);
     }
 
-    /** The attention kernel over the cache, whose slots [past, past + T) this step's keys and values now fill. */
-    private DeviceTensor attend(DeviceTensor qd, CudaKvCache c, int layer, StepLayout layout, AttentionSpec spec) {
+    /** Whether a step of {@code t} queries with head size {@code d} goes to the decode attention kernel. */
+    private boolean decodeKernel(int t, int d) {
+        return t == 1 && decodeAttention && d % 8 == 0 && d <= 256;
+    }
+
+    /**
+     * The attention kernel over the cache, whose slots [past, past + T) this step's keys and values now fill; or,
+     * with a rotary table ({@code rope} non-zero, decode kernel only), qd is the packed q/k/v projection and the
+     * kernel rotates it and writes this step's key and value itself.
+     */
+    private DeviceTensor attend(DeviceTensor qd, long rope, CudaKvCache c, int layer, StepLayout layout, AttentionSpec spec) {
         int b = layout.batch(), t = layout.steps(), d = spec.headDim();
         boolean bf16 = c.dtype == DType.BF16;
         DeviceTensor out = arena.allocate(DType.F32, b, t, (long) spec.heads() * d);
         long out16 = withBf16Copy(out);
-        if (t == 1 && decodeAttention && d % 8 == 0 && d <= 256) {
-            kernels.get(bf16 ? "attention_decode_bf16" : "attention_decode_f32")
-                    .ptr(qd.address).ptr(c.keys(layer)).ptr(c.values(layer)).ptr(c.padLeft).ptr(out.address).ptr(out16)
+        if (decodeKernel(t, d)) {
+            String name = rope != 0 ? (bf16 ? "attention_decode_rope_bf16" : "attention_decode_rope_f32")
+                    : (bf16 ? "attention_decode_bf16" : "attention_decode_f32");
+            Kernel k = kernels.get(name).ptr(qd.address);
+            if (rope != 0) k.ptr(rope);
+            k.ptr(c.keys(layer)).ptr(c.values(layer)).ptr(c.padLeft).ptr(out.address).ptr(out16)
                     .i32(spec.heads()).i32(spec.kvHeads()).i32(d).i32(c.capacity()).ptr(c.pastDevice)
                     .f32(spec.scale()).f32(spec.softcap()).i32(spec.window())
                     .launch(b, spec.heads(), DECODE_THREADS, 0);
             return out;
         }
+        if (rope != 0) throw new IllegalStateException("attend: a rotary table is for the decode kernel only");
         kernels.get(bf16 ? "attention_bf16" : "attention_f32")
                 .ptr(qd.address).ptr(c.keys(layer)).ptr(c.values(layer)).ptr(c.padLeft).ptr(out.address).ptr(out16)
                 .i32(t).i32(spec.heads()).i32(spec.kvHeads()).i32(d).i32(c.capacity()).ptr(c.pastDevice)

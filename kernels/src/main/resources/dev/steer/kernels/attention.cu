@@ -258,8 +258,8 @@ __device__ void attend_decode(const float* q, const float* rope, const S* kc, co
     int past = *pastPtr;
     long long b = blockIdx.x;
     int cur = -1;                                          // the slot read from shared memory, -1: none
-    const S* kcur = (const S*)cur4[0];
-    const S* vcur = (const S*)cur4[1];
+    S* ks = (S*)cur4[0];
+    S* vs = (S*)cur4[1];
     long long qStride = (long long)heads * headDim;
     const float* rrow = 0;
     if (rope != 0) {
@@ -271,21 +271,9 @@ __device__ void attend_decode(const float* q, const float* rope, const S* kc, co
         const float* vr = kr + (long long)kvHeads * headDim;
         bool writer = h % (heads / kvHeads) == 0;
         long long slot = ((b * kvHeads + kvh) * capacity + past) * headDim;
-        S* ks = (S*)cur4[0];
-        S* vs = (S*)cur4[1];
         for (int d = threadIdx.x; d < half; d += blockDim.x) {
-            float k1, k2;
-            rotate(kr[d], kr[d + half], rrow[d], rrow[half + d], k1, k2);
-            store_f(ks, d, k1);
-            store_f(ks, d + half, k2);
-            store_f(vs, d, vr[d]);
-            store_f(vs, d + half, vr[d + half]);
-            if (writer) {
-                store_f(kcw, slot + d, k1);
-                store_f(kcw, slot + d + half, k2);
-                store_f(vcw, slot + d, vr[d]);
-                store_f(vcw, slot + d + half, vr[d + half]);
-            }
+            store_kv_pair(kr, vr, rrow, d, half, ks, vs, 0);
+            if (writer) store_kv_pair(kr, vr, rrow, d, half, kcw, vcw, slot);
         }
     }
     Query<S> qy;
@@ -317,7 +305,7 @@ __device__ void attend_decode(const float* q, const float* rope, const S* kc, co
             for (int i = 0; i < 32 / DEC_LANES_PER_KEY; i++) {
                 int c = sub + i * DEC_LANES_PER_KEY;
                 if (valid && c < chunks) {
-                    if (here) r[i].near(kcur, c * 8);
+                    if (here) r[i].near(ks, c * 8);
                     else r[i].load(krow, c * 8);
                 }
             }
@@ -360,7 +348,7 @@ __device__ void attend_decode(const float* q, const float* rope, const S* kc, co
             for (; jj < n; jj += warps) {
                 int j = j0 + jj;
                 Raw8<S> v;
-                if (j == cur) v.near(vcur, lane * 8);
+                if (j == cur) v.near(vs, lane * 8);
                 else v.load(vb + (long long)j * headDim, lane * 8);
                 axpy8(v, sc[jj], acc);
             }

@@ -47,6 +47,20 @@ __device__ __forceinline__ float gelu_tanh_mul(float g, float u) {
     return 0.5f * g * (1.f + tanhf(k * (g + 0.044715f * g * g * g))) * u;
 }
 
+// A key head's rotary pair (dims d and d + half, rotated by the cos/sin row cs) and its value's same two dims, stored
+// as the KV cache stores them (float32, or rounded to bf16) at kc/vc + slot: rope.cu's cache write and the fused
+// decode attention's (attention.cu) share it, so both hold the same bits.
+template <typename S>
+__device__ __forceinline__ void store_kv_pair(const float* kr, const float* vr, const float* cs, int d, int half, S* kc,
+                                              S* vc, long long slot) {
+    float k1, k2;
+    rotate(kr[d], kr[d + half], cs[d], cs[half + d], k1, k2);
+    store_f(kc, slot + d, k1);
+    store_f(kc, slot + d + half, k2);
+    store_f(vc, slot + d, vr[d]);
+    store_f(vc, slot + d + half, vr[d + half]);
+}
+
 __device__ __forceinline__ float warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     return v;

@@ -47,14 +47,7 @@ __device__ void rope_split_cache(const float* qkv, const float* table, float* q,
     const float* kr = src + qw + kh * headDim;
     const float* vr = src + qw + kw + kh * headDim;
     long long slot = ((b * kvHeads + kh) * capacity + past + t) * headDim;
-    for (int i = threadIdx.x; i < half; i += blockDim.x) {
-        float v1 = vr[i], v2 = vr[i + half], o1, o2;
-        rotate(kr[i], kr[i + half], cs[i], cs[half + i], o1, o2);
-        store_f(kc, slot + i, o1);
-        store_f(kc, slot + i + half, o2);
-        store_f(vc, slot + i, v1);
-        store_f(vc, slot + i + half, v2);
-    }
+    for (int i = threadIdx.x; i < half; i += blockDim.x) store_kv_pair(kr, vr, cs, i, half, kc, vc, slot);
 }
 
 extern "C" __global__ void rope_split_cache_f32(const float* qkv, const float* table, float* q, float* kc, float* vc, int steps,
