@@ -27,6 +27,13 @@ final class KernelEmulator {
     private static final String[] CXX_OPTIONS = {"-std=c++17", "-O2", "-fPIC", "-shared", "-pthread", "-w", "-U_FORTIFY_SOURCE"};
     private static String loaded;
 
+    /** g++'s options: the fixed ones and the kernels' definitions ({@link KernelSource#defines()}). */
+    private static List<String> options() {
+        List<String> options = new ArrayList<>(List.of(CXX_OPTIONS));
+        options.addAll(KernelSource.defines());
+        return options;
+    }
+
     private KernelEmulator() {
     }
 
@@ -34,7 +41,7 @@ final class KernelEmulator {
     static synchronized void load() {
         if (loaded != null) return;
         Map<String, String> files = sources();
-        String key = KernelSource.sha256(String.join("\0", files.values()) + "\0" + String.join(" ", CXX_OPTIONS));
+        String key = KernelSource.sha256(String.join("\0", files.values()) + "\0" + String.join(" ", options()));
         Path dir = writableOrTemp(cacheRoot().resolve(key));
         Path lib = dir.resolve("libsteer-emu.so");
         // A damaged library crashes the dynamic loader itself (a truncated file is SIGBUS), so a cached build is
@@ -157,7 +164,7 @@ final class KernelEmulator {
             Files.createDirectories(dir);
             Path work = Files.createTempDirectory(dir, "build");
             List<String> cmd = new ArrayList<>(List.of(cxx));
-            cmd.addAll(List.of(CXX_OPTIONS));
+            cmd.addAll(options());
             cmd.addAll(List.of("-I" + work, "-I" + jniInclude, "-I" + jniInclude.resolve("linux")));
             for (Map.Entry<String, String> f : files.entrySet()) {
                 Files.writeString(work.resolve(f.getKey()), f.getValue());

@@ -77,7 +77,9 @@ final class KernelLibrary implements Kernels {
     private void load(String family) {
         String source = KernelSource.read(family + ".cu");
         String header = KernelSource.read(KernelSource.HEADER);
-        String[] options = {"--gpu-architecture=" + device.arch(), "--std=c++17"};
+        List<String> opts = new ArrayList<>(List.of("--gpu-architecture=" + device.arch(), "--std=c++17"));
+        opts.addAll(KernelSource.defines());
+        String[] options = opts.toArray(String[]::new);
         byte[] cubin = cached(family, source, header, options, false);
         CUmod_st module = new CUmod_st();
         int rc;

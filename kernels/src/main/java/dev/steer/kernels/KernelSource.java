@@ -24,6 +24,20 @@ public final class KernelSource {
     static final java.util.regex.Pattern KERNEL = java.util.regex.Pattern.compile(
             "extern\\s+\"C\"\\s+__global__\\s+void\\s+(?:__launch_bounds__\\s*\\([^)]*\\)\\s+)?(\\w+)\\s*\\(");
 
+    /**
+     * Preprocessor definitions every kernel is compiled with (NVRTC and the emulator alike, so both caches key on
+     * them). {@code STEER_ROW_VECTORS=0} defines {@code STEER_SCALAR_ROWS}: the norms, the steering hook and greedy
+     * argmax take their element loops instead of the float4 register paths added after device run 5, the fallback
+     * to run 5's memory access should those paths fail on a GPU.
+     */
+    static List<String> defines() {
+        return defines(System.getenv("STEER_ROW_VECTORS"));
+    }
+
+    static List<String> defines(String rowVectors) {
+        return "0".equals(rowVectors) ? List.of("-DSTEER_SCALAR_ROWS") : List.of();
+    }
+
     /** The names of a source's {@code extern "C" __global__ void NAME(} kernels. */
     static List<String> kernelNames(String source) {
         List<String> names = new java.util.ArrayList<>();

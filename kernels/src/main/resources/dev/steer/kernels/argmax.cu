@@ -22,7 +22,7 @@ extern "C" __global__ void argmax_f32(const float* x, int* out, int n) {
     float best = NEG_INF;
     int idx = 0x7fffffff;
     // Each thread visits its indices in ascending order: strict > keeps the lowest index of a tie.
-    if ((n & 3) == 0 && aligned16(xr)) {
+    if (ROW_VECTORS && (n & 3) == 0 && aligned16(xr)) {
         // 4 x 16-byte loads in flight per thread: a row of 256,000 logits is ~16 waits on memory deep, not 250
         // (at batch 1 this is one block)
         const float4* x4 = (const float4*)xr;

@@ -97,9 +97,16 @@ __device__ __forceinline__ float block_max(float v, float* scratch) {
 // per element; this way it waits once per pass. Rows of up to 4 * ROW_CHUNKS * blockDim features whose length is
 // a multiple of 4 and whose pointers are 16-byte aligned (row_fits, aligned16) take this path; others keep the
 // element loops.
+// STEER_SCALAR_ROWS (defined with STEER_ROW_VECTORS=0, KernelSource.defines): never, and argmax's float4 loop is
+// off too: the element loops of device run 5.
 #define ROW_CHUNKS 4
+#ifdef STEER_SCALAR_ROWS
+#define ROW_VECTORS false
+#else
+#define ROW_VECTORS true
+#endif
 
-__device__ __forceinline__ bool row_fits(int n) { return (n & 3) == 0 && (n >> 2) <= ROW_CHUNKS * (int)blockDim.x; }
+__device__ __forceinline__ bool row_fits(int n) { return ROW_VECTORS && (n & 3) == 0 && (n >> 2) <= ROW_CHUNKS * (int)blockDim.x; }
 
 // 16-byte aligned (null is too: an absent operand does not decide the path)
 __device__ __forceinline__ bool aligned16(const void* p) { return ((unsigned long long)p & 15ull) == 0; }

@@ -55,6 +55,38 @@ class KernelCompileCheckTest {
         }
     }
 
+    /**
+     * STEER_ROW_VECTORS=0 (the fallback should the float4 row paths fail on a GPU) must really remove them: the
+     * default PTX of the norms, the hook and argmax has 16-byte global loads, the fallback's has none.
+     */
+    @Test
+    void rowVectorSwitchRemovesTheFloat4Paths(@TempDir Path dir) throws Exception {
+        Path nvcc = nvcc();
+        assumeTrue(nvcc != null, "no nvcc");
+        assertEquals(List.of(), KernelSource.defines(null));
+        assertEquals(List.of(), KernelSource.defines("1"));
+        List<String> scalar = KernelSource.defines("0");
+        assertEquals(List.of("-DSTEER_SCALAR_ROWS"), scalar);
+        Files.writeString(dir.resolve(KernelSource.HEADER), KernelSource.read(KernelSource.HEADER));
+        for (String family : List.of("rmsnorm", "steer", "argmax")) {
+            Path cu = dir.resolve(family + ".cu");
+            Files.writeString(cu, KernelSource.read(family + ".cu"));
+            for (boolean fallback : new boolean[] {false, true}) {
+                Path ptx = dir.resolve(family + (fallback ? ".scalar" : "") + ".ptx");
+                List<String> cmd = new java.util.ArrayList<>(List.of(nvcc.toString(), "-ptx", "-arch=sm_90"));
+                if (fallback) cmd.addAll(scalar);
+                cmd.addAll(List.of("-o", ptx.toString(), cu.toString()));
+                Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+                String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertTrue(p.waitFor(300, TimeUnit.SECONDS), family + ".cu: nvcc timed out");
+                assertEquals(0, p.exitValue(), family + ".cu " + cmd + ":\n" + log);
+                long v4 = Files.readString(ptx).lines().filter(l -> l.contains("ld.global.v4.f32") || l.contains("ld.global.nc.v4.f32")).count();
+                if (fallback) assertEquals(0, v4, family + ".cu with " + scalar + " still loads float4");
+                else assertTrue(v4 > 0, family + ".cu: no float4 loads in the default PTX");
+            }
+        }
+    }
+
     @Test
     void kernelsIncludeNoSystemHeaders() {
         // NVRTC compiles with no include path: only "common.cuh", handed over as a named header, may be included.
