@@ -38,6 +38,8 @@ public final class CudaBackend implements Backend {
     private final Linear gemm;
     private final Arena arena;
     private final WeightUpload upload;
+    /** The host buffer of the per-step uploads (token ids, rotary rows, cache length and padding). */
+    private final HostUploads uploads = new HostUploads();
     private final List<DeviceTensor> weights = new ArrayList<>();
     private final List<CudaKvCache> caches = new ArrayList<>();
     private final Ops ops;
@@ -167,24 +169,18 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor floats(float[] data, long... shape) {
         device.enter();
-        try (FloatPointer host = new FloatPointer(data)) {
-            return upload(DType.F32, host, data.length, shape, "floats");
-        }
+        checkCount(data.length, shape, "floats");
+        DeviceTensor t = arena.allocate(DType.F32, shape);
+        uploads.floats(device, t.address, data);
+        return t;
     }
 
     @Override
     public Tensor ints(int[] data, long... shape) {
         device.enter();
-        try (IntPointer host = new IntPointer(data)) {
-            return upload(DType.I32, host, data.length, shape, "ints");
-        }
-    }
-
-    /** A new tensor in the current scope holding the {@code length} host values at {@code host}. */
-    private DeviceTensor upload(DType dtype, org.bytedeco.javacpp.Pointer host, int length, long[] shape, String op) {
-        checkCount(length, shape, op);
-        DeviceTensor t = arena.allocate(dtype, shape);
-        device.upload(t.address, host, t.bytes());
+        checkCount(data.length, shape, "ints");
+        DeviceTensor t = arena.allocate(DType.I32, shape);
+        uploads.ints(device, t.address, data);
         return t;
     }
 
@@ -332,7 +328,7 @@ public final class CudaBackend implements Backend {
     @Override
     public KvCache kvCache(int layers, int batch, int kvHeads, int headDim, int capacity) {
         device.enter();
-        CudaKvCache c = new CudaKvCache(device, layers, batch, kvHeads, headDim, capacity,
+        CudaKvCache c = new CudaKvCache(device, uploads, layers, batch, kvHeads, headDim, capacity,
                 precision == Precision.BF16 ? DType.BF16 : DType.F32);
         caches.add(c);
         return c;
@@ -480,9 +476,7 @@ public final class CudaBackend implements Backend {
         DeviceTensor d = Ops.cast(t, "setInts");
         if (d.dtype != DType.I32) throw new IllegalArgumentException("setInts: " + d + " is not an int tensor");
         checkCount(values.length, d.shape, "setInts");
-        try (IntPointer host = new IntPointer(values)) {
-            device.upload(d.address, host, d.bytes());
-        }
+        uploads.ints(device, d.address, values);
     }
 
     @Override
@@ -497,6 +491,7 @@ public final class CudaBackend implements Backend {
         weights.clear();
         arena.close();
         upload.close();
+        uploads.close();
         gemm.close();
         kernels.close();
         device.close();

@@ -2,7 +2,6 @@ package dev.steer.kernels;
 
 import dev.steer.engine.backend.SlotCount;
 import java.util.Arrays;
-import org.bytedeco.javacpp.IntPointer;
 
 /**
  * Keys and values of every layer, preallocated for batch × capacity in one device allocation:
@@ -12,6 +11,7 @@ import org.bytedeco.javacpp.IntPointer;
  */
 final class CudaKvCache extends SlotCount {
     private final Gpu device;
+    private final HostUploads uploads;
     final int layers;
     final int kvHeads;
     final int headDim;
@@ -25,9 +25,10 @@ final class CudaKvCache extends SlotCount {
     private int[] uploadedPadLeft;
     private boolean closed;
 
-    CudaKvCache(Gpu device, int layers, int batch, int kvHeads, int headDim, int capacity, DType dtype) {
+    CudaKvCache(Gpu device, HostUploads uploads, int layers, int batch, int kvHeads, int headDim, int capacity, DType dtype) {
         super(positive(layers, batch, kvHeads, headDim, capacity), capacity);
         this.device = device;
+        this.uploads = uploads;
         this.layers = layers;
         this.kvHeads = kvHeads;
         this.headDim = headDim;
@@ -49,9 +50,7 @@ final class CudaKvCache extends SlotCount {
     /** Makes the device's copy of the filled length equal to {@code past} (one 4-byte copy when it changed). */
     void usePast(int past) {
         if (past == uploadedPast) return;
-        try (IntPointer host = new IntPointer(new int[] {past})) {
-            device.upload(pastDevice, host, 4);
-        }
+        uploads.ints(device, pastDevice, new int[] {past});
         uploadedPast = past;
     }
 
@@ -68,9 +67,7 @@ final class CudaKvCache extends SlotCount {
         if (Arrays.equals(pads, uploadedPadLeft)) return;
         for (int p : pads)
             if (p < 0 || p > capacity()) throw new IllegalArgumentException("padLeft " + Arrays.toString(pads) + " outside [0, " + capacity() + "]");
-        try (IntPointer host = new IntPointer(pads)) {
-            device.upload(padLeft, host, pads.length * 4L);
-        }
+        uploads.ints(device, padLeft, pads);
         uploadedPadLeft = pads.clone();
     }
 

@@ -10,6 +10,8 @@ import java.util.Arrays;
 final class DeviceTensor implements Tensor {
     final long[] shape;
     final DType dtype;
+    /** Product of the shape (the shape never changes), computed once: ops ask for it several times per launch. */
+    private final long elements;
     long address;
     ArenaScope scope;
     /** The bf16 copy a GEMM made of this float32 tensor, in the same scope; 0 when none. */
@@ -28,6 +30,7 @@ final class DeviceTensor implements Tensor {
         this.address = address;
         this.dtype = dtype;
         this.shape = shape.clone();
+        this.elements = elements(this.shape);
         this.scope = scope;
     }
 
@@ -41,7 +44,7 @@ final class DeviceTensor implements Tensor {
     }
 
     long elements() {
-        return elements(shape);
+        return elements;
     }
 
     long bytes() {

@@ -81,6 +81,18 @@ final class Gemm implements Linear {
         public void run() {
             gemm.launch(x, w, y, m, n, k, inputs);
         }
+
+        /** Written out (a record's generated equals goes through method handles): compared for every replayed step. */
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Call c && c.x == x && c.w == w && c.y == y && c.m == m && c.n == n && c.k == k && c.inputs == inputs
+                    && c.gemm == gemm;
+        }
+
+        @Override
+        public int hashCode() {
+            return Long.hashCode(x * 31 + w) * 31 + m * 17 + n;
+        }
     }
 
     @Override
@@ -126,6 +138,17 @@ final class Gemm implements Linear {
         @Override
         public void run() {
             gemm.launchLt(index, x, w, y, m, n, k);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof LtCall c && c.index == index && c.x == x && c.w == w && c.y == y && c.m == m && c.n == n && c.k == k
+                    && c.gemm == gemm;
+        }
+
+        @Override
+        public int hashCode() {
+            return Long.hashCode(x * 31 + w) * 31 + m * 17 + n + index;
         }
     }
 

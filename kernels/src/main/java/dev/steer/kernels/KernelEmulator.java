@@ -267,6 +267,16 @@ final class KernelEmulator {
             public void run() {
                 matmul(x, w, y, m, n, k, inputs == DType.BF16);
             }
+
+            @Override
+            public boolean equals(Object o) {
+                return o instanceof Call c && c.x == x && c.w == w && c.y == y && c.m == m && c.n == n && c.k == k && c.inputs == inputs;
+            }
+
+            @Override
+            public int hashCode() {
+                return Long.hashCode(x * 31 + w) * 31 + m * 17 + n;
+            }
         }
 
         @Override

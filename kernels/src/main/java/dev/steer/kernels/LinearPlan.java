@@ -116,6 +116,17 @@ final class LinearPlan {
     }
 
     record Shape(int m, int n, int k) {
+        /** Written out: looked up for every decode linear layer (a record's generated pair goes through method handles). */
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Shape s && s.m == m && s.n == n && s.k == k;
+        }
+
+        @Override
+        public int hashCode() {
+            return (m * 31 + n) * 31 + k;
+        }
+
         @Override
         public String toString() {
             return "m" + m + " n" + n + " k" + k;

@@ -5,6 +5,7 @@ import dev.steer.engine.backend.StepLayout;
 import dev.steer.engine.backend.SteerResult;
 import dev.steer.engine.backend.Tensor;
 import java.util.Arrays;
+import java.util.Map;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.IntPointer;
 
@@ -86,7 +87,7 @@ final class Ops {
         long[] shape = Arrays.copyOf(i.shape, i.shape.length + 1);
         shape[i.shape.length] = t.shape[1];
         DeviceTensor out = arena.allocate(DType.F32, shape);
-        kernels.get(t.dtype == DType.BF16 ? "embed_bf16" : "embed_f32")
+        kernel(t.dtype == DType.BF16 ? "embed_bf16" : "embed_f32")
                 .ptr(t.address).ptr(i.address).ptr(out.address).i32((int) t.shape[1]).i32((int) t.shape[0]).f32(scale)
                 .launch(i.elements(), 1, THREADS, 0);
         return out;
@@ -99,7 +100,7 @@ final class Ops {
         if (b.elements() != n) throw new IllegalArgumentException("rmsNorm: w " + b + " does not match x " + a);
         DeviceTensor out = arena.allocate(DType.F32, a.shape);
         long out16 = withBf16Copy(out);
-        kernels.get("rmsnorm_f32").ptr(a.address).ptr(b.address).ptr(out.address).ptr(out16).i32((int) n).f32(eps)
+        kernel("rmsnorm_f32").ptr(a.address).ptr(b.address).ptr(out.address).ptr(out16).i32((int) n).f32(eps)
                 .launch(a.elements() / Math.max(1, n), 1, THREADS, 0);
         return out;
     }
@@ -114,7 +115,7 @@ final class Ops {
             throw new IllegalArgumentException("addRmsNorm: norm weights " + post + ", " + pre + " do not match x " + a);
         DeviceTensor res = arena.allocate(DType.F32, a.shape), norm = arena.allocate(DType.F32, a.shape);
         long norm16 = withBf16Copy(norm);
-        kernels.get("add_rmsnorm_f32").ptr(r.address).ptr(a.address).ptr(post.address).ptr(pre.address).ptr(res.address)
+        kernel("add_rmsnorm_f32").ptr(r.address).ptr(a.address).ptr(post.address).ptr(pre.address).ptr(res.address)
                 .ptr(norm.address).ptr(norm16).i32((int) n).f32(eps)
                 .launch(a.elements() / Math.max(1, n), 1, THREADS, 0);
         return new Tensor[] {res, norm};
@@ -182,7 +183,7 @@ final class Ops {
             LinearPlan.Method g = decodeMethod(x16, b.address, 0, (int) m, (int) n, (int) k);
             if (g instanceof LinearPlan.Gemv gv && gv.columns() >= 2) {
                 DeviceTensor out = arena.allocate(DType.F32, withLast(a.shape, n / 2));
-                kernels.get(gv.geluKernel()).ptr(x16).ptr(b.address).ptr(out.address).ptr(withBf16Copy(out))
+                gemvKernels(gv)[1].ptr(x16).ptr(b.address).ptr(out.address).ptr(withBf16Copy(out))
                         .i32((int) m).i32((int) n).i32((int) k).launch(gv.geluBlocks(n / 2), 1, gv.threads(), 0);
                 return out;
             }
@@ -190,10 +191,40 @@ final class Ops {
         return geluTanhMulPacked(linear(x, w));
     }
 
+    /**
+     * Kernels by name as the call sites spell them: string literals, the same object every call, so looked up by
+     * identity (a replayed decode step resolves each of its launches' kernels on the host, and a String-keyed map
+     * compares the characters). A name built at run time would add an entry per call: the map is bounded.
+     */
+    private final Map<String, Kernel> byName = new java.util.IdentityHashMap<>();
+
+    private Kernel kernel(String name) {
+        Kernel k = byName.get(name);
+        if (k == null) {
+            if (byName.size() >= 256) byName.clear();
+            k = kernels.get(name);
+            byName.put(name, k);
+        }
+        return k;
+    }
+
+    /** Per gemv configuration of the plan, its plain kernel and its fused gelu form (null below 2 columns). */
+    private final Map<LinearPlan.Gemv, Kernel[]> gemvKernels = new java.util.IdentityHashMap<>();
+
+    /** The plan hands out the same Gemv object for a shape every step: looked up by identity, names built once. */
+    private Kernel[] gemvKernels(LinearPlan.Gemv g) {
+        Kernel[] k = gemvKernels.get(g);
+        if (k == null) {
+            k = new Kernel[] {kernels.get(g.kernel()), g.columns() >= 2 ? kernels.get(g.geluKernel()) : null};
+            gemvKernels.put(g, k);
+        }
+        return k;
+    }
+
     /** {@code y = x16 · w16ᵀ} (bf16 operands) by {@code method}. */
     private void linearWith(LinearPlan.Method method, long x16, long w16, long y, int m, int n, int k) {
         if (method instanceof LinearPlan.Gemv g)
-            kernels.get(g.kernel()).ptr(x16).ptr(w16).ptr(y).i32(m).i32(n).i32(k).launch(g.blocks(n), 1, g.threads(), 0);
+            gemvKernels(g)[0].ptr(x16).ptr(w16).ptr(y).i32(m).i32(n).i32(k).launch(g.blocks(n), 1, g.threads(), 0);
         else if (method instanceof LinearPlan.Lt lt) gemm.linearLt(lt, x16, w16, y, m, n, k);
         else gemm.linear(x16, w16, y, m, n, k, DType.BF16);
     }
@@ -220,7 +251,7 @@ final class Ops {
         if (x.bf16Copy != 0 && x.scope == arena.current()) return x.bf16Copy;
         long n = x.elements();
         long copy = arena.allocate(n * 2);
-        kernels.get("to_bf16").ptr(x.address).ptr(copy).i64(n).launch(blocks(n), 1, THREADS, 0);
+        kernel("to_bf16").ptr(x.address).ptr(copy).i64(n).launch(blocks(n), 1, THREADS, 0);
         if (x.scope == arena.current()) x.bf16Copy = copy;
         return copy;
     }
@@ -230,7 +261,7 @@ final class Ops {
         DeviceTensor a = f32(x, kernel, "input");
         DeviceTensor out = arena.allocate(DType.F32, a.shape);
         long n = a.elements();
-        Kernel k = kernels.get(kernel).ptr(a.address);
+        Kernel k = kernel(kernel).ptr(a.address);
         if (y != null) {
             DeviceTensor b = f32(y, kernel, "input");
             if (!Arrays.equals(a.shape, b.shape)) throw new IllegalArgumentException(kernel + ": shapes " + a + " and " + b + " differ");
@@ -252,7 +283,7 @@ final class Ops {
         if (rows != table.rows()) throw new IllegalArgumentException("rope: x has " + rows + " rows, table " + table.rows());
         cast(table.table(), "rope");
         DeviceTensor out = arena.allocate(DType.F32, a.shape);
-        kernels.get("rope_f32").ptr(a.address).ptr(table.table().address).ptr(out.address).i32(heads).i32(headDim)
+        kernel("rope_f32").ptr(a.address).ptr(table.table().address).ptr(out.address).i32(heads).i32(headDim)
                 .launch(rows, 1, THREADS, 0);
         return out;
     }
@@ -264,7 +295,7 @@ final class Ops {
         if (two % 2 != 0) throw new IllegalArgumentException("geluTanhMulPacked: " + a + " has an odd last dimension");
         DeviceTensor out = arena.allocate(DType.F32, withLast(a.shape, two / 2));
         long n = out.elements();
-        kernels.get("gelu_tanh_mul_packed_f32").ptr(a.address).ptr(out.address).ptr(withBf16Copy(out)).i64(two / 2).i64(n)
+        kernel("gelu_tanh_mul_packed_f32").ptr(a.address).ptr(out.address).ptr(withBf16Copy(out)).i64(two / 2).i64(n)
                 .launch(blocks(n), 1, THREADS, 0);
         return out;
     }
@@ -278,7 +309,7 @@ final class Ops {
             throw new IllegalArgumentException("attention: q " + qd + ", k " + kd + ", v " + vd + " for batch " + b + ", steps " + t + ", " + spec);
         c.usePadLeft(layout.padLeft());
         c.usePast(layout.past());
-        kernels.get(c.dtype == DType.BF16 ? "kv_write_bf16" : "kv_write_f32")
+        kernel(c.dtype == DType.BF16 ? "kv_write_bf16" : "kv_write_f32")
                 .ptr(kd.address).ptr(vd.address).ptr(c.keys(layer)).ptr(c.values(layer))
                 .i32(t).i32(c.kvHeads).i32(d).i32(c.capacity()).ptr(c.pastDevice)
                 .launch((long) b * t, 1, THREADS, 0);
@@ -301,7 +332,7 @@ final class Ops {
         // decode step: rotary, cache write and attention in one kernel (attend_decode's fused form)
         if (fusedRope && decodeKernel(t, d)) return attend(a, table.table().address, c, layer, layout, spec);
         DeviceTensor q = arena.allocate(DType.F32, b, t, qw);
-        kernels.get(c.dtype == DType.BF16 ? "rope_split_cache_bf16" : "rope_split_cache_f32")
+        kernel(c.dtype == DType.BF16 ? "rope_split_cache_bf16" : "rope_split_cache_f32")
                 .ptr(a.address).ptr(table.table().address).ptr(q.address).ptr(c.keys(layer)).ptr(c.values(layer))
                 .i32(t).i32(spec.heads()).i32(spec.kvHeads()).i32(d).i32(c.capacity()).ptr(c.pastDevice)
                 .launch((long) b * t, spec.heads() + spec.kvHeads(), Math.min(THREADS, (d / 2 + 31) / 32 * 32), 0);
@@ -336,7 +367,7 @@ final class Ops {
         if (decodeKernel(t, d)) {
             String name = rope != 0 ? (bf16 ? "attention_decode_rope_bf16" : "attention_decode_rope_f32")
                     : (bf16 ? "attention_decode_bf16" : "attention_decode_f32");
-            Kernel k = kernels.get(name).ptr(qd.address);
+            Kernel k = kernel(name).ptr(qd.address);
             if (rope != 0) k.ptr(rope);
             k.ptr(c.keys(layer)).ptr(c.values(layer)).ptr(c.padLeft).ptr(out.address).ptr(out16)
                     .i32(spec.heads()).i32(spec.kvHeads()).i32(d).i32(c.capacity()).ptr(c.pastDevice)
@@ -345,7 +376,7 @@ final class Ops {
             return out;
         }
         if (rope != 0) throw new IllegalStateException("attend: a rotary table is for the decode kernel only");
-        kernels.get(bf16 ? "attention_bf16" : "attention_f32")
+        kernel(bf16 ? "attention_bf16" : "attention_f32")
                 .ptr(qd.address).ptr(c.keys(layer)).ptr(c.values(layer)).ptr(c.padLeft).ptr(out.address).ptr(out16)
                 .i32(t).i32(spec.heads()).i32(spec.kvHeads()).i32(d).i32(c.capacity()).ptr(c.pastDevice)
                 .f32(spec.scale()).f32(spec.softcap()).i32(spec.window())
@@ -359,7 +390,7 @@ final class Ops {
         // One step (decode): the same memory read as [B, F], no copy; it lives and dies with x's scope.
         if (a.shape[1] == 1) return new DeviceTensor(a.address, DType.F32, new long[] {a.shape[0], a.shape[2]}, a.scope);
         DeviceTensor out = arena.allocate(DType.F32, a.shape[0], a.shape[2]);
-        kernels.get("last_step_f32").ptr(a.address).ptr(out.address).i32((int) a.shape[1]).i32((int) a.shape[2])
+        kernel("last_step_f32").ptr(a.address).ptr(out.address).i32((int) a.shape[1]).i32((int) a.shape[2])
                 .launch(a.shape[1] == 0 ? 0 : a.shape[0], 1, THREADS, 0);
         return out;
     }
@@ -384,7 +415,7 @@ final class Ops {
         }
         if (norms) n = arena.allocate(DType.F32, b, t);
         if (out == null && n == null) return new SteerResult(x, null);
-        kernels.get("steer_f32").ptr(x.address).ptr(u == null ? 0 : u.address).ptr(d == null ? 0 : d.address).ptr(m == null ? 0 : m.address)
+        kernel("steer_f32").ptr(x.address).ptr(u == null ? 0 : u.address).ptr(d == null ? 0 : d.address).ptr(m == null ? 0 : m.address)
                 .ptr(out == null ? 0 : out.address).ptr(n == null ? 0 : n.address).i32((int) t).i32((int) hidden)
                 .launch(b * t, 1, THREADS, 0);
         return new SteerResult(out == null ? x : out, n);
@@ -430,21 +461,21 @@ final class Ops {
             device.upload(out, host, rows * 4L);
         }
         int settleBlocks = (rows + THREADS - 1) / THREADS;
-        kernels.get("sample_max").ptr(x.address).ptr(sliceMax).i32(vocab).launch(s, rows, SAMPLE_THREADS, 0);
-        kernels.get("sample_exp").ptr(x.address).ptr(sliceMax).ptr(p).ptr(sliceMass).ptr(state).i32(vocab).f64(temperature)
+        kernel("sample_max").ptr(x.address).ptr(sliceMax).i32(vocab).launch(s, rows, SAMPLE_THREADS, 0);
+        kernel("sample_exp").ptr(x.address).ptr(sliceMax).ptr(p).ptr(sliceMass).ptr(state).i32(vocab).f64(temperature)
                 .launch(s, rows, SAMPLE_THREADS, 0);
         if (topP >= 1.0) {
-            kernels.get("sample_pick_index").ptr(p).ptr(sliceMass).ptr(draws).ptr(out).i32(vocab).launch(s, rows, SAMPLE_THREADS, 0);
+            kernel("sample_pick_index").ptr(p).ptr(sliceMass).ptr(draws).ptr(out).i32(vocab).launch(s, rows, SAMPLE_THREADS, 0);
         } else {
-            kernels.get("sample_start").ptr(sliceMass).ptr(state).i32(rows).i32(s).f64(topP).launch(settleBlocks, 1, THREADS, 0);
+            kernel("sample_start").ptr(sliceMass).ptr(state).i32(rows).i32(s).f64(topP).launch(settleBlocks, 1, THREADS, 0);
             for (int which = 0; which < 2; which++) {
                 for (int pass = 0; pass <= 8; pass++)
-                    kernels.get("sample_radix").ptr(x.address).ptr(p).ptr(sliceMass).ptr(bins).ptr(counts).ptr(state).i32(vocab)
+                    kernel("sample_radix").ptr(x.address).ptr(p).ptr(sliceMass).ptr(bins).ptr(counts).ptr(state).i32(vocab)
                             .i32(which).i32(pass).launch(s, rows, SAMPLE_THREADS, 0);
-                kernels.get("sample_settle").ptr(counts).ptr(draws).ptr(state).i32(rows).i32(s).i32(which).f64(temperature)
+                kernel("sample_settle").ptr(counts).ptr(draws).ptr(state).i32(rows).i32(s).i32(which).f64(temperature)
                         .launch(settleBlocks, 1, THREADS, 0);
             }
-            kernels.get("sample_nth").ptr(x.address).ptr(counts).ptr(state).ptr(out).i32(vocab).launch(s, rows, SAMPLE_THREADS, 0);
+            kernel("sample_nth").ptr(x.address).ptr(counts).ptr(state).ptr(out).i32(vocab).launch(s, rows, SAMPLE_THREADS, 0);
         }
         return out;
     }
@@ -487,7 +518,7 @@ final class Ops {
         if (v <= 0) throw new IllegalArgumentException("argmax: logits " + x + " have no columns");
         int rows = (int) (x.elements() / v);
         long out = arena.allocate(rows * 4L);
-        kernels.get("argmax_f32").ptr(x.address).ptr(out).i32((int) v).launch(rows, 1, THREADS * 4, 0);
+        kernel("argmax_f32").ptr(x.address).ptr(out).i32((int) v).launch(rows, 1, THREADS * 4, 0);
         return out;
     }
 }

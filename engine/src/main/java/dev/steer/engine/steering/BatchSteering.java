@@ -51,6 +51,10 @@ public final class BatchSteering implements ResidualHook {
     private final int bosId;
     private final Map<Integer, List<Group>> groups = new TreeMap<>();
     private final TreeSet<Integer> hooked = new TreeSet<>();
+    /** {@code hooked} by layer index, for the per-layer test of every forward (no boxing, no tree walk). */
+    private final boolean[] isHooked;
+    /** {@code groups} by layer index (null where none). */
+    private final List<Group>[] groupsAt;
     private final NormAccumulator[][] norms;
     private final List<List<SteeringSpec>> specs;
     private boolean prefill = true;
@@ -87,6 +91,12 @@ public final class BatchSteering implements ResidualHook {
             hooked.add(l);
         }
         this.norms = new NormAccumulator[batch][dims.layers()];
+        this.isHooked = new boolean[dims.layers()];
+        for (int l : hooked) isHooked[l] = true;
+        @SuppressWarnings("unchecked")
+        List<Group>[] at = new List[dims.layers()];
+        for (Map.Entry<Integer, List<Group>> e : groups.entrySet()) at[e.getKey()] = e.getValue();
+        this.groupsAt = at;
         for (int r = 0; r < batch; r++) for (int l : hooked) norms[r][l] = new NormAccumulator();
         this.active = new boolean[batch];
         java.util.Arrays.fill(active, true);
@@ -126,20 +136,20 @@ public final class BatchSteering implements ResidualHook {
     /** Only the layers something is steered or measured at. */
     @Override
     public boolean hooks(int layer) {
-        return hooked.contains(layer);
+        return layer >= 0 && layer < isHooked.length && isHooked[layer];
     }
 
     /** Fuses the layer's residual add into the first norm/steer pass ({@link Backend#addSteer}). */
     @Override
     public Tensor afterLayer(int layer, Tensor h, Tensor update, StepLayout layout, Backend b, Scope layerScope) {
-        if (!hooked.contains(layer)) return backend.add(h, update);
+        if (!hooks(layer)) return backend.add(h, update);
         return hook(layer, h, update, layout, layerScope);
     }
 
     /** {@code update} non-null: the residual is {@code h + update}, added by the first pass. */
     private Tensor hook(int layer, Tensor h, Tensor update, StepLayout layout, Scope layerScope) {
-        if (!hooked.contains(layer)) return h;
-        List<Group> gs = groups.getOrDefault(layer, List.of());
+        if (!hooks(layer)) return h;
+        List<Group> gs = groupsAt[layer] == null ? List.of() : groupsAt[layer];
         boolean measured = false;
         for (Group g : gs) {
             boolean here = prefill ? g.positions.includesPrompt() : g.positions.includesResponse();

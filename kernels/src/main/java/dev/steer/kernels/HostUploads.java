@@ -1,0 +1,53 @@
+package dev.steer.kernels;
+
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+
+/**
+ * One pageable host buffer, grown when needed and reused, for the small uploads of every step (token ids, rotary
+ * rows, the cache length, left padding). Allocating a JavaCPP pointer per upload (a native malloc plus a
+ * deallocator registration) cost more host time than the copy in a replayed decode step, which is recorded on
+ * the host between the GPU's steps. {@link Gpu#upload} from pageable memory returns once the bytes are staged, so
+ * the buffer may be overwritten by the next upload at once. Not thread-safe (neither is the backend).
+ */
+final class HostUploads implements AutoCloseable {
+    private BytePointer bytes;
+    private FloatPointer floats;
+    private IntPointer ints;
+    private long capacity;
+
+    private void reserve(long size) {
+        if (size <= capacity) return;
+        close();
+        capacity = Math.max(size, 4096);
+        bytes = new BytePointer(capacity);
+        floats = new FloatPointer(bytes);
+        ints = new IntPointer(bytes);
+    }
+
+    void floats(Gpu device, long dst, float[] data) {
+        long size = (long) data.length * Float.BYTES;
+        if (size == 0) return;
+        reserve(size);
+        floats.position(0).put(data);
+        device.upload(dst, floats.position(0), size);
+    }
+
+    void ints(Gpu device, long dst, int[] data) {
+        long size = (long) data.length * Integer.BYTES;
+        if (size == 0) return;
+        reserve(size);
+        ints.position(0).put(data);
+        device.upload(dst, ints.position(0), size);
+    }
+
+    @Override
+    public void close() {
+        if (bytes != null) bytes.close();
+        bytes = null;
+        floats = null;
+        ints = null;
+        capacity = 0;
+    }
+}
