@@ -86,7 +86,7 @@ final class StepGraph implements AutoCloseable {
             stepsOfKey = 0;
         }
         stepsOfKey++;
-        current = new ArrayList<>();
+        current = new ArrayList<>(Math.max(16, captured.size()));   // a replay records as many as the capture
         stepStart = System.nanoTime();
         if (stepsOfKey == 1) {
             mode = Mode.EAGER;
