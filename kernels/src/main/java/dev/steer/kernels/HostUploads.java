@@ -17,29 +17,31 @@ final class HostUploads implements AutoCloseable {
     private IntPointer ints;
     private long capacity;
 
-    private void reserve(long size) {
-        if (size <= capacity) return;
-        close();
-        capacity = Math.max(size, 4096);
-        bytes = new BytePointer(capacity);
-        floats = new FloatPointer(bytes);
-        ints = new IntPointer(bytes);
+    /** Makes room for {@code size} bytes; false when there is nothing to upload. */
+    private boolean reserve(long size) {
+        if (size == 0) return false;
+        if (size > capacity) {
+            close();
+            capacity = Math.max(size, 4096);
+            bytes = new BytePointer(capacity);
+            floats = new FloatPointer(bytes);
+            ints = new IntPointer(bytes);
+        }
+        return true;
     }
 
     void floats(Gpu device, long dst, float[] data) {
         long size = (long) data.length * Float.BYTES;
-        if (size == 0) return;
-        reserve(size);
+        if (!reserve(size)) return;
         floats.position(0).put(data);
-        device.upload(dst, floats.position(0), size);
+        device.upload(dst, bytes, size);
     }
 
     void ints(Gpu device, long dst, int[] data) {
         long size = (long) data.length * Integer.BYTES;
-        if (size == 0) return;
-        reserve(size);
+        if (!reserve(size)) return;
         ints.position(0).put(data);
-        device.upload(dst, ints.position(0), size);
+        device.upload(dst, bytes, size);
     }
 
     @Override
