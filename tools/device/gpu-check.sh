@@ -26,6 +26,8 @@ CK=/tmp/g2
 step() { local name=$1 t=$2; shift 2; echo "== $name"; local s=$(date +%s); timeout "$t" "$@" > "$L/$name.log" 2>&1; local rc=$?
          tail -n ${TAIL:-8} "$L/$name.log"; echo "== $name rc=$rc $(( $(date +%s) - s ))s"; pack; }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$L/gpu.txt"
+# the host CPU: bench's graph_host_us_per_replayed_step (the Java recording of each replayed step) depends on it
+lscpu 2>/dev/null | grep -E "^(Model name|CPU\(s\)|CPU max MHz)" | tee -a "$L/gpu.txt"
 STAGES=${STAGES:-self tiny commands peer tf bench gemv pdl ahead unpacked sampled attn profile}  # run 5: see BENCHMARKS.md
 
 # The gemma-2-2b-shaped checkpoint (hf_peer_bench.py writes it before benchmarking): made here when a call
