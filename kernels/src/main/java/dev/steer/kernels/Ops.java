@@ -387,8 +387,13 @@ final class Ops {
     Tensor lastStep(Tensor x) {
         DeviceTensor a = f32(x, "lastStep", "x");
         if (a.shape.length != 3) throw new IllegalArgumentException("lastStep: x " + a + " must be [B, T, F]");
-        // One step (decode): the same memory read as [B, F], no copy; it lives and dies with x's scope.
-        if (a.shape[1] == 1) return new DeviceTensor(a.address, DType.F32, new long[] {a.shape[0], a.shape[2]}, a.scope);
+        // One step (decode): the same memory read as [B, F], no copy; it lives and dies with x's scope, and x's bf16
+        // copy (same layout) serves it too, so the GEMM that reads it next (lm_head) converts nothing.
+        if (a.shape[1] == 1) {
+            DeviceTensor view = new DeviceTensor(a.address, DType.F32, new long[] {a.shape[0], a.shape[2]}, a.scope);
+            view.bf16Copy = a.bf16Copy;
+            return view;
+        }
         DeviceTensor out = arena.allocate(DType.F32, a.shape[0], a.shape[2]);
         kernel("last_step_f32").ptr(a.address).ptr(out.address).i32((int) a.shape[1]).i32((int) a.shape[2])
                 .launch(a.shape[1] == 0 ? 0 : a.shape[0], 1, THREADS, 0);

@@ -114,17 +114,20 @@ public final class Gemma2 implements CausalLm {
         // (no copies of kept tensors either; the step's own scope frees everything) and the fusion across layers.
         boolean perLayer = layout.steps() > 1;
         Tensor n = null;   // this layer's input norm, when the previous layer's fused end already computed it
+        Tensor finalNormed = null;   // the final norm of h, when the last layer's fused end computed it
         for (int l = 0; l < layers.length; l++) {
             Layer w = layers[l];
+            boolean last = l + 1 == layers.length;
             try (Scope layerScope = perLayer ? b.openScope() : STEP) {
                 if (n == null) n = b.rmsNorm(h, w.inputNorm(), eps);
                 Tensor[] parts = layer(b, w, attention[l], h, n, rope, cache, l, layout, eps);
-                if (!perLayer && !hook.hooks(l) && l + 1 < layers.length) {
+                if (!perLayer && !hook.hooks(l) && (!last || !allSteps)) {
                     // Nothing to hook here: the residual add fused with both norms around it (this layer's post-FFN
-                    // norm, the next layer's input norm).
-                    Tensor[] r = b.addRmsNorm(parts[0], parts[1], w.postFfnNorm(), layers[l + 1].inputNorm(), eps);
+                    // norm, then the next layer's input norm, or after the last layer the final norm).
+                    Tensor[] r = b.addRmsNorm(parts[0], parts[1], w.postFfnNorm(), last ? finalNorm : layers[l + 1].inputNorm(), eps);
                     h = layerScope.keep(r[0]);
-                    n = layerScope.keep(r[1]);
+                    if (last) finalNormed = r[1];
+                    else n = layerScope.keep(r[1]);
                 } else {
                     // The layer's last residual add is left to the hook, which may fuse it with its norms and steering.
                     Tensor update = b.rmsNorm(parts[1], w.postFfnNorm(), eps);
@@ -135,8 +138,9 @@ public final class Gemma2 implements CausalLm {
             }
         }
         cache.advance(layout.steps());
-        Tensor last = allSteps ? h : b.lastStep(h);
-        Tensor logits = b.linear(b.rmsNorm(last, finalNorm, eps), lmHead);
+        // The norm is per position, so the last step of the normed h is the norm of h's last step.
+        Tensor normed = finalNormed != null ? b.lastStep(finalNormed) : b.rmsNorm(allSteps ? h : b.lastStep(h), finalNorm, eps);
+        Tensor logits = b.linear(normed, lmHead);
         return cfg.finalLogitSoftcap() > 0 ? b.softcap(logits, (float) cfg.finalLogitSoftcap()) : logits;
     }
 
