@@ -16,8 +16,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.TreeSet;
 
 /**
  * The residual hook of a batched run: at every hooked layer it measures ‖h‖ per (row, position) before the add
@@ -49,12 +47,9 @@ public final class BatchSteering implements ResidualHook {
     private final int hidden;
     private final int[] firstToken;
     private final int bosId;
-    private final Map<Integer, List<Group>> groups = new TreeMap<>();
-    private final TreeSet<Integer> hooked = new TreeSet<>();
-    /** {@code hooked} by layer index, for the per-layer test of every forward (no boxing, no tree walk). */
-    private final boolean[] isHooked;
-    /** {@code groups} by layer index (null where none). */
-    private final List<Group>[] groupsAt;
+    /** By layer index: the steering groups there (empty where none), and whether the layer is hooked at all. */
+    private final List<List<Group>> groups = new ArrayList<>();
+    private final boolean[] hooked;
     private final NormAccumulator[][] norms;
     private final List<List<SteeringSpec>> specs;
     private boolean prefill = true;
@@ -74,37 +69,33 @@ public final class BatchSteering implements ResidualHook {
         this.firstToken = firstToken;
         this.bosId = dims.bosId();
         this.specs = specs;
+        this.hooked = new boolean[dims.layers()];
+        for (int l = 0; l < dims.layers(); l++) groups.add(new ArrayList<>());
         for (int r = 0; r < batch; r++) {
             for (SteeringSpec s : specs.get(r)) {
                 s.checkAgainst(dims);
-                List<Group> gs = groups.computeIfAbsent(s.layer(), k -> new ArrayList<>());
+                List<Group> gs = groups.get(s.layer());
                 Group g = gs.stream().filter(x -> x.positions == s.positions()).findFirst().orElse(null);
                 if (g == null) gs.add(g = new Group(s.positions(), batch, hidden));
                 g.rows[r] = true;
                 float[] v = s.vector().values();
                 for (int i = 0; i < hidden; i++) g.delta[r * hidden + i] += (float) (s.coef() * v[i]);
-                hooked.add(s.layer());
+                hooked[s.layer()] = true;
             }
         }
         for (int l : measureLayers == null ? new int[0] : measureLayers) {
             HookPoint.residPost(l).checkIn(dims, "measured layer");
-            hooked.add(l);
+            hooked[l] = true;
         }
         this.norms = new NormAccumulator[batch][dims.layers()];
-        this.isHooked = new boolean[dims.layers()];
-        for (int l : hooked) isHooked[l] = true;
-        @SuppressWarnings("unchecked")
-        List<Group>[] at = new List[dims.layers()];
-        for (Map.Entry<Integer, List<Group>> e : groups.entrySet()) at[e.getKey()] = e.getValue();
-        this.groupsAt = at;
-        for (int r = 0; r < batch; r++) for (int l : hooked) norms[r][l] = new NormAccumulator();
+        for (int r = 0; r < batch; r++) for (int l = 0; l < hooked.length; l++) if (hooked[l]) norms[r][l] = new NormAccumulator();
         this.active = new boolean[batch];
         java.util.Arrays.fill(active, true);
     }
 
     /** Uploads the per-row deltas; call inside a scope that outlives the generation's steps. */
     public void upload() {
-        for (List<Group> gs : groups.values())
+        for (List<Group> gs : groups)
             for (Group g : gs) g.uploaded = backend.floats(g.delta, batch, hidden);
     }
 
@@ -114,7 +105,7 @@ public final class BatchSteering implements ResidualHook {
      */
     public void startDecoding() {
         prefill = false;
-        for (List<Group> gs : groups.values()) {
+        for (List<Group> gs : groups) {
             for (Group g : gs) {
                 float[] m = new float[batch];
                 for (int r = 0; r < batch; r++) if (g.rows[r]) m[r] = 1f;
@@ -136,7 +127,7 @@ public final class BatchSteering implements ResidualHook {
     /** Only the layers something is steered or measured at. */
     @Override
     public boolean hooks(int layer) {
-        return layer >= 0 && layer < isHooked.length && isHooked[layer];
+        return layer >= 0 && layer < hooked.length && hooked[layer];
     }
 
     /** Fuses the layer's residual add into the first norm/steer pass ({@link Backend#addSteer}). */
@@ -149,7 +140,7 @@ public final class BatchSteering implements ResidualHook {
     /** {@code update} non-null: the residual is {@code h + update}, added by the first pass. */
     private Tensor hook(int layer, Tensor h, Tensor update, StepLayout layout, Scope layerScope) {
         if (!hooks(layer)) return h;
-        List<Group> gs = groupsAt[layer] == null ? List.of() : groupsAt[layer];
+        List<Group> gs = groups.get(layer);
         boolean measured = false;
         for (Group g : gs) {
             boolean here = prefill ? g.positions.includesPrompt() : g.positions.includesResponse();
@@ -223,7 +214,8 @@ public final class BatchSteering implements ResidualHook {
     /** Telemetry of row {@code r}: one entry per hooked layer, in layer order. */
     public List<HookTelemetry> telemetry(int r) {
         List<HookTelemetry> out = new ArrayList<>();
-        for (int l : hooked) {
+        for (int l = 0; l < hooked.length; l++) {
+            if (!hooked[l]) continue;
             NormAccumulator acc = norms[r][l];
             double coef = 0, vnorm = 0;
             boolean prompt = true, response = true;
