@@ -75,30 +75,39 @@ final class Gemm implements Linear {
         checkBlas(cublasSetWorkspace_v2(handle, new DeviceAddress(workspace), WORKSPACE_BYTES), "cublasSetWorkspace_v2");
     }
 
-    /** A recorded GEMM (see {@link StepGraph}). */
-    record Call(Gemm gemm, long x, long w, long y, int m, int n, int k, DType inputs) implements StepGraph.Work {
+    /**
+     * A recorded product (see {@link StepGraph}): cuBLAS's default GEMM ({@code lt} -1) or cuBLASLt's algorithm
+     * {@code lt} for the shape (bf16 inputs).
+     */
+    record Call(Gemm gemm, int lt, long x, long w, long y, int m, int n, int k, DType inputs) implements StepGraph.Work {
         @Override
         public void run() {
-            gemm.launch(x, w, y, m, n, k, inputs);
+            if (lt < 0) gemm.launch(x, w, y, m, n, k, inputs);
+            else gemm.launchLt(lt, x, w, y, m, n, k);
         }
 
         /** Written out (a record's generated equals goes through method handles): compared for every replayed step. */
         @Override
         public boolean equals(Object o) {
-            return o instanceof Call c && c.x == x && c.w == w && c.y == y && c.m == m && c.n == n && c.k == k && c.inputs == inputs
-                    && c.gemm == gemm;
+            return o instanceof Call c && c.lt == lt && c.x == x && c.w == w && c.y == y && c.m == m && c.n == n && c.k == k
+                    && c.inputs == inputs && c.gemm == gemm;
         }
 
         @Override
         public int hashCode() {
-            return Long.hashCode(x * 31 + w) * 31 + m * 17 + n;
+            return Long.hashCode(x * 31 + w) * 31 + m * 17 + n + lt;
         }
     }
 
     @Override
     public void linear(long x, long w, long y, int m, int n, int k, DType inputs) {
-        if (device.steps.mode() != StepGraph.Mode.EAGER && !device.steps.admit(new Call(this, x, w, y, m, n, k, inputs))) return;
-        launch(x, w, y, m, n, k, inputs);
+        record(new Call(this, -1, x, w, y, m, n, k, inputs));
+    }
+
+    /** Runs {@code c} now, or only records it in a replayed step (launched with the graph). */
+    private void record(Call c) {
+        if (device.steps.mode() != StepGraph.Mode.EAGER && !device.steps.admit(c)) return;
+        c.run();
     }
 
     private void launch(long x, long w, long y, int m, int n, int k, DType inputs) {
@@ -123,7 +132,7 @@ final class Gemm implements Linear {
     /** cuBLASLt, created on first use; null until then. A failure to create it leaves the plan without its algorithms. */
     private cublasLtContext lt;
     private boolean ltUnavailable;
-    private final Map<String, LtShape> ltShapes = new HashMap<>();
+    private final Map<LinearPlan.Shape, LtShape> ltShapes = new HashMap<>();
 
     /** One shape's cuBLASLt descriptors and heuristic results (kept alive: the algorithms point into them). */
     private static final class LtShape {
@@ -131,25 +140,6 @@ final class Gemm implements Linear {
         cublasLtMatrixLayoutOpaque_t a, b, c;
         cublasLtMatmulHeuristicResult_t results;
         List<LinearPlan.Lt> algorithms = List.of();
-    }
-
-    /** A recorded cuBLASLt product (see {@link StepGraph}). */
-    record LtCall(Gemm gemm, int index, long x, long w, long y, int m, int n, int k) implements StepGraph.Work {
-        @Override
-        public void run() {
-            gemm.launchLt(index, x, w, y, m, n, k);
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof LtCall c && c.index == index && c.x == x && c.w == w && c.y == y && c.m == m && c.n == n && c.k == k
-                    && c.gemm == gemm;
-        }
-
-        @Override
-        public int hashCode() {
-            return Long.hashCode(x * 31 + w) * 31 + m * 17 + n + index;
-        }
     }
 
     @Override
@@ -160,20 +150,15 @@ final class Gemm implements Linear {
 
     @Override
     public void linearLt(LinearPlan.Lt algorithm, long x, long w, long y, int m, int n, int k) {
-        LtShape s = ltShapes.get(key(m, n, k));
+        LtShape s = ltShapes.get(new LinearPlan.Shape(m, n, k));
         if (s == null || algorithm.index() >= s.algorithms.size())
             throw new IllegalStateException("cuBLASLt: no algorithm " + algorithm + " for m" + m + " n" + n + " k" + k);
-        if (device.steps.mode() != StepGraph.Mode.EAGER && !device.steps.admit(new LtCall(this, algorithm.index(), x, w, y, m, n, k))) return;
-        launchLt(algorithm.index(), x, w, y, m, n, k);
-    }
-
-    private static String key(int m, int n, int k) {
-        return m + "x" + n + "x" + k;
+        record(new Call(this, algorithm.index(), x, w, y, m, n, k, DType.BF16));
     }
 
     /** The shape's descriptors and up to {@code max} algorithms; null when cuBLASLt is not usable here. */
     private LtShape ltShape(int m, int n, int k, int max) {
-        LtShape s = ltShapes.get(key(m, n, k));
+        LtShape s = ltShapes.get(new LinearPlan.Shape(m, n, k));
         if (s != null || ltUnavailable) return s;
         try {
             if (lt == null) {
@@ -219,7 +204,7 @@ final class Gemm implements Linear {
                     cublasLtMatmulPreferenceDestroy(pref);
                 }
             }
-            ltShapes.put(key(m, n, k), s);
+            ltShapes.put(new LinearPlan.Shape(m, n, k), s);
             return s;
         } catch (RuntimeException | LinkageError e) {
             // No usable cuBLASLt (or no algorithm for this shape): the plan times cuBLAS and the gemv kernels alone.
@@ -246,7 +231,7 @@ final class Gemm implements Linear {
     }
 
     private void launchLt(int index, long x, long w, long y, int m, int n, int k) {
-        LtShape s = ltShapes.get(key(m, n, k));
+        LtShape s = ltShapes.get(new LinearPlan.Shape(m, n, k));
         checkBlas(cublasLtMatmul(lt, s.desc, one, new DeviceAddress(w), s.a, new DeviceAddress(x), s.b, zero,
                 new DeviceAddress(y), s.c, new DeviceAddress(y), s.c, s.results.getPointer(index).algo(),
                 new DeviceAddress(workspace), WORKSPACE_BYTES, device.stream), "cublasLtMatmul(algorithm " + index + ", m=" + m + ", n=" + n + ", k=" + k + ")");

@@ -217,17 +217,17 @@ final class LinearPlan {
         return List.copyOf(best.values());
     }
 
-    /**
-     * The method for {@code shape}. With {@code auto} and {@code canTime}, an unseen shape is timed now: cuBLAS,
-     * {@code ltAlgorithms} (cuBLASLt's, in its order; empty where there is none) and the gemv candidates, run by
-     * {@code runner} on {@code device}. The caller then runs the chosen method once more for the output.
-     */
     /** The method already chosen for {@code shape}; null before its first {@link #choose}. */
     Method chosen(Shape shape) {
         Choice c = chosen.get(shape);
         return c == null ? null : c.method();
     }
 
+    /**
+     * The method for {@code shape}. With {@code auto} and {@code canTime}, an unseen shape is timed now: cuBLAS,
+     * {@code ltAlgorithms} (cuBLASLt's, in its order; empty where there is none) and the gemv candidates, run by
+     * {@code runner} on {@code device}. The caller then runs the chosen method once more for the output.
+     */
     Method choose(Shape shape, boolean canTime, Gpu device, java.util.function.Supplier<List<Lt>> ltAlgorithms, Runner runner) {
         Choice c = chosen.get(shape);
         if (c != null) return c.method();
