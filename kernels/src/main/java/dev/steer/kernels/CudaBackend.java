@@ -38,7 +38,7 @@ public final class CudaBackend implements Backend {
     private final Linear gemm;
     private final Arena arena;
     private final WeightUpload upload;
-    /** The host buffer of the per-step uploads (token ids, rotary rows, cache length and padding). */
+    /** The host buffer of the per-step uploads (token ids, rotary rows, cache length and padding, sampling draws). */
     private final HostUploads uploads = new HostUploads();
     private final List<DeviceTensor> weights = new ArrayList<>();
     private final List<CudaKvCache> caches = new ArrayList<>();
@@ -60,7 +60,7 @@ public final class CudaBackend implements Backend {
         this.gemm = gemm;
         this.arena = new Arena(device, ARENA_CHUNK_BYTES);
         this.upload = new WeightUpload(device);
-        this.ops = new Ops(device, kernels, gemm, arena);
+        this.ops = new Ops(device, kernels, gemm, arena, uploads);
         this.ops.bf16Operands = precision == Precision.BF16;
         this.graphs = device.steps() != null && !"0".equals(System.getenv("STEER_CUDA_GRAPHS"));
     }

@@ -230,6 +230,8 @@ final class CudaDevice implements Gpu {
 
     /** Page-locked buffers for queued downloads, reused (allocating pinned memory costs far more than the copy). */
     private final java.util.ArrayDeque<BytePointer> pinnedPool = new java.util.ArrayDeque<>();
+    /** Their completion events, reused likewise (a decode step queues a few downloads; each needs one). */
+    private final java.util.ArrayDeque<CUevent_st> eventPool = new java.util.ArrayDeque<>();
 
     /** An async copy into a pooled pinned buffer and an event after it; get() waits on the event. */
     @Override
@@ -241,10 +243,9 @@ final class CudaDevice implements Gpu {
         for (BytePointer b : pinnedPool) if (b.capacity() >= bytes) { buffer = b; break; }
         if (buffer != null) pinnedPool.remove(buffer);
         else buffer = stagingBuffer(Math.max(4096, Long.highestOneBit(Math.max(1, bytes - 1)) << 1));
-        CUevent_st done = new CUevent_st();
-        check(cuEventCreate(done, CU_EVENT_DEFAULT), "cuEventCreate");
+        CUevent_st event = pooledEvent();
         if (bytes > 0) check(cuMemcpyDtoHAsync(buffer, src, bytes, stream), "cuMemcpyDtoHAsync");
-        check(cuEventRecord(done, stream), "cuEventRecord");
+        check(cuEventRecord(event, stream), "cuEventRecord");
         BytePointer held = buffer;
         return new dev.steer.engine.backend.Pending<>() {
             private byte[] value;
@@ -253,14 +254,22 @@ final class CudaDevice implements Gpu {
             public byte[] get() {
                 if (value != null) return value;
                 enter();
-                check(cuEventSynchronize(done), "cuEventSynchronize");
-                cuEventDestroy(done);
+                check(cuEventSynchronize(event), "cuEventSynchronize");
+                eventPool.add(event);
                 value = new byte[(int) bytes];
                 held.position(0).get(value);
                 pinnedPool.add(held);
                 return value;
             }
         };
+    }
+
+    private CUevent_st pooledEvent() {
+        CUevent_st e = eventPool.poll();
+        if (e != null) return e;
+        e = new CUevent_st();
+        check(cuEventCreate(e, CU_EVENT_DEFAULT), "cuEventCreate");
+        return e;
     }
 
     /**
@@ -343,6 +352,8 @@ final class CudaDevice implements Gpu {
         steps.close();
         for (BytePointer b : pinnedPool) freeStagingBuffer(b);
         pinnedPool.clear();
+        for (CUevent_st e : eventPool) cuEventDestroy(e);
+        eventPool.clear();
         if (sideStream != null) check(cuStreamDestroy(sideStream), "cuStreamDestroy(side)");
         check(cuStreamDestroy(stream), "cuStreamDestroy");
         check(cuDevicePrimaryCtxRelease(handle), "cuDevicePrimaryCtxRelease");

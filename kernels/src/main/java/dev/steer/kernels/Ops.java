@@ -6,7 +6,6 @@ import dev.steer.engine.backend.SteerResult;
 import dev.steer.engine.backend.Tensor;
 import java.util.Arrays;
 import java.util.Map;
-import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.IntPointer;
 
 /**
@@ -50,12 +49,14 @@ final class Ops {
     private final Kernels kernels;
     private final Linear gemm;
     private final Arena arena;
+    private final HostUploads uploads;
 
-    Ops(Gpu device, Kernels kernels, Linear gemm, Arena arena) {
+    Ops(Gpu device, Kernels kernels, Linear gemm, Arena arena, HostUploads uploads) {
         this.device = device;
         this.kernels = kernels;
         this.gemm = gemm;
         this.arena = arena;
+        this.uploads = uploads;
     }
 
     static DeviceTensor cast(Tensor t, String op) {
@@ -457,14 +458,10 @@ final class Ops {
         long state = arena.allocate(rows * (long) SAMPLE_ROW_BYTES);
         long draws = arena.allocate(rows * 8L);
         long out = arena.allocate(rows * 4L);
-        try (DoublePointer host = new DoublePointer(uniforms)) {
-            device.upload(draws, host, rows * 8L);
-        }
+        uploads.doubles(device, draws, uniforms);
         int[] preset = new int[rows];
         Arrays.fill(preset, vocab - 1);          // the rule's answer when rounding leaves every search short
-        try (IntPointer host = new IntPointer(preset)) {
-            device.upload(out, host, rows * 4L);
-        }
+        uploads.ints(device, out, preset);
         int settleBlocks = (rows + THREADS - 1) / THREADS;
         kernel("sample_max").ptr(x.address).ptr(sliceMax).i32(vocab).launch(s, rows, SAMPLE_THREADS, 0);
         kernel("sample_exp").ptr(x.address).ptr(sliceMax).ptr(p).ptr(sliceMass).ptr(state).i32(vocab).f64(temperature)
