@@ -5,10 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonArray;
+import dev.steer.engine.backend.Backend;
+import dev.steer.engine.backend.KvCache;
+import dev.steer.engine.backend.StepLayout;
+import dev.steer.engine.backend.Tensor;
 import dev.steer.engine.generation.GenerationOptions;
 import dev.steer.engine.generation.GenerationRequest;
 import dev.steer.engine.generation.GenerationResult;
 import dev.steer.engine.generation.Generator;
+import dev.steer.engine.model.CausalLm;
+import dev.steer.engine.model.ModelDims;
+import dev.steer.engine.model.ResidualHook;
 import dev.steer.engine.steering.Positions;
 import dev.steer.engine.steering.SteeringSpec;
 import dev.steer.engine.steering.SteeringVector;
@@ -177,29 +184,28 @@ class EmulatedCudaCommandTest {
         if (ahead) System.setProperty("steer.lookahead", "1");
         CudaBackend be = CudaBackend.emulated(Precision.F32);
         try (LoadedModel m = LoadedModel.open(CliRun.TINY, be)) {
-            dev.steer.engine.model.CausalLm lm = m.lm();
-            dev.steer.engine.model.ModelDims d = lm.dims();
-            dev.steer.engine.model.ModelDims eos = new dev.steer.engine.model.ModelDims(d.architecture(), d.layers(), d.hidden(), d.vocab(),
-                    d.bosId(), d.padId(), new int[] {274, 173, 45, 146});
-            dev.steer.engine.model.CausalLm wrapped = new dev.steer.engine.model.CausalLm() {
+            CausalLm lm = m.lm();
+            ModelDims d = lm.dims();
+            ModelDims eos = new ModelDims(d.architecture(), d.layers(), d.hidden(), d.vocab(), d.bosId(), d.padId(),
+                    new int[] {274, 173, 45, 146});
+            CausalLm wrapped = new CausalLm() {
                 @Override
-                public dev.steer.engine.model.ModelDims dims() {
+                public ModelDims dims() {
                     return stopAtEos ? eos : d;
                 }
 
                 @Override
-                public dev.steer.engine.backend.Backend backend() {
+                public Backend backend() {
                     return lm.backend();
                 }
 
                 @Override
-                public dev.steer.engine.backend.KvCache newCache(int batch, int capacity) {
+                public KvCache newCache(int batch, int capacity) {
                     return lm.newCache(batch, capacity);
                 }
 
                 @Override
-                public dev.steer.engine.backend.Tensor forward(dev.steer.engine.backend.Tensor ids, dev.steer.engine.backend.StepLayout layout,
-                                                               dev.steer.engine.backend.KvCache cache, dev.steer.engine.model.ResidualHook hook, boolean allSteps) {
+                public Tensor forward(Tensor ids, StepLayout layout, KvCache cache, ResidualHook hook, boolean allSteps) {
                     return lm.forward(ids, layout, cache, hook, allSteps);
                 }
 
@@ -329,9 +335,9 @@ class EmulatedCudaCommandTest {
         JsonArray want = detail.getAsJsonArray("logits");
         CudaBackend be = CudaBackend.emulated(precision);
         try (LoadedModel m = LoadedModel.open(CliRun.TINY, be); dev.steer.engine.backend.Scope s = be.openScope();
-             dev.steer.engine.backend.KvCache cache = m.lm().newCache(1, ids.length)) {
-            float[] got = be.toHost(m.lm().forward(be.ints(ids, 1, ids.length), new dev.steer.engine.backend.StepLayout(1, 0, ids.length, new int[] {0}),
-                    cache, dev.steer.engine.model.ResidualHook.NONE, true));
+             KvCache cache = m.lm().newCache(1, ids.length)) {
+            float[] got = be.toHost(m.lm().forward(be.ints(ids, 1, ids.length), new StepLayout(1, 0, ids.length, new int[] {0}),
+                    cache, ResidualHook.NONE, true));
             int v = m.lm().dims().vocab();
             double max = 0;
             int agree = 0;

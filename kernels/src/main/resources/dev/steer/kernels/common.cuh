@@ -9,7 +9,7 @@
 // scheduled (they wait in turn in their own first statement). With the launch attribute on (STEER_PDL=1), a
 // kernel's launch and block set-up overlap the previous kernel's last wave; without it, or before sm_90, or in
 // the CPU emulator, both instructions are no-ops. A kernel that read or wrote memory before this call would race
-// with its predecessor: the source check (KernelSourceTest) keeps it first.
+// with its predecessor: a source check (KernelCompileCheckTest) keeps it first.
 __device__ __forceinline__ void pdl_begin() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.wait;" ::: "memory");

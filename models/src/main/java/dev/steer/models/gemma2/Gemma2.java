@@ -110,8 +110,9 @@ public final class Gemma2 implements CausalLm {
         // Prefill: a scope per layer, whose intermediates are freed when the layer ends (a batch-64 prefill of
         // gemma-2-2b once held all 26 layers' at once). Only h moves on, taking the place of the layer's input h
         // (Scope.keep(t, replacing)), so one B x T x hidden tensor carries across layers rather than one per layer.
-        // At prefill a layer's end is not fused with the next layer's input norm: that would keep a second tensor. Decode steps are small: no inner scopes
-        // (no copies of kept tensors either; the step's own scope frees everything) and the fusion across layers.
+        // At prefill a layer's end is not fused with the next layer's input norm: that would keep a second tensor.
+        // Decode steps are small: no inner scopes (no copies of kept tensors either; the step's own scope frees
+        // everything) and the fusion across layers.
         boolean perLayer = layout.steps() > 1;
         Tensor n = null;   // this layer's input norm, when the previous layer's fused end already computed it
         Tensor finalNormed = null;   // the final norm of h, when the last layer's fused end computed it
