@@ -3,10 +3,11 @@
 # teacher-forced logits against transformers), then speed (steer bench and transformers' peer bench, same run).
 # Needs .carry/ from tools/device/prepare.sh. Logs go to $L, packed after every step into $OUT/logs.tgz (the
 # device tool brings back at most 8 files; one archive holds them all, and a call cut short keeps what it had).
-# Device time is scarce (15 min a session, 10 min a command): run the correctness and headline stages first,
-#   STAGES="self tiny peer bench gemv pdl ahead" BATCHES=1,8,64 bash tools/device/gpu-check.sh
+# Device time is scarce (15 min a session, 10 min a command): run the correctness and headline stages first
+# (device run 6's call 3, about 160 s on an H100):
+#   STAGES="self tiny peer tf bench gemv" BATCHES=1,8,64 bash tools/device/gpu-check.sh
 # then, time permitting, the other A/B and profile stages in a second call:
-#   STAGES="profile attn sampled commands" BATCHES=1,64 bash tools/device/gpu-check.sh   (also: tf pdlonly unpacked nograph)
+#   STAGES="profile attn sampled commands ahead pdl" BATCHES=1,64 bash tools/device/gpu-check.sh   (also: unpacked nograph)
 # (peer and bench in the same call: their ratio is only meaningful within one run).
 set -u
 OUT=${OUT:-/tmp/steer-out}; L=/tmp/steer-logs; mkdir -p "$OUT" "$L"
@@ -28,7 +29,7 @@ step() { local name=$1 t=$2; shift 2; echo "== $name"; local s=$(date +%s); time
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$L/gpu.txt"
 # the host CPU: bench's graph_host_us_per_replayed_step (the Java recording of each replayed step) depends on it
 lscpu 2>/dev/null | grep -E "^(Model name|CPU\(s\)|CPU max MHz)" | tee -a "$L/gpu.txt"
-STAGES=${STAGES:-self tiny commands peer tf bench gemv pdl ahead unpacked sampled attn profile}  # run 5: see BENCHMARKS.md
+STAGES=${STAGES:-self tiny commands peer tf bench gemv pdl ahead unpacked sampled attn profile}  # runs 5, 6: see BENCHMARKS.md
 
 # The gemma-2-2b-shaped checkpoint (hf_peer_bench.py writes it before benchmarking): made here when a call
 # without the peer stage needs it (a fresh machine has no /tmp/g2); sed stops the script right after the save.
@@ -102,7 +103,7 @@ if [[ $STAGES == *tf* ]]; then
 fi
 
 if [[ $STAGES == *bench* ]]; then
-  TAIL=15 step steer_bench 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
+  TAIL=40 step steer_bench 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
 fi
 if [[ $STAGES == *unpacked* ]]; then
   # A/B: q/k/v and gate/up as separate weights (the layout of runs 1-4) against the packed default above
@@ -124,29 +125,25 @@ if [[ $STAGES == *attn* ]]; then
   STEER_ROPE_FUSED=0 TAIL=8 step steer_bench_rope 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
 fi
 if [[ $STAGES == *gemv* ]]; then
-  # A/B: STEER_GEMV=auto (each decode-size linear layer, up to 64 rows, times cuBLAS, cuBLASLt's heuristic
-  # algorithms and, up to 8 rows, the gemv.cu configurations on the device, and keeps the fastest; the choices are
-  # printed) against the cuBLAS default of the bench stage above, in the same call.
-  STEER_GEMV=auto TAIL=40 step steer_bench_gemv 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
+  # A/B: cuBLAS for every linear layer (STEER_GEMV=0) against the default auto plan of the bench stage (each
+  # decode-size linear layer, up to 64 rows, times cuBLAS, cuBLASLt's heuristic algorithms and, up to 8 rows, the
+  # gemv.cu configurations on the device, and keeps the fastest; bench prints the choices), in the same call.
+  STEER_GEMV=0 TAIL=12 step steer_bench_cublas 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
 fi
 if [[ " $STAGES " == *" pdl "* ]]; then
-  # Programmatic dependent launch (STEER_PDL=1): correctness first (tiny fixture f32 tokens against transformers,
-  # a full model where a kernel that did not wait for its predecessor would read stale data), then speed with the
-  # auto linear plan (gemv kernels at small batches make most kernel boundaries own-kernel to own-kernel).
+  # Programmatic dependent launch (STEER_PDL=1, opt-in: within noise in device run 6): correctness first (tiny
+  # fixture f32 tokens against transformers, a full model where a kernel that did not wait for its predecessor would
+  # read stale data), then speed on top of the defaults.
   STEER_PDL=1 timeout 120 "${J[@]}" dev.steer.cli.Steer "${ARGS[@]}" > "$L/tiny_pdl_plain.json" 2>> "$L/tiny_plain.err"
   STEER_PDL=1 timeout 120 "${J[@]}" dev.steer.cli.Steer "${ARGS[@]}" --steer 1:8.0:models/src/test/resources/fixtures/steering-vector.json \
       > "$L/tiny_pdl_steered.json" 2>> "$L/tiny_plain.err"
   step tiny_pdl_check 60 python3 tools/device/check_tiny.py $REF "$L/tiny_pdl_plain.json" "$L/tiny_pdl_steered.json"
-  STEER_PDL=1 STEER_GEMV=auto TAIL=40 step steer_bench_pdl_auto 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
+  STEER_PDL=1 TAIL=12 step steer_bench_pdl 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
 fi
 if [[ $STAGES == *ahead* ]]; then
-  # Look-ahead decoding (STEER_LOOKAHEAD=1): the Java forward of step n + 1 recorded while the GPU runs step n; with
-  # and without the other opt-ins (backend_stats.graph_host_us_per_replayed_step says what there is to hide)
-  STEER_LOOKAHEAD=1 TAIL=10 step steer_bench_ahead 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
-  STEER_LOOKAHEAD=1 STEER_PDL=1 STEER_GEMV=auto TAIL=40 step steer_bench_all 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
-fi
-if [[ $STAGES == *pdlonly* ]]; then
-  STEER_PDL=1 TAIL=10 step steer_bench_pdl 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
+  # A/B: without look-ahead (STEER_LOOKAHEAD=0: each step recorded after the previous one's tokens are back)
+  # against the default (the Java forward of step n + 1 recorded while the GPU runs step n)
+  STEER_LOOKAHEAD=0 TAIL=12 step steer_bench_noahead 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
 fi
 if [[ $STAGES == *profile* ]]; then
   STEER_CUDA_PROFILE=1 STEER_CUDA_GRAPHS=0 TAIL=30 step steer_profile 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch 1 --prompt-len 64 --new-tokens 16 --layer 12
@@ -161,10 +158,8 @@ echo "================ summary"
 cat "$L/fallback.log" 2>/dev/null
 grep -h "PASS\|FAIL" "$L"/*.log 2>/dev/null | tail -n 40
 grep -h "tok/s" "$L/peer_bench.log" 2>/dev/null
-tail -n 15 "$L/steer_bench.log" 2>/dev/null
+tail -n 40 "$L/steer_bench.log" 2>/dev/null
 tail -n 10 "$L/steer_bench_nograph.log" 2>/dev/null
 tail -n 8 "$L/steer_bench_attn.log" "$L/steer_bench_rope.log" 2>/dev/null
-tail -n 40 "$L/steer_bench_gemv.log" "$L/steer_bench_pdl_auto.log" 2>/dev/null
-tail -n 10 "$L/steer_bench_pdl.log" "$L/steer_bench_ahead.log" 2>/dev/null
-tail -n 40 "$L/steer_bench_all.log" 2>/dev/null
+tail -n 12 "$L/steer_bench_cublas.log" "$L/steer_bench_pdl.log" "$L/steer_bench_noahead.log" 2>/dev/null
 grep -A 14 "GPU time by op" "$L/steer_profile.log" "$L/steer_profile64.log" 2>/dev/null

@@ -148,7 +148,7 @@ class EmulatedCudaCommandTest {
     }
 
     /**
-     * Look-ahead decoding (STEER_LOOKAHEAD=1, here its system property) on the emulator: a mixed batch's tokens and
+     * Look-ahead decoding (the default; STEER_LOOKAHEAD=0, here its system property, turns it off) on the emulator: a mixed batch's tokens and
      * telemetry equal the step-by-step loop's, greedy and sampled, steps from the third on are recorded ahead, and
      * the graph replays as before. With EOS ids set to tokens the rows produce (a wrapper over the model's dims),
      * rows stop at different steps and the batch ends on an EOS, so one step recorded ahead runs for nothing: results
@@ -181,7 +181,7 @@ class EmulatedCudaCommandTest {
      */
     private static Object[] lookAheadRun(List<GenerationRequest> requests, GenerationOptions opts, boolean ahead) {
         boolean stopAtEos = opts.stopAtEos();
-        if (ahead) System.setProperty("steer.lookahead", "1");
+        System.setProperty("steer.lookahead", ahead ? "1" : "0");
         CudaBackend be = CudaBackend.emulated(Precision.F32);
         try (LoadedModel m = LoadedModel.open(CliRun.TINY, be)) {
             CausalLm lm = m.lm();

@@ -381,8 +381,10 @@ public final class CudaBackend implements Backend {
         s.put("graph_replays", graphReplays());
         s.put("graph_mismatches", graphMismatches());
         s.put("graph_step_launches", graphs ? device.steps().capturedWork() : 0);
-        if (graphs && device.steps().replays() + device.steps().mismatches() > 0)
+        if (graphs && device.steps().replays() + device.steps().mismatches() > 0) {
             s.put("graph_host_us_per_replayed_step", Math.round(device.steps().recordMicrosPerStep() * 10) / 10.0);
+            s.put("graph_wait_us_per_replayed_step", Math.round(device.steps().waitMicrosPerStep() * 10) / 10.0);
+        }
         s.put("programmatic_launch", kernels.programmatic());
         s.put("linear_plan", ops.linearPlan.setting());
         s.put("linear_choices", ops.linearPlan.describe());

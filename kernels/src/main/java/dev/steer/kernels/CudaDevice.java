@@ -254,7 +254,9 @@ final class CudaDevice implements Gpu {
             public byte[] get() {
                 if (value != null) return value;
                 enter();
+                long t = System.nanoTime();
                 check(cuEventSynchronize(event), "cuEventSynchronize");
+                steps.waited(System.nanoTime() - t);
                 eventPool.add(event);
                 value = new byte[(int) bytes];
                 held.position(0).get(value);

@@ -18,8 +18,9 @@ import java.util.regex.Pattern;
  * warps, C output columns each, for up to R rows). The setting (environment variable {@code STEER_GEMV}, else the
  * system property {@code steer.gemv}):
  * <ul>
- *   <li>unset or {@code 0}: cuBLAS's default for every shape;</li>
- *   <li>{@code auto}: the first time a shape (m, n, k) runs eagerly, cuBLAS's default, cuBLASLt's heuristic
+ *   <li>{@code 0} (or {@code cublas}): cuBLAS's default for every shape;</li>
+ *   <li>{@code auto}, the default on a GPU since device run 6 (batch-1 steered decode 408.9 against cuBLAS's 369.8
+ *       tok/s on an H100, BENCHMARKS.md): the first time a shape (m, n, k) runs eagerly, cuBLAS's default, cuBLASLt's heuristic
  *       algorithms (up to {@link #LT_ALGORITHMS}) and every gemv instantiation that serves m are timed on the device
  *       on the layer's own operands, each run with the L2 cache flushed first (so the weights stream from memory,
  *       as they do in a step), and the fastest by median is kept for that shape for the life of the backend. A
@@ -28,7 +29,10 @@ import java.util.regex.Pattern;
  *   <li>{@code c<C>w<W>}, e.g. {@code c2w4}: that gemv instantiation for every shape it serves (for A/B runs and
  *       checks), with the smallest R that holds the rows.</li>
  * </ul>
- * Every method's numbers equal cuBLAS's up to float32 summation order (bf16 operands, float32 accumulation).
+ * Unset: {@code auto} on a GPU, {@code 0} on the kernel emulator (whose timings say nothing about a GPU, and whose
+ * tests want one fixed method). Every method's numbers equal cuBLAS's up to float32 summation order (bf16 operands,
+ * float32 accumulation); since {@code auto} chooses by timing, two processes may pick different methods and so
+ * differ in the last bits of a bf16 logit: {@code STEER_GEMV=0} pins cuBLAS where runs must match bit for bit.
  */
 final class LinearPlan {
     /** Rows up to which a gemv may serve a linear layer. */
@@ -168,11 +172,16 @@ final class LinearPlan {
         this.fixed = fixed;
     }
 
-    /** From the environment variable {@code STEER_GEMV}, else the system property {@code steer.gemv}. */
-    static LinearPlan fromEnvironment() {
+    /**
+     * From the environment variable {@code STEER_GEMV}, else the system property {@code steer.gemv}; neither set:
+     * {@code auto} on a GPU ({@code gpu}), cuBLAS on the emulator.
+     */
+    static LinearPlan fromEnvironment(boolean gpu) {
         String env = System.getenv("STEER_GEMV");
         if (env != null) return parse(env, "STEER_GEMV");
-        return parse(System.getProperty("steer.gemv"), "-Dsteer.gemv");
+        String property = System.getProperty("steer.gemv");
+        if (property == null && gpu) return parse("auto", "default");
+        return parse(property, "-Dsteer.gemv");
     }
 
     /**

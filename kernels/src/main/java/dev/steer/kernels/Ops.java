@@ -37,8 +37,11 @@ final class Ops {
     /** The opt-in kernels for this backend (from the environment; tests set them). */
     boolean decodeAttention = DECODE_ATTENTION;
     boolean fusedRope = FUSED_ROPE;
-    /** cuBLAS, cuBLASLt or gemv.cu for decode-sized bf16 linear layers (STEER_GEMV; see {@link LinearPlan}). */
-    LinearPlan linearPlan = LinearPlan.fromEnvironment();
+    /**
+     * cuBLAS, cuBLASLt or gemv.cu for decode-sized bf16 linear layers (STEER_GEMV; see {@link LinearPlan}; unset:
+     * auto on a GPU, cuBLAS on the emulator).
+     */
+    LinearPlan linearPlan;
     /**
      * Weights are bf16 (the BF16 precision): the ops whose output feeds a GEMM (RMSNorm, the gated GELU) write its
      * bf16 copy in the same pass, so no separate to_bf16 pass runs before the GEMM.
@@ -57,6 +60,7 @@ final class Ops {
         this.gemm = gemm;
         this.arena = arena;
         this.uploads = uploads;
+        this.linearPlan = LinearPlan.fromEnvironment(device instanceof CudaDevice);
     }
 
     static DeviceTensor cast(Tensor t, String op) {

@@ -56,6 +56,9 @@ final class StepGraph implements AutoCloseable {
     /** Host time of replayed steps from begin to the comparison's end (the Java forward recording its work). */
     private long stepStart;
     private long recordNanos;
+    /** Host time replayed steps spent waiting for the device's earlier results (look-ahead), left out of recordNanos. */
+    private long waitNanos;
+    private long stepWait;
 
     StepGraph(CudaDevice device) {
         this.device = device;
@@ -88,6 +91,7 @@ final class StepGraph implements AutoCloseable {
         stepsOfKey++;
         current = new ArrayList<>(Math.max(16, captured.size()));   // a replay records as many as the capture
         stepStart = System.nanoTime();
+        stepWait = 0;
         if (stepsOfKey == 1) {
             mode = Mode.EAGER;
         } else if (!ready) {
@@ -126,7 +130,7 @@ final class StepGraph implements AutoCloseable {
             }
             case DRY -> {
                 boolean same = current.equals(captured);
-                recordNanos += System.nanoTime() - stepStart;
+                recordNanos += System.nanoTime() - stepStart - stepWait;
                 if (same) {
                     if (device == null) launchRecords();
                     else check(cuGraphLaunch(exec, device.stream), "cuGraphLaunch");
@@ -143,6 +147,17 @@ final class StepGraph implements AutoCloseable {
     /** The emulation's graph launch: the captured records, in order, with their captured arguments. */
     private void launchRecords() {
         for (Work w : captured) w.run();
+    }
+
+    /**
+     * The host waited {@code nanos} for the device (a queued read's completion). Inside a step (look-ahead reads the
+     * previous step's tokens while recording the next), that wait is the GPU's time, not the recording's: it is
+     * counted apart.
+     */
+    void waited(long nanos) {
+        if (!inStep || mode != Mode.DRY) return;
+        stepWait += nanos;
+        waitNanos += nanos;
     }
 
     /** Forgets the graph (a new generation, a closed cache). */
@@ -166,12 +181,23 @@ final class StepGraph implements AutoCloseable {
 
     /**
      * Mean host microseconds a replayed (or mismatched) step spent before its launch: the forward run in Java to
-     * record the step's work, and the comparison with the capture. At batch 1 this adds to every step unless the GPU
-     * is still busy with the previous one. NaN before any.
+     * record the step's work, and the comparison with the capture, without the waits of {@link #waitMicrosPerStep}.
+     * Without look-ahead this adds to every step at batch 1 unless the GPU is still busy with the previous one. NaN
+     * before any.
      */
     double recordMicrosPerStep() {
         long steps = replays + mismatches;
         return steps == 0 ? Double.NaN : recordNanos / 1e3 / steps;
+    }
+
+    /**
+     * Mean host microseconds a replayed step waited, between its begin and its launch, for the device's earlier
+     * results: with look-ahead, the previous step's tokens (the GPU time the recording did not need to cover). 0
+     * without look-ahead; NaN before any replayed step.
+     */
+    double waitMicrosPerStep() {
+        long steps = replays + mismatches;
+        return steps == 0 ? Double.NaN : waitNanos / 1e3 / steps;
     }
 
     /** Launches, GEMMs and device copies in the captured step (0 before a capture). */

@@ -17,6 +17,25 @@ import org.junit.jupiter.api.Test;
 
 /** How bf16 linear layers of few rows pick cuBLAS or a gemv.cu instantiation (STEER_GEMV). */
 class LinearPlanTest {
+    /** Unset: auto on a GPU (device run 6's A/B), cuBLAS on the emulator; a set value wins on both. */
+    @Test
+    void defaultIsAutoOnAGpuAndCublasOnTheEmulator() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getenv("STEER_GEMV") == null, "STEER_GEMV is set here");
+        String before = System.getProperty("steer.gemv");
+        try {
+            System.clearProperty("steer.gemv");
+            assertEquals("auto", LinearPlan.fromEnvironment(true).setting());
+            assertEquals("cublas", LinearPlan.fromEnvironment(false).setting());
+            System.setProperty("steer.gemv", "0");
+            assertEquals("cublas", LinearPlan.fromEnvironment(true).setting());
+            System.setProperty("steer.gemv", "c2w4");
+            assertEquals("c2w4", LinearPlan.fromEnvironment(false).setting());
+        } finally {
+            if (before == null) System.clearProperty("steer.gemv");
+            else System.setProperty("steer.gemv", before);
+        }
+    }
+
     @Test
     void settingsParseAndBadOnesNameTheVariableAndTheChoices() {
         assertEquals("cublas", LinearPlan.parse(null, "STEER_GEMV").setting());
