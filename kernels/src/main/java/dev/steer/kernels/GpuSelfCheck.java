@@ -267,6 +267,9 @@ public final class GpuSelfCheck {
                             1e-4, () -> gemvGelu(g, m, n, k));
             }
         }
+        for (int m : new int[] {1, 3})
+            check("gate/up + gelu by the auto plan (candidates timed with their gelu) [" + m + ",2312] x [2x67,2312], then a linear",
+                    1e-4, () -> autoGateUpGelu(m, 67, 2312));
     }
 
     /**
@@ -274,20 +277,45 @@ public final class GpuSelfCheck {
      * to it): gelu_tanh(gate) × up against the reference, and a linear reading its bf16 copy.
      */
     private double gemvGelu(LinearPlan.Gemv g, int m, int inner, int k) {
-        return withGemv(g, new LinearPlan.Shape(m, 2 * inner, k), () -> {
-            float[] x = random(m * k, 1f), w = random(2 * inner * k, (float) (2 / Math.sqrt(k))), w2 = random(16 * inner, 0.1f);
-            try (Scope s = be.openScope()) {
-                Tensor act = be.linearGeluTanhMulPacked(be.floats(x, m, k), be.weight(new ArrayTensor("check.gate_up", new long[] {2 * inner, k}, w)));
-                float[] got = be.toHost(act);
-                float[] after = be.toHost(be.linear(act, be.weight(new ArrayTensor("check.down", new long[] {16, inner}, w2))));
-                float[] proj = ReferenceOps.linear(Bf16.round(x), Bf16.round(w), k), gate = new float[m * inner], up = new float[m * inner];
-                for (int r = 0; r < m; r++) {
-                    System.arraycopy(proj, r * 2 * inner, gate, r * inner, inner);
-                    System.arraycopy(proj, r * 2 * inner + inner, up, r * inner, inner);
-                }
-                return Math.max(maxAbs(got, ReferenceOps.geluTanhMul(gate, up)), maxAbs(after, ReferenceOps.linear(Bf16.round(got), Bf16.round(w2), inner)));
+        return withGemv(g, new LinearPlan.Shape(m, 2 * inner, k, true), () -> gateUpGelu(m, inner, k));
+    }
+
+    /** linearGeluTanhMulPacked by the backend's current plan against the reference, and a linear reading its bf16 copy. */
+    private double gateUpGelu(int m, int inner, int k) {
+        float[] x = random(m * k, 1f), w = random(2 * inner * k, (float) (2 / Math.sqrt(k))), w2 = random(16 * inner, 0.1f);
+        try (Scope s = be.openScope()) {
+            Tensor act = be.linearGeluTanhMulPacked(be.floats(x, m, k), be.weight(new ArrayTensor("check.gate_up", new long[] {2 * inner, k}, w)));
+            float[] got = be.toHost(act);
+            float[] after = be.toHost(be.linear(act, be.weight(new ArrayTensor("check.down", new long[] {16, inner}, w2))));
+            float[] proj = ReferenceOps.linear(Bf16.round(x), Bf16.round(w), k), gate = new float[m * inner], up = new float[m * inner];
+            for (int r = 0; r < m; r++) {
+                System.arraycopy(proj, r * 2 * inner, gate, r * inner, inner);
+                System.arraycopy(proj, r * 2 * inner + inner, up, r * inner, inner);
             }
-        });
+            return Math.max(maxAbs(got, ReferenceOps.geluTanhMul(gate, up)), maxAbs(after, ReferenceOps.linear(Bf16.round(got), Bf16.round(w2), inner)));
+        }
+    }
+
+    /**
+     * The auto plan on the packed gate/up projection (the default on a GPU): every candidate timed as it runs in a
+     * step (fused gemv forms, or the method then the gelu kernel) into scratch tensors, then the chosen one computes
+     * the output, which must equal the reference whichever won; the choice is kept under the gelu shape.
+     */
+    private double autoGateUpGelu(int m, int inner, int k) {
+        LinearPlan saved = be.ops().linearPlan;
+        LinearPlan plan = LinearPlan.parse("auto", "auto check");
+        be.ops().linearPlan = plan;
+        try {
+            double err = gateUpGelu(m, inner, k);
+            LinearPlan.Choice used = plan.choices().get(new LinearPlan.Shape(m, 2 * inner, k, true));
+            if (used == null || Double.isNaN(used.micros())) throw new IllegalStateException("the gelu shape was not timed: " + plan.describe());
+            int expected = 1 + be.ops().ltAlgorithms(m, 2 * inner, k).size() + LinearPlan.candidates(m).size();
+            if (used.note().split(", ").length != expected)
+                throw new IllegalStateException(expected + " candidates expected: " + used.note());
+            return err;
+        } finally {
+            be.ops().linearPlan = saved;
+        }
     }
 
     /**

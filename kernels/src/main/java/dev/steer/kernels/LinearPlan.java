@@ -19,13 +19,15 @@ import java.util.regex.Pattern;
  * system property {@code steer.gemv}):
  * <ul>
  *   <li>{@code 0} (or {@code cublas}): cuBLAS's default for every shape;</li>
- *   <li>{@code auto}, the default on a GPU since device run 6 (batch-1 steered decode 408.9 against cuBLAS's 369.8
- *       tok/s on an H100, BENCHMARKS.md): the first time a shape (m, n, k) runs eagerly, cuBLAS's default, cuBLASLt's heuristic
- *       algorithms (up to {@link #LT_ALGORITHMS}) and every gemv instantiation that serves m are timed on the device
- *       on the layer's own operands, each run with the L2 cache flushed first (so the weights stream from memory,
- *       as they do in a step), and the fastest by median is kept for that shape for the life of the backend. A
- *       shape first met during graph capture, where nothing can be timed, keeps cuBLAS. The choices, with their
- *       times, are in {@link #describe} (bench prints them);</li>
+ *   <li>{@code auto}, the default on a GPU since device run 6 (batch-1 steered decode 408.9 against cuBLAS's
+ *       369.8 tok/s on an H100, BENCHMARKS.md): the first time a shape (m, n, k) runs eagerly, cuBLAS's default,
+ *       cuBLASLt's heuristic algorithms (up to {@link #LT_ALGORITHMS}) and every gemv instantiation that serves m
+ *       are timed on the device on the layer's own operands, each run with the L2 cache flushed first (so the weights stream from memory,
+ *       as they do in a step), and the fastest by median is kept for that shape for the life of the backend. The
+ *       packed gate/up projection is timed with the gelu that follows it: a gemv's fused form against each other
+ *       method plus the gelu kernel ({@link Shape#gelu}). A shape first met during graph capture, where nothing
+ *       can be timed, keeps cuBLAS. The choices, with their times, are in {@link #describe} (bench prints
+ *       them);</li>
  *   <li>{@code c<C>w<W>}, e.g. {@code c2w4}: that gemv instantiation for every shape it serves (for A/B runs and
  *       checks), with the smallest R that holds the rows.</li>
  * </ul>
@@ -119,21 +121,31 @@ final class LinearPlan {
         }
     }
 
-    record Shape(int m, int n, int k) {
+    /**
+     * A decode linear layer: m rows, n outputs, inner size k; {@code gelu}: the packed gate/up projection whose
+     * output goes straight into gelu_tanh(gate) × up, timed as it runs (a gemv's fused form, or the method and then
+     * the gelu kernel), so the fused form's saved launch and round trip count in the choice.
+     */
+    record Shape(int m, int n, int k, boolean gelu) {
+        /** A plain linear layer's shape. */
+        Shape(int m, int n, int k) {
+            this(m, n, k, false);
+        }
+
         /** Written out: looked up for every decode linear layer (a record's generated pair goes through method handles). */
         @Override
         public boolean equals(Object o) {
-            return o instanceof Shape s && s.m == m && s.n == n && s.k == k;
+            return o instanceof Shape s && s.m == m && s.n == n && s.k == k && s.gelu == gelu;
         }
 
         @Override
         public int hashCode() {
-            return (m * 31 + n) * 31 + k;
+            return ((m * 31 + n) * 31 + k) * 2 + (gelu ? 1 : 0);
         }
 
         @Override
         public String toString() {
-            return "m" + m + " n" + n + " k" + k;
+            return "m" + m + " n" + n + " k" + k + (gelu ? " +gelu" : "");
         }
     }
 
