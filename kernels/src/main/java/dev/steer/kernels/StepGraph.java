@@ -182,8 +182,9 @@ final class StepGraph implements AutoCloseable {
     /**
      * Mean host microseconds a replayed (or mismatched) step spent before its launch: the forward run in Java to
      * record the step's work, and the comparison with the capture, without the waits of {@link #waitMicrosPerStep}.
-     * Without look-ahead this adds to every step at batch 1 unless the GPU is still busy with the previous one. NaN
-     * before any.
+     * With look-ahead the window also holds the host's handling of the previous step's tokens and telemetry (read
+     * back, appended, fed to this step), all while the GPU runs that step; without it, this time adds to every step
+     * at batch 1 unless the GPU is still busy with the previous one. NaN before any.
      */
     double recordMicrosPerStep() {
         long steps = replays + mismatches;
