@@ -5,7 +5,7 @@
 # device tool brings back at most 8 files; one archive holds them all, and a call cut short keeps what it had).
 # Device time is scarce (15 min a session, 10 min a command): run the correctness and headline stages first
 # (device run 6's call 3, about 160 s on an H100):
-#   STAGES="self tiny peer tf bench gemv" BATCHES=1,8,64 bash tools/device/gpu-check.sh
+#   STAGES="self tiny peer tf bench gemv gelu" BATCHES=1,8,64 bash tools/device/gpu-check.sh
 # then, time permitting, the other A/B and profile stages in a second call:
 #   STAGES="profile attn sampled commands ahead pdl" BATCHES=1,64 bash tools/device/gpu-check.sh   (also: unpacked nograph)
 # (peer and bench in the same call: their ratio is only meaningful within one run).
@@ -29,11 +29,11 @@ step() { local name=$1 t=$2; shift 2; echo "== $name"; local s=$(date +%s); time
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$L/gpu.txt"
 # the host CPU: bench's graph_host_us_per_replayed_step (the Java recording of each replayed step) depends on it
 lscpu 2>/dev/null | grep -E "^(Model name|CPU\(s\)|CPU max MHz)" | tee -a "$L/gpu.txt"
-STAGES=${STAGES:-self tiny commands peer tf bench gemv pdl ahead unpacked sampled attn profile}  # runs 5, 6: see BENCHMARKS.md
+STAGES=${STAGES:-self tiny commands peer tf bench gemv gelu pdl ahead unpacked sampled attn profile}  # runs 5, 6: see BENCHMARKS.md
 
 # The gemma-2-2b-shaped checkpoint (hf_peer_bench.py writes it before benchmarking): made here when a call
 # without the peer stage needs it (a fresh machine has no /tmp/g2); sed stops the script right after the save.
-if [[ $STAGES != *peer* && $STAGES =~ (tf|bench|gemv|pdl|ahead|unpacked|sampled|attn|profile|nograph) && ! -f $CK/config.json ]]; then
+if [[ $STAGES != *peer* && $STAGES =~ (tf|bench|gemv|gelu|pdl|ahead|unpacked|sampled|attn|profile|nograph) && ! -f $CK/config.json ]]; then
   python3 .carry/hf_peer_bench.py --save $CK 2>&1 | sed '/^saved/q'
 fi
 
@@ -130,6 +130,11 @@ if [[ $STAGES == *gemv* ]]; then
   # gemv.cu configurations on the device, and keeps the fastest; bench prints the choices), in the same call.
   STEER_GEMV=0 TAIL=12 step steer_bench_cublas 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
 fi
+if [[ $STAGES == *gelu* ]]; then
+  # A/B: the packed gate/up projection timed alone by the auto plan (STEER_GELU_TIMED=0, device run 6's way) against
+  # the default (timed with the gelu that follows it, so a gemv's fused form can win on the launch it saves)
+  STEER_GELU_TIMED=0 TAIL=40 step steer_bench_gelu_alone 300 "${J[@]}" dev.steer.cli.Steer bench --model $CK --backend cuda --batch ${BATCHES:-1,8,64} --prompt-len 64 --new-tokens 128 --layer 12 --repeats 2
+fi
 if [[ " $STAGES " == *" pdl "* ]]; then
   # Programmatic dependent launch (STEER_PDL=1, opt-in: within noise in device run 6): correctness first (tiny
   # fixture f32 tokens against transformers, a full model where a kernel that did not wait for its predecessor would
@@ -162,4 +167,5 @@ tail -n 40 "$L/steer_bench.log" 2>/dev/null
 tail -n 10 "$L/steer_bench_nograph.log" 2>/dev/null
 tail -n 8 "$L/steer_bench_attn.log" "$L/steer_bench_rope.log" 2>/dev/null
 tail -n 12 "$L/steer_bench_cublas.log" "$L/steer_bench_pdl.log" "$L/steer_bench_noahead.log" 2>/dev/null
+grep -h -A11 "batch variant" "$L/steer_bench_gelu_alone.log" 2>/dev/null; grep -h "+gelu\|n18432 k2304:" "$L/steer_bench.log" "$L/steer_bench_gelu_alone.log" 2>/dev/null
 grep -A 14 "GPU time by op" "$L/steer_profile.log" "$L/steer_profile64.log" 2>/dev/null

@@ -269,7 +269,9 @@ public final class GpuSelfCheck {
         }
         for (int m : new int[] {1, 3})
             check("gate/up + gelu by the auto plan (candidates timed with their gelu) [" + m + ",2312] x [2x67,2312], then a linear",
-                    1e-4, () -> autoGateUpGelu(m, 67, 2312));
+                    1e-4, () -> autoGateUpGelu(m, 67, 2312, true));
+        check("gate/up + gelu by the auto plan, projection timed alone (STEER_GELU_TIMED=0) [1,2312] x [2x67,2312], then a linear",
+                1e-4, () -> autoGateUpGelu(1, 67, 2312, false));
     }
 
     /**
@@ -299,22 +301,26 @@ public final class GpuSelfCheck {
     /**
      * The auto plan on the packed gate/up projection (the default on a GPU): every candidate timed as it runs in a
      * step (fused gemv forms, or the method then the gelu kernel) into scratch tensors, then the chosen one computes
-     * the output, which must equal the reference whichever won; the choice is kept under the gelu shape.
+     * the output, which must equal the reference whichever won; the choice is kept under the gelu shape. With
+     * {@code timedWithGelu} false (STEER_GELU_TIMED=0), the projection timed alone, under the plain shape.
      */
-    private double autoGateUpGelu(int m, int inner, int k) {
+    private double autoGateUpGelu(int m, int inner, int k, boolean timedWithGelu) {
         LinearPlan saved = be.ops().linearPlan;
+        boolean savedGelu = be.ops().geluTimed;
         LinearPlan plan = LinearPlan.parse("auto", "auto check");
         be.ops().linearPlan = plan;
+        be.ops().geluTimed = timedWithGelu;
         try {
             double err = gateUpGelu(m, inner, k);
-            LinearPlan.Choice used = plan.choices().get(new LinearPlan.Shape(m, 2 * inner, k, true));
-            if (used == null || Double.isNaN(used.micros())) throw new IllegalStateException("the gelu shape was not timed: " + plan.describe());
+            LinearPlan.Choice used = plan.choices().get(new LinearPlan.Shape(m, 2 * inner, k, timedWithGelu));
+            if (used == null || Double.isNaN(used.micros())) throw new IllegalStateException("the projection was not timed: " + plan.describe());
             int expected = 1 + be.ops().ltAlgorithms(m, 2 * inner, k).size() + LinearPlan.candidates(m).size();
             if (used.note().split(", ").length != expected)
                 throw new IllegalStateException(expected + " candidates expected: " + used.note());
             return err;
         } finally {
             be.ops().linearPlan = saved;
+            be.ops().geluTimed = savedGelu;
         }
     }
 

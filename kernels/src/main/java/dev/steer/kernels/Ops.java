@@ -38,6 +38,11 @@ final class Ops {
     boolean decodeAttention = DECODE_ATTENTION;
     boolean fusedRope = FUSED_ROPE;
     /**
+     * The plan times the packed gate/up projection with its gelu (default; STEER_GELU_TIMED=0: timed alone, as in
+     * device run 6, for an A/B run). Not yet timed on a GPU.
+     */
+    boolean geluTimed = !"0".equals(System.getenv("STEER_GELU_TIMED"));
+    /**
      * cuBLAS, cuBLASLt or gemv.cu for decode-sized bf16 linear layers (STEER_GEMV; see {@link LinearPlan}; unset:
      * auto on a GPU, cuBLAS on the emulator).
      */
@@ -184,13 +189,14 @@ final class Ops {
         long k = b.shape[1], n = b.shape[0], m = a.elements() / Math.max(1, k);
         if (m > 0 && b.dtype == DType.BF16 && linearPlan.covers(m, k)) {
             long x16 = bf16Copy(a);
-            LinearPlan.Method g = decodeMethodGelu(x16, b.address, (int) m, (int) n, (int) k);
+            LinearPlan.Method g = geluTimed ? decodeMethodGelu(x16, b.address, (int) m, (int) n, (int) k)
+                    : decodeMethod(x16, b.address, 0, (int) m, (int) n, (int) k);
             if (g instanceof LinearPlan.Gemv gv && gv.columns() >= 2) {
                 DeviceTensor out = arena.allocate(DType.F32, withLast(a.shape, n / 2));
                 geluGemv(gv, x16, b.address, out.address, withBf16Copy(out), (int) m, (int) n, (int) k);
                 return out;
             }
-            // the method chosen with its gelu, then the gelu kernel (not linear(): that would time the shape again)
+            // the method chosen (with its gelu: not linear(), which would time the plain shape again), then the gelu
             DeviceTensor proj = arena.allocate(DType.F32, withLast(a.shape, n));
             linearWith(g, x16, b.address, proj.address, (int) m, (int) n, (int) k);
             return geluTanhMulPacked(proj);
