@@ -305,21 +305,17 @@ public final class GpuSelfCheck {
      * {@code timedWithGelu} false (STEER_GELU_TIMED=0), the projection timed alone, under the plain shape.
      */
     private double autoGateUpGelu(int m, int inner, int k, boolean timedWithGelu) {
-        LinearPlan saved = be.ops().linearPlan;
-        boolean savedGelu = be.ops().geluTimed;
         LinearPlan plan = LinearPlan.parse("auto", "auto check");
-        be.ops().linearPlan = plan;
+        boolean savedGelu = be.ops().geluTimed;
         be.ops().geluTimed = timedWithGelu;
         try {
-            double err = gateUpGelu(m, inner, k);
-            LinearPlan.Choice used = plan.choices().get(new LinearPlan.Shape(m, 2 * inner, k, timedWithGelu));
-            if (used == null || Double.isNaN(used.micros())) throw new IllegalStateException("the projection was not timed: " + plan.describe());
-            int expected = 1 + be.ops().ltAlgorithms(m, 2 * inner, k).size() + LinearPlan.candidates(m).size();
-            if (used.note().split(", ").length != expected)
-                throw new IllegalStateException(expected + " candidates expected: " + used.note());
-            return err;
+            return withPlan(plan, () -> gateUpGelu(m, inner, k), () -> {
+                LinearPlan.Choice used = plan.choices().get(new LinearPlan.Shape(m, 2 * inner, k, timedWithGelu));
+                if (used == null || Double.isNaN(used.micros())) return "the projection was not timed: " + plan.describe();
+                int expected = 1 + be.ops().ltAlgorithms(m, 2 * inner, k).size() + LinearPlan.candidates(m).size();
+                return used.note().split(", ").length == expected ? null : expected + " candidates expected: " + used.note();
+            });
         } finally {
-            be.ops().linearPlan = saved;
             be.ops().geluTimed = savedGelu;
         }
     }
@@ -329,13 +325,22 @@ public final class GpuSelfCheck {
      * {@code shape}.
      */
     private double withGemv(LinearPlan.Gemv g, LinearPlan.Shape shape, DoubleSupplier body) {
-        LinearPlan saved = be.ops().linearPlan;
         LinearPlan plan = LinearPlan.parse(g.config(), "gemv check");
+        return withPlan(plan, body, () -> {
+            LinearPlan.Choice used = plan.choices().get(shape);
+            return used != null && g.equals(used.method()) ? null
+                    : "the plan ran " + (used == null ? "nothing" : used.method().kernel()) + ", not " + g.kernel();
+        });
+    }
+
+    /** {@code body} with the backend's linear plan set to {@code plan}; {@code fault} (null: none) is checked after it. */
+    private double withPlan(LinearPlan plan, DoubleSupplier body, java.util.function.Supplier<String> fault) {
+        LinearPlan saved = be.ops().linearPlan;
         be.ops().linearPlan = plan;
         try {
             double err = body.getAsDouble();
-            LinearPlan.Choice used = plan.choices().get(shape);
-            if (used == null || !g.equals(used.method())) throw new IllegalStateException("the plan ran " + (used == null ? "nothing" : used.method().kernel()) + ", not " + g.kernel());
+            String f = fault.get();
+            if (f != null) throw new IllegalStateException(f);
             return err;
         } finally {
             be.ops().linearPlan = saved;

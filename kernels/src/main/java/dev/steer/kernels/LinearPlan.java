@@ -22,12 +22,12 @@ import java.util.regex.Pattern;
  *   <li>{@code auto}, the default on a GPU since device run 6 (batch-1 steered decode 408.9 against cuBLAS's
  *       369.8 tok/s on an H100, BENCHMARKS.md): the first time a shape (m, n, k) runs eagerly, cuBLAS's default,
  *       cuBLASLt's heuristic algorithms (up to {@link #LT_ALGORITHMS}) and every gemv instantiation that serves m
- *       are timed on the device on the layer's own operands, each run with the L2 cache flushed first (so the weights stream from memory,
- *       as they do in a step), and the fastest by median is kept for that shape for the life of the backend. The
- *       packed gate/up projection is timed with the gelu that follows it: a gemv's fused form against each other
- *       method plus the gelu kernel ({@link Shape#gelu}). A shape first met during graph capture, where nothing
- *       can be timed, keeps cuBLAS. The choices, with their times, are in {@link #describe} (bench prints
- *       them);</li>
+ *       are timed on the device on the layer's own operands, each run with the L2 cache flushed first (so the
+ *       weights stream from memory, as they do in a step), and the fastest by median is kept for that shape for the
+ *       life of the backend. The packed gate/up projection is timed with the gelu that follows it: a gemv's fused
+ *       form against each other method plus the gelu kernel ({@link Shape#gelu}). A shape first met during graph
+ *       capture, where nothing can be timed, keeps cuBLAS. The choices, with their times, are in {@link #describe}
+ *       (bench prints them);</li>
  *   <li>{@code c<C>w<W>}, e.g. {@code c2w4}: that gemv instantiation for every shape it serves (for A/B runs and
  *       checks), with the smallest R that holds the rows.</li>
  * </ul>
@@ -247,7 +247,8 @@ final class LinearPlan {
     /**
      * The method for {@code shape}. With {@code auto} and {@code canTime}, an unseen shape is timed now: cuBLAS,
      * {@code ltAlgorithms} (cuBLASLt's, in its order; empty where there is none) and the gemv candidates, run by
-     * {@code runner} on {@code device}. The caller then runs the chosen method once more for the output.
+     * {@code runner} on {@code device} ({@code runner} may be null when {@code canTime} is false). The caller then runs
+     * the chosen method once more for the output.
      */
     Method choose(Shape shape, boolean canTime, Gpu device, java.util.function.Supplier<List<Lt>> ltAlgorithms, Runner runner) {
         Choice c = chosen.get(shape);

@@ -168,12 +168,21 @@ final class Ops {
     private LinearPlan.Method decodeMethod(long x16, long w16, long y, int m, int n, int k) {
         LinearPlan.Shape shape = new LinearPlan.Shape(m, n, k);
         LinearPlan.Method g = linearPlan.chosen(shape);   // every call after a shape's first: no timing set-up
-        if (g != null) return g;
+        return g != null ? g : tune(shape, () -> {
+            long into = y != 0 ? y : arena.allocate(DType.F32, m, n).address;
+            return method -> linearWith(method, x16, w16, into, m, n, k);
+        });
+    }
+
+    /**
+     * The plan's choice for a shape met the first time: timed by the runner {@code timing} makes (its scratch
+     * allocated only then) when the step is eager; during capture, where nothing can be timed, cuBLAS.
+     */
+    private LinearPlan.Method tune(LinearPlan.Shape shape, java.util.function.Supplier<LinearPlan.Runner> timing) {
         StepGraph steps = device.steps();
         boolean eager = steps == null || steps.mode() == StepGraph.Mode.EAGER;
-        long into = y != 0 || !eager ? y : arena.allocate(DType.F32, m, n).address;
-        return linearPlan.choose(shape, eager, device, () -> gemm.ltAlgorithms(m, n, k, LinearPlan.LT_ALGORITHMS),
-                method -> linearWith(method, x16, w16, into, m, n, k));
+        return linearPlan.choose(shape, eager, device,
+                () -> gemm.ltAlgorithms(shape.m(), shape.n(), shape.k(), LinearPlan.LT_ALGORITHMS), eager ? timing.get() : null);
     }
 
     /**
@@ -214,21 +223,19 @@ final class Ops {
     private LinearPlan.Method decodeMethodGelu(long x16, long w16, int m, int n, int k) {
         LinearPlan.Shape shape = new LinearPlan.Shape(m, n, k, true);
         LinearPlan.Method g = linearPlan.chosen(shape);
-        if (g != null) return g;
-        StepGraph steps = device.steps();
-        boolean eager = steps == null || steps.mode() == StepGraph.Mode.EAGER;
-        long inner = (long) m * (n / 2);
-        long proj = eager ? arena.allocate(DType.F32, m, n).address : 0;
-        long out = eager ? arena.allocate(DType.F32, m, n / 2).address : 0;
-        long out16 = eager && bf16Operands ? arena.allocate(inner * 2) : 0;
-        return linearPlan.choose(shape, eager, device, () -> gemm.ltAlgorithms(m, n, k, LinearPlan.LT_ALGORITHMS), method -> {
-            if (method instanceof LinearPlan.Gemv gv && gv.columns() >= 2) {
-                geluGemv(gv, x16, w16, out, out16, m, n, k);
-            } else {
-                linearWith(method, x16, w16, proj, m, n, k);
-                kernel("gelu_tanh_mul_packed_f32").ptr(proj).ptr(out).ptr(out16).i64(n / 2).i64(inner)
-                        .launch(blocks(inner), 1, THREADS, 0);
-            }
+        return g != null ? g : tune(shape, () -> {
+            long inner = (long) m * (n / 2);
+            long proj = arena.allocate(DType.F32, m, n).address, out = arena.allocate(DType.F32, m, n / 2).address;
+            long out16 = bf16Operands ? arena.allocate(inner * 2) : 0;
+            return method -> {
+                if (method instanceof LinearPlan.Gemv gv && gv.columns() >= 2) {
+                    geluGemv(gv, x16, w16, out, out16, m, n, k);
+                } else {
+                    linearWith(method, x16, w16, proj, m, n, k);
+                    kernel("gelu_tanh_mul_packed_f32").ptr(proj).ptr(out).ptr(out16).i64(n / 2).i64(inner)
+                            .launch(blocks(inner), 1, THREADS, 0);
+                }
+            };
         });
     }
 

@@ -54,7 +54,12 @@ public final class BatchSteering implements ResidualHook {
     private final List<List<SteeringSpec>> specs;
     private boolean prefill = true;
     /** Norm tensors of the current step, read by {@link #collect()} once the forward has been queued. */
-    private final List<Object[]> pending = new ArrayList<>();
+    /** The norms of the current step's hooked layers, on the device until {@link #collectLater} queues their copies. */
+    private final List<Norms<Tensor>> pending = new ArrayList<>();
+
+    /** One hooked layer's ‖h‖ per (row, position) of a step: a device tensor, or its queued copy. */
+    private record Norms<T>(int layer, T values, StepLayout layout) {
+    }
     private boolean[] active;
 
     /**
@@ -148,13 +153,13 @@ public final class BatchSteering implements ResidualHook {
             Tensor mask = !prefill && layout.steps() == 1 ? g.decodeMask : backend.floats(mask(g, layout), layout.batch(), layout.steps());
             SteerResult r = update != null ? backend.addSteer(h, update, g.uploaded, mask, !measured) : backend.steer(h, g.uploaded, mask, !measured);
             update = null;
-            if (!measured) pending.add(new Object[] {layer, keep(r.norms(), layerScope), layout});
+            if (!measured) pending.add(new Norms<>(layer, keep(r.norms(), layerScope), layout));
             measured = true;
             h = r.residual();
         }
         if (!measured) {
             SteerResult r = update != null ? backend.addSteer(h, update, null, null, true) : backend.steer(h, null, null, true);
-            pending.add(new Object[] {layer, keep(r.norms(), layerScope), layout});
+            pending.add(new Norms<>(layer, keep(r.norms(), layerScope), layout));
             h = r.residual();
         }
         return h;
@@ -177,15 +182,11 @@ public final class BatchSteering implements ResidualHook {
      * work), and the returned action, run later, adds them to the telemetry with the rows active at that moment.
      */
     public Runnable collectLater() {
-        List<Object[]> queued = new ArrayList<>();
-        for (Object[] p : pending) queued.add(new Object[] {p[0], backend.toHostLater((Tensor) p[1]), p[2]});
+        List<Norms<Pending<float[]>>> queued = new ArrayList<>();
+        for (Norms<Tensor> p : pending) queued.add(new Norms<>(p.layer(), backend.toHostLater(p.values()), p.layout()));
         pending.clear();
         return () -> {
-            for (Object[] q : queued) {
-                @SuppressWarnings("unchecked")
-                Pending<float[]> values = (Pending<float[]>) q[1];
-                record((Integer) q[0], values.get(), (StepLayout) q[2]);
-            }
+            for (Norms<Pending<float[]>> q : queued) record(q.layer(), q.values().get(), q.layout());
         };
     }
 
