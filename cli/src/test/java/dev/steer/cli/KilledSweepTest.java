@@ -25,7 +25,7 @@ class KilledSweepTest {
     @TempDir
     Path tmp;
 
-    static final String ONNX = "onnx:../engine/src/test/resources/fixtures/tiny-trait-classifier";
+    static final String ONNX = "onnx:../engine/study/src/test/resources/fixtures/tiny-trait-classifier";
 
     List<String> sweepArgs(Path vectors, Path db) {
         List<String> coefs = new ArrayList<>();

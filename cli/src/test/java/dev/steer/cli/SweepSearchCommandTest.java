@@ -190,7 +190,7 @@ class SweepSearchCommandTest {
         Path db = tmp.resolve("e2e.db");
         // onnx trait judge (the tiny classifier shares the model's tokenizer); coherence defaults to perplexity.
         CliRun search = CliRun.of("search", "--model", CliRun.TINY.toString(), "--trait", "confidence", "--vectors", vecs.toString(),
-                "--layers", "1,2", "--judge", "onnx:../engine/src/test/resources/fixtures/tiny-trait-classifier",
+                "--layers", "1,2", "--judge", "onnx:../engine/study/src/test/resources/fixtures/tiny-trait-classifier",
                 "--questions", "2", "--max-new-tokens", "4", "--steps", "2", "--db", db.toString());
         assertEquals(0, search.code(), search.err());
         assertTrue(search.out().contains("coherence judge perplexity:"), search.out());

@@ -6,7 +6,7 @@ import java.util.Set;
 
 /**
  * Named host tensors a model's weights are loaded from: a {@link Checkpoint} on disk, or generated weights for
- * benchmarks ({@code dev.steer.models.gemma2.RandomWeights}). Names are Hugging Face checkpoint names.
+ * benchmarks (a model family's random weights). Names are Hugging Face checkpoint names.
  */
 public interface TensorSource {
     /** The tensor called {@code name}; a BadInputException naming it and the source if absent. */

@@ -5,7 +5,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.steer.engine.BadInputException;
 import dev.steer.engine.backend.Backend;
-import dev.steer.engine.backend.djl.DjlBackend;
+import dev.steer.engine.djl.DjlBackend;
 import dev.steer.engine.extract.ActivationCapture;
 import dev.steer.engine.extract.Position;
 import dev.steer.engine.generation.GenerationOptions;

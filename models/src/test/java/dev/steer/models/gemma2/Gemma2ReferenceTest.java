@@ -8,7 +8,7 @@ import dev.steer.engine.backend.KvCache;
 import dev.steer.engine.backend.Scope;
 import dev.steer.engine.backend.StepLayout;
 import dev.steer.engine.backend.Tensor;
-import dev.steer.engine.backend.djl.DjlBackend;
+import dev.steer.engine.djl.DjlBackend;
 import dev.steer.engine.generation.GenerationOptions;
 import dev.steer.engine.generation.GenerationRequest;
 import dev.steer.engine.generation.GenerationResult;

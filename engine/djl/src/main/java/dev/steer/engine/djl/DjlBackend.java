@@ -1,4 +1,4 @@
-package dev.steer.engine.backend.djl;
+package dev.steer.engine.djl;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;

@@ -1,4 +1,4 @@
-package dev.steer.engine.backend.djl;
+package dev.steer.engine.djl;
 
 import ai.djl.ndarray.NDArray;
 import dev.steer.engine.backend.Tensor;
