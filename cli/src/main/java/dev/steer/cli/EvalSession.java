@@ -15,13 +15,13 @@ import dev.steer.engine.store.ModelRecord;
 import dev.steer.engine.store.RunStore;
 import dev.steer.engine.sweep.BatchedResponder;
 import dev.steer.engine.sweep.Evaluator;
-import dev.steer.engine.sweep.LayerVector;
 import dev.steer.engine.sweep.RunContext;
 import dev.steer.engine.sweep.RunLog;
-import dev.steer.engine.telemetry.LiveNorm;
+import dev.steer.engine.generation.PromptNorms;
+import dev.steer.engine.steering.VectorProvenance;
+import dev.steer.engine.telemetry.ActivationNorm;
 import dev.steer.engine.trait.TraitDataset;
 import dev.steer.models.LoadedModel;
-import dev.steer.models.vectors.SteeringVectorData;
 import dev.steer.models.vectors.VectorFile;
 
 import java.nio.file.Files;
@@ -46,7 +46,7 @@ final class EvalSession implements AutoCloseable {
     final List<String> questions;
     final List<int[]> prompts;
     final List<Integer> layers;
-    final Map<Integer, LayerVector> vectors;
+    final Map<Integer, SteeringVector> vectors;
     final Judge traitJudge;
     final Judge coherenceJudge;
     final RunLog log;
@@ -55,7 +55,7 @@ final class EvalSession implements AutoCloseable {
     private final Deque<AutoCloseable> open;
 
     private EvalSession(LoadedModel model, TraitDataset trait, List<String> questions, List<int[]> prompts, List<Integer> layers,
-                        Map<Integer, LayerVector> vectors, Judge traitJudge, Judge coherenceJudge, RunLog log, Evaluator evaluator,
+                        Map<Integer, SteeringVector> vectors, Judge traitJudge, Judge coherenceJudge, RunLog log, Evaluator evaluator,
                         ProgressReport progress, Deque<AutoCloseable> open) {
         this.model = model;
         this.trait = trait;
@@ -90,7 +90,7 @@ final class EvalSession implements AutoCloseable {
             questions = questions.subList(0, o.questions);
         }
         GenerationOptions generation = new GenerationOptions(o.maxNewTokens, o.temperature, 1, o.seed, true, null, false);
-        Map<Integer, SteeringVectorData> data = readVectors(o.vectors, o.method, layers);
+        Map<Integer, SteeringVector> data = readVectors(o.vectors, o.method, layers);
 
         Deque<AutoCloseable> open = new ArrayDeque<>();
         try {
@@ -98,13 +98,12 @@ final class EvalSession implements AutoCloseable {
             open.push(backend);
             LoadedModel model = o.model.load(backend);
             open.push(model);
-            Map<Integer, LayerVector> vectors = new LinkedHashMap<>();
+            Map<Integer, SteeringVector> vectors = new LinkedHashMap<>();
             for (int l : layers) {
                 HookPoint.residPost(l).checkIn(model.lm().dims(), "--layers");
-                SteeringVectorData d = data.get(l);
-                SteeringVector v = new SteeringVector(d.values(), d.file().toString());
+                SteeringVector v = withMethod(data.get(l), o.method);
                 new SteeringSpec(l, v, 0, positions).checkAgainst(model.lm().dims());
-                vectors.put(l, new LayerVector(l, v, o.method, d.metadata().getOrDefault("position", "unknown"), d.file().toString()));
+                vectors.put(l, v);
             }
             String fingerprint = ModelFingerprint.of(o.model.model);
             RunStore store = RunStore.open(o.db);
@@ -136,19 +135,28 @@ final class EvalSession implements AutoCloseable {
         }
     }
 
-    /** ‖h_L‖ on the questions per layer ({@link LiveNorm}: BOS excluded, pooled over tokens): what ratios convert with. */
+    /** ‖h_L‖ on the questions per layer ({@link ActivationNorm}: BOS excluded, pooled over tokens): what ratios convert with. */
     double[] questionNorms(int batchSize) {
-        double[] out = new double[layers.size()];
-        for (int i = 0; i < out.length; i++) out[i] = LiveNorm.measure(model.lm(), prompts, layers.get(i), batchSize).mean();
+        int[] ls = layers.stream().mapToInt(Integer::intValue).toArray();
+        PromptNorms norms = PromptNorms.measure(model.lm(), prompts, ls, batchSize, "--layers");
+        double[] out = new double[ls.length];
+        for (int i = 0; i < out.length; i++) out[i] = norms.activationNorm(ls[i]).mean();
         return out;
     }
 
+    /** The vector as the run store records it: the method is the file name's (the sweep's --method), as before. */
+    private static SteeringVector withMethod(SteeringVector v, String method) {
+        VectorProvenance p = v.provenance();
+        return new SteeringVector(v.values(), new VectorProvenance(p.source(), p.model(), p.layer(), method,
+                p.pooling(), p.trait(), p.metadata()));
+    }
+
     /** Reads DIR/{method}_layer{L}.safetensors for every layer, naming the missing file if one is absent. */
-    static Map<Integer, SteeringVectorData> readVectors(Path dir, String method, List<Integer> layers) {
+    static Map<Integer, SteeringVector> readVectors(Path dir, String method, List<Integer> layers) {
         if (!method.matches("[A-Za-z0-9_]+"))
             throw new BadInputException("--method '" + method + "': expected a method name such as mean_diff or probe");
         if (!Files.isDirectory(dir)) throw new BadInputException("--vectors " + dir + ": not a directory");
-        Map<Integer, SteeringVectorData> out = new LinkedHashMap<>();
+        Map<Integer, SteeringVector> out = new LinkedHashMap<>();
         for (int l : layers) {
             Path f = dir.resolve(method + "_layer" + l + ".safetensors");
             if (!Files.isRegularFile(f))

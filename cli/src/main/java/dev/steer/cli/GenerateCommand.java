@@ -101,9 +101,9 @@ final class GenerateCommand implements Callable<Integer> {
             } else {
                 out.printf("[%d] %s%n    -> %s%n", i, prompts.get(i), text.replace("\n", "\n       "));
                 for (HookTelemetry t : r.telemetry())
-                    out.printf("    %s coef %.4g  ||v|| %.4g  ||h|| prompt %.4g (%d tok) response %.4g (%d tok)  live ratio %.4f%n",
+                    out.printf("    %s coef %.4g  ||v|| %.4g  ||h|| prompt %.4g (%d tok) response %.4g (%d tok)  ratio %.4f  live ratio %.4f%n",
                             t.hook(), t.coef(), t.vectorNorm(), t.promptNormMean(), t.promptCount(),
-                            t.responseNormMean(), t.responseCount(), t.liveRatio());
+                            t.responseNormMean(), t.responseCount(), t.ratio(), t.steeredRatio());
             }
         }
         if (format.json()) {
@@ -121,12 +121,16 @@ final class GenerateCommand implements Callable<Integer> {
         o.put("hook", t.hook());
         o.put("layer", t.layer());
         o.put("coef", t.coef());
+        o.put("positions", t.positions());
         o.put("vector_norm", t.vectorNorm());
+        o.put("activation_norm", nullIfNaN(t.activationNorm()));
+        o.put("ratio", nullIfNaN(t.ratio()));
         o.put("prompt_norm_mean", nullIfNaN(t.promptNormMean()));
         o.put("prompt_tokens", t.promptCount());
         o.put("response_norm_mean", nullIfNaN(t.responseNormMean()));
         o.put("response_tokens", t.responseCount());
         o.put("steered_norm_mean", nullIfNaN(t.steeredNormMean()));
+        o.put("steered_ratio", nullIfNaN(t.steeredRatio()));
         o.put("live_ratio", nullIfNaN(t.liveRatio()));
         return o;
     }

@@ -2,7 +2,7 @@ package dev.steer.cli;
 
 import dev.steer.engine.backend.Backend;
 import dev.steer.models.LoadedModel;
-import dev.steer.engine.telemetry.ResidualNorms;
+import dev.steer.engine.generation.PromptNorms;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -17,7 +17,8 @@ import java.util.concurrent.Callable;
 @Command(name = "norms", mixinStandardHelpOptions = true,
         description = "Measure the residual-stream norm ||h|| (L2 over the hidden dimension) after every layer "
                 + "(blocks.L.hook_resid_post). resid_norm_mean is the mean over ALL prompt tokens, BOS included; "
-                + "resid_norm_last the last token; activation_norm_mean the mean over every token of every prompt.")
+                + "resid_norm_last the last token; activation_norm_mean the mean over every token of every prompt. "
+                + "activation_norm is the ratio law's norm: the mean over prompt tokens with BOS excluded, per prompt and pooled.")
 final class NormsCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
@@ -39,12 +40,13 @@ final class NormsCommand implements Callable<Integer> {
         try (Backend b = modelOptions.openBackend(); LoadedModel m = modelOptions.load(b)) {
             List<int[]> ids = new ArrayList<>();
             for (String p : prompts) ids.add(m.encodePrompt(p, chat, "--prompt"));
-            ResidualNorms norms = ResidualNorms.measure(m.lm(), ids);
+            PromptNorms norms = PromptNorms.everyLayer(m.lm(), ids);
             List<Map<String, Object>> rows = new ArrayList<>();
             for (int i = 0; i < prompts.size(); i++) {
                 Map<String, Object> r = new LinkedHashMap<>();
                 r.put("text", prompts.get(i));
                 r.put("ids", ids.get(i));
+                r.put("activation_norm", perLayer(norms, i));
                 r.put("resid_norm_mean", norms.meanPerLayer(i));
                 r.put("resid_norm_last", norms.lastPerLayer(i));
                 rows.add(r);
@@ -52,13 +54,14 @@ final class NormsCommand implements Callable<Integer> {
             var out = spec.commandLine().getOut();
             if (format.json()) {
                 Map<String, Object> o = new LinkedHashMap<>();
+                o.put("activation_norm", norms.activationNormPerLayer());
                 o.put("prompts", rows);
                 o.put("activation_norm_mean", norms.overallMeanPerLayer());
                 OutputFormat.printJson(out, o);
             } else {
-                out.printf("%-6s %12s%n", "layer", "mean ||h||");
-                double[] all = norms.overallMeanPerLayer();
-                for (int l = 0; l < all.length; l++) out.printf("%-6d %12.4f%n", l, all[l]);
+                out.printf("%-6s %15s %12s%n", "layer", "activation_norm", "mean ||h||");
+                double[] law = norms.activationNormPerLayer(), all = norms.overallMeanPerLayer();
+                for (int l = 0; l < all.length; l++) out.printf("%-6d %15.4f %12.4f%n", l, law[l], all[l]);
                 for (int i = 0; i < prompts.size(); i++) {
                     out.printf("%nprompt %d (%d tokens): %s%n", i, ids.get(i).length, prompts.get(i));
                     double[] mean = norms.meanPerLayer(i), last = norms.lastPerLayer(i);
@@ -67,5 +70,12 @@ final class NormsCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** Prompt {@code p}'s law norm per layer (BOS excluded; null where the prompt is only BOS). */
+    private static Double[] perLayer(PromptNorms norms, int p) {
+        Double[] out = new Double[norms.layers().length];
+        for (int l = 0; l < out.length; l++) out[l] = GenerateCommand.nullIfNaN(norms.at(p, l).promptMean());
+        return out;
     }
 }

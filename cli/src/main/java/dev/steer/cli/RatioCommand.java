@@ -4,11 +4,12 @@ import dev.steer.engine.BadInputException;
 import dev.steer.engine.backend.Backend;
 import dev.steer.engine.law.PerturbationRatio;
 import dev.steer.engine.model.HookPoint;
-import dev.steer.engine.telemetry.LiveNorm;
+import dev.steer.engine.generation.PromptNorms;
+import dev.steer.engine.steering.SteeringVector;
+import dev.steer.engine.telemetry.ActivationNorm;
 import dev.steer.engine.trait.PromptFile;
 import dev.steer.engine.trait.TraitDataset;
 import dev.steer.models.LoadedModel;
-import dev.steer.models.vectors.SteeringVectorData;
 import dev.steer.models.vectors.VectorFile;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -82,7 +83,7 @@ final class RatioCommand implements Callable<Integer> {
         if (strength.targetRatio != null && !(strength.targetRatio >= 0 && Double.isFinite(strength.targetRatio)))
             throw new BadInputException("--target-ratio: must be a finite number >= 0, was " + strength.targetRatio);
         int batchSize = prompting.batchSize();
-        SteeringVectorData v = VectorFile.read(vector, vectorKey);
+        SteeringVector v = VectorFile.read(vector, vectorKey);
         double vNorm = v.norm();
         if (strength.targetRatio != null && !(vNorm > 0))
             throw new BadInputException("--vector " + vector + ": the vector is all zeros, so no coefficient reaches a ratio");
@@ -103,7 +104,7 @@ final class RatioCommand implements Callable<Integer> {
                         + " elements, the model's hidden size is " + m.lm().dims().hidden());
             List<int[]> ids = new ArrayList<>();
             for (String t : texts) ids.add(m.encodePrompt(t, prompting.chat, flag));
-            LiveNorm h = LiveNorm.measure(m.lm(), ids, layer, batchSize);
+            ActivationNorm h = PromptNorms.activationNorm(m.lm(), ids, layer, batchSize);
             if (!(h.mean() > 0))
                 throw new BadInputException(flag + ": the prompts have no tokens besides BOS, so ||h|| cannot be measured");
             double coef = strength.coef != null ? strength.coef : PerturbationRatio.coefFor(strength.targetRatio, vNorm, h.mean());
@@ -113,7 +114,7 @@ final class RatioCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void print(LoadedModel m, SteeringVectorData v, int n, LiveNorm h, double vNorm, double coef, double ratio) {
+    private void print(LoadedModel m, SteeringVector v, int n, ActivationNorm h, double vNorm, double coef, double ratio) {
         PrintWriter o = spec.commandLine().getOut();
         if (format.json()) {
             Map<String, Object> root = new LinkedHashMap<>();
@@ -128,12 +129,12 @@ final class RatioCommand implements Callable<Integer> {
             root.put("coef", coef);
             root.put("ratio", ratio);
             root.put("given", strength.coef != null ? "coef" : "target_ratio");
-            root.put("vector_metadata", v.metadata());
+            root.put("vector_metadata", v.provenance().metadata());
             OutputFormat.printJson(o, root);
         } else {
             o.printf("%s at %s, %d prompts (%d tokens, BOS excluded)%n", vector, HookPoint.residPost(layer).name(), n, h.tokens());
             o.printf("||v||  %.6g%n||h||  %.6g%ncoef   %.6g%nratio  %.6g%n", vNorm, h.mean(), coef, ratio);
-            String meta = v.metadata().get("layer");
+            String meta = v.provenance().metadata().get("layer");
             if (meta != null && !meta.equals(Integer.toString(layer)))
                 o.printf("note: the vector was extracted at layer %s, applied here at layer %d%n", meta, layer);
         }

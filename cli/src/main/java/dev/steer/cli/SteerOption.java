@@ -3,7 +3,6 @@ package dev.steer.cli;
 import dev.steer.engine.BadInputException;
 import dev.steer.engine.steering.Positions;
 import dev.steer.engine.steering.SteeringSpec;
-import dev.steer.engine.steering.SteeringVector;
 import dev.steer.models.vectors.VectorFile;
 
 import java.nio.file.Path;
@@ -31,7 +30,6 @@ final class SteerOption {
         }
         if (!Double.isFinite(coef)) throw new BadInputException("--steer '" + value + "': coefficient must be finite");
         Path file = Path.of(parts[2]);
-        var data = VectorFile.read(file, vectorKey);
-        return new SteeringSpec(layer, new SteeringVector(data.values(), file.toString()), coef, positions);
+        return new SteeringSpec(layer, VectorFile.read(file, vectorKey), coef, positions);
     }
 }

@@ -65,7 +65,7 @@ final class SweepCommand implements Callable<Integer> {
                 var v = s.vectors.get(layers[i]);
                 for (double x : values) {
                     double coef = byRatio ? PerturbationRatio.coefFor(x, v.norm(), questionNorm[i]) : x;
-                    candidates.add(new Candidate(layers[i], v.vector(), coef));
+                    candidates.add(new Candidate(layers[i], v, coef));
                     targets.add(byRatio ? x : null);
                 }
             }
@@ -104,13 +104,13 @@ final class SweepCommand implements Callable<Integer> {
         out.printf("baseline: trait %s  coherence %s  n %d%s%n", num(base.traitMean()), num(base.coherenceMean()), base.n(),
                 result.baseline().reused() ? "  (reused)" : "");
         out.printf("%5s %10s %8s %8s %9s %4s %9s %9s %9s %8s  %s%n", "layer", "coef", "target", "trait", "coherence", "n",
-                "||v||", "live ||h||", "live ratio", "delta", "");
+                "||v||", "live ||h||", "ratio", "delta", "");
         for (int i = 0; i < result.runs().size(); i++) {
             Sweep.Outcome oc = result.runs().get(i);
             RunRecord r = oc.run();
             out.printf("%5d %10.4g %8s %8s %9s %4d %9s %9s %9s %8s  %s%n", r.layer(), r.coef(), targets.get(i) == null ? "-" : num(targets.get(i)),
                     num(r.traitMean()), num(r.coherenceMean()), r.n(), num(r.vectorNorm()), num(r.activationNorm()),
-                    num(r.liveRatio()), num(r.delta()), oc.reused() ? "reused" : "new");
+                    num(r.ratio()), num(r.delta()), oc.reused() ? "reused" : "new");
         }
         out.printf("database %s%n", eval.db);
     }
@@ -128,7 +128,10 @@ final class SweepCommand implements Callable<Integer> {
         o.put("n", r.n());
         o.put("vector_norm", r.vectorNorm());
         o.put("activation_norm", r.activationNorm());
-        o.put("live_ratio", r.liveRatio());
+        o.put("ratio", r.ratio());
+        o.put("steered_norm_mean", r.steeredNormMean());
+        o.put("steered_ratio", r.steeredRatio());
+        o.put("live_ratio", r.steeredRatio());
         o.put("baseline_trait_mean", r.baselineTraitMean());
         o.put("delta", r.delta());
         o.put("status", r.status().dbName());

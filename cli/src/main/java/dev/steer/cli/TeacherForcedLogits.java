@@ -10,7 +10,8 @@ import dev.steer.engine.backend.StepLayout;
 import dev.steer.engine.backend.Tensor;
 import dev.steer.engine.model.CausalLm;
 import dev.steer.engine.model.ResidualHook;
-import dev.steer.engine.steering.BatchSteering;
+import dev.steer.engine.generation.StepHook;
+import dev.steer.engine.steering.SteeringPlan;
 import dev.steer.engine.steering.Positions;
 import dev.steer.engine.steering.SteeringSpec;
 import dev.steer.engine.steering.SteeringVector;
@@ -52,13 +53,13 @@ public final class TeacherForcedLogits {
             CausalLm lm = m.lm();
             write(run(lm, ids, b, t, ResidualHook.NONE, null), Path.of(a[7]));
             SteeringSpec spec = new SteeringSpec(layer, new SteeringVector(v, a[4]), coef, Positions.ALL);
-            BatchSteering steering = new BatchSteering(backend, lm.dims(), new ArrayList<>(Collections.nCopies(b, List.of(spec))), null, first);
+            StepHook steering = new StepHook(backend, lm.dims(), SteeringPlan.of(new ArrayList<>(Collections.nCopies(b, List.of(spec))), null, lm.dims()), first);
             write(run(lm, ids, b, t, steering, steering), Path.of(a[8]));
             System.out.printf("steer teacher-forced logits written: [%d, %d, %d] on %s%n", b, t, lm.dims().vocab(), backend.device());
         }
     }
 
-    private static float[] run(CausalLm lm, int[] ids, int b, int t, ResidualHook hook, BatchSteering steering) {
+    private static float[] run(CausalLm lm, int[] ids, int b, int t, ResidualHook hook, StepHook steering) {
         Backend be = lm.backend();
         try (KvCache cache = lm.newCache(b, t); Scope s = be.openScope()) {
             if (steering != null) steering.upload();

@@ -3,7 +3,7 @@ package dev.steer.cli;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.steer.models.vectors.SteeringVectorData;
+import dev.steer.engine.steering.SteeringVector;
 import dev.steer.models.vectors.VectorFile;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -76,9 +76,9 @@ class ExtractCommandTest {
             String method = row.get("method").getAsString();
             assertEquals(i / 2, layer, "layer order, methods within a layer");
             assertEquals("blocks." + layer + ".hook_resid_post", row.get("hook").getAsString());
-            SteeringVectorData v = VectorFile.read(Path.of(row.get("file").getAsString()), null);
-            assertEquals(out.resolve(method + "_layer" + layer + ".safetensors"), v.file());
-            var meta = v.metadata();
+            SteeringVector v = VectorFile.read(Path.of(row.get("file").getAsString()), null);
+            assertEquals(out.resolve(method + "_layer" + layer + ".safetensors").toString(), v.source());
+            var meta = v.provenance().metadata();
             assertEquals(Integer.toString(layer), meta.get("layer"));
             assertEquals(method, meta.get("method"));
             assertEquals("custom", meta.get("trait"));
@@ -124,7 +124,7 @@ class ExtractCommandTest {
         assertEquals("confidence", o.get("trait").getAsString());
         assertEquals(41, o.get("n_pos").getAsInt());
         assertEquals(41, o.get("n_neg").getAsInt());
-        assertEquals("confidence", VectorFile.read(out.resolve("mean_diff_layer1.safetensors"), null).metadata().get("trait"));
+        assertEquals("confidence", VectorFile.read(out.resolve("mean_diff_layer1.safetensors"), null).provenance().metadata().get("trait"));
     }
 
     @Test

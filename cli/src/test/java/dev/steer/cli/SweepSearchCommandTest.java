@@ -89,7 +89,9 @@ class SweepSearchCommandTest {
             assertEquals(vectorNorm[layer], r.get("vector_norm").getAsDouble(), 1e-4);
             double c = r.get("coherence_mean").getAsDouble();
             assertTrue(c >= 0 && c <= 100, "coherence " + c);
-            assertEquals(r.get("coef").getAsDouble() * vectorNorm[layer] / r.get("activation_norm").getAsDouble(),
+            assertEquals(Math.abs(r.get("coef").getAsDouble()) * vectorNorm[layer] / r.get("activation_norm").getAsDouble(),
+                    r.get("ratio").getAsDouble(), 1e-9);
+            assertEquals(Math.abs(r.get("coef").getAsDouble()) * vectorNorm[layer] / r.get("steered_norm_mean").getAsDouble(),
                     r.get("live_ratio").getAsDouble(), 1e-9);
             assertTrue(!r.get("reused").getAsBoolean());
         }

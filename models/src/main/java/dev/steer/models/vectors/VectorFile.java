@@ -5,6 +5,8 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.steer.engine.BadInputException;
+import dev.steer.engine.steering.SteeringVector;
+import dev.steer.engine.steering.VectorProvenance;
 import dev.steer.engine.tensor.HostTensor;
 import dev.steer.models.hf.SafetensorsFile;
 import dev.steer.models.hf.SafetensorsWriter;
@@ -32,7 +34,7 @@ public final class VectorFile {
     private VectorFile() {}
 
     /** @param key which tensor (safetensors) or field (JSON object) holds the vector; null to take the only one */
-    public static SteeringVectorData read(Path file, String key) {
+    public static SteeringVector read(Path file, String key) {
         if (!Files.isRegularFile(file)) throw new BadInputException("vector file " + file + " does not exist");
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         if (name.endsWith(".json")) return readJson(file, key);
@@ -46,7 +48,7 @@ public final class VectorFile {
         SafetensorsWriter.write(file, Map.of(TENSOR_NAME, v), Map.of(TENSOR_NAME, new long[] {v.length}), metadata);
     }
 
-    private static SteeringVectorData readSafetensors(Path file, String key) {
+    private static SteeringVector readSafetensors(Path file, String key) {
         try (SafetensorsFile st = SafetensorsFile.open(file)) {
             Set<String> names = st.names();
             String chosen = key;
@@ -68,11 +70,11 @@ public final class VectorFile {
             }
             float[] values = t.toFloatArray();
             checkFinite(file, values);
-            return new SteeringVectorData(values, st.metadata(), file);
+            return new SteeringVector(values, VectorProvenance.fromMetadata(file.toString(), st.metadata()));
         }
     }
 
-    private static SteeringVectorData readJson(Path file, String key) {
+    private static SteeringVector readJson(Path file, String key) {
         JsonElement root;
         try {
             root = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8));
@@ -100,7 +102,7 @@ public final class VectorFile {
         }
         float[] values = numbers(file, vector);
         checkFinite(file, values);
-        return new SteeringVectorData(values, metadata, file);
+        return new SteeringVector(values, VectorProvenance.fromMetadata(file.toString(), metadata));
     }
 
     /** A flat array, or a single row [[...]] (the [1, H] layout some tools export). */

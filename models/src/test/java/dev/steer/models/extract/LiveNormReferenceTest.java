@@ -14,7 +14,8 @@ import dev.steer.engine.generation.GenerationResult;
 import dev.steer.engine.generation.Generator;
 import dev.steer.engine.law.PerturbationRatio;
 import dev.steer.engine.telemetry.HookTelemetry;
-import dev.steer.engine.telemetry.LiveNorm;
+import dev.steer.engine.generation.PromptNorms;
+import dev.steer.engine.telemetry.ActivationNorm;
 import dev.steer.models.Fixtures;
 import dev.steer.models.LoadedModel;
 import org.junit.jupiter.api.AfterAll;
@@ -62,7 +63,7 @@ class LiveNormReferenceTest {
                 for (var x : resid.get(pos).getAsJsonArray()) sq += x.getAsDouble() * x.getAsDouble();
                 sum += Math.sqrt(sq);
             }
-            LiveNorm n = LiveNorm.measure(model.lm(), List.of(ids), l);
+            ActivationNorm n = PromptNorms.activationNorm(model.lm(), List.of(ids), l, PromptNorms.DEFAULT_BATCH);
             assertEquals(ids.length - 1, n.tokens());
             assertEquals(sum / (resid.size() - 1), n.mean(), 1e-4 * n.mean(), "layer " + l);
         }
@@ -71,8 +72,8 @@ class LiveNormReferenceTest {
     @Test
     void equalsGenerationTelemetryAndTheExtractionNormAndIgnoresBatching() {
         int layer = 1;
-        LiveNorm one = LiveNorm.measure(model.lm(), prompts, layer, 1);
-        LiveNorm batched = LiveNorm.measure(model.lm(), prompts, layer, 3);
+        ActivationNorm one = PromptNorms.activationNorm(model.lm(), prompts, layer, 1);
+        ActivationNorm batched = PromptNorms.activationNorm(model.lm(), prompts, layer, 3);
         assertEquals(one.tokens(), batched.tokens());
         assertEquals(one.mean(), batched.mean(), 1e-5 * one.mean(), "left padding changes nothing");
         // A generation that measures the layer reports, per row, the mean over its prompt tokens (BOS excluded).
@@ -94,7 +95,7 @@ class LiveNormReferenceTest {
 
     @Test
     void coefAndRatioRoundTrip() {
-        LiveNorm h = LiveNorm.measure(model.lm(), prompts, 2);
+        ActivationNorm h = PromptNorms.activationNorm(model.lm(), prompts, 2, PromptNorms.DEFAULT_BATCH);
         double vNorm = 3.7;
         for (double target : new double[] {0.1, 0.5, 1.0, 1.3}) {
             double coef = PerturbationRatio.coefFor(target, vNorm, h.mean());
@@ -105,7 +106,7 @@ class LiveNormReferenceTest {
 
     @Test
     void layerOutOfRangeIsNamed() {
-        BadInputException e = assertThrows(BadInputException.class, () -> LiveNorm.measure(model.lm(), prompts, 4));
+        BadInputException e = assertThrows(BadInputException.class, () -> PromptNorms.activationNorm(model.lm(), prompts, 4, PromptNorms.DEFAULT_BATCH));
         assertTrue(e.getMessage().startsWith("--layer") && e.getMessage().contains("layer 4") && e.getMessage().contains("0-3"), e.getMessage());
         assertTrue(!e.getMessage().startsWith("--layers"), e.getMessage());
     }

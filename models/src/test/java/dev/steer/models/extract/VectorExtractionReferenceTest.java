@@ -130,8 +130,8 @@ class VectorExtractionReferenceTest {
         assertEquals(tokens, cap.normTokens());
         // Reference from the BOS-included per-prompt means of `steer norms`: remove BOS, whose residual is the same
         // in every prompt (position 0, no context), measured alone.
-        var norms = dev.steer.engine.telemetry.ResidualNorms.measure(model.lm(), all);
-        double[] bos = dev.steer.engine.telemetry.ResidualNorms.measure(model.lm(), List.of(new int[] {2})).meanPerLayer(0);
+        var norms = dev.steer.engine.generation.PromptNorms.everyLayer(model.lm(), all);
+        double[] bos = dev.steer.engine.generation.PromptNorms.everyLayer(model.lm(), List.of(new int[] {2})).meanPerLayer(0);
         for (int l = 0; l < 4; l++) {
             double sum = 0;
             for (int i = 0; i < all.size(); i++) sum += norms.meanPerLayer(i)[l] * all.get(i).length - bos[l];

@@ -146,7 +146,7 @@ class Gemma2ReferenceTest {
     void residualNormsMatchPerPromptAndOverall() {
         List<int[]> prompts = new ArrayList<>();
         for (int p = 0; p < 4; p++) prompts.add(ids(p));
-        var norms = dev.steer.engine.telemetry.ResidualNorms.measure(model, prompts);
+        var norms = dev.steer.engine.generation.PromptNorms.everyLayer(model, prompts);
         for (int p = 0; p < 4; p++) {
             JsonObject pr = ref.getAsJsonArray("prompts").get(p).getAsJsonObject();
             assertClose(floats(pr.getAsJsonArray("resid_norm_mean")), toFloats(norms.meanPerLayer(p)), 1e-3, "mean norms, prompt " + p);
@@ -161,7 +161,8 @@ class Gemma2ReferenceTest {
         SteeringSpec spec = new SteeringSpec(st.get("layer").getAsInt(), refVector(), st.get("coef").getAsDouble(), Positions.ALL);
         for (int p = 0; p < 4; p++) {
             int[] ids = ids(p);
-            var steering = new dev.steer.engine.steering.BatchSteering(backend, model.dims(), List.of(List.of(spec)), null, new int[] {ids[0]});
+            var steering = new dev.steer.engine.generation.StepHook(backend, model.dims(),
+                    dev.steer.engine.steering.SteeringPlan.of(List.of(List.of(spec)), null, model.dims()), new int[] {ids[0]});
             double[] sums = new double[4];
             try (KvCache cache = model.newCache(1, ids.length); Scope s = backend.openScope()) {
                 steering.upload();

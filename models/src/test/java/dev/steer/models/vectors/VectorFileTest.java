@@ -1,5 +1,7 @@
 package dev.steer.models.vectors;
 
+import dev.steer.engine.steering.SteeringVector;
+
 import dev.steer.engine.BadInputException;
 import dev.steer.models.Fixtures;
 import dev.steer.models.hf.SafetensorsWriter;
@@ -27,10 +29,10 @@ class VectorFileTest {
         Map<String, String> meta = Map.of("model", "gemma-2-2b", "layer", "12", "method", "mean_diff",
                 "trait", "optimism", "vector_norm", "2.4");
         VectorFile.write(file, v, meta);
-        SteeringVectorData d = VectorFile.read(file, null);
+        SteeringVector d = VectorFile.read(file, null);
         assertArrayEquals(v, d.values());
-        assertEquals(meta, d.metadata());
-        assertEquals(file, d.file());
+        assertEquals(meta, d.provenance().metadata());
+        assertEquals(file.toString(), d.source());
         assertEquals(Math.sqrt(0.25 + 1.5625 + 9e-14 + 4), d.norm(), 1e-12);
         assertArrayEquals(v, VectorFile.read(file, "vector").values());
     }
@@ -39,14 +41,14 @@ class VectorFileTest {
     void jsonArrayAndObject() throws IOException {
         Path flat = Files.writeString(tmp.resolve("v.json"), "[1, -2.5, 0.125]");
         assertArrayEquals(new float[] {1f, -2.5f, 0.125f}, VectorFile.read(flat, null).values());
-        assertTrue(VectorFile.read(flat, null).metadata().isEmpty());
+        assertTrue(VectorFile.read(flat, null).provenance().metadata().isEmpty());
         Path row = Files.writeString(tmp.resolve("row.JSON"), "[[1, 2]]");
         assertArrayEquals(new float[] {1f, 2f}, VectorFile.read(row, null).values());
         Path object = Files.writeString(tmp.resolve("o.json"),
                 "{\"vector\": [3, 4], \"probe\": [5], \"metadata\": {\"layer\": 7, \"trait\": \"sycophancy\"}}");
-        SteeringVectorData d = VectorFile.read(object, null);
+        SteeringVector d = VectorFile.read(object, null);
         assertArrayEquals(new float[] {3f, 4f}, d.values());
-        assertEquals(Map.of("layer", "7", "trait", "sycophancy"), d.metadata());
+        assertEquals(Map.of("layer", "7", "trait", "sycophancy"), d.provenance().metadata());
         assertArrayEquals(new float[] {5f}, VectorFile.read(object, "probe").values());
     }
 

@@ -6,9 +6,16 @@ import dev.steer.engine.model.ModelDims;
 
 /**
  * Adds {@code coef × vector} to the residual stream at {@code blocks.<layer>.hook_resid_post}, at the given
- * positions. A row may carry several specs; every row of a batch may carry different ones.
+ * positions. A row may carry several specs; every row of a batch may carry different ones. The layer is the spec's,
+ * not the vector's: a vector may be applied at another layer than the one its provenance names.
+ * Coef is checked finite here, once; the layer and the vector's length against a model by {@link #checkAgainst}
+ * (once, when a {@link SteeringPlan} is made).
  */
 public record SteeringSpec(int layer, SteeringVector vector, double coef, Positions positions) {
+    public SteeringSpec {
+        if (!Double.isFinite(coef)) throw new BadInputException("--steer: coefficient " + coef + " is not a finite number");
+    }
+
     public HookPoint hookPoint() {
         return HookPoint.residPost(layer);
     }
@@ -18,6 +25,5 @@ public record SteeringSpec(int layer, SteeringVector vector, double coef, Positi
         hookPoint().checkIn(dims, "--steer " + vector.source());
         if (vector.size() != dims.hidden())
             throw new BadInputException(vector.source() + ": vector has " + vector.size() + " elements, the model's hidden size is " + dims.hidden());
-        if (!Double.isFinite(coef)) throw new BadInputException("--steer: coefficient " + coef + " is not a finite number");
     }
 }

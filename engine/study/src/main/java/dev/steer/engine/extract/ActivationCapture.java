@@ -1,38 +1,30 @@
 package dev.steer.engine.extract;
 
-import dev.steer.engine.backend.Backend;
-import dev.steer.engine.backend.KvCache;
 import dev.steer.engine.backend.PaddedPrompts;
-import dev.steer.engine.backend.Scope;
+import dev.steer.engine.generation.PromptNorms;
 import dev.steer.engine.model.CausalLm;
-import dev.steer.engine.model.HookPoint;
+import dev.steer.engine.telemetry.ActivationNorm;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 
 /**
- * Residual activations (blocks.L.hook_resid_post) of a set of prompts at chosen layers, captured in left-padded
- * prefill passes of at most {@code batchSize} prompts; prompts are batched in order of length so rows waste
- * little padding. Every layer is read from the same passes.
+ * Residual activations (blocks.L.hook_resid_post) of a set of prompts at chosen layers, read from the prefill
+ * passes of {@link PromptNorms}, which also measures their norms: every layer comes from the same passes.
  *
- * <p>Per prompt and layer one feature vector [H] ({@link Position}): the last token's residual, or the mean
- * over all the prompt's tokens, BOS included, accumulated in double. Alongside, the activation norm the ratio
- * law uses: mean ‖h‖ (L2 over hidden) over every prompt token EXCEPT a leading BOS, pooled over all prompts
- * (each token weighs the same) — the convention of {@code BatchSteering} telemetry and
- * {@link dev.steer.engine.law.PerturbationRatio}, not the BOS-included per-prompt mean of {@code steer norms}.
+ * <p>Per prompt and layer one feature vector [H] ({@link Position}): the last token's residual, or the mean over all
+ * the prompt's tokens, BOS included, accumulated in double. Alongside, the law's activation norm
+ * ({@link ActivationNorm}: prompt tokens, BOS excluded, pooled), measured by the one norm path generation uses.
  */
 public final class ActivationCapture {
     private final int[] layers;
     private final float[][][] features;   // [layer index][prompt][hidden]
-    private final double[] normSum;       // [layer index]
-    private long normTokens;
+    private final PromptNorms norms;
 
-    private ActivationCapture(int[] layers, int prompts, int hidden) {
-        this.layers = layers.clone();
-        this.features = new float[layers.length][prompts][hidden];
-        this.normSum = new double[layers.length];
+    private ActivationCapture(int[] layers, float[][][] features, PromptNorms norms) {
+        this.layers = layers;
+        this.features = features;
+        this.norms = norms;
     }
 
     /**
@@ -46,65 +38,39 @@ public final class ActivationCapture {
     /** As above, calling {@code progress} with (prompts, tokens) after every batched pass. */
     public static ActivationCapture capture(CausalLm lm, List<int[]> prompts, int[] layers, Position pos, int batchSize,
                                             java.util.function.BiConsumer<Integer, Integer> progress) {
-        if (prompts.isEmpty()) throw new IllegalArgumentException("no prompts to capture");
-        if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1, was " + batchSize);
         if (layers.length == 0) throw new IllegalArgumentException("no layers to capture");
-        for (int l : layers) HookPoint.residPost(l).checkIn(lm.dims(), "--layers");
         int hidden = lm.dims().hidden();
-        ActivationCapture out = new ActivationCapture(layers, prompts.size(), hidden);
-        int[] slot = new int[lm.dims().layers()];
-        Arrays.fill(slot, -1);
-        for (int i = 0; i < layers.length; i++) slot[layers[i]] = i;
-
-        Integer[] order = new Integer[prompts.size()];
-        for (int i = 0; i < order.length; i++) order[i] = i;
-        Arrays.sort(order, Comparator.comparingInt(i -> prompts.get(i).length));
-        for (int from = 0; from < order.length; from += batchSize) {
-            List<Integer> rows = Arrays.asList(order).subList(from, Math.min(order.length, from + batchSize));
-            List<int[]> batch = new ArrayList<>();
-            for (int i : rows) batch.add(prompts.get(i));
-            out.pass(lm, batch, rows, slot, pos);
-            progress.accept(batch.size(), batch.stream().mapToInt(p -> p.length).sum());
-        }
-        return out;
+        int[] sorted = layers.clone();
+        float[][][] features = new float[layers.length][prompts.size()][hidden];
+        PromptNorms.Capture capture = (layer, x, padded, index) -> {
+            int li = indexOf(sorted, layer);
+            if (li >= 0) read(x, padded, index, features[li], pos, hidden);
+        };
+        PromptNorms norms = PromptNorms.measure(lm, prompts, layers, batchSize, "--layers", capture, progress);
+        return new ActivationCapture(sorted, features, norms);
     }
 
-    private void pass(CausalLm lm, List<int[]> prompts, List<Integer> promptIndex, int[] slot, Position pos) {
-        Backend b = lm.backend();
-        PaddedPrompts padded = PaddedPrompts.of(prompts, lm.dims().padId());
-        int bosId = lm.dims().bosId();
+    private static void read(float[] x, PaddedPrompts padded, List<Integer> index, float[][] out, Position pos, int hidden) {
         int len = padded.length();
-        int hidden = lm.dims().hidden();
-        try (KvCache cache = lm.newCache(padded.batch(), len); Scope s = b.openScope()) {
-            lm.forward(padded.upload(b), padded.layout(), cache, (layer, h, layout) -> {
-                int li = slot[layer];
-                if (li < 0) return h;
-                float[] x = b.toHost(h);
-                for (int r = 0; r < padded.batch(); r++) {
-                    int start = padded.padLeft()[r];
-                    float[] f = features[li][promptIndex.get(r)];
-                    if (pos == Position.LAST) {
-                        System.arraycopy(x, ((r * len) + len - 1) * hidden, f, 0, hidden);
-                    } else {
-                        double[] sum = new double[hidden];
-                        for (int t = start; t < len; t++) {
-                            int at = (r * len + t) * hidden;
-                            for (int i = 0; i < hidden; i++) sum[i] += x[at + i];
-                        }
-                        for (int i = 0; i < hidden; i++) f[i] = (float) (sum[i] / (len - start));
-                    }
-                    int firstCounted = padded.firstToken(r) == bosId ? start + 1 : start;
-                    for (int t = firstCounted; t < len; t++) {
-                        int at = (r * len + t) * hidden;
-                        double sq = 0;
-                        for (int i = 0; i < hidden; i++) sq += (double) x[at + i] * x[at + i];
-                        normSum[li] += Math.sqrt(sq);
-                    }
+        for (int r = 0; r < padded.batch(); r++) {
+            int start = padded.padLeft()[r];
+            float[] f = out[index.get(r)];
+            if (pos == Position.LAST) {
+                System.arraycopy(x, ((r * len) + len - 1) * hidden, f, 0, hidden);
+            } else {
+                double[] sum = new double[hidden];
+                for (int t = start; t < len; t++) {
+                    int at = (r * len + t) * hidden;
+                    for (int i = 0; i < hidden; i++) sum[i] += x[at + i];
                 }
-                return h;
-            }, false);
+                for (int i = 0; i < hidden; i++) f[i] = (float) (sum[i] / (len - start));
+            }
         }
-        for (int[] p : prompts) normTokens += p.length - (p[0] == bosId ? 1 : 0);
+    }
+
+    private static int indexOf(int[] layers, int layer) {
+        for (int i = 0; i < layers.length; i++) if (layers[i] == layer) return i;
+        return -1;
     }
 
     public int[] layers() {
@@ -120,18 +86,19 @@ public final class ActivationCapture {
         return features[index(layer)];
     }
 
-    /** Mean ‖h‖ at {@code layer} over every prompt token except a leading BOS (NaN when there is none). */
+    /** The law's norm at {@code layer}: mean ‖h‖ over every prompt token except a leading BOS (NaN when there is none). */
     public double activationNorm(int layer) {
-        return normTokens == 0 ? Double.NaN : normSum[index(layer)] / normTokens;
+        return norms.activationNorm(layer).mean();
     }
 
     /** How many tokens {@link #activationNorm} averages over. */
     public long normTokens() {
-        return normTokens;
+        return norms.activationNorm(layers[0]).tokens();
     }
 
     private int index(int layer) {
-        for (int i = 0; i < layers.length; i++) if (layers[i] == layer) return i;
-        throw new IllegalArgumentException("layer " + layer + " was not captured (captured: " + Arrays.toString(layers) + ")");
+        int i = indexOf(layers, layer);
+        if (i < 0) throw new IllegalArgumentException("layer " + layer + " was not captured (captured: " + Arrays.toString(layers) + ")");
+        return i;
     }
 }

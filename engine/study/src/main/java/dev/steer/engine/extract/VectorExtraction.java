@@ -1,5 +1,8 @@
 package dev.steer.engine.extract;
 
+import dev.steer.engine.steering.SteeringVector;
+import dev.steer.engine.steering.VectorProvenance;
+
 import dev.steer.engine.BadInputException;
 import dev.steer.engine.model.CausalLm;
 
@@ -79,11 +82,12 @@ public final class VectorExtraction {
 
     private static ExtractedVector result(int layer, Method m, Position pos, float[] v, float[][] p, float[][] n,
                                           double hNorm, double heldout, double train) {
-        double norm = norm(v);
+        SteeringVector vector = new SteeringVector(v, new VectorProvenance("extraction", null, layer, m.label(), pos.label(), null, java.util.Map.of()));
+        double norm = vector.norm();
         float[] unit = new float[v.length];
         for (int i = 0; i < v.length; i++) unit[i] = (float) (norm > 0 ? v[i] / norm : 0);
         double d = EffectSize.cohensD(project(p, unit), project(n, unit));
-        return new ExtractedVector(layer, m, pos, v, norm, hNorm, norm / hNorm, heldout, train, d, p.length, n.length);
+        return new ExtractedVector(vector, layer, m, pos, hNorm, heldout, train, d, p.length, n.length);
     }
 
     static double[] project(float[][] rows, float[] v) {

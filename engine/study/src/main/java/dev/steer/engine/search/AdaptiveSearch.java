@@ -57,7 +57,7 @@ public final class AdaptiveSearch {
             List<Integer> missing = new ArrayList<>();
             for (int i = 0; i < n; i++) {
                 int layer = starts.get(i).layer();
-                cands[i] = new Candidate(layer, log.vector(layer).vector(), settings.direction().sign() * stride[i].magnitude());
+                cands[i] = new Candidate(layer, log.vector(layer), settings.direction().sign() * stride[i].magnitude());
                 Optional<RunRecord> found = log.find(cands[i]);
                 if (found.isPresent()) {
                     runs[i] = found.get();
@@ -78,7 +78,7 @@ public final class AdaptiveSearch {
                 RunRecord r = runs[i];
                 boolean coherent = settings.coherent(r.coherenceMean());
                 double nominal = PerturbationRatio.ratio(cands[i].coef(), vnorm[i], starts.get(i).questionNorm());
-                steps.get(i).add(new SearchStep(step, cands[i].coef(), nominal, r.liveRatio(), r.traitMean(),
+                steps.get(i).add(new SearchStep(step, cands[i].coef(), nominal, r.ratio(), r.steeredRatio(), r.traitMean(),
                         r.coherenceMean(), coherent, reused[i], r.id()));
                 stride[i] = stride[i].next(coherent, settings);
             }

@@ -5,10 +5,11 @@ package dev.steer.engine.search;
  *
  * @param coef         signed coefficient
  * @param nominalRatio {@code |coef| × ‖v‖ / ‖h_L‖} with ‖h_L‖ measured on the questions before the search
- * @param liveRatio    the run's live ratio (signed; ‖h‖ measured during the run over its steered positions)
+ * @param ratio        the run's ratio, {@code |coef| × ‖v‖ / activation_norm} measured live in the run
+ * @param steeredRatio the run's ratio over its steered positions (response included), printed as live_ratio
  * @param coherent     mean coherence ≥ threshold
  * @param reused       the run was already stored (same config key) and not generated again
  */
-public record SearchStep(int step, double coef, double nominalRatio, Double liveRatio, Double traitMean,
+public record SearchStep(int step, double coef, double nominalRatio, Double ratio, Double steeredRatio, Double traitMean,
                          Double coherenceMean, boolean coherent, boolean reused, long runId) {
 }

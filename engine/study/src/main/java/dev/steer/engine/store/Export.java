@@ -16,13 +16,14 @@ import java.util.Map;
  * {@code steer export}: runs as JSONL (one object per line) or CSV (header row, RFC 4180 quoting), UTF-8, written
  * atomically. Field names are the ones {@code steer report --import} reads (trait, layer, method, coef,
  * vector_norm, activation_norm, coherence_mean, trait_mean, baseline_trait_mean), plus the rest of the run;
- * {@code ratio} is {@link RunRecord#ratio()} (|coef|·‖v‖/‖h‖), {@code live_ratio} the signed ratio the run
- * recorded. Missing values are JSON null and empty CSV cells.
+ * {@code ratio} is {@link RunRecord#ratio()} (|coef|·‖v‖/activation_norm, the law's ratio reports bucket by),
+ * {@code steered_norm_mean} and {@code steered_ratio} the same over the steered positions (response included),
+ * {@code live_ratio} the steered ratio under its earlier name. Missing values are JSON null and empty CSV cells.
  */
 public final class Export {
     /** Column order of both formats. */
     public static final List<String> FIELDS = List.of("id", "config_key", "kind", "status", "trait", "layer",
-            "method", "coef", "vector_norm", "activation_norm", "ratio", "live_ratio", "coherence_mean",
+            "method", "coef", "vector_norm", "activation_norm", "ratio", "steered_norm_mean", "steered_ratio", "live_ratio", "coherence_mean",
             "trait_mean", "baseline_trait_mean", "delta", "n", "positions", "judge", "coherence_judge",
             "max_new_tokens", "seed", "temperature", "search_step", "model_id", "vector_id", "created_at");
 
@@ -65,7 +66,9 @@ public final class Export {
         m.put("vector_norm", r.vectorNorm());
         m.put("activation_norm", r.activationNorm());
         m.put("ratio", r.ratio());
-        m.put("live_ratio", r.liveRatio());
+        m.put("steered_norm_mean", r.steeredNormMean());
+        m.put("steered_ratio", r.steeredRatio());
+        m.put("live_ratio", r.steeredRatio());
         m.put("coherence_mean", r.coherenceMean());
         m.put("trait_mean", r.traitMean());
         m.put("baseline_trait_mean", r.baselineTraitMean());

@@ -1,15 +1,19 @@
 package dev.steer.engine.store;
 
+import dev.steer.engine.law.PerturbationRatio;
+
 import java.time.Instant;
 
 /**
  * One run: a set of questions generated under one configuration and judged. Scores and means are on the judges'
  * 0-100 scale; null means not available (unscored, or not applicable to a baseline).
  *
- * <p>Norms: {@code vectorNorm} is ‖v‖ (L2) of the steering vector; {@code activationNorm} is ‖h_L‖, the mean L2
- * norm of the residual stream at the hooked layer <em>measured live in this run</em>, before the steering add,
- * over the steered positions (BOS excluded). {@code liveRatio = coef × vectorNorm / activationNorm} as the run
- * computed it (signed: negative for runs that suppress a trait). Reports bucket by strength, {@link #ratio()}.
+ * <p>Norms: {@code vectorNorm} is ‖v‖ (L2) of the steering vector; {@code activationNorm} is the law's ‖h_L‖
+ * ({@code activation_norm}): the mean L2 norm of the residual at the hooked layer over the run's prompt tokens, BOS
+ * excluded, before the add, <em>measured live in this run</em>. Reports bucket by {@link #ratio()}
+ * {@code = |coef| × vectorNorm / activationNorm}. {@code steeredNormMean} is the mean over the run's rows of each
+ * row's ‖h‖ over its steered positions (response included), {@code steeredRatio} its ratio, both unsigned.
+ * Runs stored by schema 1 have the steered quantities only (their activation norm is null, so no ratio).
  *
  * @param id            0 until stored
  * @param configKey     {@link RunConfig#key()}: equal keys mean the result would be identical
@@ -25,13 +29,13 @@ public record RunRecord(long id, String configKey, long modelId, Long vectorId, 
                         String method, double coef, String positions, String judge, String coherenceJudge,
                         int maxNewTokens, long seed, double temperature, int n, Double traitMean,
                         Double coherenceMean, Double baselineTraitMean, Double delta, Double vectorNorm,
-                        Double activationNorm, Double liveRatio, RunKind kind, Integer searchStep,
+                        Double activationNorm, Double steeredNormMean, Double steeredRatio, RunKind kind, Integer searchStep,
                         Instant createdAt, RunStatus status) {
 
     public RunRecord withId(long newId) {
         return new RunRecord(newId, configKey, modelId, vectorId, trait, layer, method, coef, positions, judge,
                 coherenceJudge, maxNewTokens, seed, temperature, n, traitMean, coherenceMean, baselineTraitMean,
-                delta, vectorNorm, activationNorm, liveRatio, kind, searchStep, createdAt, status);
+                delta, vectorNorm, activationNorm, steeredNormMean, steeredRatio, kind, searchStep, createdAt, status);
     }
 
     /** The perturbation strength {@link #ratioOf} of this run, or null when a norm is missing (baselines). */
@@ -41,12 +45,12 @@ public record RunRecord(long id, String configKey, long modelId, Long vectorId, 
     }
 
     /**
-     * The perturbation ratio as reports use it: {@code |coef| × ‖v‖ / ‖h_L‖}. The absolute value of coef is taken
-     * so that a run suppressing a trait (negative coef) is bucketed by how hard it pushes, like its positive twin.
-     * Returns null when activationNorm is not positive (no meaningful ratio).
+     * {@link PerturbationRatio#ratio} as the store and reports hold it: null where it is NaN (the norm is not
+     * positive). The absolute value of coef is taken, so a run suppressing a trait is bucketed by how hard it pushes.
      */
     public static Double ratioOf(double coef, double vectorNorm, double activationNorm) {
-        if (!(activationNorm > 0)) return null;
-        return Math.abs(coef) * vectorNorm / activationNorm;
+        double r = PerturbationRatio.ratio(coef, vectorNorm, activationNorm);
+        return Double.isNaN(r) ? null : r;
     }
+
 }

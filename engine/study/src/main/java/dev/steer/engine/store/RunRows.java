@@ -10,8 +10,8 @@ import java.time.Instant;
 final class RunRows {
     static final String COLUMNS = "config_key, model_id, vector_id, trait, layer, method, coef, positions, judge, "
             + "coherence_judge, max_new_tokens, seed, temperature, n, trait_mean, coherence_mean, baseline_trait_mean, "
-            + "delta, vector_norm, activation_norm, live_ratio, kind, search_step, created_at, status";
-    static final String INSERT = "INSERT INTO runs(" + COLUMNS + ") VALUES (" + "?, ".repeat(24) + "?)";
+            + "delta, vector_norm, activation_norm, ratio, steered_norm_mean, steered_ratio, kind, search_step, created_at, status";
+    static final String INSERT = "INSERT INTO runs(" + COLUMNS + ") VALUES (" + "?, ".repeat(26) + "?)";
     static final String SELECT = "SELECT id, " + COLUMNS + " FROM runs";
 
     private RunRows() {
@@ -34,7 +34,7 @@ final class RunRows {
         ps.setDouble(i++, r.temperature());
         ps.setInt(i++, r.n());
         for (Double d : new Double[] {r.traitMean(), r.coherenceMean(), r.baselineTraitMean(), r.delta(),
-                r.vectorNorm(), r.activationNorm(), r.liveRatio()})
+                r.vectorNorm(), r.activationNorm(), r.ratio(), r.steeredNormMean(), r.steeredRatio()})
             setDouble(ps, i++, d);
         ps.setString(i++, r.kind().dbName());
         setInt(ps, i++, r.searchStep());
@@ -49,7 +49,8 @@ final class RunRows {
                 rs.getString("coherence_judge"), rs.getInt("max_new_tokens"), rs.getLong("seed"),
                 rs.getDouble("temperature"), rs.getInt("n"), getDouble(rs, "trait_mean"),
                 getDouble(rs, "coherence_mean"), getDouble(rs, "baseline_trait_mean"), getDouble(rs, "delta"),
-                getDouble(rs, "vector_norm"), getDouble(rs, "activation_norm"), getDouble(rs, "live_ratio"),
+                getDouble(rs, "vector_norm"), getDouble(rs, "activation_norm"), getDouble(rs, "steered_norm_mean"),
+                getDouble(rs, "steered_ratio"),
                 RunKind.fromDb(rs.getString("kind")), getInt(rs, "search_step"),
                 Instant.parse(rs.getString("created_at")), RunStatus.fromDb(rs.getString("status")));
     }

@@ -11,7 +11,7 @@ import java.sql.Statement;
 /** The tables of a runs database and the check that a file holds them. */
 final class StoreSchema {
     /** Version written by this code; a database with a higher one was made by a newer steer. */
-    static final int VERSION = 1;
+    static final int VERSION = 2;
 
     private static final String[] DDL = {
         "CREATE TABLE schema_version(version INTEGER NOT NULL)",
@@ -58,7 +58,9 @@ final class StoreSchema {
           delta REAL,
           vector_norm REAL,
           activation_norm REAL,
-          live_ratio REAL,
+          ratio REAL,
+          steered_norm_mean REAL,
+          steered_ratio REAL,
           kind TEXT NOT NULL CHECK(kind IN ('baseline', 'sweep', 'search')),
           search_step INTEGER,
           created_at TEXT NOT NULL,
@@ -111,7 +113,38 @@ final class StoreSchema {
                             + " is newer than this steer supports (" + VERSION + "); upgrade steer");
                 if (version < 1)
                     throw new BadInputException(file + ": runs database has no schema version row");
+                if (version == 1) migrateFrom1(c);
             }
+        }
+    }
+
+    /**
+     * Schema 1 stored as {@code activation_norm} the norm over the steered positions (response included) and as
+     * {@code live_ratio} its signed ratio. Schema 2 names those {@code steered_norm_mean} and {@code steered_ratio}
+     * (unsigned) and gives {@code activation_norm} the law's meaning (prompt tokens, BOS excluded), which schema 1
+     * did not store: migrated runs keep their steered quantities and get no activation norm, hence no ratio, so
+     * reports leave them out until a sweep or search measures them again. One transaction, under the write lock.
+     */
+    private static void migrateFrom1(Connection c) throws SQLException {
+        c.setAutoCommit(false);
+        try (Statement st = c.createStatement()) {
+            try (ResultSet rs = st.executeQuery("SELECT max(version) FROM schema_version")) {
+                if (rs.next() && rs.getInt(1) >= 2) {   // another process migrated it meanwhile
+                    c.commit();
+                    return;
+                }
+            }
+            st.execute("ALTER TABLE runs RENAME COLUMN live_ratio TO steered_ratio");
+            st.execute("ALTER TABLE runs ADD COLUMN steered_norm_mean REAL");
+            st.execute("ALTER TABLE runs ADD COLUMN ratio REAL");
+            st.execute("UPDATE runs SET steered_norm_mean = activation_norm, steered_ratio = abs(steered_ratio), activation_norm = NULL");
+            st.execute("UPDATE schema_version SET version = 2");
+            c.commit();
+        } catch (SQLException e) {
+            c.rollback();
+            throw e;
+        } finally {
+            c.setAutoCommit(true);
         }
     }
 

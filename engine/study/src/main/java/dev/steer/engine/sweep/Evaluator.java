@@ -1,6 +1,7 @@
 package dev.steer.engine.sweep;
 
 import dev.steer.engine.judge.Judge;
+import dev.steer.engine.law.PerturbationRatio;
 import dev.steer.engine.judge.JudgeItem;
 import dev.steer.engine.store.ResponseRecord;
 import dev.steer.engine.telemetry.HookTelemetry;
@@ -52,8 +53,9 @@ public final class Evaluator {
         for (int c = 0; c < candidates.size(); c++) {
             Candidate cand = candidates.get(c);
             List<ResponseRecord> responses = new ArrayList<>(questions.size());
-            double normSum = 0;
+            double normSum = 0, promptSum = 0;
             int normRows = 0;
+            long promptTokens = 0;
             long tokens = 0;
             for (int i = 0; i < questions.size(); i++) {
                 Answer a = answers.get(c).get(i);
@@ -62,16 +64,29 @@ public final class Evaluator {
                         boxed(coherenceScores.get(k))));
                 tokens += a.tokens();
                 HookTelemetry t = a.telemetry();
-                if (t != null && Double.isFinite(t.steeredNormMean())) {
+                if (t == null) continue;
+                if (Double.isFinite(t.steeredNormMean())) {
                     normSum += t.steeredNormMean();
                     normRows++;
                 }
+                if (t.promptCount() > 0) {
+                    promptSum += t.promptNormMean() * t.promptCount();
+                    promptTokens += t.promptCount();
+                }
             }
-            Double norm = normRows == 0 ? null : normSum / normRows;
-            Double ratio = norm == null || !(norm > 0) ? null : cand.coef() * cand.vector().norm() / norm;
-            out.add(new Evaluation(cand, responses, mean(responses, true), mean(responses, false), norm, ratio, tokens));
+            Double steered = normRows == 0 ? null : normSum / normRows;
+            Double law = promptTokens == 0 ? null : promptSum / promptTokens;
+            double vnorm = cand.steered() ? cand.vector().norm() : 0;
+            out.add(new Evaluation(cand, responses, mean(responses, true), mean(responses, false), law,
+                    ratio(cand.coef(), vnorm, law), steered, ratio(cand.coef(), vnorm, steered), tokens));
         }
         return out;
+    }
+
+    private static Double ratio(double coef, double vectorNorm, Double norm) {
+        if (norm == null) return null;
+        double r = PerturbationRatio.ratio(coef, vectorNorm, norm);
+        return Double.isNaN(r) ? null : r;
     }
 
     private static Double boxed(OptionalDouble d) {

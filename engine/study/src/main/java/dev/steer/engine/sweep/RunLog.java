@@ -1,5 +1,7 @@
 package dev.steer.engine.sweep;
 
+import dev.steer.engine.steering.SteeringVector;
+
 import dev.steer.engine.store.RunKind;
 import dev.steer.engine.store.RunRecord;
 import dev.steer.engine.store.RunStatus;
@@ -19,10 +21,10 @@ import java.util.Optional;
 public final class RunLog {
     private final RunStore store;
     private final RunContext context;
-    private final Map<Integer, LayerVector> vectors;
+    private final Map<Integer, SteeringVector> vectors;
     private final Map<Integer, VectorRecord> storedVectors = new HashMap<>();
 
-    public RunLog(RunStore store, RunContext context, Map<Integer, LayerVector> vectors) {
+    public RunLog(RunStore store, RunContext context, Map<Integer, SteeringVector> vectors) {
         this.store = store;
         this.context = context;
         this.vectors = Map.copyOf(vectors);
@@ -32,8 +34,8 @@ public final class RunLog {
         return context;
     }
 
-    public LayerVector vector(int layer) {
-        LayerVector v = vectors.get(layer);
+    public SteeringVector vector(int layer) {
+        SteeringVector v = vectors.get(layer);
         if (v == null) throw new IllegalArgumentException("no vector for layer " + layer);
         return v;
     }
@@ -57,10 +59,12 @@ public final class RunLog {
         String method = null;
         Double vectorNorm = null;
         if (c.steered()) {
-            LayerVector v = vector(c.layer());
+            SteeringVector v = vector(c.layer());
+            String pooling = v.provenance().pooling() == null ? "unknown" : v.provenance().pooling();
+            method = v.provenance().method();
+            String m = method;
             vectorId = storedVectors.computeIfAbsent(c.layer(), l -> store.saveVector(new VectorRecord(0, context.model().id(),
-                    context.trait(), l, v.method(), v.position(), v.norm(), v.file(), v.sha256()))).id();
-            method = v.method();
+                    context.trait(), l, m, pooling, v.norm(), v.source(), v.sha256()))).id();
             vectorNorm = v.norm();
         }
         Double delta = e.traitMean() == null || baselineTraitMean == null ? null : e.traitMean() - baselineTraitMean;
@@ -69,7 +73,7 @@ public final class RunLog {
         RunRecord run = new RunRecord(0, key(c), context.model().id(), vectorId, context.trait(), c.layer(), method,
                 c.coef(), c.steered() ? context.positions().cliName() : "none", context.traitJudge(), context.coherenceJudge(),
                 g.maxNewTokens(), g.seed(), g.temperature(), e.responses().size(), e.traitMean(), e.coherenceMean(),
-                baselineTraitMean, delta, vectorNorm, e.activationNorm(), e.liveRatio(), kind, searchStep, Instant.now(), status);
+                baselineTraitMean, delta, vectorNorm, e.activationNorm(), e.steeredNormMean(), e.steeredRatio(), kind, searchStep, Instant.now(), status);
         return store.saveRun(run, e.responses());
     }
 }

@@ -79,12 +79,12 @@ class ImportJsonlTest {
                     18.5, null, "sha"));
             Instant t = Instant.parse("2025-01-01T00:00:00Z");
             store.saveRun(new RunRecord(0, "base", m.id(), null, "refusal", null, null, 0, "all", "tj", "cj", 64, 1,
-                    0, 1, 40.0, 92.0, null, null, null, null, null, RunKind.BASELINE, null, t, RunStatus.COMPLETE),
+                    0, 1, 40.0, 92.0, null, null, null, null, null, null, RunKind.BASELINE, null, t, RunStatus.COMPLETE),
                     List.of(new ResponseRecord(0, "q", "a", 40.0, 92.0)));
             for (int i = 1; i <= 3; i++)
                 store.saveRun(new RunRecord(0, "k" + i, m.id(), v.id(), "refusal", 12, "mean_diff", -2.0 * i, "all",
                         "tj", "cj", 64, 1, 0, 1, 40.0 + 7 * i, 90.0 - 11 * i, 40.0, 7.0 * i, 18.5, 60.0 + i,
-                        -2.0 * i * 18.5 / (60 + i), RunKind.SWEEP, null, t, RunStatus.COMPLETE),
+                        60.0 + i, 2.0 * i * 18.5 / (60 + i), RunKind.SWEEP, null, t, RunStatus.COMPLETE),
                         List.of(new ResponseRecord(0, "q", "a", 40.0 + 7 * i, 90.0 - 11 * i)));
             Export.jsonl(store.runs(), out);
             List<RunPoint> fromStore = RunPoint.fromRuns(store.runs());

@@ -16,7 +16,7 @@ import dev.steer.engine.store.RunStore;
 import dev.steer.engine.sweep.Answer;
 import dev.steer.engine.sweep.Candidate;
 import dev.steer.engine.sweep.Evaluator;
-import dev.steer.engine.sweep.LayerVector;
+import dev.steer.engine.steering.VectorProvenance;
 import dev.steer.engine.sweep.Responder;
 import dev.steer.engine.sweep.RunContext;
 import dev.steer.engine.sweep.RunLog;
@@ -50,6 +50,10 @@ class AdaptiveSearchTest {
     // ‖v‖ = 2 on both layers; question norms 4 and 8 make coef_for(1) = 2 and 4, so the starts are 1.4 and 2.8.
     static final SteeringVector V = new SteeringVector(new float[] {2, 0, 0, 0}, "v");
 
+    static SteeringVector vector(int layer, String source) {
+        return new SteeringVector(V.values(), new VectorProvenance(source, null, layer, "mean_diff", "response", null, Map.of()));
+    }
+
     @TempDir
     Path tmp;
 
@@ -65,7 +69,8 @@ class AdaptiveSearchTest {
                 for (String q : QUESTIONS) {
                     rows.incrementAndGet();
                     HookTelemetry t = c.steered() ? new HookTelemetry("blocks." + c.layer() + ".hook_resid_post", c.layer(), c.coef(),
-                            2, norm(c.layer()), 3, norm(c.layer()), 1, norm(c.layer()), Math.abs(c.coef()) * 2 / norm(c.layer())) : null;
+                            2, "all", norm(c.layer()), 3, norm(c.layer()), 1, norm(c.layer()), Math.abs(c.coef()) * 2 / norm(c.layer()),
+                            Math.abs(c.coef()) * 2 / norm(c.layer())) : null;
                     as.add(new Answer(String.format(Locale.ROOT, "coef=%s", c.coef()), 1, t));
                 }
                 out.add(as);
@@ -94,8 +99,7 @@ class AdaptiveSearchTest {
             ModelRecord model = store.saveModel(new ModelRecord(0, "m", "gemma2", 4, 4, "fp-1"));
             RunContext ctx = new RunContext(model, "scripted", QUESTIONS, Positions.ALL, traitJudge.id(), coherenceJudge.id() + "#coh",
                     GenerationOptions.greedy(4));
-            RunLog log = new RunLog(store, ctx, Map.of(1, new LayerVector(1, V, "mean_diff", "response", "v1"),
-                    2, new LayerVector(2, V, "mean_diff", "response", "v2")));
+            RunLog log = new RunLog(store, ctx, Map.of(1, vector(1, "v1"), 2, vector(2, "v2")));
             Evaluator ev = new Evaluator(TRAIT, QUESTIONS, responder, traitJudge, coherenceJudge);
             return new AdaptiveSearch(settings).run(ev, log, List.of(new AdaptiveSearch.LayerStart(1, 4), new AdaptiveSearch.LayerStart(2, 8)),
                     SweepListener.NONE);
@@ -126,7 +130,7 @@ class AdaptiveSearchTest {
 
             SearchStep step0 = r.layers().get(0).steps().get(0);
             assertEquals(1.4 * 2 / 4, step0.nominalRatio(), 1e-12);
-            assertEquals(1.4 * 2 / 4, step0.liveRatio(), 1e-12);
+            assertEquals(1.4 * 2 / 4, step0.steeredRatio(), 1e-12);
             assertEquals(trait(1.4), step0.traitMean(), 1e-9);
             assertEquals(90, step0.coherenceMean(), 1e-9);
             SearchStep best = r.layers().get(0).best(Direction.POSITIVE).orElseThrow();
@@ -168,7 +172,7 @@ class AdaptiveSearchTest {
             // Layer 2: -2.8, -3.64 coherent; -4.732 incoherent; -4.022 incoherent: the lowest coherent trait is at -3.64.
             assertEquals(1, best.step());
             assertEquals(trait(-3.64), best.traitMean(), 1e-9);
-            assertTrue(best.liveRatio() < 0, "live ratio carries the coef's sign");
+            assertTrue(best.coef() < 0 && best.steeredRatio() > 0, "the sign lives in coef; ratios are unsigned");
         }
     }
 

@@ -24,7 +24,7 @@ class ExportTest {
     private static RunRecord awkward() {
         // A trait name with a comma and quotes, and a missing coherence mean, to exercise quoting and nulls.
         return new RunRecord(4, "k4", 1, 2L, "says \"no\", politely", 12, "mean_diff", -3.0, "all", "tj", "cj", 64,
-                7, 0.0, 10, 55.5, null, 40.0, 15.5, 2.0, 12.0, -0.5, RunKind.SEARCH, 3,
+                7, 0.0, 10, 55.5, null, 40.0, 15.5, 2.0, 12.0, 12.0, 0.5, RunKind.SEARCH, 3,
                 Instant.parse("2025-05-06T07:08:09Z"), RunStatus.COMPLETE);
     }
 
@@ -34,7 +34,7 @@ class ExportTest {
         Export.csv(List.of(awkward()), out);
         String text = Files.readString(out, StandardCharsets.UTF_8);
         assertEquals(String.join(",", Export.FIELDS) + "\r\n"
-                + "4,k4,search,complete,\"says \"\"no\"\", politely\",12,mean_diff,-3.0,2.0,12.0,0.5,-0.5,,55.5,40.0,"
+                + "4,k4,search,complete,\"says \"\"no\"\", politely\",12,mean_diff,-3.0,2.0,12.0,0.5,12.0,0.5,0.5,,55.5,40.0,"
                 + "15.5,10,all,tj,cj,64,7,0.0,3,1,2,2025-05-06T07:08:09Z\r\n", text);
     }
 
@@ -48,7 +48,8 @@ class ExportTest {
         assertEquals(Export.FIELDS, List.copyOf(o.keySet()));
         assertEquals("says \"no\", politely", o.get("trait").getAsString());
         assertEquals(0.5, o.get("ratio").getAsDouble(), 0.0, "|−3|·2/12");
-        assertEquals(-0.5, o.get("live_ratio").getAsDouble(), 0.0);
+        assertEquals(0.5, o.get("live_ratio").getAsDouble(), 0.0, "unsigned: the sign lives in coef");
+        assertEquals(0.5, o.get("steered_ratio").getAsDouble(), 0.0);
         assertTrue(o.get("coherence_mean").isJsonNull());
         assertEquals(5, JsonParser.parseString(lines.get(1)).getAsJsonObject().get("id").getAsInt());
     }

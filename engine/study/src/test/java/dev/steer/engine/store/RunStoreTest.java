@@ -38,7 +38,7 @@ class RunStoreTest {
             assertEquals(List.of(saved), store.runs());
             assertEquals(responses, store.responses(saved.id()));
             RunRecord r = store.runs().get(0);
-            assertEquals(0.375, r.liveRatio(), 0.0);
+            assertEquals(0.375, r.steeredRatio(), 0.0);
             assertEquals(0.375, r.ratio(), 0.0);
             assertEquals(null, store.responses(saved.id()).get(0).traitScore(), "NULL score stays unscored");
             assertEquals("ok", store.integrityCheck());
@@ -50,14 +50,14 @@ class RunStoreTest {
         try (RunStore store = RunStore.open(tmp.resolve("b.db"))) {
             ModelRecord m = store.saveModel(StoredRuns.model());
             RunRecord base = new RunRecord(0, "base-key", m.id(), null, "refusal", null, null, 0.0, "all", "tj", "cj",
-                    32, 1, 0.0, 1, 40.0, 90.0, null, null, null, null, null, RunKind.BASELINE, null,
+                    32, 1, 0.0, 1, 40.0, 90.0, null, null, null, null, null, null, RunKind.BASELINE, null,
                     Instant.parse("2025-01-01T00:00:00Z"), RunStatus.COMPLETE);
             RunRecord stored = store.saveRun(base, StoredRuns.responses(1, 10));
             assertEquals(List.of(stored), store.runs(RunFilter.ALL.withKind(RunKind.BASELINE)));
             assertEquals(null, stored.ratio());
             VectorRecord v = store.saveVector(StoredRuns.vector(m.id(), 2));
             RunRecord neg = store.saveRun(StoredRuns.sweep(m.id(), v.id(), -2.0, 1), StoredRuns.responses(1, 10));
-            assertEquals(-0.5, neg.liveRatio(), 0.0);
+            assertEquals(-0.5, neg.steeredRatio(), 0.0);
             assertEquals(0.5, neg.ratio(), 0.0);
         }
     }
@@ -143,7 +143,7 @@ class RunStoreTest {
             RunRecord a = store.saveRun(StoredRuns.sweep(m.id(), v.id(), 1.0, 1), StoredRuns.responses(1, 5));
             RunRecord s = StoredRuns.sweep(m.id(), v.id(), 2.0, 1);
             RunRecord b = store.saveRun(new RunRecord(0, "search-0", s.modelId(), s.vectorId(), "optimism", 2,
-                    "probe", 2.0, "all", "tj", "cj", 32, 1, 0.0, 1, 1.0, 2.0, 3.0, -2.0, 2.5, 10.0, 0.5,
+                    "probe", 2.0, "all", "tj", "cj", 32, 1, 0.0, 1, 1.0, 2.0, 3.0, -2.0, 2.5, 10.0, 10.0, 0.5,
                     RunKind.SEARCH, 0, s.createdAt(), RunStatus.UNSCORED), StoredRuns.responses(1, 5));
             assertEquals(List.of(a), store.runs(RunFilter.ALL.withTrait("refusal")));
             assertEquals(List.of(b), store.runs(RunFilter.ALL.withKind(RunKind.SEARCH)));
