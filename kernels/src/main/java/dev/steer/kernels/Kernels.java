@@ -5,7 +5,7 @@ interface Kernels extends AutoCloseable {
     /** The kernel named {@code name}; an {@link IllegalStateException} when no family declares it. */
     Kernel get(String name);
 
-    /** Whether kernels are launched with programmatic dependent launch (STEER_PDL=1 on sm_90+; never emulated). */
+    /** Whether kernels are launched with programmatic dependent launch (asked for on sm_90+; never emulated). */
     default boolean programmatic() {
         return false;
     }
