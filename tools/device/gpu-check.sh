@@ -38,13 +38,13 @@ if [[ $STAGES != *peer* && $STAGES =~ (tf|bench|gemv|gelu|pdl|ahead|unpacked|sam
 fi
 
 if [[ $STAGES == *self* ]]; then
-  step selfcheck 120 "${J[@]}" dev.steer.kernels.GpuSelfCheck
+  step selfcheck 120 "${J[@]}" dev.steer.kernels.check.GpuSelfCheck
   if ! grep -q "checks, 0 failed" "$L/selfcheck.log"; then
     # Find the default at fault: each fallback switch alone (run 5's float4-free row kernels, its separate rotary
     # kernel, the general attention kernel), then all three. The first set that passes is exported, so the timing
     # stages below measure a configuration that computes the right thing (the summary says which).
     for sw in STEER_ROW_VECTORS=0 STEER_ROPE_FUSED=0 STEER_ATTN_DECODE=0 "STEER_ROW_VECTORS=0 STEER_ROPE_FUSED=0 STEER_ATTN_DECODE=0"; do
-      env $sw timeout 120 "${J[@]}" dev.steer.kernels.GpuSelfCheck > "$L/selfcheck_fallback.log" 2>&1
+      env $sw timeout 120 "${J[@]}" dev.steer.kernels.check.GpuSelfCheck > "$L/selfcheck_fallback.log" 2>&1
       echo "selfcheck with $sw: $(tail -n 1 "$L/selfcheck_fallback.log")" | tee -a "$L/fallback.log"
       if grep -q "checks, 0 failed" "$L/selfcheck_fallback.log"; then
         export $sw; echo "FALLBACK exported for the rest of this call: $sw" | tee -a "$L/fallback.log"; break
@@ -97,7 +97,7 @@ if [[ $STAGES == *peer* ]]; then TAIL=12 step peer_bench 300 python3 .carry/hf_p
 if [[ $STAGES == *tf* ]]; then
   mkdir -p /tmp/tf
   step hf_teacher_forced 180 python3 tools/device/hf_teacher_forced.py $CK /tmp/tf
-  step steer_teacher_forced 180 "${J[@]}" dev.steer.cli.TeacherForcedLogits $CK cuda bf16 /tmp/tf/ids.json /tmp/tf/v.json 12 0.5 /tmp/tf/steer_plain.f32 /tmp/tf/steer_steered.f32
+  step steer_teacher_forced 180 "${J[@]}" dev.steer.cli.check.TeacherForcedLogits $CK cuda bf16 /tmp/tf/ids.json /tmp/tf/v.json 12 0.5 /tmp/tf/steer_plain.f32 /tmp/tf/steer_steered.f32
   step compare_plain 120 python3 tools/device/compare_logits.py /tmp/tf/hf_plain.npy /tmp/tf/steer_plain.f32 "gemma-2-2b-shaped plain"
   step compare_steered 120 python3 tools/device/compare_logits.py /tmp/tf/hf_steered.npy /tmp/tf/steer_steered.f32 "gemma-2-2b-shaped steered"
 fi
@@ -115,7 +115,7 @@ if [[ $STAGES == *sampled* ]]; then
 fi
 if [[ $STAGES == *attn* ]]; then
   # A/B: the general attention kernel for decode steps too (the decode kernel is the default since run 5)
-  STEER_ATTN_DECODE=0 TAIL=3 step selfcheck_attn 120 "${J[@]}" dev.steer.kernels.GpuSelfCheck
+  STEER_ATTN_DECODE=0 TAIL=3 step selfcheck_attn 120 "${J[@]}" dev.steer.kernels.check.GpuSelfCheck
   STEER_ATTN_DECODE=0 timeout 120 "${J[@]}" dev.steer.cli.Steer "${ARGS[@]}" > "$L/tiny_attn_plain.json" 2>> "$L/tiny_plain.err"
   STEER_ATTN_DECODE=0 timeout 120 "${J[@]}" dev.steer.cli.Steer "${ARGS[@]}" --steer 1:8.0:models/src/test/resources/fixtures/steering-vector.json \
       > "$L/tiny_attn_steered.json" 2>> "$L/tiny_plain.err"

@@ -20,6 +20,7 @@ import dev.steer.engine.steering.Positions;
 import dev.steer.engine.steering.SteeringSpec;
 import dev.steer.engine.steering.SteeringVector;
 import dev.steer.kernels.CudaBackend;
+import dev.steer.kernels.KernelSettings;
 import dev.steer.kernels.Precision;
 import dev.steer.engine.store.RunRecord;
 import dev.steer.engine.store.RunStore;
@@ -79,7 +80,7 @@ class EmulatedCudaCommandTest {
             for (int i = 0; i < ids.length; i++) ids[i] = idsJson.get(i).getAsInt();
             requests.add(new GenerationRequest(ids, p % 2 == 0 ? List.of(spec) : List.of()));
         }
-        CudaBackend be = CudaBackend.emulated(Precision.F32).optInKernels(decodeAttention, "0").packProjections(packed);
+        CudaBackend be = CudaBackend.emulated(Precision.F32, KernelSettings.fromEnvironment().withDecodeAttention(decodeAttention).withGemv("0").withPacked(packed));
         try (LoadedModel m = LoadedModel.open(CliRun.TINY, be)) {
             GenerationOptions opts = new GenerationOptions(12, 0, 1, 0, false, null, false);
             List<GenerationResult> out = new Generator(m.lm()).generate(requests, opts);
@@ -133,7 +134,7 @@ class EmulatedCudaCommandTest {
     }
 
     private static List<List<Integer>> tokens(String gemv, List<GenerationRequest> requests) {
-        CudaBackend be = CudaBackend.emulated(Precision.BF16).optInKernels(true, gemv);
+        CudaBackend be = CudaBackend.emulated(Precision.BF16, KernelSettings.fromEnvironment().withDecodeAttention(true).withGemv(gemv));
         try (LoadedModel m = LoadedModel.open(CliRun.TINY, be)) {
             List<GenerationResult> out = new Generator(m.lm()).generate(requests, new GenerationOptions(12, 0, 1, 0, false, null, false));
             assertEquals(0L, be.graphMismatches());

@@ -42,53 +42,79 @@ public final class CudaBackend implements Backend {
     private final HostUploads uploads = new HostUploads();
     private final List<DeviceTensor> weights = new ArrayList<>();
     private final List<CudaKvCache> caches = new ArrayList<>();
-    private final Ops ops;
+    /** The op families, one per kernel source ({@code <family>.cu}). */
+    private final EmbedOps embed;
+    private final RmsNormOps norms;
+    private final ElementwiseOps elementwise;
+    private final RopeOps rope;
+    private final AttentionOps attention;
+    private final LinearOps linear;
+    private final SteerOps steer;
+    private final ArgmaxOps argmax;
+    private final SampleOps sample;
+    /** Null unless profiling (STEER_CUDA_PROFILE=1): GPU time per kernel, printed at close. */
+    private final OpProfile profile;
     private boolean closed;
-    /** CUDA-graph decode; STEER_CUDA_GRAPHS=0 turns it off (to compare, or to debug a kernel). */
+    /** CUDA-graph decode (see {@link KernelSettings#graphs}); never without a step graph. */
     private final boolean graphs;
+    private final boolean packed;
+    private final KernelSettings settings;
 
-    private CudaBackend(CudaDevice device, Precision precision, Path kernelCache) {
-        this("cuda", device, precision, new KernelLibrary(device, kernelCache), new Gemm(device));
+    private CudaBackend(CudaDevice device, Precision precision, Path kernelCache, KernelSettings settings, OpProfile profile) {
+        this("cuda", device, precision, new KernelLibrary(device, kernelCache, settings, profile), new Gemm(device, profile), settings, profile);
     }
 
     /** {@code name}: what {@link #name()} reports ({@code cuda}, or {@code cuda-emu} for the emulator). */
-    CudaBackend(String name, Gpu device, Precision precision, Kernels kernels, Linear gemm) {
+    CudaBackend(String name, Gpu device, Precision precision, Kernels kernels, Linear gemm, KernelSettings settings, OpProfile profile) {
         this.name = name;
         this.device = device;
         this.precision = precision;
         this.kernels = kernels;
         this.gemm = gemm;
+        this.profile = profile;
         this.arena = new Arena(device, ARENA_CHUNK_BYTES);
         this.upload = new WeightUpload(device);
-        this.ops = new Ops(device, kernels, gemm, arena, uploads);
-        this.ops.bf16Operands = precision == Precision.BF16;
-        this.graphs = device.steps() != null && !"0".equals(System.getenv("STEER_CUDA_GRAPHS"));
+        Outputs outputs = new Outputs(arena, precision == Precision.BF16);
+        this.embed = new EmbedOps(kernels, outputs);
+        this.norms = new RmsNormOps(kernels, outputs);
+        this.elementwise = new ElementwiseOps(kernels, outputs);
+        this.rope = new RopeOps(kernels, outputs);
+        this.attention = new AttentionOps(kernels, rope, outputs, settings);
+        this.linear = new LinearOps(kernels, device, gemm, elementwise, outputs, settings);
+        this.steer = new SteerOps(kernels, outputs);
+        this.argmax = new ArgmaxOps(kernels, outputs);
+        this.sample = new SampleOps(kernels, device, uploads, outputs, settings);
+        this.graphs = device.steps() != null && settings.graphs();
+        this.packed = settings.packed();
+        this.settings = settings;
     }
 
-    /** The kernels this backend launches, with their launch options (tests switch the opt-in kernels on). */
-    Ops ops() {
-        return ops;
+    /** The switches this backend was opened with. */
+    public KernelSettings settings() {
+        return settings;
     }
 
     /**
-     * Switches the decode attention kernel for one-token steps (default on; STEER_ATTN_DECODE=0 off) and sets how
-     * bf16 linear layers of at most 8 rows are computed ({@code gemv}: STEER_GEMV's syntax, see {@link LinearPlan}:
-     * 0 for cuBLAS, auto, or c<C>w<W>). For A/B runs and tests.
+     * Another backend on the same device (or emulator) in the same precision, with {@code settings}: how a check
+     * compares a switch's two positions, since a backend's switches never change once it is open.
      */
-    public CudaBackend optInKernels(boolean decodeAttention, String gemv) {
-        ops.decodeAttention = decodeAttention;
-        ops.linearPlan = LinearPlan.parse(gemv, "gemv");
-        return this;
+    public CudaBackend openLike(KernelSettings settings) {
+        return device instanceof CudaDevice d ? open(d.ordinal, precision, settings) : emulated(precision, settings);
+    }
+
+    /** {@link #open(int, Precision, KernelSettings)} with the environment's settings. */
+    public static CudaBackend open(int device, Precision precision) {
+        return open(device, precision, KernelSettings.fromEnvironment());
     }
 
     /**
      * Opens GPU {@code device} (0 = first). No GPU, driver or CUDA libraries: {@link BadInputException}
      * ({@code --backend cuda: <reason>}), never a crash. Compiles the kernels (cached per architecture).
      */
-    public static CudaBackend open(int device, Precision precision) {
+    public static CudaBackend open(int device, Precision precision, KernelSettings settings) {
         CudaDevice d = CudaDevice.open(device);
         try {
-            return new CudaBackend(d, precision, KernelLibrary.defaultCacheRoot());
+            return new CudaBackend(d, precision, KernelLibrary.defaultCacheRoot(), settings, OpProfile.of(settings.profile()));
         } catch (LinkageError e) {
             // cuBLAS or NVRTC missing although the driver is there
             closeQuietly(d);
@@ -105,14 +131,20 @@ public final class CudaBackend implements Backend {
      * float32-accumulating GEMM in cuBLAS's place. For checking kernels and the CUDA path without a GPU; slow.
      * Needs g++ and a JDK's jni.h the first time (BadInputException otherwise).
      */
-    public static CudaBackend emulated(Precision precision) {
+    public static CudaBackend emulated(Precision precision, KernelSettings settings) {
         EmulatedGpu gpu = new EmulatedGpu();
-        return new CudaBackend("cuda-emu", gpu, precision, new KernelEmulator.Library(gpu.steps()), new KernelEmulator.Matmul(gpu.steps()));
+        return new CudaBackend("cuda-emu", gpu, precision, new KernelEmulator.Library(gpu.steps(), settings),
+                new KernelEmulator.Matmul(gpu.steps()), settings, null);
+    }
+
+    /** {@link #emulated(Precision, KernelSettings)} with the environment's settings. */
+    public static CudaBackend emulated(Precision precision) {
+        return emulated(precision, KernelSettings.fromEnvironment());
     }
 
     /** Null when {@link #emulated} can run here, else why not (one line: no g++, or no JDK headers). */
     public static String emulatorUnavailableReason() {
-        return KernelEmulator.unavailableReason();
+        return KernelEmulator.unavailableReason(KernelSettings.fromEnvironment());
     }
 
     /** Null when a CUDA device can be opened here, else the one-line reason; never throws, never crashes. */
@@ -192,7 +224,7 @@ public final class CudaBackend implements Backend {
     @Override
     public float[] toHost(Tensor t) {
         device.enter();
-        DeviceTensor d = Ops.cast(t, "toHost");
+        DeviceTensor d = Operands.cast(t, "toHost");
         long n = d.elements();
         if (n > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("toHost: " + d + " is too large for one array");
         float[] out = new float[(int) n];
@@ -227,45 +259,45 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor embed(Tensor table, Tensor ids, float scale) {
         device.enter();
-        return ops.embed(table, ids, precision == Precision.BF16 ? Bf16.round(scale) : scale);
+        return embed.embed(table, ids, precision == Precision.BF16 ? Bf16.round(scale) : scale);
     }
 
     @Override
     public Tensor rmsNorm(Tensor x, Tensor w, float eps) {
         device.enter();
-        return ops.rmsNorm(x, w, eps);
+        return norms.rmsNorm(x, w, eps);
     }
 
     /** One kernel for the add and both norms ({@code add_rmsnorm_f32}). */
     @Override
     public Tensor[] addRmsNorm(Tensor h, Tensor x, Tensor wPost, Tensor wPre, float eps) {
         device.enter();
-        return ops.addRmsNorm(h, x, wPost, wPre, eps);
+        return norms.addRmsNorm(h, x, wPost, wPre, eps);
     }
 
     @Override
     public Tensor linear(Tensor x, Tensor w) {
         device.enter();
-        return ops.linear(x, w);
+        return linear.linear(x, w);
     }
 
     @Override
     public Tensor add(Tensor a, Tensor b) {
         device.enter();
-        return ops.elementwise("add_f32", a, b, 0f);
+        return elementwise.add(a, b);
     }
 
     @Override
     public Tensor geluTanhMul(Tensor gate, Tensor up) {
         device.enter();
-        return ops.elementwise("gelu_tanh_mul_f32", gate, up, 0f);
+        return elementwise.geluTanhMul(gate, up);
     }
 
     @Override
     public Tensor softcap(Tensor x, float cap) {
         device.enter();
         if (!(cap > 0)) throw new IllegalArgumentException("softcap: cap " + cap + " must be positive");
-        return ops.elementwise("softcap_f32", x, null, cap);
+        return elementwise.softcap(x, cap);
     }
 
     private RotaryAngles angles;
@@ -285,21 +317,13 @@ public final class CudaBackend implements Backend {
     public Tensor rope(Tensor x, int heads, int headDim, RopeTable table) {
         device.enter();
         if (!(table instanceof CudaRopeTable t)) throw new IllegalArgumentException("rope: table " + table + " was not made by this backend");
-        return ops.rope(x, heads, headDim, t);
+        return rope.rope(x, heads, headDim, t);
     }
 
-    /** q/k/v and gate/up as packed weights: one GEMM each (STEER_PACKED=0 keeps them separate, for A/B runs). */
+    /** q/k/v and gate/up as packed weights: one GEMM each (unless {@link KernelSettings#packed} is off, for A/B runs). */
     @Override
     public boolean packsProjections() {
         return packed;
-    }
-
-    private boolean packed = !"0".equals(System.getenv("STEER_PACKED"));
-
-    /** Whether a model loaded after this call packs its projections (default: on, unless STEER_PACKED=0). */
-    public CudaBackend packProjections(boolean on) {
-        packed = on;
-        return this;
     }
 
     /** One kernel rotates q and writes the rotated keys and the values into the cache; then the attention kernel. */
@@ -309,20 +333,20 @@ public final class CudaBackend implements Backend {
         if (!(rope instanceof CudaRopeTable t)) throw new IllegalArgumentException("attentionPacked: table " + rope + " was not made by this backend");
         if (!(cache instanceof CudaKvCache c) || c.isClosed())
             throw new IllegalArgumentException("attentionPacked: cache " + cache + " is not an open cache of this backend");
-        return ops.attentionPacked(qkv, t, c, layer, layout, spec);
+        return attention.attentionPacked(qkv, t, c, layer, layout, spec);
     }
 
     @Override
     public Tensor geluTanhMulPacked(Tensor gateUp) {
         device.enter();
-        return ops.geluTanhMulPacked(gateUp);
+        return elementwise.geluTanhMulPacked(gateUp);
     }
 
     /** Where the linear plan streams gate/up with a gemv, gemv.cu's fused form computes the gelu too. */
     @Override
     public Tensor linearGeluTanhMulPacked(Tensor x, Tensor gateUp) {
         device.enter();
-        return ops.linearGeluPacked(x, gateUp);
+        return linear.linearGeluPacked(x, gateUp);
     }
 
     @Override
@@ -339,26 +363,26 @@ public final class CudaBackend implements Backend {
         device.enter();
         if (!(cache instanceof CudaKvCache c) || c.isClosed())
             throw new IllegalArgumentException("attention: cache " + cache + " is not an open cache of this backend");
-        return ops.attention(q, k, v, c, layer, layout, spec);
+        return attention.attention(q, k, v, c, layer, layout, spec);
     }
 
     @Override
     public Tensor lastStep(Tensor x) {
         device.enter();
-        return ops.lastStep(x);
+        return elementwise.lastStep(x);
     }
 
     @Override
     public SteerResult steer(Tensor h, Tensor delta, Tensor mask, boolean norms) {
         device.enter();
-        return ops.steer(h, null, delta, mask, norms);
+        return steer.steer(h, null, delta, mask, norms);
     }
 
     /** One kernel: the residual add, the norms and the steering add in a single pass over the row. */
     @Override
     public SteerResult addSteer(Tensor h, Tensor update, Tensor delta, Tensor mask, boolean norms) {
         device.enter();
-        return ops.steer(h, update, delta, mask, norms);
+        return steer.steer(h, update, delta, mask, norms);
     }
 
     /** Decode steps are captured once as a CUDA graph and replayed (see {@link StepGraph}). */
@@ -386,9 +410,26 @@ public final class CudaBackend implements Backend {
             s.put("graph_wait_us_per_replayed_step", Math.round(device.steps().waitMicrosPerStep() * 10) / 10.0);
         }
         s.put("programmatic_launch", kernels.programmatic());
-        s.put("linear_plan", ops.linearPlan.setting());
-        s.put("linear_choices", ops.linearPlan.describe());
+        s.put("linear_plan", linear.plan().setting());
+        s.put("linear_choices", linear.plan().describe());
         return s;
+    }
+
+    /** How this backend computes bf16 linear layers, and what it chose so far (for the self-check). */
+    public LinearPlan linearPlan() {
+        return linear.plan();
+    }
+
+    /** cuBLASLt's algorithms for a bf16 linear of this shape (for the self-check). */
+    public List<LinearPlan.Lt> ltAlgorithms(int m, int n, int k) {
+        device.enter();
+        return linear.ltAlgorithms(m, n, k);
+    }
+
+    /** {@code x · wᵀ} by {@code method}, whatever the plan would choose (for the self-check); w must be bf16. */
+    public Tensor linearBy(Tensor x, Tensor w, LinearPlan.Method method) {
+        device.enter();
+        return linear.linearBy(x, w, method);
     }
 
     /** Steps replayed from a CUDA graph so far, and steps that could not be (their work differed). */
@@ -409,7 +450,7 @@ public final class CudaBackend implements Backend {
     @Override
     public int[] sample(Tensor logits, double temperature, double topP, double[] uniforms) {
         device.enter();
-        return ops.sample(logits, temperature, topP, uniforms);
+        return downloadInts(sample.sampleQueued(logits, temperature, topP, uniforms), uniforms.length);
     }
 
     /** The sampling kernels and a queued copy of the tokens. */
@@ -417,7 +458,7 @@ public final class CudaBackend implements Backend {
     public Pending<int[]> sampleLater(Tensor logits, double temperature, double topP, double[] uniforms) {
         device.enter();
         int rows = uniforms.length;
-        long out = ops.sampleQueued(logits, temperature, topP, uniforms);
+        long out = sample.sampleQueued(logits, temperature, topP, uniforms);
         if (rows == 0) return Pending.of(new int[0]);
         return ints(device.downloadLater(out, rows * 4L), rows);
     }
@@ -433,22 +474,33 @@ public final class CudaBackend implements Backend {
     @Override
     public int[] argmax(Tensor logits) {
         device.enter();
-        return ops.argmax(logits);
+        return downloadInts(argmax.argmaxQueued(logits), Operands.rows(logits));
+    }
+
+    /** {@code n} ints at {@code address}, read back now. */
+    private int[] downloadInts(long address, int n) {
+        int[] ids = new int[n];
+        if (n == 0) return ids;
+        try (IntPointer host = new IntPointer(n)) {
+            device.download(host, address, n * 4L);
+            host.get(ids);
+        }
+        return ids;
     }
 
     /** The argmax kernel and a queued copy of its result (see {@link Gpu#downloadLater}). */
     @Override
     public Pending<int[]> argmaxLater(Tensor logits) {
         device.enter();
-        int rows = Ops.rows(logits);
-        return ints(device.downloadLater(ops.argmaxQueued(logits), rows * 4L), rows);
+        int rows = Operands.rows(logits);
+        return ints(device.downloadLater(argmax.argmaxQueued(logits), rows * 4L), rows);
     }
 
     /** float32 tensors: a queued copy; other types are read now. */
     @Override
     public Pending<float[]> toHostLater(Tensor t) {
         device.enter();
-        DeviceTensor d = Ops.cast(t, "toHostLater");
+        DeviceTensor d = Operands.cast(t, "toHostLater");
         if (d.dtype != DType.F32) return Pending.of(toHost(t));
         int n = (int) d.elements();
         Pending<byte[]> bytes = device.downloadLater(d.address, d.bytes());
@@ -475,7 +527,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void setInts(Tensor t, int[] values) {
         device.enter();
-        DeviceTensor d = Ops.cast(t, "setInts");
+        DeviceTensor d = Operands.cast(t, "setInts");
         if (d.dtype != DType.I32) throw new IllegalArgumentException("setInts: " + d + " is not an int tensor");
         checkCount(values.length, d.shape, "setInts");
         uploads.ints(device, d.address, values);
@@ -487,7 +539,7 @@ public final class CudaBackend implements Backend {
         closed = true;
         device.enter();
         device.synchronize();
-        OpProfile.print();
+        if (profile != null) profile.print();
         for (CudaKvCache c : caches) c.close();
         for (DeviceTensor w : weights) device.free(w.address);
         weights.clear();

@@ -15,14 +15,8 @@ public final class CudaBackendProvider implements BackendProvider {
     @Override
     public Backend open(String precision) {
         Precision p = precision(precision);
-        String dev = System.getenv("STEER_CUDA_DEVICE");
-        int index;
-        try {
-            index = dev == null ? 0 : Integer.parseInt(dev.trim());
-        } catch (NumberFormatException e) {
-            throw new BadInputException("STEER_CUDA_DEVICE: '" + dev + "' is not a device index");
-        }
-        return CudaBackend.open(index, p);
+        KernelSettings settings = KernelSettings.fromEnvironment();
+        return CudaBackend.open(settings.device(), p, settings);
     }
 
     static Precision precision(String precision) {
@@ -45,7 +39,7 @@ public final class CudaBackendProvider implements BackendProvider {
 
         @Override
         public Backend open(String precision) {
-            return CudaBackend.emulated(precision(precision));
+            return CudaBackend.emulated(precision(precision), KernelSettings.fromEnvironment());
         }
     }
 }

@@ -66,9 +66,12 @@ final class Gemm implements Linear {
     /** A fixed cuBLAS workspace: a GEMM captured into a CUDA graph must not allocate one itself. */
     private final long workspace;
     private static final long WORKSPACE_BYTES = 32L << 20;
+    /** Null unless profiling (STEER_CUDA_PROFILE=1). */
+    private final OpProfile profile;
 
-    Gemm(CudaDevice device) {
+    Gemm(CudaDevice device, OpProfile profile) {
         this.device = device;
+        this.profile = profile;
         checkBlas(cublasCreate_v2(handle), "cublasCreate_v2");
         checkBlas(cublasSetStream_v2(handle, device.stream), "cublasSetStream_v2");
         workspace = device.allocate(WORKSPACE_BYTES);
@@ -111,10 +114,10 @@ final class Gemm implements Linear {
     }
 
     private void launch(long x, long w, long y, int m, int n, int k, DType inputs) {
-        if (OpProfile.ENABLED && device.steps.mode() == StepGraph.Mode.EAGER) {
-            OpProfile.begin(device.stream);
+        if (profile != null && device.steps.mode() == StepGraph.Mode.EAGER) {
+            profile.begin(device.stream);
             gemmEx(x, w, y, m, n, k, inputs);
-            OpProfile.end(device.stream, "cublasGemmEx " + inputs + " m" + (m <= 8 ? "<=8" : m <= 64 ? "<=64" : ">64") + " n" + n + " k" + k);
+            profile.end(device.stream, "cublasGemmEx " + inputs + " m" + (m <= 8 ? "<=8" : m <= 64 ? "<=64" : ">64") + " n" + n + " k" + k);
             return;
         }
         gemmEx(x, w, y, m, n, k, inputs);

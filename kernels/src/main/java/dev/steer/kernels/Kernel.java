@@ -101,11 +101,14 @@ abstract class Kernel implements AutoCloseable {
         private final CUstream_st stream;
         private final CUlaunchConfig config;
         private final CUlaunchAttribute attribute;
+        /** Null unless profiling (STEER_CUDA_PROFILE=1). */
+        private final OpProfile profile;
 
-        Cuda(String name, CUfunc_st function, CUstream_st stream, StepGraph steps, boolean programmatic) {
+        Cuda(String name, CUfunc_st function, CUstream_st stream, StepGraph steps, boolean programmatic, OpProfile profile) {
             super(name, steps);
             this.function = function;
             this.stream = stream;
+            this.profile = profile;
             if (programmatic) {
                 attribute = new CUlaunchAttribute();
                 attribute.id(CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION);
@@ -131,9 +134,9 @@ abstract class Kernel implements AutoCloseable {
                 check(launchOnce(gridX, gridY, block, sharedBytes), "cuLaunchKernel(" + name + ", replayed)");
                 return;
             }
-            if (OpProfile.ENABLED) OpProfile.begin(stream);
+            if (profile != null) profile.begin(stream);
             check(launchOnce(gridX, gridY, block, sharedBytes), "cuLaunchKernel(" + name + ", " + n + " args)");
-            if (OpProfile.ENABLED) OpProfile.end(stream, name);
+            if (profile != null) profile.end(stream, name);
         }
 
         @Override

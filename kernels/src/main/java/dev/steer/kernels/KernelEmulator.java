@@ -25,36 +25,47 @@ import java.util.regex.Pattern;
 final class KernelEmulator {
     private static final String RESOURCES = "emu/";
     private static final String[] CXX_OPTIONS = {"-std=c++17", "-O2", "-fPIC", "-shared", "-pthread", "-w", "-U_FORTIFY_SOURCE"};
-    private static String loaded;
+    /** The kernels' definitions of the library loaded in this process (null before the first load). */
+    private static List<String> loaded;
 
-    /** g++'s options: the fixed ones and the kernels' definitions ({@link KernelSource#defines()}). */
-    private static List<String> options() {
+    /** g++'s options: the fixed ones and the kernels' definitions ({@link KernelSource#defines}). */
+    private static List<String> options(List<String> defines) {
         List<String> options = new ArrayList<>(List.of(CXX_OPTIONS));
-        options.addAll(KernelSource.defines());
+        options.addAll(defines);
         return options;
     }
 
     private KernelEmulator() {
     }
 
-    /** Builds (or finds in the cache) and loads the emulator library; BadInputException when it cannot. */
-    static synchronized void load() {
-        if (loaded != null) return;
+    /**
+     * Builds (or finds in the cache) and loads the emulator library for these settings; BadInputException when it
+     * cannot. One library per process (its JNI functions bind once), so a later backend must ask for the same
+     * kernel definitions; the worker count is the first backend's too (one pool).
+     */
+    static synchronized void load(KernelSettings settings) {
+        List<String> defines = KernelSource.defines(settings.rowVectors());
+        if (loaded != null) {
+            if (!loaded.equals(defines))
+                throw new IllegalStateException("kernel emulator: loaded with " + loaded + " in this process, not " + defines);
+            return;
+        }
         Map<String, String> files = sources();
-        String key = KernelSource.sha256(String.join("\0", files.values()) + "\0" + String.join(" ", options()));
+        String key = KernelSource.sha256(String.join("\0", files.values()) + "\0" + String.join(" ", options(defines)));
         Path dir = writableOrTemp(cacheRoot().resolve(key));
         Path lib = dir.resolve("libsteer-emu.so");
         // A damaged library crashes the dynamic loader itself (a truncated file is SIGBUS), so a cached build is
         // loaded only when it still has the digest recorded when it was built.
-        if (!intact(lib)) build(files, dir, lib);
+        if (!intact(lib)) build(files, dir, lib, defines);
         System.load(lib.toAbsolutePath().toString());
-        loaded = lib.toString();
+        poolThreads(settings.emulatorThreads());
+        loaded = defines;
     }
 
     /** Null when the emulator can be built and loaded here, else the one-line reason (no g++, no jni.h). */
-    static String unavailableReason() {
+    static String unavailableReason(KernelSettings settings) {
         try {
-            load();
+            load(settings);
             return null;
         } catch (BadInputException e) {
             return e.getMessage();
@@ -101,6 +112,9 @@ final class KernelEmulator {
     private static native String launch(String name, int gridX, int gridY, int block, int sharedBytes, long[] args);
 
     private static native void gemm(long x, long w, long y, int m, int n, int k, boolean bf16);
+
+    /** Worker threads of the block pool, made at the first launch (0: one per core). */
+    private static native void poolThreads(int threads);
 
     static Path cacheRoot() {
         return KernelLibrary.defaultCacheRoot().getParent().resolve("emulator");
@@ -156,7 +170,7 @@ final class KernelEmulator {
         return out.toString();
     }
 
-    private static void build(Map<String, String> files, Path dir, Path lib) {
+    private static void build(Map<String, String> files, Path dir, Path lib, List<String> defines) {
         Path jniInclude = jniInclude();
         String cxx = findOnPath("g++");
         if (cxx == null) throw new BadInputException("--backend cuda-emu: needs g++ (C++17) on PATH to build the kernel emulator");
@@ -164,7 +178,7 @@ final class KernelEmulator {
             Files.createDirectories(dir);
             Path work = Files.createTempDirectory(dir, "build");
             List<String> cmd = new ArrayList<>(List.of(cxx));
-            cmd.addAll(options());
+            cmd.addAll(options(defines));
             cmd.addAll(List.of("-I" + work, "-I" + jniInclude, "-I" + jniInclude.resolve("linux")));
             for (Map.Entry<String, String> f : files.entrySet()) {
                 Files.writeString(work.resolve(f.getKey()), f.getValue());
@@ -233,8 +247,8 @@ final class KernelEmulator {
     static final class Library implements Kernels {
         private final Map<String, Kernel> kernels = new HashMap<>();
 
-        Library(StepGraph steps) {
-            load();
+        Library(StepGraph steps, KernelSettings settings) {
+            load(settings);
             for (String family : KernelSource.FAMILIES)
                 for (String name : KernelSource.kernelNames(KernelSource.read(family + ".cu"))) kernels.put(name, new EmulatedKernel(name, steps));
         }

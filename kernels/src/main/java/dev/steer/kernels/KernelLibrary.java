@@ -41,22 +41,23 @@ final class KernelLibrary implements Kernels {
     private final Path cacheRoot;
     private final List<CUmod_st> modules = new ArrayList<>();
     private final Map<String, Kernel> kernels = new HashMap<>();
-
-    /**
-     * Programmatic dependent launch for every kernel (see {@link Kernel.Cuda}): STEER_PDL=1 on sm_90 or newer. Off by
-     * default until a device run measures it.
-     */
+    /** Programmatic dependent launch for every kernel (see {@link Kernel.Cuda}): asked for, and sm_90 or newer. */
     private final boolean programmatic;
+    private final List<String> defines;
+    /** Null unless profiling. */
+    private final OpProfile profile;
 
     @Override
     public boolean programmatic() {
         return programmatic;
     }
 
-    KernelLibrary(CudaDevice device, Path cacheRoot) {
+    KernelLibrary(CudaDevice device, Path cacheRoot, KernelSettings settings, OpProfile profile) {
         this.device = device;
         this.cacheRoot = cacheRoot;
-        this.programmatic = "1".equals(System.getenv("STEER_PDL")) && device.major >= 9;
+        this.programmatic = settings.programmatic() && device.major >= 9;
+        this.defines = KernelSource.defines(settings.rowVectors());
+        this.profile = profile;
         for (String family : KernelSource.FAMILIES) load(family);
     }
 
@@ -78,7 +79,7 @@ final class KernelLibrary implements Kernels {
         String source = KernelSource.read(family + ".cu");
         String header = KernelSource.read(KernelSource.HEADER);
         List<String> opts = new ArrayList<>(List.of("--gpu-architecture=" + device.arch(), "--std=c++17"));
-        opts.addAll(KernelSource.defines());
+        opts.addAll(defines);
         String[] options = opts.toArray(String[]::new);
         byte[] cubin = cached(family, source, header, options, false);
         CUmod_st module = new CUmod_st();
@@ -97,7 +98,7 @@ final class KernelLibrary implements Kernels {
         for (String name : KernelSource.kernelNames(source)) {
             CUfunc_st function = new CUfunc_st();
             check(cuModuleGetFunction(function, module, name), "cuModuleGetFunction(" + name + ")");
-            kernels.put(name, new Kernel.Cuda(name, function, device.stream, device.steps, programmatic));
+            kernels.put(name, new Kernel.Cuda(name, function, device.stream, device.steps, programmatic, profile));
         }
     }
 

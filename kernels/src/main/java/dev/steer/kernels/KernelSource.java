@@ -26,16 +26,12 @@ public final class KernelSource {
 
     /**
      * Preprocessor definitions every kernel is compiled with (NVRTC and the emulator alike, so both caches key on
-     * them). {@code STEER_ROW_VECTORS=0} defines {@code STEER_SCALAR_ROWS}: the norms, the steering hook and greedy
-     * argmax take their element loops instead of the float4 register paths added after device run 5, the fallback
-     * to run 5's memory access should those paths fail on a GPU.
+     * them). Without {@code rowVectors} (STEER_ROW_VECTORS=0), {@code STEER_SCALAR_ROWS}: the norms, the steering
+     * hook and greedy argmax take their element loops instead of the float4 register paths, the fallback should
+     * those paths fail on a GPU.
      */
-    static List<String> defines() {
-        return defines(System.getenv("STEER_ROW_VECTORS"));
-    }
-
-    static List<String> defines(String rowVectors) {
-        return "0".equals(rowVectors) ? List.of("-DSTEER_SCALAR_ROWS") : List.of();
+    static List<String> defines(boolean rowVectors) {
+        return rowVectors ? List.of() : List.of("-DSTEER_SCALAR_ROWS");
     }
 
     /** The names of a source's {@code extern "C" __global__ void NAME(} kernels. */

@@ -15,14 +15,14 @@ import java.util.regex.Pattern;
  * Which method computes each bf16 linear layer of a decode-sized batch (at most {@link #MAX_TUNED_ROWS} rows;
  * at decode a layer is pure weight streaming): cuBLAS's default GEMM, one of cuBLASLt's algorithms for the shape,
  * or, up to {@link #MAX_GEMV_ROWS} rows, one of gemv.cu's instantiations {@code gemv_r<R>_c<C>_w<W>} (blocks of W
- * warps, C output columns each, for up to R rows). The setting (environment variable {@code STEER_GEMV}, else the
- * system property {@code steer.gemv}):
+ * warps, C output columns each, for up to R rows). The setting ({@link KernelSettings#gemv}: environment variable
+ * {@code STEER_GEMV}, else the system property {@code steer.gemv}):
  * <ul>
  *   <li>{@code 0} (or {@code cublas}): cuBLAS's default for every shape;</li>
- *   <li>{@code auto}, the default on a GPU since device run 6 (batch-1 steered decode 408.9 against cuBLAS's
- *       369.8 tok/s on an H100, BENCHMARKS.md): the first time a shape (m, n, k) runs eagerly, cuBLAS's default,
- *       cuBLASLt's heuristic algorithms (up to {@link #LT_ALGORITHMS}) and every gemv instantiation that serves m
- *       are timed on the device on the layer's own operands, each run with the L2 cache flushed first (so the
+ *   <li>{@code auto}, the default on a GPU (faster than cuBLAS alone at decode: BENCHMARKS.md, device run 6): the
+ *       first time a shape (m, n, k) runs eagerly, cuBLAS's default, cuBLASLt's heuristic algorithms (up to
+ *       {@link #LT_ALGORITHMS}) and every gemv instantiation that serves m are timed on the device on the layer's
+ *       own operands, each run with the L2 cache flushed first (so the
  *       weights stream from memory, as they do in a step), and the fastest by median is kept for that shape for the
  *       life of the backend. The packed gate/up projection is timed with the gelu that follows it: a gemv's fused
  *       form against each other method plus the gelu kernel ({@link Shape#gelu}). A shape first met during graph
@@ -36,7 +36,7 @@ import java.util.regex.Pattern;
  * float32 accumulation); since {@code auto} chooses by timing, two processes may pick different methods and so
  * differ in the last bits of a bf16 logit: {@code STEER_GEMV=0} pins cuBLAS where runs must match bit for bit.
  */
-final class LinearPlan {
+public final class LinearPlan {
     /** Rows up to which a gemv may serve a linear layer. */
     static final int MAX_GEMV_ROWS = 8;
     /** Rows up to which {@code auto} times the methods (decode batches; larger GEMMs keep cuBLAS's default). */
@@ -48,7 +48,7 @@ final class LinearPlan {
     private static final int ROUNDS = 3;
 
     /** How one linear layer is computed. */
-    sealed interface Method permits Cublas, Lt, Gemv {
+    public sealed interface Method permits Cublas, Lt, Gemv {
         /** Short name in timing lists: {@code cublas}, {@code lt2}, {@code c2w4}. */
         String label();
 
@@ -57,7 +57,7 @@ final class LinearPlan {
     }
 
     /** cuBLAS's default GEMM (cublasGemmEx). */
-    record Cublas() implements Method {
+    public record Cublas() implements Method {
         @Override
         public String label() {
             return "cublas";
@@ -72,7 +72,7 @@ final class LinearPlan {
     static final Cublas CUBLAS = new Cublas();
 
     /** cuBLASLt's algorithm {@code index} (its heuristic's order) for the shape; {@code name} describes it. */
-    record Lt(int index, String name) implements Method {
+    public record Lt(int index, String name) implements Method {
         @Override
         public String label() {
             return "lt" + index;
@@ -85,7 +85,7 @@ final class LinearPlan {
     }
 
     /** One instantiation of gemv.cu: R rows at most, C columns per block, W warps per block. */
-    record Gemv(int rows, int columns, int warps) implements Method {
+    public record Gemv(int rows, int columns, int warps) implements Method {
         @Override
         public String kernel() {
             return "gemv_r" + rows + "_c" + columns + "_w" + warps;
@@ -96,27 +96,14 @@ final class LinearPlan {
             return config();
         }
 
-        int threads() {
-            return 32 * warps;
-        }
-
-        long blocks(long n) {
-            return (n + columns - 1) / columns;
-        }
-
         /** The fused gate/up form ({@code columns >= 2}): gelu_tanh(gate) × up for the packed projection. */
-        String geluKernel() {
+        public String geluKernel() {
             if (columns < 2) throw new IllegalStateException(kernel() + " has no fused gate/up form");
             return "gemv_gelu_r" + rows + "_c" + columns + "_w" + warps;
         }
 
-        /** Blocks of the fused form for {@code inner} outputs per row (columns / 2 gate/up pairs a block). */
-        long geluBlocks(long inner) {
-            int pairs = columns / 2;
-            return (inner + pairs - 1) / pairs;
-        }
-
-        String config() {
+        /** The setting that pins it: {@code c<C>w<W>}. */
+        public String config() {
             return "c" + columns + "w" + warps;
         }
     }
@@ -126,9 +113,9 @@ final class LinearPlan {
      * output goes straight into gelu_tanh(gate) × up, timed as it runs (a gemv's fused form, or the method and then
      * the gelu kernel), so the fused form's saved launch and round trip count in the choice.
      */
-    record Shape(int m, int n, int k, boolean gelu) {
+    public record Shape(int m, int n, int k, boolean gelu) {
         /** A plain linear layer's shape. */
-        Shape(int m, int n, int k) {
+        public Shape(int m, int n, int k) {
             this(m, n, k, false);
         }
 
@@ -150,7 +137,7 @@ final class LinearPlan {
     }
 
     /** Times in microseconds per call (NaN when nothing was timed); {@code note}: the timings, or why none. */
-    record Choice(Method method, double micros, double cublasMicros, String note) {
+    public record Choice(Method method, double micros, double cublasMicros, String note) {
     }
 
     /** Runs one method on the layer's operands; eager, so the device can time it. */
@@ -161,7 +148,7 @@ final class LinearPlan {
     private static final Pattern NAME = Pattern.compile("gemv_r(\\d+)_c(\\d+)_w(\\d+)");
 
     /** Every instantiation gemv.cu declares. */
-    static final List<Gemv> ALL = declared(KernelSource.read("gemv.cu"));
+    public static final List<Gemv> ALL = declared(KernelSource.read("gemv.cu"));
 
     static List<Gemv> declared(String source) {
         List<Gemv> out = new ArrayList<>();
@@ -185,18 +172,6 @@ final class LinearPlan {
     }
 
     /**
-     * From the environment variable {@code STEER_GEMV}, else the system property {@code steer.gemv}; neither set:
-     * {@code auto} on a GPU ({@code gpu}), cuBLAS on the emulator.
-     */
-    static LinearPlan fromEnvironment(boolean gpu) {
-        String env = System.getenv("STEER_GEMV");
-        if (env != null) return parse(env, "STEER_GEMV");
-        String property = System.getProperty("steer.gemv");
-        if (property == null && gpu) return parse("auto", "default");
-        return parse(property, "-Dsteer.gemv");
-    }
-
-    /**
      * {@code null}/{@code 0}/{@code cublas}, {@code auto}, or {@code c<C>w<W>}; anything else is bad input naming
      * {@code what} and the choices.
      */
@@ -214,7 +189,7 @@ final class LinearPlan {
     }
 
     /** The setting: cublas, auto, or c<C>w<W>. */
-    String setting() {
+    public String setting() {
         return setting;
     }
 
@@ -229,7 +204,7 @@ final class LinearPlan {
     }
 
     /** Instantiations that serve {@code m} rows: for each (C, W), the smallest R >= m. */
-    static List<Gemv> candidates(int m) {
+    public static List<Gemv> candidates(int m) {
         Map<String, Gemv> best = new LinkedHashMap<>();
         for (Gemv g : ALL) {
             if (g.rows() < m) continue;
@@ -309,7 +284,7 @@ final class LinearPlan {
      * The choices so far, one line per shape, e.g. {@code m1 n18432 k2304: gemv_r1_c2_w4 31.2 us (cublas 46.1 us;
      * medians in us: c2w4 31.2, lt3 40.0, cublas 46.1, ...)}.
      */
-    List<String> describe() {
+    public List<String> describe() {
         List<String> out = new ArrayList<>();
         chosen.forEach((s, c) -> out.add(s + ": " + c.method().kernel() + (Double.isNaN(c.micros())
                 ? (c.note().equals("cublas") ? "" : " (" + c.note() + ")")
@@ -317,7 +292,8 @@ final class LinearPlan {
         return out;
     }
 
-    Map<Shape, Choice> choices() {
-        return chosen;
+    /** Each shape met so far and its choice, in the order met. */
+    public Map<Shape, Choice> choices() {
+        return java.util.Collections.unmodifiableMap(chosen);
     }
 }

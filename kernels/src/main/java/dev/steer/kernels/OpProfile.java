@@ -18,15 +18,19 @@ import org.bytedeco.cuda.cudart.CUstream_st;
  * Printed to stderr when the backend closes.
  */
 final class OpProfile {
-    static final boolean ENABLED = "1".equals(System.getenv("STEER_CUDA_PROFILE"));
-    private static final Map<String, double[]> TOTALS = new TreeMap<>();
-    private static CUevent_st start;
-    private static CUevent_st stop;
+    private final Map<String, double[]> totals = new TreeMap<>();
+    private CUevent_st start;
+    private CUevent_st stop;
+
+    /** A profile when {@code on} (STEER_CUDA_PROFILE=1), else null: launches then skip the events entirely. */
+    static OpProfile of(boolean on) {
+        return on ? new OpProfile() : null;
+    }
 
     private OpProfile() {
     }
 
-    static void begin(CUstream_st stream) {
+    void begin(CUstream_st stream) {
         if (start == null) {
             start = new CUevent_st();
             stop = new CUevent_st();
@@ -36,28 +40,30 @@ final class OpProfile {
         check(cuEventRecord(start, stream), "cuEventRecord");
     }
 
-    static void end(CUstream_st stream, String op) {
+    void end(CUstream_st stream, String op) {
         check(cuEventRecord(stop, stream), "cuEventRecord");
         check(cuEventSynchronize(stop), "cuEventSynchronize");
         float[] ms = new float[1];
         check(cuEventElapsedTime(ms, start, stop), "cuEventElapsedTime");
-        double[] t = TOTALS.computeIfAbsent(op, k -> new double[2]);
+        double[] t = totals.computeIfAbsent(op, k -> new double[2]);
         t[0] += ms[0];
         t[1]++;
     }
 
-    static void print() {
-        if (!ENABLED || TOTALS.isEmpty()) return;
-        double all = TOTALS.values().stream().mapToDouble(t -> t[0]).sum();
-        System.err.printf("GPU time by op (events around each eager launch), total %.1f ms%n", all);
-        TOTALS.entrySet().stream().sorted((a, b) -> Double.compare(b.getValue()[0], a.getValue()[0])).forEach(e ->
-                System.err.printf("  %-44s %10.2f ms %6.1f%% %9d calls %9.2f us/call%n", e.getKey(), e.getValue()[0],
-                        100 * e.getValue()[0] / all, (long) e.getValue()[1], 1000 * e.getValue()[0] / e.getValue()[1]));
+    /** The totals to stderr (nothing when no launch was timed); frees the events. */
+    void print() {
+        if (!totals.isEmpty()) {
+            double all = totals.values().stream().mapToDouble(t -> t[0]).sum();
+            System.err.printf("GPU time by op (events around each eager launch), total %.1f ms%n", all);
+            totals.entrySet().stream().sorted((a, b) -> Double.compare(b.getValue()[0], a.getValue()[0])).forEach(e ->
+                    System.err.printf("  %-44s %10.2f ms %6.1f%% %9d calls %9.2f us/call%n", e.getKey(), e.getValue()[0],
+                            100 * e.getValue()[0] / all, (long) e.getValue()[1], 1000 * e.getValue()[0] / e.getValue()[1]));
+        }
         if (start != null) {
             cuEventDestroy(start);
             cuEventDestroy(stop);
             start = null;
         }
-        TOTALS.clear();
+        totals.clear();
     }
 }

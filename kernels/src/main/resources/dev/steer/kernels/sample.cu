@@ -6,7 +6,7 @@
 // crossing position.
 //
 // Each row is cut into S slices (grid: S x rows, blockIdx.x the slice, blockIdx.y the row), so a row's passes over
-// the vocabulary spread over S multiprocessors; one launch per pass (Ops.sample queues them). Slices exchange
+// the vocabulary spread over S multiprocessors; one launch per pass (SampleOps.sampleQueued queues them). Slices exchange
 // partial sums through global memory, and every block that needs a row-wide figure adds the S partials itself in
 // slice order: every sum is made in a fixed order, so a row's token is deterministic. Only the sums' rounding
 // differs from the host's sequential sums.
@@ -68,7 +68,7 @@ struct Position {
     double p;
 };
 
-// What the passes of one row hand on to each other (Ops.SAMPLE_ROW_BYTES bytes a row).
+// What the passes of one row hand on to each other (SampleOps.ROW_BYTES bytes a row).
 struct SampleRow {
     double mx;                 // the row's largest logit
     double target[2];          // the two searches' targets: topP * total, then u * kept mass
@@ -77,7 +77,7 @@ struct SampleRow {
     Position found[2];         // the two searches' results (cut, then pick)
     int pick;                  // which of found[] the token is
 };
-static_assert(sizeof(SampleRow) <= 256, "Ops.SAMPLE_ROW_BYTES");
+static_assert(sizeof(SampleRow) <= 256, "SampleOps.ROW_BYTES");
 
 __device__ __forceinline__ bool crosses(double mass, double x, bool strict) {
     return strict ? mass > x : mass >= x;
@@ -147,7 +147,7 @@ extern "C" __global__ void sample_exp(const float* logits, const float* slice_ma
 }
 
 // top-p = 1: the first index whose inclusive cumulative mass (index order) exceeds u * total. The slice whose
-// range of cumulative mass holds the target finds it; out[row] is set beforehand (Ops) to vocab - 1, the answer
+// range of cumulative mass holds the target finds it; out[row] is set beforehand (SampleOps) to vocab - 1, the answer
 // when rounding leaves the target beyond the total.
 extern "C" __global__ void sample_pick_index(const double* p, const double* slice_mass, const double* uniforms, int* out,
                                              int vocab) {

@@ -63,9 +63,9 @@ class KernelCompileCheckTest {
     void rowVectorSwitchRemovesTheFloat4Paths(@TempDir Path dir) throws Exception {
         Path nvcc = nvcc();
         assumeTrue(nvcc != null, "no nvcc");
-        assertEquals(List.of(), KernelSource.defines(null));
-        assertEquals(List.of(), KernelSource.defines("1"));
-        List<String> scalar = KernelSource.defines("0");
+        assertEquals(List.of(), KernelSource.defines(KernelSettings.defaultOn(null)));
+        assertEquals(List.of(), KernelSource.defines(KernelSettings.defaultOn("1")));
+        List<String> scalar = KernelSource.defines(KernelSettings.defaultOn("0"));
         assertEquals(List.of("-DSTEER_SCALAR_ROWS"), scalar);
         Files.writeString(dir.resolve(KernelSource.HEADER), KernelSource.read(KernelSource.HEADER));
         for (String family : List.of("rmsnorm", "steer", "argmax")) {

@@ -10,7 +10,7 @@ import dev.steer.engine.BadInputException;
 import dev.steer.engine.backend.Scope;
 import dev.steer.engine.tensor.ArrayTensor;
 import dev.steer.engine.tensor.Bf16;
-import dev.steer.kernels.reference.ReferenceOps;
+import dev.steer.kernels.check.ReferenceOps;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -24,12 +24,12 @@ class LinearPlanTest {
         String before = System.getProperty("steer.gemv");
         try {
             System.clearProperty("steer.gemv");
-            assertEquals("auto", LinearPlan.fromEnvironment(true).setting());
-            assertEquals("cublas", LinearPlan.fromEnvironment(false).setting());
+            assertEquals("auto", KernelSettings.fromEnvironment().linearPlan(true).setting());
+            assertEquals("cublas", KernelSettings.fromEnvironment().linearPlan(false).setting());
             System.setProperty("steer.gemv", "0");
-            assertEquals("cublas", LinearPlan.fromEnvironment(true).setting());
+            assertEquals("cublas", KernelSettings.fromEnvironment().linearPlan(true).setting());
             System.setProperty("steer.gemv", "c2w4");
-            assertEquals("c2w4", LinearPlan.fromEnvironment(false).setting());
+            assertEquals("c2w4", KernelSettings.fromEnvironment().linearPlan(false).setting());
         } finally {
             if (before == null) System.clearProperty("steer.gemv");
             else System.setProperty("steer.gemv", before);
@@ -82,7 +82,7 @@ class LinearPlanTest {
         float[] x = new float[m * k], w = new float[n * k];
         for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
         for (int i = 0; i < w.length; i++) w[i] = (float) (random.nextGaussian() / Math.sqrt(k));
-        try (CudaBackend be = CudaBackend.emulated(Precision.BF16).optInKernels(true, "auto")) {
+        try (CudaBackend be = CudaBackend.emulated(Precision.BF16, KernelSettings.fromEnvironment().withDecodeAttention(true).withGemv("auto"))) {
             var weight = be.weight(new ArrayTensor("w", new long[] {n, k}, w));
             float[] want = ReferenceOps.linear(Bf16.round(x), Bf16.round(w), k);
             for (int round = 0; round < 2; round++) {
@@ -91,7 +91,7 @@ class LinearPlanTest {
                     for (int i = 0; i < got.length; i++) assertEquals(want[i], got[i], 1e-4, "round " + round + ", element " + i);
                 }
             }
-            LinearPlan plan = be.ops().linearPlan;
+            LinearPlan plan = be.linearPlan();
             assertEquals(1, plan.choices().size(), "one shape, tuned once");
             LinearPlan.Choice c = plan.choices().get(new LinearPlan.Shape(m, n, k));
             assertNotNull(c);

@@ -248,11 +248,13 @@ struct Pool {
     }
 };
 
+// Workers asked for by the backend (STEER_EMU_THREADS, read on the Java side); 0: one per core. Read once, when
+// the first grid of more than one block makes the pool.
+int requested_threads = 0;
+
 Pool& pool() {
     static Pool* p = [] {
-        int n = (int)std::thread::hardware_concurrency();
-        const char* env = getenv("STEER_EMU_THREADS");
-        if (env != nullptr && atoi(env) > 0) n = atoi(env);
+        int n = requested_threads > 0 ? requested_threads : (int)std::thread::hardware_concurrency();
         if (n < 1) n = 1;
         if (n > 64) n = 64;
         return new Pool(n - 1);
@@ -343,6 +345,10 @@ extern "C" JNIEXPORT jstring JNICALL Java_dev_steer_kernels_KernelEmulator_launc
     for (jsize i = 0; i < count; i++) slots[i] = &values[i];
     std::string err = emu::launch(kernel, gx, gy, block, shared, slots.data());
     return err.empty() ? nullptr : env->NewStringUTF(err.c_str());
+}
+
+extern "C" JNIEXPORT void JNICALL Java_dev_steer_kernels_KernelEmulator_poolThreads(JNIEnv*, jclass, jint threads) {
+    emu::requested_threads = threads;
 }
 
 extern "C" JNIEXPORT void JNICALL Java_dev_steer_kernels_KernelEmulator_gemm(JNIEnv*, jclass, jlong x, jlong w, jlong y, jint m,

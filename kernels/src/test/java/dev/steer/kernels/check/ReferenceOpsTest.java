@@ -1,4 +1,4 @@
-package dev.steer.kernels.reference;
+package dev.steer.kernels.check;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

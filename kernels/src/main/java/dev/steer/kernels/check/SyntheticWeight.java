@@ -1,4 +1,4 @@
-package dev.steer.kernels.reference;
+package dev.steer.kernels.check;
 
 import dev.steer.engine.tensor.HostTensor;
 import java.nio.FloatBuffer;

@@ -1,4 +1,4 @@
-package dev.steer.cli;
+package dev.steer.cli.check;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonParser;

@@ -1,8 +1,10 @@
-package dev.steer.kernels;
+package dev.steer.kernels.check;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.steer.kernels.CudaBackend;
+import dev.steer.kernels.Precision;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;

@@ -1,7 +1,10 @@
-package dev.steer.kernels;
+package dev.steer.kernels.check;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.steer.kernels.CudaBackend;
+import dev.steer.kernels.KernelSettings;
+import dev.steer.kernels.Precision;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -24,9 +27,8 @@ class EmulatedSelfCheckTest {
     @ParameterizedTest(name = "{0}, opt-in kernels {1}")
     @CsvSource({"F32, false", "BF16, false", "F32, true", "BF16, true"})
     void everyOpCheckPassesOnTheEmulator(Precision precision, boolean optIn) {
-        try (CudaBackend be = CudaBackend.emulated(precision)) {
-            be.ops().decodeAttention = optIn;
-            be.ops().linearPlan = LinearPlan.parse(optIn ? "c2w4" : "0", "test");
+        KernelSettings settings = KernelSettings.fromEnvironment().withDecodeAttention(optIn).withGemv(optIn ? "c2w4" : "0");
+        try (CudaBackend be = CudaBackend.emulated(precision, settings)) {
             // with the opt-in kernels on, only the ops they change
             List<GpuSelfCheck.Result> results = GpuSelfCheck.run(be, op -> !optIn || op.startsWith("attention") || op.startsWith("linear") || op.startsWith("weight upload"));
             results.forEach(r -> System.out.println(r.line()));

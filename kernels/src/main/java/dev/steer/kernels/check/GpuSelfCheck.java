@@ -1,4 +1,4 @@
-package dev.steer.kernels;
+package dev.steer.kernels.check;
 
 import dev.steer.engine.tensor.ArrayTensor;
 import dev.steer.engine.backend.AttentionSpec;
@@ -8,11 +8,15 @@ import dev.steer.engine.backend.StepLayout;
 import dev.steer.engine.backend.SteerResult;
 import dev.steer.engine.backend.Tensor;
 import dev.steer.engine.tensor.Bf16;
-import dev.steer.kernels.reference.ReferenceOps;
-import dev.steer.kernels.reference.SyntheticWeight;
+import dev.steer.kernels.CudaBackend;
+import dev.steer.kernels.KernelSettings;
+import dev.steer.kernels.LinearPlan;
+import dev.steer.kernels.Precision;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
 import java.util.function.DoubleSupplier;
 
@@ -26,7 +30,7 @@ import java.util.function.DoubleSupplier;
  * <pre>
  * tar xzf .carry/jre.tgz -C /tmp
  * export PATH=/tmp/jre/bin:$PATH LD_LIBRARY_PATH=/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib
- * java -Dorg.bytedeco.javacpp.cachedir=/tmp/javacpp -cp '.carry/lib/*' dev.steer.kernels.GpuSelfCheck
+ * java -Dorg.bytedeco.javacpp.cachedir=/tmp/javacpp -cp '.carry/lib/*' dev.steer.kernels.check.GpuSelfCheck
  * </pre>
  */
 public final class GpuSelfCheck {
@@ -42,10 +46,13 @@ public final class GpuSelfCheck {
         }
     }
 
-    private final CudaBackend be;
+    /** The backend under check; inside {@link #on}, the one opened with a switch flipped. */
+    private CudaBackend be;
     private final Precision precision;
     private final Random random = new Random(20261126);
     private final List<Result> results = new ArrayList<>();
+    /** Backends like {@link #be} with other settings, opened when a check first needs them, closed at the end. */
+    private final Map<KernelSettings, CudaBackend> others = new LinkedHashMap<>();
 
     private GpuSelfCheck(CudaBackend be) {
         this.be = be;
@@ -60,9 +67,10 @@ public final class GpuSelfCheck {
             System.out.println("SKIP gpu self-check: " + reason);
             System.exit(2);
         }
+        KernelSettings settings = KernelSettings.fromEnvironment();
         List<Result> all = new ArrayList<>();
         for (Precision p : Precision.values()) {
-            try (CudaBackend be = emulate ? CudaBackend.emulated(p) : CudaBackend.open(0, p)) {
+            try (CudaBackend be = emulate ? CudaBackend.emulated(p, settings) : CudaBackend.open(0, p, settings)) {
                 System.out.println("device: " + be.device());
                 for (Result r : run(be)) {
                     System.out.println(r.line());
@@ -85,10 +93,50 @@ public final class GpuSelfCheck {
         return run(be, op -> true);
     }
 
-    /** The checks whose name {@code only} accepts. */
+    /**
+     * The checks whose name {@code only} accepts. Those of another setting than {@code be}'s (a fixed linear plan, the
+     * rope kernel before decode attention, sampling slices) run on backends opened like it with that setting.
+     */
     public static List<Result> run(CudaBackend be, java.util.function.Predicate<String> only) {
         GpuSelfCheck c = new GpuSelfCheck(be);
         c.only = only;
+        try {
+            c.runAll();
+        } finally {
+            c.closeOthers();
+        }
+        return c.results;
+    }
+
+    private void closeOthers() {
+        for (CudaBackend other : others.values()) {
+            try {
+                other.close();
+            } catch (RuntimeException e) {
+                results.add(new Result(precision, "close backend " + other.settings(), Double.NaN, 0, e.toString().replace('\n', ' ')));
+            }
+        }
+        others.clear();
+    }
+
+    /** {@code body} on a backend like this one with {@code settings} (opened the first time, kept for the run). */
+    private double on(KernelSettings settings, DoubleSupplier body) {
+        CudaBackend main = be;
+        CudaBackend other = others.get(settings);
+        if (other == null) {
+            other = main.openLike(settings);
+            others.put(settings, other);
+        }
+        be = other;
+        try (Scope s = other.openScope()) {
+            return body.getAsDouble();
+        } finally {
+            be = main;
+        }
+    }
+
+    private void runAll() {
+        GpuSelfCheck c = this;
         c.weights();
         c.embed();
         c.check("rmsNorm [3,5,300]", 1e-5, () -> c.rmsNorm(300));
@@ -118,15 +166,8 @@ public final class GpuSelfCheck {
                 () -> c.attentionPacked(2, 8, 4, 256, 0f, 3, 12, new int[] {1, 0}, 7, 1, 1));
         c.check("attentionPacked GQA 8/2 D64 softcap 30 pad {3,0} T 6,1,1,1 (four q heads a kv head)", 5e-5,
                 () -> c.attentionPacked(2, 8, 2, 64, 30f, 0, 12, new int[] {3, 0}, 6, 1, 1, 1));
-        c.check("attentionPacked GQA 4/2 D32 pad {0,2,4} T 5,1,1 with the rope kernel before decode attention", 5e-5, () -> {
-            boolean fused = c.be.ops().fusedRope;
-            c.be.ops().fusedRope = false;
-            try {
-                return c.attentionPacked(3, 4, 2, 32, 0f, 0, 16, new int[] {0, 2, 4}, 5, 1, 1);
-            } finally {
-                c.be.ops().fusedRope = fused;
-            }
-        });
+        c.check("attentionPacked GQA 4/2 D32 pad {0,2,4} T 5,1,1 with the rope kernel before decode attention", 5e-5,
+                () -> c.on(c.be.settings().withFusedRope(false), () -> c.attentionPacked(3, 4, 2, 32, 0f, 0, 16, new int[] {0, 2, 4}, 5, 1, 1)));
         c.check("attention GQA 4/2 D32 softcap 50 pad {0,2,4} T 5,1,1,1", 5e-5,
                 () -> c.attention(3, 4, 2, 32, 50f, 0, 16, new int[] {0, 2, 4}, 5, 1, 1, 1));
         c.check("attention 8/4 D256 window 3 pad {1,0} T 7,1,1", 5e-5,
@@ -153,7 +194,6 @@ public final class GpuSelfCheck {
         c.check("sample [2,300] in 64 slices (some empty), tied and -inf logits, top-p 0.01..1", 0, () -> c.sampleSliced(300, 2, 64));
         c.check("queued reads (toHostLater, argmaxLater, sampleLater) equal the direct ones, two in flight", 0, c::queuedReads);
         c.check("scope keep survives the inner scope", 0, c::keep);
-        return c.results;
     }
 
     private java.util.function.Predicate<String> only = op -> true;
@@ -239,7 +279,7 @@ public final class GpuSelfCheck {
     /** {@code floatWeight}: the weight made by floats() (float32 GEMM even in BF16). */
     private double linear(long[] xShape, int out, boolean floatWeight) {
         int k = (int) xShape[xShape.length - 1];
-        int m = (int) (DeviceTensor.elements(xShape) / k);
+        int m = (int) (java.util.Arrays.stream(xShape).reduce(1, (a, b) -> a * b) / k);
         float[] x = random(m * k, 1f), w = random(out * k, (float) (1 / Math.sqrt(k)));
         Tensor weight = floatWeight ? be.floats(w, out, k)
                 : be.weight(new ArrayTensor("check.linear", new long[] {out, k}, w));
@@ -305,19 +345,13 @@ public final class GpuSelfCheck {
      * {@code timedWithGelu} false (STEER_GELU_TIMED=0), the projection timed alone, under the plain shape.
      */
     private double autoGateUpGelu(int m, int inner, int k, boolean timedWithGelu) {
-        LinearPlan plan = LinearPlan.parse("auto", "auto check");
-        boolean savedGelu = be.ops().geluTimed;
-        be.ops().geluTimed = timedWithGelu;
-        try {
-            return withPlan(plan, () -> gateUpGelu(m, inner, k), () -> {
-                LinearPlan.Choice used = plan.choices().get(new LinearPlan.Shape(m, 2 * inner, k, timedWithGelu));
-                if (used == null || Double.isNaN(used.micros())) return "the projection was not timed: " + plan.describe();
-                int expected = 1 + be.ops().ltAlgorithms(m, 2 * inner, k).size() + LinearPlan.candidates(m).size();
-                return used.note().split(", ").length == expected ? null : expected + " candidates expected: " + used.note();
-            });
-        } finally {
-            be.ops().geluTimed = savedGelu;
-        }
+        return withPlan(be.settings().withGemv("auto").withGeluTimed(timedWithGelu), () -> gateUpGelu(m, inner, k), () -> {
+            LinearPlan plan = be.linearPlan();
+            LinearPlan.Choice used = plan.choices().get(new LinearPlan.Shape(m, 2 * inner, k, timedWithGelu));
+            if (used == null || Double.isNaN(used.micros())) return "the projection was not timed: " + plan.describe();
+            int expected = 1 + be.ltAlgorithms(m, 2 * inner, k).size() + LinearPlan.candidates(m).size();
+            return used.note().split(", ").length == expected ? null : expected + " candidates expected: " + used.note();
+        });
     }
 
     /**
@@ -325,43 +359,41 @@ public final class GpuSelfCheck {
      * {@code shape}.
      */
     private double withGemv(LinearPlan.Gemv g, LinearPlan.Shape shape, DoubleSupplier body) {
-        LinearPlan plan = LinearPlan.parse(g.config(), "gemv check");
-        return withPlan(plan, body, () -> {
-            LinearPlan.Choice used = plan.choices().get(shape);
+        return withPlan(be.settings().withGemv(g.config()), body, () -> {
+            LinearPlan.Choice used = be.linearPlan().choices().get(shape);
             return used != null && g.equals(used.method()) ? null
                     : "the plan ran " + (used == null ? "nothing" : used.method().kernel()) + ", not " + g.kernel();
         });
     }
 
-    /** {@code body} with the backend's linear plan set to {@code plan}; {@code fault} (null: none) is checked after it. */
-    private double withPlan(LinearPlan plan, DoubleSupplier body, java.util.function.Supplier<String> fault) {
-        LinearPlan saved = be.ops().linearPlan;
-        be.ops().linearPlan = plan;
-        try {
+    /**
+     * {@code body} on a backend with {@code settings} (its linear plan); {@code fault} (null: none) is checked after
+     * it, on that backend.
+     */
+    private double withPlan(KernelSettings settings, DoubleSupplier body, java.util.function.Supplier<String> fault) {
+        return on(settings, () -> {
             double err = body.getAsDouble();
             String f = fault.get();
             if (f != null) throw new IllegalStateException(f);
             return err;
-        } finally {
-            be.ops().linearPlan = saved;
-        }
+        });
     }
 
     /**
-     * Each of cuBLASLt's algorithms for two decode shapes (1 and 64 rows), bf16 only, by {@link Ops#linearBy}; on a
+     * Each of cuBLASLt's algorithms for two decode shapes (1 and 64 rows), bf16 only, by {@link CudaBackend#linearBy}; on a
      * machine without cuBLASLt (the emulator has one stand-in) the list is what the backend offers.
      */
     private void ltChecks() {
         if (precision != Precision.BF16) return;
         for (int[] s : new int[][] {{1, 300, 1024}, {64, 200, 520}}) {
             int m = s[0], n = s[1], k = s[2];
-            List<LinearPlan.Lt> algorithms = be.ops().ltAlgorithms(m, n, k);
+            List<LinearPlan.Lt> algorithms = be.ltAlgorithms(m, n, k);
             check("cuBLASLt offers algorithms for [" + m + "," + k + "] x [" + n + "," + k + "]: " + algorithms.size(), 0,
                     () -> algorithms.isEmpty() ? 1 : 0);
             for (LinearPlan.Lt lt : algorithms) {
                 check("linear by cuBLASLt " + lt.label() + " [" + m + "," + k + "] x [" + n + "," + k + "] (" + lt.name() + ")", 1e-4, () -> {
                     float[] x = random(m * k, 1f), w = random(n * k, (float) (1 / Math.sqrt(k)));
-                    float[] got = be.toHost(be.ops().linearBy(be.floats(x, m, k), be.weight(new ArrayTensor("check.lt", new long[] {n, k}, w)), lt));
+                    float[] got = be.toHost(be.linearBy(be.floats(x, m, k), be.weight(new ArrayTensor("check.lt", new long[] {n, k}, w)), lt));
                     return maxAbs(got, ReferenceOps.linear(Bf16.round(x), Bf16.round(w), k));
                 });
             }
@@ -613,12 +645,7 @@ public final class GpuSelfCheck {
     }
 
     private double sampleSliced(int vocab, int rows, int slices) {
-        be.ops().sampleSlices = slices;
-        try {
-            return sample(vocab, rows, true);
-        } finally {
-            be.ops().sampleSlices = 0;
-        }
+        return on(be.settings().withSampleSlices(slices), () -> sample(vocab, rows, true));
     }
 
     /**
