@@ -80,11 +80,9 @@ public final class PromptNorms {
         PaddedPrompts padded = PaddedPrompts.of(prompts, lm.dims().padId());
         List<List<SteeringSpec>> none = new ArrayList<>(Collections.nCopies(padded.batch(), List.of()));
         SteeringPlan plan = SteeringPlan.of(none, layers, lm.dims());
-        boolean[] hooked = new boolean[lm.dims().layers()];
-        for (int l : layers) hooked[l] = true;
         boolean[] bos = new boolean[padded.batch()];
         for (int r = 0; r < bos.length; r++) bos[r] = padded.firstToken(r) == lm.dims().bosId();
-        NormTelemetry telemetry = new NormTelemetry(hooked, bos);
+        NormTelemetry telemetry = new NormTelemetry(lm.dims().layers(), bos);
         StepHook.Observer observer = capture == null ? null
                 : (layer, h, layout) -> capture.capture(layer, b.toHost(h), padded, index);
         StepHook hook = new StepHook(b, plan, telemetry, lm.dims().hidden(), observer);

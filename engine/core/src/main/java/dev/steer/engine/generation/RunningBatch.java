@@ -60,7 +60,7 @@ public final class RunningBatch implements AutoCloseable {
             bos[r] = padded.firstToken(r) == dims.bosId();
         }
         this.plan = plan();
-        this.telemetry = new NormTelemetry(StepHook.hooked(plan), bos);
+        this.telemetry = new NormTelemetry(dims.layers(), bos);
         this.cache = model.newCache(batch, capacity);
         this.scope = backend.openScope();
         this.hook = newHook();

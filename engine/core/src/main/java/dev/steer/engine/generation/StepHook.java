@@ -53,13 +53,7 @@ public final class StepHook implements ResidualHook {
      * real token id (to set a leading BOS apart). Call {@link #upload} in a scope that outlives the forwards.
      */
     public StepHook(Backend backend, ModelDims dims, SteeringPlan plan, int[] firstToken) {
-        this(backend, plan, new NormTelemetry(hooked(plan), bos(dims, firstToken)), dims.hidden(), null);
-    }
-
-    static boolean[] hooked(SteeringPlan plan) {
-        boolean[] h = new boolean[plan.layers()];
-        for (int l : plan.hookedLayers()) h[l] = true;
-        return h;
+        this(backend, plan, new NormTelemetry(dims.layers(), bos(dims, firstToken)), dims.hidden(), null);
     }
 
     private static boolean[] bos(ModelDims dims, int[] firstToken) {
@@ -183,12 +177,13 @@ public final class StepHook implements ResidualHook {
     }
 
     /**
-     * Row {@code r}'s telemetry, in layer order: at each hooked layer one entry per spec the row has there (its own
-     * coef), else one unsteered entry (coef 0).
+     * Row {@code r}'s telemetry, in layer order, over the layers it steers and the layers measured for every row: one
+     * entry per spec the row has at a layer (its own coef), else one unsteered entry (coef 0). Layers hooked only for
+     * other rows are left out, so a row's telemetry does not depend on what shares its batch.
      */
     public List<HookTelemetry> entries(int r) {
         List<HookTelemetry> out = new ArrayList<>();
-        for (int l : plan.hookedLayers()) {
+        for (int l : plan.layersOf(r)) {
             LayerNorms n = telemetry.at(r, l);
             String hook = HookPoint.residPost(l).name();
             boolean steered = false;

@@ -22,12 +22,15 @@ public final class SteeringPlan {
     private final List<List<SteeringSpec>> specs;
     private final List<List<Group>> groups;
     private final boolean[] hooked;
+    private final boolean[] measured;
 
-    private SteeringPlan(int batch, List<List<SteeringSpec>> specs, List<List<Group>> groups, boolean[] hooked) {
+    private SteeringPlan(int batch, List<List<SteeringSpec>> specs, List<List<Group>> groups, boolean[] hooked,
+                         boolean[] measured) {
         this.batch = batch;
         this.specs = specs;
         this.groups = groups;
         this.hooked = hooked;
+        this.measured = measured;
     }
 
     /**
@@ -53,12 +56,14 @@ public final class SteeringPlan {
                 hooked[s.layer()] = true;
             }
         }
+        boolean[] measured = new boolean[dims.layers()];
         for (int l : measureLayers == null ? new int[0] : measureLayers) {
             HookPoint.residPost(l).checkIn(dims, "measured layer");
             hooked[l] = true;
+            measured[l] = true;
         }
         for (int l = 0; l < groups.size(); l++) groups.set(l, List.copyOf(groups.get(l)));
-        return new SteeringPlan(batch, List.copyOf(specs), List.copyOf(groups), hooked);
+        return new SteeringPlan(batch, List.copyOf(specs), List.copyOf(groups), hooked, measured);
     }
 
     public int batch() {
@@ -77,6 +82,13 @@ public final class SteeringPlan {
     /** The hooked layers, ascending. */
     public int[] hookedLayers() {
         return java.util.stream.IntStream.range(0, hooked.length).filter(l -> hooked[l]).toArray();
+    }
+
+    /** The layers row {@code r}'s telemetry covers: those its specs steer and those measured for every row, ascending. */
+    public int[] layersOf(int r) {
+        boolean[] mine = measured.clone();
+        for (SteeringSpec s : specs.get(r)) mine[s.layer()] = true;
+        return java.util.stream.IntStream.range(0, mine.length).filter(l -> mine[l]).toArray();
     }
 
     /** The groups steering {@code layer} (empty where none). Group arrays are read-only by contract. */

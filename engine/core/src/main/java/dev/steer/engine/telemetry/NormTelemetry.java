@@ -10,19 +10,17 @@ import dev.steer.engine.backend.StepLayout;
  * is fed while others decode is counted right.
  */
 public final class NormTelemetry {
-    private final LayerNorms[][] norms;   // [row][layer], null where the layer is not hooked
-    private final boolean[] hooked;
+    private final LayerNorms[][] norms;   // [row][layer], made when the layer is first measured for the row
     private final boolean[] startsWithBos;
     private final boolean[] counted;
 
     /**
-     * @param hooked        per layer, whether anything measures there
+     * @param layers        the model's layer count
      * @param startsWithBos per row, whether its first real token is BOS (then it is not counted as a prompt token)
      */
-    public NormTelemetry(boolean[] hooked, boolean[] startsWithBos) {
-        this.hooked = hooked.clone();
+    public NormTelemetry(int layers, boolean[] startsWithBos) {
         this.startsWithBos = startsWithBos.clone();
-        this.norms = new LayerNorms[startsWithBos.length][hooked.length];
+        this.norms = new LayerNorms[startsWithBos.length][layers];
         this.counted = new boolean[startsWithBos.length];
         for (int r = 0; r < startsWithBos.length; r++) reset(r, startsWithBos[r]);
     }
@@ -30,17 +28,13 @@ public final class NormTelemetry {
     /** Starts row {@code r} afresh (a new request in that slot); it is counted from now on. */
     public void reset(int r, boolean startsWithBos) {
         this.startsWithBos[r] = startsWithBos;
-        for (int l = 0; l < hooked.length; l++) norms[r][l] = hooked[l] ? new LayerNorms() : null;
+        java.util.Arrays.fill(norms[r], null);
         counted[r] = true;
     }
 
     /** Row {@code r} stopped: what it measured is kept, later steps do not add to it. */
     public void stop(int r) {
         counted[r] = false;
-    }
-
-    public boolean hooks(int layer) {
-        return layer >= 0 && layer < hooked.length && hooked[layer];
     }
 
     /**
@@ -51,6 +45,7 @@ public final class NormTelemetry {
         for (int r = 0; r < layout.batch(); r++) {
             if (!counted[r]) continue;
             LayerNorms acc = norms[r][layer];
+            if (acc == null) acc = norms[r][layer] = new LayerNorms();
             for (int t = 0; t < layout.steps(); t++) {
                 if (!layout.isReal(r, t)) continue;
                 double v = n[r * layout.steps() + t];
@@ -61,9 +56,10 @@ public final class NormTelemetry {
         }
     }
 
-    /** What row {@code r} measured at {@code layer} (null where the layer is not hooked). */
+    /** What row {@code r} measured at {@code layer} (nothing counted, NaN means, where it was never measured). */
     public LayerNorms at(int r, int layer) {
-        return norms[r][layer];
+        LayerNorms n = norms[r][layer];
+        return n == null ? new LayerNorms() : n;
     }
 
     public int rows() {
