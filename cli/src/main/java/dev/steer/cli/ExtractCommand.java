@@ -4,7 +4,7 @@ import dev.steer.engine.BadInputException;
 import dev.steer.engine.backend.Backend;
 import dev.steer.engine.extract.ExtractedVector;
 import dev.steer.engine.extract.Method;
-import dev.steer.engine.extract.Position;
+import dev.steer.engine.extract.Pooling;
 import dev.steer.engine.extract.VectorExtraction;
 import dev.steer.engine.model.HookPoint;
 import dev.steer.engine.model.LayerSelection;
@@ -86,7 +86,7 @@ final class ExtractCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         List<Method> methodList = Method.parseList(methods, "--method");
-        Position pos = Position.parse(position, "--position");
+        Pooling pos = Pooling.parse(position, "--position");
         int batchSize = prompting.batchSize();
         List<String> posText, negText;
         String traitName, posFlag, negFlag;
@@ -141,7 +141,7 @@ final class ExtractCommand implements Callable<Integer> {
         meta.put("hook", HookPoint.residPost(v.layer()).name());
         meta.put("method", v.method().label());
         meta.put("trait", trait);
-        meta.put("position", v.position().label());
+        meta.put("position", v.pooling().label());
         meta.put("chat", Boolean.toString(prompting.chat));
         meta.put("vector_norm", Double.toString(v.vectorNorm()));
         meta.put("activation_norm", Double.toString(v.activationNorm()));
@@ -158,7 +158,7 @@ final class ExtractCommand implements Callable<Integer> {
         return meta;
     }
 
-    private void print(LoadedModel m, String trait, Position pos, List<Method> methodList, int[] layerList,
+    private void print(LoadedModel m, String trait, Pooling pos, List<Method> methodList, int[] layerList,
                        OutputDirectory dir, List<ExtractedVector> vectors) {
         PrintWriter o = spec.commandLine().getOut();
         ExtractedVector first = vectors.get(0);

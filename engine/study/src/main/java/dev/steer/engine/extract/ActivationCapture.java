@@ -17,7 +17,7 @@ import java.util.List;
  * prefill passes of at most {@code batchSize} prompts; prompts are batched in order of length so rows waste
  * little padding. Every layer is read from the same passes.
  *
- * <p>Per prompt and layer one feature vector [H] ({@link Position}): the last token's residual, or the mean
+ * <p>Per prompt and layer one feature vector [H] ({@link Pooling}): the last token's residual, or the mean
  * over all the prompt's tokens, BOS included, accumulated in double. Alongside, the activation norm the ratio
  * law uses: mean ‖h‖ (L2 over hidden) over every prompt token EXCEPT a leading BOS, pooled over all prompts
  * (each token weighs the same) — the convention of {@code BatchSteering} telemetry and
@@ -39,12 +39,12 @@ public final class ActivationCapture {
      * @param layers model layers to capture (checked against the model: {@code BadInputException} naming
      *               {@code --layers} when out of range)
      */
-    public static ActivationCapture capture(CausalLm lm, List<int[]> prompts, int[] layers, Position pos, int batchSize) {
-        return capture(lm, prompts, layers, pos, batchSize, (n, tokens) -> { });
+    public static ActivationCapture capture(CausalLm lm, List<int[]> prompts, int[] layers, Pooling pooling, int batchSize) {
+        return capture(lm, prompts, layers, pooling, batchSize, (n, tokens) -> { });
     }
 
     /** As above, calling {@code progress} with (prompts, tokens) after every batched pass. */
-    public static ActivationCapture capture(CausalLm lm, List<int[]> prompts, int[] layers, Position pos, int batchSize,
+    public static ActivationCapture capture(CausalLm lm, List<int[]> prompts, int[] layers, Pooling pooling, int batchSize,
                                             java.util.function.BiConsumer<Integer, Integer> progress) {
         if (prompts.isEmpty()) throw new IllegalArgumentException("no prompts to capture");
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1, was " + batchSize);
@@ -63,13 +63,13 @@ public final class ActivationCapture {
             List<Integer> rows = Arrays.asList(order).subList(from, Math.min(order.length, from + batchSize));
             List<int[]> batch = new ArrayList<>();
             for (int i : rows) batch.add(prompts.get(i));
-            out.pass(lm, batch, rows, slot, pos);
+            out.pass(lm, batch, rows, slot, pooling);
             progress.accept(batch.size(), batch.stream().mapToInt(p -> p.length).sum());
         }
         return out;
     }
 
-    private void pass(CausalLm lm, List<int[]> prompts, List<Integer> promptIndex, int[] slot, Position pos) {
+    private void pass(CausalLm lm, List<int[]> prompts, List<Integer> promptIndex, int[] slot, Pooling pooling) {
         Backend b = lm.backend();
         PaddedPrompts padded = PaddedPrompts.of(prompts, lm.dims().padId());
         int bosId = lm.dims().bosId();
@@ -83,7 +83,7 @@ public final class ActivationCapture {
                 for (int r = 0; r < padded.batch(); r++) {
                     int start = padded.padLeft()[r];
                     float[] f = features[li][promptIndex.get(r)];
-                    if (pos == Position.LAST) {
+                    if (pooling == Pooling.LAST) {
                         System.arraycopy(x, ((r * len) + len - 1) * hidden, f, 0, hidden);
                     } else {
                         double[] sum = new double[hidden];

@@ -14,7 +14,7 @@ package dev.steer.engine.extract;
  * @param trainAccuracy   the same rule fitted to and scored on all prompts
  * @param cohensD         Cohen's d of the projections onto v/‖v‖, positives against negatives, all prompts
  */
-public record ExtractedVector(int layer, Method method, Position position, float[] vector, double vectorNorm,
+public record ExtractedVector(int layer, Method method, Pooling pooling, float[] vector, double vectorNorm,
                               double activationNorm, double ratio, double heldoutAccuracy, double trainAccuracy,
                               double cohensD, int positives, int negatives) {
 }

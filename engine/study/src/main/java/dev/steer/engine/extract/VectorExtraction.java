@@ -18,13 +18,13 @@ public final class VectorExtraction {
 
     /** Results in layer order, methods in the given order within a layer. */
     public static List<ExtractedVector> extract(CausalLm lm, List<int[]> positives, List<int[]> negatives, int[] layers,
-                                                Position pos, List<Method> methods, int batchSize) {
-        return extract(lm, positives, negatives, layers, pos, methods, batchSize, (n, tokens) -> { });
+                                                Pooling pooling, List<Method> methods, int batchSize) {
+        return extract(lm, positives, negatives, layers, pooling, methods, batchSize, (n, tokens) -> { });
     }
 
     /** As above, reporting (prompts, tokens) after every batched capture pass. */
     public static List<ExtractedVector> extract(CausalLm lm, List<int[]> positives, List<int[]> negatives, int[] layers,
-                                                Position pos, List<Method> methods, int batchSize,
+                                                Pooling pooling, List<Method> methods, int batchSize,
                                                 java.util.function.BiConsumer<Integer, Integer> progress) {
         if (positives.isEmpty() || negatives.isEmpty())
             throw new BadInputException("extraction needs positive and negative prompts; got " + positives.size()
@@ -32,7 +32,7 @@ public final class VectorExtraction {
         if (methods.isEmpty()) throw new BadInputException("--method: no method given");
         List<int[]> all = new ArrayList<>(positives);
         all.addAll(negatives);
-        ActivationCapture cap = ActivationCapture.capture(lm, all, layers, pos, batchSize, progress);
+        ActivationCapture cap = ActivationCapture.capture(lm, all, layers, pooling, batchSize, progress);
         int np = positives.size();
         List<ExtractedVector> out = new ArrayList<>();
         for (int layer : cap.layers()) {
@@ -40,12 +40,12 @@ public final class VectorExtraction {
             float[][] p = java.util.Arrays.copyOfRange(f, 0, np);
             float[][] n = java.util.Arrays.copyOfRange(f, np, f.length);
             double hNorm = cap.activationNorm(layer);
-            for (Method m : methods) out.add(m == Method.MEAN_DIFF ? meanDiff(layer, pos, p, n, hNorm) : probe(layer, pos, p, n, hNorm));
+            for (Method m : methods) out.add(m == Method.MEAN_DIFF ? meanDiff(layer, pooling, p, n, hNorm) : probe(layer, pooling, p, n, hNorm));
         }
         return out;
     }
 
-    static ExtractedVector meanDiff(int layer, Position pos, float[][] p, float[][] n, double hNorm) {
+    static ExtractedVector meanDiff(int layer, Pooling pooling, float[][] p, float[][] n, double hNorm) {
         float[] v = MeanDiff.direction(p, n);
         Folds folds = Folds.of(p.length, n.length);
         double heldout = Double.NaN;
@@ -59,12 +59,12 @@ public final class VectorExtraction {
             heldout = (double) right / total;
         }
         double train = (double) midpointCorrect(p, n, p, n) / (p.length + n.length);
-        return result(layer, Method.MEAN_DIFF, pos, v, p, n, hNorm, heldout, train);
+        return result(layer, Method.MEAN_DIFF, pooling, v, p, n, hNorm, heldout, train);
     }
 
-    static ExtractedVector probe(int layer, Position pos, float[][] p, float[][] n, double hNorm) {
+    static ExtractedVector probe(int layer, Pooling pooling, float[][] p, float[][] n, double hNorm) {
         LogisticProbe.Fit fit = LogisticProbe.fit(p, n);
-        return result(layer, Method.PROBE, pos, fit.direction(), p, n, hNorm, fit.heldoutAccuracy(), fit.trainAccuracy());
+        return result(layer, Method.PROBE, pooling, fit.direction(), p, n, hNorm, fit.heldoutAccuracy(), fit.trainAccuracy());
     }
 
     /** Mean-diff direction from the training rows; a test row is positive when its projection is above the midpoint of the class means. */
@@ -77,13 +77,13 @@ public final class VectorExtraction {
         return right;
     }
 
-    private static ExtractedVector result(int layer, Method m, Position pos, float[] v, float[][] p, float[][] n,
+    private static ExtractedVector result(int layer, Method m, Pooling pooling, float[] v, float[][] p, float[][] n,
                                           double hNorm, double heldout, double train) {
         double norm = norm(v);
         float[] unit = new float[v.length];
         for (int i = 0; i < v.length; i++) unit[i] = (float) (norm > 0 ? v[i] / norm : 0);
         double d = EffectSize.cohensD(project(p, unit), project(n, unit));
-        return new ExtractedVector(layer, m, pos, v, norm, hNorm, norm / hNorm, heldout, train, d, p.length, n.length);
+        return new ExtractedVector(layer, m, pooling, v, norm, hNorm, norm / hNorm, heldout, train, d, p.length, n.length);
     }
 
     static double[] project(float[][] rows, float[] v) {
