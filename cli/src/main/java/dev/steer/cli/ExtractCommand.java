@@ -70,9 +70,11 @@ final class ExtractCommand implements Callable<Integer> {
     @Option(names = "--method", defaultValue = "mean_diff,probe", paramLabel = "M[,M]", description = "mean_diff, probe or both. Default: ${DEFAULT-VALUE}.")
     String methods;
 
-    @Option(names = "--position", defaultValue = "last", paramLabel = "P",
-            description = "last: the last prompt token; mean: the mean over all prompt tokens, BOS included. Default: ${DEFAULT-VALUE}.")
-    String position;
+    @Option(names = {"--pooling", "--position"}, defaultValue = "last", paramLabel = "P",
+            converter = LowerCaseEnum.OfPooling.class, completionCandidates = LowerCaseEnum.OfPooling.class,
+            description = "How a prompt's activations become one vector: last, the last prompt token; mean, the mean over all "
+                    + "prompt tokens, BOS included (--position is the old name). Default: ${DEFAULT-VALUE}.")
+    Pooling pooling;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (created if missing).")
     Path out;
@@ -86,7 +88,6 @@ final class ExtractCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         List<Method> methodList = Method.parseList(methods, "--method");
-        Pooling pos = Pooling.parse(position, "--position");
         int batchSize = prompting.batchSize();
         List<String> posText, negText;
         String traitName, posFlag, negFlag;
@@ -112,14 +113,14 @@ final class ExtractCommand implements Callable<Integer> {
             List<ExtractedVector> vectors;
             try (ProgressReport progress = new ProgressReport("extract", format.json(), " prompts")) {
                 progress.planned(0, pos1.size() + neg1.size());
-                vectors = VectorExtraction.extract(m.lm(), pos1, neg1, layerList, pos, methodList, batchSize, (n, tokens) -> {
+                vectors = VectorExtraction.extract(m.lm(), pos1, neg1, layerList, pooling, methodList, batchSize, (n, tokens) -> {
                     progress.tokens(tokens);
                     progress.rows(n);
                 });
             }
             List<String> names = vectors.stream().map(ExtractCommand::fileName).toList();
             dir.writeAll(names, (file, i) -> VectorFile.write(file, vectors.get(i).vector(), metadata(m, traitName, vectors.get(i))));
-            print(m, traitName, pos, methodList, layerList, dir, vectors);
+            print(m, traitName, pooling, methodList, layerList, dir, vectors);
         }
         return 0;
     }

@@ -56,8 +56,9 @@ final class GenerateCommand implements Callable<Integer> {
     String vectorKey;
 
     @Option(names = "--positions", defaultValue = "all", paramLabel = "WHERE",
+            converter = LowerCaseEnum.OfPositions.class, completionCandidates = LowerCaseEnum.OfPositions.class,
             description = "Where to add: all (prompt and generated), prompt, response. Default: ${DEFAULT-VALUE}.")
-    String positions;
+    Positions positions;
 
     @Option(names = "--chat", description = "Wrap each prompt as one user turn with the model's chat template.")
     boolean chat;
@@ -70,9 +71,8 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Positions where = Positions.parse(positions, "--positions");
         List<SteeringSpec> specs = new ArrayList<>();
-        for (String s : steer) specs.add(SteerOption.parse(s, vectorKey, where));
+        for (String s : steer) specs.add(SteerOption.parse(s, vectorKey, positions));
         GenerationOptions opts = new GenerationOptions(maxNewTokens, temperature, topP, seed, !noStop, null, false);
         try (Backend b = modelOptions.openBackend(); LoadedModel m = modelOptions.load(b)) {
             for (SteeringSpec s : specs) s.checkAgainst(m.lm().dims());
@@ -109,7 +109,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (format.json()) {
             Map<String, Object> o = new LinkedHashMap<>();
             o.put("model", m.source());
-            o.put("backend", modelOptions.backend);
+            o.put("backend", modelOptions.backend.name);
             o.put("device", m.lm().backend().device());
             o.put("results", rows);
             OutputFormat.printJson(out, o);

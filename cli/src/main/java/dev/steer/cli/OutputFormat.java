@@ -12,7 +12,8 @@ final class OutputFormat {
 
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().disableHtmlEscaping().create();
 
-    @Option(names = "--format", defaultValue = "text", paramLabel = "FMT", description = "text or json. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--format", defaultValue = "text", paramLabel = "FMT",
+            converter = LowerCaseEnum.OfFormat.class, completionCandidates = LowerCaseEnum.OfFormat.class, description = "text or json. Default: ${DEFAULT-VALUE}.")
     Kind kind;
 
     boolean json() {
