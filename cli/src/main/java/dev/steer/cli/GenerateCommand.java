@@ -48,9 +48,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Sampling seed (each row samples with its own generator seeded with S). Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--steer", paramLabel = "LAYER:COEF:FILE",
+    @Option(names = "--steer", paramLabel = "LAYER:COEF:FILE", converter = SteerArg.Converter.class,
             description = "Steering: vector file .json (flat array) or .safetensors. Repeat for multi-layer steering.")
-    List<String> steer = new ArrayList<>();
+    List<SteerArg> steer = new ArrayList<>();
 
     @Option(names = "--vector-key", paramLabel = "NAME", description = "Tensor to use from a .safetensors vector file holding several.")
     String vectorKey;
@@ -71,11 +71,11 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        List<SteeringSpec> specs = new ArrayList<>();
-        for (String s : steer) specs.add(SteerOption.parse(s, vectorKey, positions));
+        // Checked against the config's dims, before the weights load.
+        List<SteeringSpec> specs = steer.isEmpty() ? List.of()
+                : SteerArg.resolve(steer, vectorKey, positions, LoadedModel.inspect(modelOptions.model).dims());
         GenerationOptions opts = new GenerationOptions(maxNewTokens, temperature, topP, seed, !noStop, null, false);
         try (Backend b = modelOptions.openBackend(); LoadedModel m = modelOptions.load(b)) {
-            for (SteeringSpec s : specs) s.checkAgainst(m.lm().dims());
             List<GenerationRequest> reqs = new ArrayList<>();
             for (String p : prompts) reqs.add(new GenerationRequest(m.encodePrompt(p, chat, "--prompt"), specs));
             List<GenerationResult> results = new Generator(m.lm()).generate(reqs, opts);

@@ -1,5 +1,6 @@
 package dev.steer.cli;
 
+import dev.steer.engine.BadInputException;
 import dev.steer.engine.extract.Pooling;
 import dev.steer.engine.search.Direction;
 import dev.steer.engine.steering.Positions;
@@ -9,11 +10,13 @@ import picocli.CommandLine;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static dev.steer.cli.BadInputTest.assertBad;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Typed options: picocli converts them, a bad value is one line naming flag, value and the accepted values. */
@@ -78,5 +81,30 @@ class OptionsTest {
         assertLine(CliRun.of(SweepBadInputTest.concat(extract, "--position", "first")), "steer: --position: 'first' is not one of last, mean");
         assertLine(CliRun.of(SweepBadInputTest.concat(extract, "--position=first")), "steer: --position: 'first' is not one of last, mean");
         assertFalse(Files.exists(tmp.resolve("o")), "nothing written");
+    }
+
+    @Test
+    void steerIsParsedWithoutTouchingTheFile() {
+        Path absent = tmp.resolve("absent.json");
+        SteerArg a = SteerArg.parse("3:-2.5:" + absent);
+        assertEquals(new SteerArg(3, -2.5, absent), a);
+        GenerateCommand g = parse(new GenerateCommand(), "--model", "m", "--prompt", "p", "--steer", "1:2:" + absent, "--steer", "0:NaN:x.json");
+        assertEquals(List.of(new SteerArg(1, 2, absent), new SteerArg(0, Double.NaN, Path.of("x.json"))), g.steer);
+        // The file is read, and the spec checked, when it is resolved against a model.
+        BadInputException e = assertThrows(BadInputException.class,
+                () -> SteerArg.resolve(List.of(a), null, Positions.ALL, dev.steer.models.LoadedModel.inspect(CliRun.TINY).dims()));
+        assertTrue(e.getMessage().contains("absent.json"), e.getMessage());
+    }
+
+    @Test
+    void badSteerValuesKeepTheirMessages() throws Exception {
+        Path v = tmp.resolve("v.json");
+        Files.writeString(v, java.util.Arrays.toString(new float[64]));
+        assertLine(BadInputTest.generate(CliRun.TINY, "--steer", "1:abc:" + v), "steer: --steer '1:abc:" + v + "': coefficient 'abc' is not a number");
+        assertLine(BadInputTest.generate(CliRun.TINY, "--steer", "x:1:" + v), "steer: --steer 'x:1:" + v + "': layer 'x' is not an integer");
+        assertLine(BadInputTest.generate(CliRun.TINY, "--steer", "1:1"),
+                "steer: --steer '1:1': expected LAYER:COEF:VECTOR_FILE, e.g. 12:8.5:vectors/optimism.safetensors");
+        assertBad(BadInputTest.generate(CliRun.TINY, "--steer", "1:NaN:" + v), "--steer", "NaN", "finite");
+        assertBad(BadInputTest.generate(CliRun.TINY, "--steer", "1:1:" + tmp.resolve("absent.json")), "absent.json");
     }
 }
