@@ -148,10 +148,7 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
             if (format.json()) {
-                Map<String, Object> o = new LinkedHashMap<>();
-                o.put("model", m.source());
-                o.put("backend", b.name());
-                o.put("device", b.device());
+                Map<String, Object> o = CommandJson.header(m.source(), b.name(), b.device());
                 o.put("prompt_len", promptLen);
                 o.put("new_tokens", newTokens);
                 o.put("token_choice", sampling());
@@ -160,7 +157,7 @@ final class BenchCommand implements Callable<Integer> {
                 o.put("peak_memory_bytes", b.peakMemoryBytes());
                 o.put("backend_stats", b.stats());
                 o.put("runs", rows);
-                OutputFormat.printJson(out, o);
+                CommandJson.print(out, o);
             } else {
                 if (b.peakMemoryBytes() >= 0) out.printf("peak device memory %.2f GiB%n", b.peakMemoryBytes() / (double) (1L << 30));
                 // scalars on one line; lists (the linear-layer plan's choices) one entry per line

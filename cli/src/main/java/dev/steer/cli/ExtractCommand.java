@@ -183,16 +183,16 @@ final class ExtractCommand implements Callable<Integer> {
                 r.put("vector_norm", v.vectorNorm());
                 r.put("activation_norm", v.activationNorm());
                 r.put("ratio", v.ratio());
-                r.put("heldout_accuracy", GenerateCommand.nullIfNaN(v.heldoutAccuracy()));
+                r.put("heldout_accuracy", CommandJson.nullIfNaN(v.heldoutAccuracy()));
                 r.put("train_accuracy", v.trainAccuracy());
-                r.put("cohens_d", GenerateCommand.nullIfNaN(v.cohensD()));
+                r.put("cohens_d", CommandJson.nullIfNaN(v.cohensD()));
                 rows.add(r);
             }
             root.put("vectors", rows);
             Map<String, Object> spread = new LinkedHashMap<>();
-            for (Method mt : methodList) spread.put(mt.label(), GenerateCommand.nullIfNaN(ratioSpread(vectors, mt)));
+            for (Method mt : methodList) spread.put(mt.label(), CommandJson.nullIfNaN(ratioSpread(vectors, mt)));
             root.put("ratio_spread", spread);
-            OutputFormat.printJson(o, root);
+            CommandJson.print(o, root);
             return;
         }
         o.printf("model %s, trait %s, position %s, %d positive / %d negative prompts -> %s%n",

@@ -96,7 +96,7 @@ final class GenerateCommand implements Callable<Integer> {
                 o.put("tokens", r.tokens());
                 o.put("text", text);
                 o.put("stopped_at_eos", r.stoppedAtEos());
-                o.put("telemetry", r.telemetry().stream().map(GenerateCommand::telemetryJson).toList());
+                o.put("telemetry", r.telemetry().stream().map(CommandJson::telemetry).toList());
                 rows.add(o);
             } else {
                 out.printf("[%d] %s%n    -> %s%n", i, prompts.get(i), text.replace("\n", "\n       "));
@@ -107,31 +107,9 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         if (format.json()) {
-            Map<String, Object> o = new LinkedHashMap<>();
-            o.put("model", m.source());
-            o.put("backend", modelOptions.backend.name);
-            o.put("device", m.lm().backend().device());
+            Map<String, Object> o = CommandJson.header(m.source(), modelOptions.backend.name, m.lm().backend().device());
             o.put("results", rows);
-            OutputFormat.printJson(out, o);
+            CommandJson.print(out, o);
         }
-    }
-
-    static Map<String, Object> telemetryJson(HookTelemetry t) {
-        Map<String, Object> o = new LinkedHashMap<>();
-        o.put("hook", t.hook());
-        o.put("layer", t.layer());
-        o.put("coef", t.coef());
-        o.put("vector_norm", t.vectorNorm());
-        o.put("prompt_norm_mean", nullIfNaN(t.promptNormMean()));
-        o.put("prompt_tokens", t.promptCount());
-        o.put("response_norm_mean", nullIfNaN(t.responseNormMean()));
-        o.put("response_tokens", t.responseCount());
-        o.put("steered_norm_mean", nullIfNaN(t.steeredNormMean()));
-        o.put("live_ratio", nullIfNaN(t.liveRatio()));
-        return o;
-    }
-
-    static Double nullIfNaN(double v) {
-        return Double.isFinite(v) ? v : null;
     }
 }

@@ -54,7 +54,7 @@ final class NormsCommand implements Callable<Integer> {
                 Map<String, Object> o = new LinkedHashMap<>();
                 o.put("prompts", rows);
                 o.put("activation_norm_mean", norms.overallMeanPerLayer());
-                OutputFormat.printJson(out, o);
+                CommandJson.print(out, o);
             } else {
                 out.printf("%-6s %12s%n", "layer", "mean ||h||");
                 double[] all = norms.overallMeanPerLayer();

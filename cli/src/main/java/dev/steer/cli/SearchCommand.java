@@ -104,7 +104,7 @@ final class SearchCommand implements Callable<Integer> {
         o.put("judge", s.traitJudge.id());
         o.put("coherence_judge", s.coherenceJudge.id());
         o.put("threshold", threshold);
-        o.put("baseline", SweepCommand.runJson(result.baseline(), null));
+        o.put("baseline", CommandJson.run(result.baseline(), null));
         List<Map<String, Object>> layers = new ArrayList<>();
         for (LayerTrajectory t : result.layers()) {
             Map<String, Object> l = new LinkedHashMap<>();
@@ -118,7 +118,7 @@ final class SearchCommand implements Callable<Integer> {
             layers.add(l);
         }
         o.put("layers", layers);
-        OutputFormat.printJson(out, o);
+        CommandJson.print(out, o);
     }
 
     private static Map<String, Object> stepJson(SearchStep st) {
