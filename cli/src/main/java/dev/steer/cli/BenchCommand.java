@@ -2,7 +2,6 @@ package dev.steer.cli;
 
 import dev.steer.engine.BadInputException;
 import dev.steer.engine.backend.Backend;
-import dev.steer.engine.backend.BackendProvider;
 import dev.steer.engine.generation.GenerationOptions;
 import dev.steer.engine.generation.GenerationRequest;
 import dev.steer.engine.generation.GenerationStats;
@@ -44,11 +43,8 @@ final class BenchCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
     Source source;
 
-    @Option(names = "--backend", defaultValue = "cpu", paramLabel = "NAME", description = "cpu, cuda, or cuda-emu (the CUDA kernels on the CPU emulator). Default: ${DEFAULT-VALUE}.")
-    String backend;
-
-    @Option(names = "--precision", paramLabel = "P", description = "f32 or bf16 (cuda). Default: f32 on cpu, bf16 on cuda.")
-    String precision;
+    @Mixin
+    BackendOptions backend;
 
     @Option(names = "--batch", split = ",", defaultValue = "1,8", paramLabel = "B,...", description = "Batch sizes. Default: ${DEFAULT-VALUE}.")
     List<Integer> batches;
@@ -89,7 +85,7 @@ final class BenchCommand implements Callable<Integer> {
         if (!(temperature >= 0) || Double.isInfinite(temperature)) throw new BadInputException("--temperature: must be 0 or positive, was " + temperature);
         if (!(topP > 0 && topP <= 1)) throw new BadInputException("--top-p: must be in (0, 1], was " + topP);
         var out = spec.commandLine().getOut();
-        try (Backend b = BackendProvider.open(backend, precision)) {
+        try (Backend b = backend.open()) {
             long t0 = System.nanoTime();
             LoadedModel m = source.model != null ? LoadedModel.open(source.model, b) : LoadedModel.random(source.random, 1234, b);
             double loadSeconds = (System.nanoTime() - t0) / 1e9;
@@ -152,10 +148,7 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
             if (format.json()) {
-                Map<String, Object> o = new LinkedHashMap<>();
-                o.put("model", m.source());
-                o.put("backend", b.name());
-                o.put("device", b.device());
+                Map<String, Object> o = CommandJson.header(m.source(), b.name(), b.device());
                 o.put("prompt_len", promptLen);
                 o.put("new_tokens", newTokens);
                 o.put("token_choice", sampling());
@@ -164,7 +157,7 @@ final class BenchCommand implements Callable<Integer> {
                 o.put("peak_memory_bytes", b.peakMemoryBytes());
                 o.put("backend_stats", b.stats());
                 o.put("runs", rows);
-                OutputFormat.printJson(out, o);
+                CommandJson.print(out, o);
             } else {
                 if (b.peakMemoryBytes() >= 0) out.printf("peak device memory %.2f GiB%n", b.peakMemoryBytes() / (double) (1L << 30));
                 // scalars on one line; lists (the linear-layer plan's choices) one entry per line

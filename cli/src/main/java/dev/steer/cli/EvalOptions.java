@@ -1,5 +1,6 @@
 package dev.steer.cli;
 
+import dev.steer.engine.steering.Positions;
 import dev.steer.engine.store.RunStore;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -42,8 +43,9 @@ final class EvalOptions {
     int maxNewTokens;
 
     @Option(names = "--positions", defaultValue = "all", paramLabel = "WHERE",
+            converter = LowerCaseEnum.OfPositions.class, completionCandidates = LowerCaseEnum.OfPositions.class,
             description = "Where to add the vector: all, prompt, response. Default: ${DEFAULT-VALUE}.")
-    String positions;
+    Positions positions;
 
     @Option(names = "--batch-size", defaultValue = "32", paramLabel = "N",
             description = "Rows per generation batch; rows of different layers and coefs share a batch. Default: ${DEFAULT-VALUE}.")

@@ -78,7 +78,7 @@ final class EvalSession implements AutoCloseable {
             throw new BadInputException("--judge perplexity: the perplexity judge scores coherence only; use it with --coherence-judge");
         JudgeSpec coherenceSpec = o.coherenceJudge != null ? JudgeSpec.parse(o.coherenceJudge, "--coherence-judge")
                 : traitSpec.kind() == JudgeSpec.Kind.ONNX ? new JudgeSpec(JudgeSpec.Kind.PERPLEXITY, "") : traitSpec;
-        Positions positions = Positions.parse(o.positions, "--positions");
+        Positions positions = o.positions;
         int numLayers = LoadedModel.inspect(o.model.model).numLayers();
         List<Integer> layers = Arrays.stream(LayerSelection.parse(o.layers, numLayers, "--layers")).boxed().toList();
         if (o.batchSize < 1) throw new BadInputException("--batch-size: must be at least 1, was " + o.batchSize);

@@ -4,7 +4,7 @@ import dev.steer.engine.BadInputException;
 import dev.steer.engine.backend.Backend;
 import dev.steer.engine.extract.ExtractedVector;
 import dev.steer.engine.extract.Method;
-import dev.steer.engine.extract.Position;
+import dev.steer.engine.extract.Pooling;
 import dev.steer.engine.extract.VectorExtraction;
 import dev.steer.engine.model.HookPoint;
 import dev.steer.engine.model.LayerSelection;
@@ -70,9 +70,11 @@ final class ExtractCommand implements Callable<Integer> {
     @Option(names = "--method", defaultValue = "mean_diff,probe", paramLabel = "M[,M]", description = "mean_diff, probe or both. Default: ${DEFAULT-VALUE}.")
     String methods;
 
-    @Option(names = "--position", defaultValue = "last", paramLabel = "P",
-            description = "last: the last prompt token; mean: the mean over all prompt tokens, BOS included. Default: ${DEFAULT-VALUE}.")
-    String position;
+    @Option(names = {"--pooling", "--position"}, defaultValue = "last", paramLabel = "P",
+            converter = LowerCaseEnum.OfPooling.class, completionCandidates = LowerCaseEnum.OfPooling.class,
+            description = "How a prompt's activations become one vector: last, the last prompt token; mean, the mean over all "
+                    + "prompt tokens, BOS included (--position is the old name). Default: ${DEFAULT-VALUE}.")
+    Pooling pooling;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (created if missing).")
     Path out;
@@ -86,7 +88,6 @@ final class ExtractCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         List<Method> methodList = Method.parseList(methods, "--method");
-        Position pos = Position.parse(position, "--position");
         int batchSize = prompting.batchSize();
         List<String> posText, negText;
         String traitName, posFlag, negFlag;
@@ -112,14 +113,14 @@ final class ExtractCommand implements Callable<Integer> {
             List<ExtractedVector> vectors;
             try (ProgressReport progress = new ProgressReport("extract", format.json(), " prompts")) {
                 progress.planned(0, pos1.size() + neg1.size());
-                vectors = VectorExtraction.extract(m.lm(), pos1, neg1, layerList, pos, methodList, batchSize, (n, tokens) -> {
+                vectors = VectorExtraction.extract(m.lm(), pos1, neg1, layerList, pooling, methodList, batchSize, (n, tokens) -> {
                     progress.tokens(tokens);
                     progress.rows(n);
                 });
             }
             List<String> names = vectors.stream().map(ExtractCommand::fileName).toList();
             dir.writeAll(names, (file, i) -> VectorFile.write(file, vectors.get(i).vector(), metadata(m, traitName, vectors.get(i))));
-            print(m, traitName, pos, methodList, layerList, dir, vectors);
+            print(m, traitName, pooling, methodList, layerList, dir, vectors);
         }
         return 0;
     }
@@ -141,7 +142,7 @@ final class ExtractCommand implements Callable<Integer> {
         meta.put("hook", HookPoint.residPost(v.layer()).name());
         meta.put("method", v.method().label());
         meta.put("trait", trait);
-        meta.put("position", v.position().label());
+        meta.put("position", v.pooling().label());
         meta.put("chat", Boolean.toString(prompting.chat));
         meta.put("vector_norm", Double.toString(v.vectorNorm()));
         meta.put("activation_norm", Double.toString(v.activationNorm()));
@@ -158,7 +159,7 @@ final class ExtractCommand implements Callable<Integer> {
         return meta;
     }
 
-    private void print(LoadedModel m, String trait, Position pos, List<Method> methodList, int[] layerList,
+    private void print(LoadedModel m, String trait, Pooling pos, List<Method> methodList, int[] layerList,
                        OutputDirectory dir, List<ExtractedVector> vectors) {
         PrintWriter o = spec.commandLine().getOut();
         ExtractedVector first = vectors.get(0);
@@ -182,16 +183,16 @@ final class ExtractCommand implements Callable<Integer> {
                 r.put("vector_norm", v.vectorNorm());
                 r.put("activation_norm", v.activationNorm());
                 r.put("ratio", v.ratio());
-                r.put("heldout_accuracy", GenerateCommand.nullIfNaN(v.heldoutAccuracy()));
+                r.put("heldout_accuracy", CommandJson.nullIfNaN(v.heldoutAccuracy()));
                 r.put("train_accuracy", v.trainAccuracy());
-                r.put("cohens_d", GenerateCommand.nullIfNaN(v.cohensD()));
+                r.put("cohens_d", CommandJson.nullIfNaN(v.cohensD()));
                 rows.add(r);
             }
             root.put("vectors", rows);
             Map<String, Object> spread = new LinkedHashMap<>();
-            for (Method mt : methodList) spread.put(mt.label(), GenerateCommand.nullIfNaN(ratioSpread(vectors, mt)));
+            for (Method mt : methodList) spread.put(mt.label(), CommandJson.nullIfNaN(ratioSpread(vectors, mt)));
             root.put("ratio_spread", spread);
-            OutputFormat.printJson(o, root);
+            CommandJson.print(o, root);
             return;
         }
         o.printf("model %s, trait %s, position %s, %d positive / %d negative prompts -> %s%n",

@@ -48,16 +48,17 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Sampling seed (each row samples with its own generator seeded with S). Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--steer", paramLabel = "LAYER:COEF:FILE",
+    @Option(names = "--steer", paramLabel = "LAYER:COEF:FILE", converter = SteerArg.Converter.class,
             description = "Steering: vector file .json (flat array) or .safetensors. Repeat for multi-layer steering.")
-    List<String> steer = new ArrayList<>();
+    List<SteerArg> steer = new ArrayList<>();
 
     @Option(names = "--vector-key", paramLabel = "NAME", description = "Tensor to use from a .safetensors vector file holding several.")
     String vectorKey;
 
     @Option(names = "--positions", defaultValue = "all", paramLabel = "WHERE",
+            converter = LowerCaseEnum.OfPositions.class, completionCandidates = LowerCaseEnum.OfPositions.class,
             description = "Where to add: all (prompt and generated), prompt, response. Default: ${DEFAULT-VALUE}.")
-    String positions;
+    Positions positions;
 
     @Option(names = "--chat", description = "Wrap each prompt as one user turn with the model's chat template.")
     boolean chat;
@@ -70,12 +71,11 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Positions where = Positions.parse(positions, "--positions");
-        List<SteeringSpec> specs = new ArrayList<>();
-        for (String s : steer) specs.add(SteerOption.parse(s, vectorKey, where));
+        // Checked against the config's dims, before the weights load.
+        List<SteeringSpec> specs = steer.isEmpty() ? List.of()
+                : SteerArg.resolve(steer, vectorKey, positions, LoadedModel.inspect(modelOptions.model).dims());
         GenerationOptions opts = new GenerationOptions(maxNewTokens, temperature, topP, seed, !noStop, null, false);
         try (Backend b = modelOptions.openBackend(); LoadedModel m = modelOptions.load(b)) {
-            for (SteeringSpec s : specs) s.checkAgainst(m.lm().dims());
             List<GenerationRequest> reqs = new ArrayList<>();
             for (String p : prompts) reqs.add(new GenerationRequest(m.encodePrompt(p, chat, "--prompt"), specs));
             List<GenerationResult> results = new Generator(m.lm()).generate(reqs, opts);
@@ -96,7 +96,7 @@ final class GenerateCommand implements Callable<Integer> {
                 o.put("tokens", r.tokens());
                 o.put("text", text);
                 o.put("stopped_at_eos", r.stoppedAtEos());
-                o.put("telemetry", r.telemetry().stream().map(GenerateCommand::telemetryJson).toList());
+                o.put("telemetry", r.telemetry().stream().map(CommandJson::telemetry).toList());
                 rows.add(o);
             } else {
                 out.printf("[%d] %s%n    -> %s%n", i, prompts.get(i), text.replace("\n", "\n       "));
@@ -107,35 +107,9 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         if (format.json()) {
-            Map<String, Object> o = new LinkedHashMap<>();
-            o.put("model", m.source());
-            o.put("backend", modelOptions.backend);
-            o.put("device", m.lm().backend().device());
+            Map<String, Object> o = CommandJson.header(m.source(), modelOptions.backend.name, m.lm().backend().device());
             o.put("results", rows);
-            OutputFormat.printJson(out, o);
+            CommandJson.print(out, o);
         }
-    }
-
-    static Map<String, Object> telemetryJson(HookTelemetry t) {
-        Map<String, Object> o = new LinkedHashMap<>();
-        o.put("hook", t.hook());
-        o.put("layer", t.layer());
-        o.put("coef", t.coef());
-        o.put("positions", t.positions());
-        o.put("vector_norm", t.vectorNorm());
-        o.put("activation_norm", nullIfNaN(t.activationNorm()));
-        o.put("ratio", nullIfNaN(t.ratio()));
-        o.put("prompt_norm_mean", nullIfNaN(t.promptNormMean()));
-        o.put("prompt_tokens", t.promptCount());
-        o.put("response_norm_mean", nullIfNaN(t.responseNormMean()));
-        o.put("response_tokens", t.responseCount());
-        o.put("steered_norm_mean", nullIfNaN(t.steeredNormMean()));
-        o.put("steered_ratio", nullIfNaN(t.steeredRatio()));
-        o.put("live_ratio", nullIfNaN(t.liveRatio()));
-        return o;
-    }
-
-    static Double nullIfNaN(double v) {
-        return Double.isFinite(v) ? v : null;
     }
 }

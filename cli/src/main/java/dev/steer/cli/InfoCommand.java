@@ -48,7 +48,7 @@ final class InfoCommand implements Callable<Integer> {
         o.put("parameters", c.parameterCount());
         var out = spec.commandLine().getOut();
         if (format.json()) {
-            OutputFormat.printJson(out, o);
+            CommandJson.print(out, o);
         } else {
             for (var e : o.entrySet()) out.printf("%-20s %s%n", e.getKey(), e.getValue());
         }

@@ -57,7 +57,7 @@ final class NormsCommand implements Callable<Integer> {
                 o.put("activation_norm", norms.activationNormPerLayer());
                 o.put("prompts", rows);
                 o.put("activation_norm_mean", norms.overallMeanPerLayer());
-                OutputFormat.printJson(out, o);
+                CommandJson.print(out, o);
             } else {
                 out.printf("%-6s %15s %12s%n", "layer", "activation_norm", "mean ||h||");
                 double[] law = norms.activationNormPerLayer(), all = norms.overallMeanPerLayer();
@@ -75,7 +75,7 @@ final class NormsCommand implements Callable<Integer> {
     /** Prompt {@code p}'s law norm per layer (BOS excluded; null where the prompt is only BOS). */
     private static Double[] perLayer(PromptNorms norms, int p) {
         Double[] out = new Double[norms.layers().length];
-        for (int l = 0; l < out.length; l++) out[l] = GenerateCommand.nullIfNaN(norms.at(p, l).promptMean());
+        for (int l = 0; l < out.length; l++) out[l] = CommandJson.nullIfNaN(norms.at(p, l).promptMean());
         return out;
     }
 }

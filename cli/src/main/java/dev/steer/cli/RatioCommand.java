@@ -130,7 +130,7 @@ final class RatioCommand implements Callable<Integer> {
             root.put("ratio", ratio);
             root.put("given", strength.coef != null ? "coef" : "target_ratio");
             root.put("vector_metadata", v.provenance().metadata());
-            OutputFormat.printJson(o, root);
+            CommandJson.print(o, root);
         } else {
             o.printf("%s at %s, %d prompts (%d tokens, BOS excluded)%n", vector, HookPoint.residPost(layer).name(), n, h.tokens());
             o.printf("||v||  %.6g%n||h||  %.6g%ncoef   %.6g%nratio  %.6g%n", vNorm, h.mean(), coef, ratio);

@@ -76,7 +76,7 @@ final class ReportCommand implements Callable<Integer> {
                 plots.forEach(p -> a.add(p.toString()));
                 o.add("plots", a);
             }
-            out.println(o);
+            CommandJson.printCompact(out, o);
         } else {
             out.print(ReportText.render(report));
             for (Path p : plots) out.println("plot " + p);

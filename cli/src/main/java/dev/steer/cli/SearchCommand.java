@@ -48,17 +48,17 @@ final class SearchCommand implements Callable<Integer> {
     double momentum;
 
     @Option(names = "--direction", defaultValue = "positive", paramLabel = "D",
+            converter = LowerCaseEnum.OfDirection.class, completionCandidates = LowerCaseEnum.OfDirection.class,
             description = "positive (add the trait) or negative (suppress it: coefs negative). Default: ${DEFAULT-VALUE}.")
-    String direction;
+    Direction direction;
 
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {
-        Direction dir = Direction.parse(direction, "--direction");
         SearchSettings settings = new SearchSettings(steps, threshold, SearchSettings.GROW, SearchSettings.SHRINK, momentum,
-                SearchSettings.START_FRACTION, dir);
+                SearchSettings.START_FRACTION, direction);
         PrintWriter out = spec.commandLine().getOut();
         try (EvalSession s = EvalSession.open(eval, "search", format.json())) {
             int[] layers = s.layers.stream().mapToInt(Integer::intValue).toArray();
@@ -66,12 +66,12 @@ final class SearchCommand implements Callable<Integer> {
             List<AdaptiveSearch.LayerStart> starts = new ArrayList<>();
             for (int i = 0; i < layers.length; i++) starts.add(new AdaptiveSearch.LayerStart(layers[i], norms[i]));
             if (!format.json())
-                out.printf("search %s (%s): %d layers, %d steps, %d questions, threshold %s, %s%n", s.trait.name(), dir.cliName(),
+                out.printf("search %s (%s): %d layers, %d steps, %d questions, threshold %s, %s%n", s.trait.name(), direction.cliName(),
                         layers.length, steps, s.questions.size(), num(threshold), s.judgeSummary());
             AdaptiveSearch.Result result = new AdaptiveSearch(settings).run(s.evaluator, s.log, starts, s.progress);
             s.progress.close();
-            if (format.json()) printJson(out, s, result, dir);
-            else printText(out, result, dir);
+            if (format.json()) printJson(out, s, result, direction);
+            else printText(out, result, direction);
         }
         return 0;
     }
@@ -104,7 +104,7 @@ final class SearchCommand implements Callable<Integer> {
         o.put("judge", s.traitJudge.id());
         o.put("coherence_judge", s.coherenceJudge.id());
         o.put("threshold", threshold);
-        o.put("baseline", SweepCommand.runJson(result.baseline(), null));
+        o.put("baseline", CommandJson.run(result.baseline(), null));
         List<Map<String, Object>> layers = new ArrayList<>();
         for (LayerTrajectory t : result.layers()) {
             Map<String, Object> l = new LinkedHashMap<>();
@@ -118,7 +118,7 @@ final class SearchCommand implements Callable<Integer> {
             layers.add(l);
         }
         o.put("layers", layers);
-        OutputFormat.printJson(out, o);
+        CommandJson.print(out, o);
     }
 
     private static Map<String, Object> stepJson(SearchStep st) {

@@ -40,7 +40,7 @@ public final class Steer implements Runnable {
         cl.setOut(out);
         cl.setErr(err);
         cl.setParameterExceptionHandler((ex, a) -> {
-            err.println("steer: " + oneLine(ex.getMessage()));
+            err.println("steer: " + oneLine(parameterMessage(ex, a)));
             return BAD_INPUT;
         });
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
@@ -58,6 +58,26 @@ public final class Steer implements Runnable {
         out.flush();
         err.flush();
         return code;
+    }
+
+    /**
+     * A flag the command line got wrong, in words: a {@link BadInputException}'s own message (it names the flag), a
+     * converter's ({@link LowerCaseEnum}: "'x' is not one of a, b") after the flag as typed, else picocli's.
+     */
+    private static String parameterMessage(CommandLine.ParameterException ex, String[] args) {
+        Throwable bad = badInput(ex);
+        if (bad != null) return bad.getMessage();
+        if (ex.getCause() instanceof CommandLine.TypeConversionException t && ex.getArgSpec() instanceof CommandLine.Model.OptionSpec o)
+            return typedName(o, ex.getValue(), args) + ": " + t.getMessage();
+        return ex.getMessage();
+    }
+
+    /** The name the command line used for {@code o} with {@code value} ({@code --position} or {@code --pooling}). */
+    private static String typedName(CommandLine.Model.OptionSpec o, String value, String[] args) {
+        for (int i = 0; i < args.length; i++)
+            for (String n : o.names())
+                if (args[i].equals(n + "=" + value) || args[i].equals(n) && i + 1 < args.length && args[i + 1].equals(value)) return n;
+        return o.longestName();
     }
 
     private static Throwable badInput(Throwable t) {

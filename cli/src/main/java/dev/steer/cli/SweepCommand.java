@@ -89,16 +89,16 @@ final class SweepCommand implements Callable<Integer> {
             o.put("judge", s.traitJudge.id());
             o.put("coherence_judge", s.coherenceJudge.id());
             o.put("questions", s.questions.size());
-            o.put("baseline", runJson(result.baseline(), null));
+            o.put("baseline", CommandJson.run(result.baseline(), null));
             if (questionNorm != null) {
                 Map<String, Double> norms = new LinkedHashMap<>();
                 for (int i = 0; i < layers.length; i++) norms.put(Integer.toString(layers[i]), questionNorm[i]);
                 o.put("question_norms", norms);
             }
             List<Map<String, Object>> runs = new ArrayList<>();
-            for (int i = 0; i < result.runs().size(); i++) runs.add(runJson(result.runs().get(i), targets.get(i)));
+            for (int i = 0; i < result.runs().size(); i++) runs.add(CommandJson.run(result.runs().get(i), targets.get(i)));
             o.put("runs", runs);
-            OutputFormat.printJson(out, o);
+            CommandJson.print(out, o);
             return;
         }
         out.printf("baseline: trait %s  coherence %s  n %d%s%n", num(base.traitMean()), num(base.coherenceMean()), base.n(),
@@ -113,30 +113,6 @@ final class SweepCommand implements Callable<Integer> {
                     num(r.ratio()), num(r.delta()), oc.reused() ? "reused" : "new");
         }
         out.printf("database %s%n", eval.db);
-    }
-
-    static Map<String, Object> runJson(Sweep.Outcome oc, Double target) {
-        RunRecord r = oc.run();
-        Map<String, Object> o = new LinkedHashMap<>();
-        o.put("id", r.id());
-        o.put("kind", r.kind().dbName());
-        o.put("layer", r.layer());
-        o.put("coef", r.coef());
-        if (target != null) o.put("target_ratio", target);
-        o.put("trait_mean", r.traitMean());
-        o.put("coherence_mean", r.coherenceMean());
-        o.put("n", r.n());
-        o.put("vector_norm", r.vectorNorm());
-        o.put("activation_norm", r.activationNorm());
-        o.put("ratio", r.ratio());
-        o.put("steered_norm_mean", r.steeredNormMean());
-        o.put("steered_ratio", r.steeredRatio());
-        o.put("live_ratio", r.steeredRatio());
-        o.put("baseline_trait_mean", r.baselineTraitMean());
-        o.put("delta", r.delta());
-        o.put("status", r.status().dbName());
-        o.put("reused", oc.reused());
-        return o;
     }
 
     static String num(Double d) {

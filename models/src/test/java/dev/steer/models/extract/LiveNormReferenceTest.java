@@ -7,7 +7,7 @@ import dev.steer.engine.BadInputException;
 import dev.steer.engine.backend.Backend;
 import dev.steer.engine.djl.DjlBackend;
 import dev.steer.engine.extract.ActivationCapture;
-import dev.steer.engine.extract.Position;
+import dev.steer.engine.extract.Pooling;
 import dev.steer.engine.generation.GenerationOptions;
 import dev.steer.engine.generation.GenerationRequest;
 import dev.steer.engine.generation.GenerationResult;
@@ -89,7 +89,7 @@ class LiveNormReferenceTest {
         assertEquals(tokens, one.tokens());
         assertEquals(sum / tokens, one.mean(), 1e-5 * one.mean());
         // The activation_norm written by extract is the same quantity.
-        ActivationCapture cap = ActivationCapture.capture(model.lm(), prompts, new int[] {layer}, Position.MEAN, 2);
+        ActivationCapture cap = ActivationCapture.capture(model.lm(), prompts, new int[] {layer}, Pooling.MEAN, 2);
         assertEquals(one.mean(), cap.activationNorm(layer), 1e-5 * one.mean());
     }
 

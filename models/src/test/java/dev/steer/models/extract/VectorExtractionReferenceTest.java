@@ -9,7 +9,7 @@ import dev.steer.engine.djl.DjlBackend;
 import dev.steer.engine.extract.ActivationCapture;
 import dev.steer.engine.extract.ExtractedVector;
 import dev.steer.engine.extract.Method;
-import dev.steer.engine.extract.Position;
+import dev.steer.engine.extract.Pooling;
 import dev.steer.engine.extract.VectorExtraction;
 import dev.steer.models.Fixtures;
 import dev.steer.models.LoadedModel;
@@ -78,10 +78,10 @@ class VectorExtractionReferenceTest {
     void meanDiffMatchesTheFixtureAtEveryLayerForBothPositions() {
         // Batch 3 splits the 8 prompts into 3 left-padded passes of mixed lengths; batch 16 takes them in one.
         for (int batch : new int[] {3, 16}) {
-            for (Position pos : Position.values()) {
+            for (Pooling pos : Pooling.values()) {
                 List<ExtractedVector> vs = VectorExtraction.extract(model.lm(), positives, negatives, ALL, pos, List.of(Method.MEAN_DIFF), batch);
                 assertEquals(4, vs.size());
-                JsonArray ref = meanDiff.getAsJsonArray(pos == Position.LAST ? "last_token" : "prompt_mean");
+                JsonArray ref = meanDiff.getAsJsonArray(pos == Pooling.LAST ? "last_token" : "prompt_mean");
                 for (int l = 0; l < 4; l++) {
                     ExtractedVector v = vs.get(l);
                     assertEquals(l, v.layer());
@@ -99,7 +99,7 @@ class VectorExtractionReferenceTest {
 
     @Test
     void probeSeparatesTheSetsAndAgreesInSignWithMeanDiff() {
-        for (Position pos : Position.values()) {
+        for (Pooling pos : Pooling.values()) {
             List<ExtractedVector> vs = VectorExtraction.extract(model.lm(), positives, negatives, ALL, pos, List.of(Method.MEAN_DIFF, Method.PROBE), 16);
             assertEquals(8, vs.size());
             for (int l = 0; l < 4; l++) {
@@ -124,7 +124,7 @@ class VectorExtractionReferenceTest {
     void activationNormIsTheMeanOverPromptTokensWithoutBos() {
         List<int[]> all = new ArrayList<>(positives);
         all.addAll(negatives);
-        ActivationCapture cap = ActivationCapture.capture(model.lm(), all, ALL, Position.LAST, 5);
+        ActivationCapture cap = ActivationCapture.capture(model.lm(), all, ALL, Pooling.LAST, 5);
         long tokens = 0;
         for (int[] p : all) tokens += p.length - 1;
         assertEquals(tokens, cap.normTokens());
@@ -142,10 +142,10 @@ class VectorExtractionReferenceTest {
     @Test
     void badInputsAreNamed() {
         BadInputException e = assertThrows(BadInputException.class,
-                () -> VectorExtraction.extract(model.lm(), positives, List.of(), ALL, Position.LAST, List.of(Method.MEAN_DIFF), 16));
+                () -> VectorExtraction.extract(model.lm(), positives, List.of(), ALL, Pooling.LAST, List.of(Method.MEAN_DIFF), 16));
         assertTrue(e.getMessage().contains("0 negative"), e.getMessage());
         e = assertThrows(BadInputException.class,
-                () -> VectorExtraction.extract(model.lm(), positives, negatives, new int[] {1, 4}, Position.LAST, List.of(Method.MEAN_DIFF), 16));
+                () -> VectorExtraction.extract(model.lm(), positives, negatives, new int[] {1, 4}, Pooling.LAST, List.of(Method.MEAN_DIFF), 16));
         assertTrue(e.getMessage().startsWith("--layers") && e.getMessage().contains("layer 4") && e.getMessage().contains("0-3"), e.getMessage());
     }
 

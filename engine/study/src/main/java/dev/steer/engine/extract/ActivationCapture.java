@@ -12,7 +12,7 @@ import java.util.List;
  * Residual activations (blocks.L.hook_resid_post) of a set of prompts at chosen layers, read from the prefill
  * passes of {@link PromptNorms}, which also measures their norms: every layer comes from the same passes.
  *
- * <p>Per prompt and layer one feature vector [H] ({@link Position}): the last token's residual, or the mean over all
+ * <p>Per prompt and layer one feature vector [H] ({@link Pooling}): the last token's residual, or the mean over all
  * the prompt's tokens, BOS included, accumulated in double. Alongside, the law's activation norm
  * ({@link ActivationNorm}: prompt tokens, BOS excluded, pooled), measured by the one norm path generation uses.
  */
@@ -31,12 +31,12 @@ public final class ActivationCapture {
      * @param layers model layers to capture (checked against the model: {@code BadInputException} naming
      *               {@code --layers} when out of range)
      */
-    public static ActivationCapture capture(CausalLm lm, List<int[]> prompts, int[] layers, Position pos, int batchSize) {
+    public static ActivationCapture capture(CausalLm lm, List<int[]> prompts, int[] layers, Pooling pos, int batchSize) {
         return capture(lm, prompts, layers, pos, batchSize, (n, tokens) -> { });
     }
 
     /** As above, calling {@code progress} with (prompts, tokens) after every batched pass. */
-    public static ActivationCapture capture(CausalLm lm, List<int[]> prompts, int[] layers, Position pos, int batchSize,
+    public static ActivationCapture capture(CausalLm lm, List<int[]> prompts, int[] layers, Pooling pos, int batchSize,
                                             java.util.function.BiConsumer<Integer, Integer> progress) {
         if (layers.length == 0) throw new IllegalArgumentException("no layers to capture");
         int hidden = lm.dims().hidden();
@@ -50,12 +50,12 @@ public final class ActivationCapture {
         return new ActivationCapture(sorted, features, norms);
     }
 
-    private static void read(float[] x, PaddedPrompts padded, List<Integer> index, float[][] out, Position pos, int hidden) {
+    private static void read(float[] x, PaddedPrompts padded, List<Integer> index, float[][] out, Pooling pos, int hidden) {
         int len = padded.length();
         for (int r = 0; r < padded.batch(); r++) {
             int start = padded.padLeft()[r];
             float[] f = out[index.get(r)];
-            if (pos == Position.LAST) {
+            if (pos == Pooling.LAST) {
                 System.arraycopy(x, ((r * len) + len - 1) * hidden, f, 0, hidden);
             } else {
                 double[] sum = new double[hidden];

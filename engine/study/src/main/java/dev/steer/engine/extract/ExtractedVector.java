@@ -16,7 +16,7 @@ import dev.steer.engine.steering.SteeringVector;
  * @param trainAccuracy   the same rule fitted to and scored on all prompts
  * @param cohensD         Cohen's d of the projections onto v/‖v‖, positives against negatives, all prompts
  */
-public record ExtractedVector(SteeringVector direction, int layer, Method method, Position position,
+public record ExtractedVector(SteeringVector direction, int layer, Method method, Pooling pooling,
                               double activationNorm, double heldoutAccuracy, double trainAccuracy,
                               double cohensD, int positives, int negatives) {
     /** The values of {@link #direction}. */

@@ -21,13 +21,13 @@ public final class VectorExtraction {
 
     /** Results in layer order, methods in the given order within a layer. */
     public static List<ExtractedVector> extract(CausalLm lm, List<int[]> positives, List<int[]> negatives, int[] layers,
-                                                Position pos, List<Method> methods, int batchSize) {
+                                                Pooling pos, List<Method> methods, int batchSize) {
         return extract(lm, positives, negatives, layers, pos, methods, batchSize, (n, tokens) -> { });
     }
 
     /** As above, reporting (prompts, tokens) after every batched capture pass. */
     public static List<ExtractedVector> extract(CausalLm lm, List<int[]> positives, List<int[]> negatives, int[] layers,
-                                                Position pos, List<Method> methods, int batchSize,
+                                                Pooling pos, List<Method> methods, int batchSize,
                                                 java.util.function.BiConsumer<Integer, Integer> progress) {
         if (positives.isEmpty() || negatives.isEmpty())
             throw new BadInputException("extraction needs positive and negative prompts; got " + positives.size()
@@ -48,7 +48,7 @@ public final class VectorExtraction {
         return out;
     }
 
-    static ExtractedVector meanDiff(int layer, Position pos, float[][] p, float[][] n, double hNorm) {
+    static ExtractedVector meanDiff(int layer, Pooling pos, float[][] p, float[][] n, double hNorm) {
         float[] v = MeanDiff.direction(p, n);
         Folds folds = Folds.of(p.length, n.length);
         double heldout = Double.NaN;
@@ -65,7 +65,7 @@ public final class VectorExtraction {
         return result(layer, Method.MEAN_DIFF, pos, v, p, n, hNorm, heldout, train);
     }
 
-    static ExtractedVector probe(int layer, Position pos, float[][] p, float[][] n, double hNorm) {
+    static ExtractedVector probe(int layer, Pooling pos, float[][] p, float[][] n, double hNorm) {
         LogisticProbe.Fit fit = LogisticProbe.fit(p, n);
         return result(layer, Method.PROBE, pos, fit.direction(), p, n, hNorm, fit.heldoutAccuracy(), fit.trainAccuracy());
     }
@@ -80,7 +80,7 @@ public final class VectorExtraction {
         return right;
     }
 
-    private static ExtractedVector result(int layer, Method m, Position pos, float[] v, float[][] p, float[][] n,
+    private static ExtractedVector result(int layer, Method m, Pooling pos, float[] v, float[][] p, float[][] n,
                                           double hNorm, double heldout, double train) {
         SteeringVector vector = new SteeringVector(v, new VectorProvenance("extraction", null, layer, m.label(), pos.label(), null, java.util.Map.of()));
         double norm = vector.norm();

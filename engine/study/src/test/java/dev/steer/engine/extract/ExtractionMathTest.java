@@ -96,7 +96,7 @@ class ExtractionMathTest {
         LogisticProbe.Fit fit = LogisticProbe.fit(p, n);
         assertEquals(1.0, fit.trainAccuracy());
         assertTrue(fit.heldoutAccuracy() < 0.8, "held-out accuracy on noise " + fit.heldoutAccuracy());
-        ExtractedVector md = VectorExtraction.meanDiff(0, Position.LAST, p, n, 1.0);
+        ExtractedVector md = VectorExtraction.meanDiff(0, Pooling.LAST, p, n, 1.0);
         assertTrue(md.heldoutAccuracy() < 0.8, "mean_diff held-out accuracy on noise " + md.heldoutAccuracy());
     }
 
@@ -121,7 +121,7 @@ class ExtractionMathTest {
     @Test
     void meanDiffScoresAndRatio() {
         float[][] p = {{2, 0}, {4, 0}, {3, 1}}, n = {{-2, 0}, {-4, 0}, {-3, -1}};
-        ExtractedVector v = VectorExtraction.meanDiff(7, Position.MEAN, p, n, 20.0);
+        ExtractedVector v = VectorExtraction.meanDiff(7, Pooling.MEAN, p, n, 20.0);
         assertArrayEquals(new float[] {6, 2f / 3}, v.vector(), 1e-6f);
         assertEquals(Math.hypot(6, 2.0 / 3), v.vectorNorm(), 1e-6);
         assertEquals(v.vectorNorm() / 20.0, v.ratio(), 1e-12);
@@ -134,10 +134,10 @@ class ExtractionMathTest {
     @Test
     void methodAndPositionParsing() {
         assertEquals(List.of(Method.MEAN_DIFF, Method.PROBE), Method.parseList("mean_diff,probe,mean_diff", "--method"));
-        assertEquals(Position.MEAN, Position.parse("mean", "--position"));
+        assertEquals(Pooling.MEAN, Pooling.parse("mean", "--position"));
         BadInputException e = assertThrows(BadInputException.class, () -> Method.parseList("mean_diff,pca", "--method"));
         assertTrue(e.getMessage().startsWith("--method") && e.getMessage().contains("'pca'"), e.getMessage());
-        e = assertThrows(BadInputException.class, () -> Position.parse("first", "--position"));
+        e = assertThrows(BadInputException.class, () -> Pooling.parse("first", "--position"));
         assertTrue(e.getMessage().startsWith("--position") && e.getMessage().contains("'first'"), e.getMessage());
     }
 

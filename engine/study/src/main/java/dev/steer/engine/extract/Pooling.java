@@ -9,16 +9,16 @@ import java.util.Locale;
  * {@link #MEAN} the mean residual over all the prompt's tokens, BOS included (as the reference fixture's
  * {@code mean_diff.prompt_mean} is computed), padding never.
  */
-public enum Position {
+public enum Pooling {
     LAST, MEAN;
 
-    /** As written on the command line and in vector metadata: {@code last}, {@code mean}. */
+    /** As written on the command line ({@code --pooling}) and in vector metadata (key {@code position}): {@code last}, {@code mean}. */
     public String label() {
         return name().toLowerCase(Locale.ROOT);
     }
 
-    public static Position parse(String value, String flag) {
-        for (Position p : values()) if (p.label().equals(value)) return p;
+    public static Pooling parse(String value, String flag) {
+        for (Pooling p : values()) if (p.label().equals(value)) return p;
         throw new BadInputException(flag + ": '" + value + "' is not a position; expected last or mean");
     }
 }
