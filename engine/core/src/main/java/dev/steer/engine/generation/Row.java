@@ -11,6 +11,8 @@ import java.util.SplittableRandom;
 public final class Row {
     final GenerationRequest request;
     final int slot;
+    /** This row's own limits and sampling (a batch's rows may differ: each server request brings its own). */
+    final GenerationOptions opts;
     final SplittableRandom rng;
     private final int[] out;
     private int produced;
@@ -20,12 +22,17 @@ public final class Row {
     private boolean eos;
     float[] promptLogits;
 
-    Row(GenerationRequest request, int slot, int maxNewTokens, long seed, int fed) {
+    Row(GenerationRequest request, int slot, GenerationOptions opts, int fed) {
         this.request = request;
         this.slot = slot;
-        this.rng = new SplittableRandom(seed);
-        this.out = new int[maxNewTokens];
+        this.opts = opts;
+        this.rng = new SplittableRandom(opts.seed());
+        this.out = new int[opts.maxNewTokens()];
         this.fed = fed;
+    }
+
+    public GenerationOptions options() {
+        return opts;
     }
 
     public GenerationRequest request() {
@@ -69,7 +76,7 @@ public final class Row {
     }
 
     /** Appends a generated token; finishes the row at EOS (when asked to stop there) or at the token limit. */
-    void take(int token, boolean isEos, GenerationOptions opts) {
+    void take(int token, boolean isEos) {
         out[produced++] = token;
         if (opts.stopAtEos() && isEos) {
             finished = true;

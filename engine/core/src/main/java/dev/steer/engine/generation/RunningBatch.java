@@ -43,24 +43,26 @@ public final class RunningBatch implements AutoCloseable {
     /** The prefill's tokens until a strategy hands them to the rows ({@link #prefillTokens}). */
     private int[] prefillTokens;
 
-    private RunningBatch(CausalLm model, GenerationOptions opts, List<GenerationRequest> requests, PaddedPrompts padded, int capacity) {
+    private RunningBatch(CausalLm model, GenerationOptions opts, List<GenerationRequest> requests,
+                         List<GenerationOptions> rowOptions, PaddedPrompts padded, int capacity) {
         this.model = model;
         this.backend = model.backend();
         this.dims = model.dims();
         this.opts = opts;
-        int batch = requests.size();
+        int batch = padded.batch();
         this.slots = new Row[batch];
         this.padLeft = padded.padLeft().clone();
         this.promptEnd = new int[batch];
         Arrays.fill(promptEnd, padded.length());
         boolean[] bos = new boolean[batch];
-        for (int r = 0; r < batch; r++) {
+        for (int r = 0; r < requests.size(); r++) {
             GenerationRequest q = requests.get(r);
-            slots[r] = new Row(q, r, opts.maxNewTokens(), opts.seed(), q.promptIds().length);
+            slots[r] = new Row(q, r, rowOptions.get(r), q.promptIds().length);
             bos[r] = padded.firstToken(r) == dims.bosId();
         }
         this.plan = plan();
         this.telemetry = new NormTelemetry(dims.layers(), bos);
+        for (int r = requests.size(); r < batch; r++) telemetry.stop(r);
         this.cache = model.newCache(batch, capacity);
         this.scope = backend.openScope();
         this.hook = newHook();
@@ -71,12 +73,27 @@ public final class RunningBatch implements AutoCloseable {
      * slots per row, at least the longest prompt plus {@code maxNewTokens} (more leaves room for rows that join).
      */
     static RunningBatch prefill(CausalLm model, List<GenerationRequest> requests, GenerationOptions opts, int capacity) {
+        return prefill(model, requests, java.util.Collections.nCopies(requests.size(), opts), opts, requests.size(), capacity);
+    }
+
+    /**
+     * As above with each request's own options ({@code batch} gives the layers measured for every row and whether
+     * prompt logits are kept) and {@code slots} ≥ requests rows, the rest free for requests that join later (their
+     * prefill slot holds one pad token, which nobody reads).
+     */
+    public static RunningBatch prefill(CausalLm model, List<GenerationRequest> requests, List<GenerationOptions> rowOptions,
+                                       GenerationOptions batch, int slots, int capacity) {
+        if (requests.isEmpty()) throw new IllegalArgumentException("no requests to prefill");
+        if (slots < requests.size()) throw new IllegalArgumentException(slots + " slots for " + requests.size() + " requests");
         List<int[]> ids = new ArrayList<>();
         for (GenerationRequest r : requests) ids.add(r.promptIds());
+        while (ids.size() < slots) ids.add(new int[] {model.dims().padId()});
         PaddedPrompts padded = PaddedPrompts.of(ids, model.dims().padId());
-        if (capacity < padded.length() + opts.maxNewTokens())
-            throw new IllegalArgumentException("cache capacity " + capacity + " < prompt " + padded.length() + " + " + opts.maxNewTokens() + " new tokens");
-        RunningBatch b = new RunningBatch(model, opts, requests, padded, capacity);
+        int longest = 0;
+        for (int r = 0; r < requests.size(); r++) longest = Math.max(longest, rowOptions.get(r).maxNewTokens());
+        if (capacity < padded.length() + longest)
+            throw new IllegalArgumentException("cache capacity " + capacity + " < prompt " + padded.length() + " + " + longest + " new tokens");
+        RunningBatch b = new RunningBatch(model, batch, requests, rowOptions, padded, capacity);
         try {
             b.prefill(padded);
         } catch (RuntimeException e) {
@@ -93,7 +110,7 @@ public final class RunningBatch implements AutoCloseable {
             hook.collect();
             if (opts.keepPromptLogits()) {
                 float[] all = backend.toHost(logits);
-                for (Row r : slots) r.promptLogits = Arrays.copyOfRange(all, r.slot * dims.vocab(), (r.slot + 1) * dims.vocab());
+                for (Row r : rows()) r.promptLogits = Arrays.copyOfRange(all, r.slot * dims.vocab(), (r.slot + 1) * dims.vocab());
             }
             next = chooseLater(logits).get();
         }
@@ -158,7 +175,7 @@ public final class RunningBatch implements AutoCloseable {
                 r.fed++;
                 if (r.feeding()) continue;   // its prompt goes on: this step's token is not an answer yet
             }
-            r.take(next[r.slot], dims.isEos(next[r.slot]), opts);
+            r.take(next[r.slot], dims.isEos(next[r.slot]));
             fresh++;
             if (r.finished()) telemetry.stop(r.slot);
         }
@@ -185,7 +202,7 @@ public final class RunningBatch implements AutoCloseable {
 
     /** Whether the tokens in flight end every row by length (so no step is worth recording ahead). */
     boolean lastStepForSure() {
-        for (Row r : slots) if (r != null && !r.finished() && (r.feeding() || r.produced() + 1 < opts.maxNewTokens())) return false;
+        for (Row r : slots) if (r != null && !r.finished() && (r.feeding() || r.produced() + 1 < r.opts.maxNewTokens())) return false;
         return true;
     }
 
@@ -194,14 +211,38 @@ public final class RunningBatch implements AutoCloseable {
      * it takes, in step order, so its tokens are the same alone, in any batch, eager or look-ahead.
      */
     Pending<int[]> chooseLater(Tensor logits) {
-        if (opts.temperature() == 0) return backend.argmaxLater(logits);
-        double[] u = new double[slots.length];
+        // Rows of one (temperature, top-p) share one sampling pass; greedy rows one argmax. Usually one pass in all.
+        java.util.Map<List<Double>, double[]> passes = new java.util.LinkedHashMap<>();
+        boolean greedy = false;
         for (Row r : slots) {
             if (r == null || r.finished()) continue;
+            if (r.opts.temperature() == 0) {
+                greedy = true;
+                continue;
+            }
             boolean takes = !r.feeding() || r.fed + 1 == r.request.promptIds().length;
+            double[] u = passes.computeIfAbsent(List.of(r.opts.temperature(), r.opts.topP()), k -> new double[slots.length]);
             if (takes) u[r.slot] = r.rng.nextDouble();
         }
-        return backend.sampleLater(logits, opts.temperature(), opts.topP(), u);
+        if (passes.isEmpty()) return backend.argmaxLater(logits);
+        Pending<int[]> argmax = greedy ? backend.argmaxLater(logits) : null;
+        java.util.Map<List<Double>, Pending<int[]>> sampled = new java.util.LinkedHashMap<>();
+        for (var e : passes.entrySet())
+            sampled.put(e.getKey(), backend.sampleLater(logits, e.getKey().get(0), e.getKey().get(1), e.getValue()));
+        if (argmax == null && sampled.size() == 1) return sampled.values().iterator().next();
+        Row[] now = slots.clone();
+        return () -> {
+            int[] out = new int[now.length];
+            int[] g = argmax == null ? null : argmax.get();
+            java.util.Map<List<Double>, int[]> got = new java.util.HashMap<>();
+            for (var e : sampled.entrySet()) got.put(e.getKey(), e.getValue().get());
+            for (int s = 0; s < now.length; s++) {
+                Row r = now[s];
+                if (r == null || r.opts.temperature() == 0) out[s] = g == null ? dims.padId() : g[s];
+                else out[s] = got.get(List.of(r.opts.temperature(), r.opts.topP()))[s];
+            }
+            return out;
+        };
     }
 
     /** One eager decode step for every live row; false when no row is left (or none was live). */
@@ -225,20 +266,36 @@ public final class RunningBatch implements AutoCloseable {
      * the cache cannot hold its prompt and answer.
      */
     public Row join(GenerationRequest request) {
+        return join(request, opts);
+    }
+
+    /** As {@link #join(GenerationRequest)} with the request's own limits and sampling. */
+    public Row join(GenerationRequest request, GenerationOptions rowOptions) {
         int s = 0;
         while (s < slots.length && slots[s] != null) s++;
         if (s == slots.length) throw new IllegalStateException("no free slot in a batch of " + slots.length);
         int past = cache.length();
-        if (past + request.promptIds().length + opts.maxNewTokens() > cache.capacity())
+        if (!fits(request, rowOptions))
             throw new IllegalStateException("the cache has " + (cache.capacity() - past) + " slots left, the request needs "
-                    + (request.promptIds().length + opts.maxNewTokens()));
-        Row row = new Row(request, s, opts.maxNewTokens(), opts.seed(), 0);
+                    + (request.promptIds().length + rowOptions.maxNewTokens()));
+        Row row = new Row(request, s, rowOptions, 0);
         slots[s] = row;
         padLeft[s] = past;
         promptEnd[s] = past + request.promptIds().length;
         telemetry.reset(s, request.promptIds()[0] == dims.bosId());
         replan();
         return row;
+    }
+
+    /** Whether a slot is free for a request to join. */
+    public boolean hasFreeSlot() {
+        for (Row r : slots) if (r == null) return true;
+        return false;
+    }
+
+    /** Whether the cache has room for {@code request}'s prompt and answer if it joined now. */
+    public boolean fits(GenerationRequest request, GenerationOptions rowOptions) {
+        return cache.length() + request.promptIds().length + rowOptions.maxNewTokens() <= cache.capacity();
     }
 
     /** Frees {@code row}'s slot (finished or not); its tokens and telemetry stay readable on the row's result. */
