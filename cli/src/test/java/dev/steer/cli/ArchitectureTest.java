@@ -36,7 +36,7 @@ class ArchitectureTest {
 
     private static final Set<String> CORE = Set.of("dev.steer.engine", "dev.steer.engine.backend", "dev.steer.engine.model",
             "dev.steer.engine.generation", "dev.steer.engine.steering", "dev.steer.engine.telemetry",
-            "dev.steer.engine.tensor", "dev.steer.engine.law");
+            "dev.steer.engine.tensor", "dev.steer.engine.law", "dev.steer.engine.serving");
 
     record Source(String module, String pkg, Path file, String code) {
     }

@@ -245,6 +245,12 @@ public final class RunningBatch implements AutoCloseable {
         };
     }
 
+    /** Hands the prefill's tokens to the rows now (else the first {@link #step} does); false when no row is left. */
+    public boolean takePrefill(IntConsumer progress) {
+        int[] first = prefillTokens();
+        return first == null ? live() : take(first, progress);
+    }
+
     /** One eager decode step for every live row; false when no row is left (or none was live). */
     public boolean step(IntConsumer progress) {
         int[] first = prefillTokens();
