@@ -68,6 +68,25 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--repeats", defaultValue = "1", paramLabel = "N", description = "Timed repeats per variant (best kept). Default: ${DEFAULT-VALUE}.")
     int repeats;
 
+    @Option(names = "--serve", description = "Bench the continuous-batching scheduler instead (what steer serve runs): "
+            + "closed-loop clients, each request steered by one of K configurations; tokens/s and p50/p99 time to first "
+            + "token and between tokens, per client count (K = 1) and per K (at the largest client count).")
+    boolean serve;
+
+    @Option(names = "--clients", split = ",", defaultValue = "1,8,32,64", paramLabel = "C,...",
+            description = "With --serve: concurrent clients. Default: ${DEFAULT-VALUE}.")
+    List<Integer> clients;
+
+    @Option(names = "--configs", split = ",", defaultValue = "1,8,64", paramLabel = "K,...",
+            description = "With --serve: distinct steering configurations among the requests. Default: ${DEFAULT-VALUE}.")
+    List<Integer> configs;
+
+    @Option(names = "--requests", defaultValue = "4", paramLabel = "N", description = "With --serve: requests per client. Default: ${DEFAULT-VALUE}.")
+    int requests;
+
+    @Option(names = "--max-batch", defaultValue = "64", paramLabel = "N", description = "With --serve: rows decoded together. Default: ${DEFAULT-VALUE}.")
+    int maxBatch;
+
     @Mixin
     OutputFormat format;
 
@@ -96,6 +115,11 @@ final class BenchCommand implements Callable<Integer> {
             for (int i = 0; i < direction.length; i++) direction[i] = (float) rnd.nextGaussian();
             SteeringSpec steerSpec = new SteeringSpec(hooked, new SteeringVector(direction, "random"), 0.5, Positions.ALL);
             steerSpec.checkAgainst(lm.dims());
+            if (serve) {
+                serveBench(out, m, b, hooked, loadSeconds);
+                m.close();
+                return 0;
+            }
             List<Variant> variants = List.of(new Variant("plain", false, false), new Variant("telemetry", true, false),
                     new Variant("steered", true, true));
             List<Map<String, Object>> rows = new ArrayList<>();
@@ -176,6 +200,53 @@ final class BenchCommand implements Callable<Integer> {
             m.close();
         }
         return 0;
+    }
+
+    /** {@code --serve}: per client count at K = 1, then per K at the largest client count. */
+    private void serveBench(java.io.PrintWriter out, LoadedModel m, Backend b, int hooked, double loadSeconds) {
+        for (int c : clients) if (c < 1) throw new BadInputException("--clients: counts must be at least 1, was " + c);
+        for (int k : configs) if (k < 1) throw new BadInputException("--configs: counts must be at least 1, was " + k);
+        if (requests < 1) throw new BadInputException("--requests: must be at least 1, was " + requests);
+        if (maxBatch < 1) throw new BadInputException("--max-batch: must be at least 1, was " + maxBatch);
+        int most = clients.stream().mapToInt(Integer::intValue).max().orElseThrow();
+        // Room for a batch's worth of joins before it must drain: joins write after the cache's current length.
+        int capacity = (promptLen + newTokens) * (requests + 2);
+        List<int[]> grid = new ArrayList<>();
+        for (int c : clients) grid.add(new int[] {c, 1});
+        for (int k : configs) if (k != 1 || !clients.contains(most)) grid.add(new int[] {most, k});
+        if (!format.json()) {
+            out.printf("model %s, backend %s (%s), prompt %d, new tokens %d, greedy, %d requests per client, max batch %d, "
+                    + "cache %d slots per row, steering at blocks.%d.hook_resid_post, load %.1f s%n", m.source(), b.name(),
+                    b.device(), promptLen, newTokens, requests, maxBatch, capacity, hooked, loadSeconds);
+            out.printf("%7s %7s %12s %12s %12s %12s %12s%n", "clients", "configs", "tokens/s", "ttft p50 ms", "ttft p99 ms", "itl p50 ms", "itl p99 ms");
+        }
+        List<Map<String, Object>> rows = new ArrayList<>();
+        try {
+            // warm-up: JIT and (on cuda) kernel loading
+            ServingBench.run(m.lm(), Math.min(2, most), 1, 1, promptLen, Math.min(newTokens, 8), hooked, maxBatch, capacity);
+            for (int[] g : grid) {
+                ServingBench.Result r = ServingBench.run(m.lm(), g[0], g[1], requests, promptLen, newTokens, hooked, maxBatch, capacity);
+                rows.add(ServingBench.json(r));
+                if (!format.json())
+                    out.printf("%7d %7d %12.1f %12.2f %12.2f %12.3f %12.3f%n", r.clients(), r.configs(), r.tokensPerSecond(),
+                            ServingBench.percentile(r.ttftMillis(), 50), ServingBench.percentile(r.ttftMillis(), 99),
+                            ServingBench.percentile(r.itlMillis(), 50), ServingBench.percentile(r.itlMillis(), 99));
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException("serve bench failed: " + e.getMessage(), e);
+        }
+        if (format.json()) {
+            Map<String, Object> o = CommandJson.header(m.source(), b.name(), b.device());
+            o.put("mode", "serve");
+            o.put("prompt_len", promptLen);
+            o.put("new_tokens", newTokens);
+            o.put("requests_per_client", requests);
+            o.put("max_batch", maxBatch);
+            o.put("cache_slots_per_row", capacity);
+            o.put("hook", "blocks." + hooked + ".hook_resid_post");
+            o.put("runs", rows);
+            CommandJson.print(out, o);
+        }
     }
 
     private String sampling() {
