@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds .carry/ for tools/device/gpu-check.sh: a jlink'd Java runtime, the cli's runtime jars (linux-x86_64
-# natives only, without ONNX Runtime, which the GPU run never loads) and the transformers peer script.
+# natives only, without ONNX Runtime and the cpu backend, which the GPU run never loads) and the transformers peer script.
 # Same recipe as ../shared/device/prepare-carry.sh, with two changes that keep the carry under 64 MiB while adding
 # java.desktop (java.beans for Jinjava, the self judge's chat template; java.awt/ImageIO for report's PNG plots):
 # the runtime is jlink'd uncompressed and packed with xz (jre.txz, about 22 MB, against 28 MB for the zip-9 +
@@ -22,7 +22,10 @@ rm -rf .carry/lib && mkdir -p .carry/lib
 mvn -q -B -DskipTests install -pl cli -am >/dev/null
 mvn -q -B dependency:copy-dependencies -pl cli -DincludeScope=runtime -DoutputDirectory="$root/.carry/lib" >/dev/null
 cp cli/target/*.jar .carry/lib/ 2>/dev/null || true
-rm -f .carry/lib/pytorch-native-*.jar .carry/lib/*-sources.jar .carry/lib/*-javadoc.jar .carry/lib/onnxruntime-*.jar
+# The GPU run uses --backend cuda only: the cpu backend (engine/djl and its PyTorch jars) stays behind, which the
+# engine split allows (backends are found through ServiceLoader; kernels depends on the runtime core alone).
+rm -f .carry/lib/pytorch-native-*.jar .carry/lib/pytorch-engine-*.jar .carry/lib/pytorch-jni-*.jar .carry/lib/steer-djl-*.jar \
+      .carry/lib/*-sources.jar .carry/lib/*-javadoc.jar .carry/lib/onnxruntime-*.jar
 for jar in .carry/lib/*.jar; do   # keep linux-x86_64 natives only
   zip -q -d "$jar" 'native/lib/linux-aarch64/*' 'native/lib/osx-*' 'native/lib/win-*' 'jnilib/linux-aarch64/*' \
     'jnilib/osx-*' 'jnilib/win-*' 'org/bytedeco/*/linux-arm64/*' 'org/bytedeco/*/linux-ppc64le/*' \

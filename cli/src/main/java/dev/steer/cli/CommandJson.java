@@ -5,6 +5,7 @@ import com.google.gson.GsonBuilder;
 import com.google.gson.JsonElement;
 import dev.steer.engine.store.RunRecord;
 import dev.steer.engine.sweep.Sweep;
+import dev.steer.engine.law.PerturbationRatio;
 import dev.steer.engine.telemetry.HookTelemetry;
 
 import java.io.PrintWriter;
@@ -50,6 +51,7 @@ final class CommandJson {
         o.put("vector_norm", t.vectorNorm());
         o.put("activation_norm", nullIfNaN(t.activationNorm()));
         o.put("ratio", nullIfNaN(t.ratio()));
+        if (Double.isNaN(t.ratio())) o.put("ratio_undefined", PerturbationRatio.undefinedBecause(t.activationNorm()));
         o.put("prompt_norm_mean", nullIfNaN(t.promptNormMean()));
         o.put("prompt_tokens", t.promptCount());
         o.put("response_norm_mean", nullIfNaN(t.responseNormMean()));

@@ -123,7 +123,9 @@ final class EvalSession implements AutoCloseable {
             // The trait name keys runs: a trait file's name, not its path, so moving the file keeps resume working.
             RunContext context = new RunContext(modelRecord, trait.name(), questions, positions, traitJudge.id(),
                     coherenceJudge.id(), generation);
-            RunLog log = new RunLog(store, context, vectors);
+            Map<Integer, Double> norms = new java.util.HashMap<>();
+            RunLog log = new RunLog(store, context, vectors, layer -> norms.computeIfAbsent(layer,
+                    l -> PromptNorms.activationNorm(model.lm(), prompts, l, o.batchSize).mean()));
             BatchedResponder responder = new BatchedResponder(model.lm(), prompts, ids -> model.tokenizer().decode(ids),
                     generation, positions, o.batchSize, progress);
             Evaluator evaluator = new Evaluator(trait, questions, responder, traitJudge, coherenceJudge);

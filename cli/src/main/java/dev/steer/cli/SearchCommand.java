@@ -84,13 +84,13 @@ final class SearchCommand implements Callable<Integer> {
             out.printf("%nlayer %d  ||v|| %s  ||h|| on questions %s%n", t.layer(), num(t.vectorNorm()), num(t.questionNorm()));
             out.printf("%5s %11s %8s %10s %8s %9s %s%n", "step", "coef", "ratio", "live ratio", "trait", "coherence", "");
             for (SearchStep st : t.steps())
-                out.printf("%5d %11.5g %8s %10s %8s %9s %s%n", st.step(), st.coef(), num(st.nominalRatio()), num(st.ratio()),
+                out.printf("%5d %11.5g %8s %10s %8s %9s %s%n", st.step(), st.coef(), num(st.nominalRatio()), num(st.steeredRatio()),
                         num(st.traitMean()), num(st.coherenceMean()),
                         (st.coherent() ? "coherent" : "incoherent") + (st.reused() ? ", reused" : ""));
             Optional<SearchStep> best = t.best(dir);
             if (best.isPresent())
                 out.printf("best coherent: coef %.5g  ratio %s (live %s)  trait %s  coherence %s%n", best.get().coef(),
-                        num(best.get().nominalRatio()), num(best.get().ratio()), num(best.get().traitMean()),
+                        num(best.get().nominalRatio()), num(best.get().steeredRatio()), num(best.get().traitMean()),
                         num(best.get().coherenceMean()));
             else out.println("best coherent: none (no step reached the coherence threshold)");
         }

@@ -21,8 +21,9 @@ import java.util.concurrent.Callable;
 @Command(name = "sweep", mixinStandardHelpOptions = true,
         description = {"Sweep steering coefficients per layer: the unsteered baseline once, then every (layer, coef) on "
                 + "every eval question, generated in large batches where each row carries its own layer and coef. "
-                + "Each run records trait and coherence means, ||v||, the live ||h|| at the hooked layer (mean over the "
-                + "run's rows, BOS excluded) and the live ratio coef x ||v|| / ||h||, and delta vs the baseline. Every "
+                + "Each run records trait and coherence means, ||v||, the live ||h|| at the hooked layer (activation_norm: "
+                + "the mean over the run's prompt tokens, BOS excluded, before the add) and the ratio |coef| x ||v|| / ||h||, "
+                + "the same over the steered positions (steered_norm_mean, steered_ratio), and delta vs the baseline. Every "
                 + "answer is stored; a rerun reuses stored runs with the same configuration (resume after a kill).",
                 "--ratios converts each target ratio r to coef = r x ||h_L|| / ||v||, with ||h_L|| measured on the questions.",
                 "Example: steer sweep --model DIR --trait optimism --vectors vecs --layers 6,12 --ratios 0.25,0.5,1 --judge openai:gpt-4o-mini"})

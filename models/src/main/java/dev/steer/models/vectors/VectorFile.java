@@ -35,6 +35,7 @@ public final class VectorFile {
 
     /** @param key which tensor (safetensors) or field (JSON object) holds the vector; null to take the only one */
     public static SteeringVector read(Path file, String key) {
+        if (Files.isDirectory(file)) throw new BadInputException("vector file " + file + " is a directory, not a vector file");
         if (!Files.isRegularFile(file)) throw new BadInputException("vector file " + file + " does not exist");
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         if (name.endsWith(".json")) return readJson(file, key);

@@ -259,7 +259,14 @@ public final class RunningBatch implements AutoCloseable {
         int[] next;
         Runnable norms;
         try (Scope step = backend.openScope()) {
-            Tensor logits = forward(backend.ints(feed(), slots.length, 1), decodeLayout());
+            Tensor logits;
+            // a backend that records decode steps replays this one (a CUDA graph) when it repeats the last
+            backend.beginRepeatedStep(cache);
+            try {
+                logits = forward(backend.ints(feed(), slots.length, 1), decodeLayout());
+            } finally {
+                backend.endRepeatedStep();
+            }
             norms = hook.collectLater();
             next = chooseLater(logits).get();
         }

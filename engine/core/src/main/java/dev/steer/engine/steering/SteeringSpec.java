@@ -14,6 +14,11 @@ import dev.steer.engine.model.ModelDims;
 public record SteeringSpec(int layer, SteeringVector vector, double coef, Positions positions) {
     public SteeringSpec {
         if (!Double.isFinite(coef)) throw new BadInputException("--steer: coefficient " + coef + " is not a finite number");
+        float largest = 0;
+        for (float x : vector.values()) largest = Math.max(largest, Math.abs(x));
+        if (!Float.isFinite((float) (Math.abs(coef) * largest)))
+            throw new BadInputException("--steer: coefficient " + coef + " times the vector's largest element " + largest
+                    + " overflows float32 (the residual stream's type)");
     }
 
     public HookPoint hookPoint() {

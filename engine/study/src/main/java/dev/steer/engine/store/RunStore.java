@@ -198,6 +198,26 @@ public final class RunStore implements AutoCloseable {
         }
     }
 
+    /**
+     * Sets a run's law norm and the ratio it gives (a run migrated from schema 1 had none); returns the run as stored.
+     */
+    public synchronized RunRecord setActivationNorm(RunRecord run, double activationNorm) {
+        RunRecord updated = new RunRecord(run.id(), run.configKey(), run.modelId(), run.vectorId(), run.trait(), run.layer(),
+                run.method(), run.coef(), run.positions(), run.judge(), run.coherenceJudge(), run.maxNewTokens(), run.seed(),
+                run.temperature(), run.n(), run.traitMean(), run.coherenceMean(), run.baselineTraitMean(), run.delta(),
+                run.vectorNorm(), activationNorm, run.steeredNormMean(), run.steeredRatio(), run.kind(), run.searchStep(),
+                run.createdAt(), run.status());
+        try (PreparedStatement ps = conn.prepareStatement("UPDATE runs SET activation_norm = ?, ratio = ? WHERE id = ?")) {
+            ps.setDouble(1, activationNorm);
+            RunRows.setDouble(ps, 2, updated.ratio());
+            ps.setLong(3, run.id());
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            throw failure("updating run " + run.configKey(), e);
+        }
+        return updated;
+    }
+
     /** The stored run made with this {@link RunConfig#key()}, if any: a resumed sweep skips it. */
     public synchronized Optional<RunRecord> findByConfigKey(String configKey) {
         List<RunRecord> found = query(RunRows.SELECT + " WHERE config_key = ?", configKey);

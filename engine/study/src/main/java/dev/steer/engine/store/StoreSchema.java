@@ -123,7 +123,8 @@ final class StoreSchema {
      * {@code live_ratio} its signed ratio. Schema 2 names those {@code steered_norm_mean} and {@code steered_ratio}
      * (unsigned) and gives {@code activation_norm} the law's meaning (prompt tokens, BOS excluded), which schema 1
      * did not store: migrated runs keep their steered quantities and get no activation norm, hence no ratio, so
-     * reports leave them out until a sweep or search measures them again. One transaction, under the write lock.
+     * reports leave them out until a sweep or search reuses them and fills it in ({@code RunLog}). One transaction, under
+     * the write lock.
      */
     private static void migrateFrom1(Connection c) throws SQLException {
         c.setAutoCommit(false);

@@ -1,5 +1,7 @@
 package dev.steer.engine.sweep;
 
+import java.util.function.IntToDoubleFunction;
+
 import dev.steer.engine.steering.SteeringVector;
 
 import dev.steer.engine.store.RunKind;
@@ -24,10 +26,23 @@ public final class RunLog {
     private final Map<Integer, SteeringVector> vectors;
     private final Map<Integer, VectorRecord> storedVectors = new HashMap<>();
 
+    private final IntToDoubleFunction questionNorm;
+
+    /** A log whose reused runs keep what they stored (no model at hand to measure with). */
     public RunLog(RunStore store, RunContext context, Map<Integer, SteeringVector> vectors) {
+        this(store, context, vectors, null);
+    }
+
+    /**
+     * @param questionNorm the law norm of the questions at a layer (unsteered: a single-layer run's prompt tokens are
+     *                     never steered before the add at its layer, so this is the run's own activation_norm); used to
+     *                     fill in runs migrated from schema 1, which lack it, when they are reused; null: left as is
+     */
+    public RunLog(RunStore store, RunContext context, Map<Integer, SteeringVector> vectors, IntToDoubleFunction questionNorm) {
         this.store = store;
         this.context = context;
         this.vectors = Map.copyOf(vectors);
+        this.questionNorm = questionNorm;
     }
 
     public RunContext context() {
@@ -42,7 +57,10 @@ public final class RunLog {
 
     /** The stored run with the same config as {@code c}, whichever kind made it. */
     public Optional<RunRecord> find(Candidate c) {
-        return store.findByConfigKey(key(c));
+        Optional<RunRecord> found = store.findByConfigKey(key(c));
+        if (found.isPresent() && questionNorm != null && c.steered() && found.get().activationNorm() == null)
+            return Optional.of(store.setActivationNorm(found.get(), questionNorm.applyAsDouble(c.layer())));
+        return found;
     }
 
     public String key(Candidate c) {

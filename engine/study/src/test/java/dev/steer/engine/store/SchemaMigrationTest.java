@@ -51,6 +51,38 @@ class SchemaMigrationTest {
     @TempDir
     Path tmp;
 
+    /** A migrated run reused by a sweep gets its law norm measured again (RunLog's question norm), so reports see it. */
+    @Test
+    void aReusedMigratedRunGetsItsActivationNormBack() throws Exception {
+        Path db = tmp.resolve("old2.db");
+        dev.steer.engine.steering.SteeringVector v = new dev.steer.engine.steering.SteeringVector(new float[] {3, 4}, "v");
+        dev.steer.engine.sweep.Candidate c = new dev.steer.engine.sweep.Candidate(2, v, -4.0);
+        ModelRecord model = new ModelRecord(1, "m", "gemma2", 4, 8, "fp");
+        dev.steer.engine.sweep.RunContext ctx = new dev.steer.engine.sweep.RunContext(model, "refusal", List.of("q"),
+                dev.steer.engine.steering.Positions.ALL, "tj", "cj", dev.steer.engine.generation.GenerationOptions.greedy(16));
+        String key = ctx.config(c, v.sha256()).key();
+        try (Connection conn = DriverManager.getConnection("jdbc:sqlite:" + db); Statement st = conn.createStatement()) {
+            for (String sql : SCHEMA_1) st.execute(sql.replace("'k-neg'", "'" + key + "'"));
+        }
+        try (RunStore store = RunStore.open(db)) {
+            dev.steer.engine.sweep.RunLog plain = new dev.steer.engine.sweep.RunLog(store, ctx, java.util.Map.of(2, v));
+            assertNull(plain.find(c).orElseThrow().activationNorm(), "no model at hand: left as is");
+            int[] measured = {0};
+            dev.steer.engine.sweep.RunLog log = new dev.steer.engine.sweep.RunLog(store, ctx, java.util.Map.of(2, v), layer -> {
+                measured[0]++;
+                assertEquals(2, layer);
+                return 20.0;
+            });
+            RunRecord r = log.find(c).orElseThrow();
+            assertEquals(20.0, r.activationNorm(), 0);
+            assertEquals(4.0 * 2.5 / 20.0, r.ratio(), 1e-12, "|coef| x ||v|| / activation_norm, ||v|| as stored");
+            assertEquals(1, measured[0]);
+            assertEquals(20.0, store.findByConfigKey(key).orElseThrow().activationNorm(), 0, "stored");
+            log.find(c);
+            assertEquals(1, measured[0], "measured once");
+        }
+    }
+
     @Test
     void schemaOneIsMigratedKeepingEverythingButTheLawNormItNeverHad() throws Exception {
         Path db = tmp.resolve("old.db");
