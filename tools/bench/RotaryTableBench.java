@@ -3,7 +3,7 @@ import dev.steer.engine.backend.RotaryAngles;
 /**
  * Host time of one decode step's rotary table (RotaryAngles.table) at batch 1, 8 and 64, headDim 256: best of 1800
  * steps after 200 of warm-up, positions moving as in a decode loop. Run from the repository root after a build:
- *   java -cp engine/target/classes tools/bench/RotaryTableBench.java
+ *   java -cp engine/core/target/classes tools/bench/RotaryTableBench.java
  */
 public class RotaryTableBench {
     public static void main(String[] args) {

@@ -9,9 +9,7 @@ import dev.steer.engine.generation.Generator;
 import dev.steer.engine.serving.Job;
 import dev.steer.engine.serving.JobListener;
 import dev.steer.engine.serving.Scheduler;
-import dev.steer.engine.steering.Positions;
 import dev.steer.engine.steering.SteeringSpec;
-import dev.steer.engine.steering.SteeringVector;
 import dev.steer.kernels.CudaBackend;
 import dev.steer.kernels.KernelSettings;
 import dev.steer.kernels.Precision;
@@ -35,18 +33,7 @@ class EagerReplayTest {
     @Test
     void eagerStepsReplayTheGraphAndTheSchedulerToo() throws Exception {
         JsonObject ref = com.google.gson.JsonParser.parseString(java.nio.file.Files.readString(CliRun.REFERENCE)).getAsJsonObject();
-        JsonArray vec = ref.getAsJsonObject("steering").getAsJsonArray("vector");
-        float[] v = new float[vec.size()];
-        for (int i = 0; i < v.length; i++) v[i] = vec.get(i).getAsFloat();
-        SteeringSpec spec = new SteeringSpec(ref.getAsJsonObject("steering").get("layer").getAsInt(), new SteeringVector(v, "fixture"),
-                ref.get("greedy_steer_coef").getAsDouble(), Positions.ALL);
-        List<GenerationRequest> requests = new ArrayList<>();
-        for (int p = 0; p < 4; p++) {
-            JsonArray idsJson = ref.getAsJsonArray("prompts").get(p).getAsJsonObject().getAsJsonArray("ids");
-            int[] ids = new int[idsJson.size()];
-            for (int i = 0; i < ids.length; i++) ids[i] = idsJson.get(i).getAsInt();
-            requests.add(new GenerationRequest(ids, p % 2 == 0 ? List.of(spec) : List.of()));
-        }
+        List<GenerationRequest> requests = EmulatedCudaCommandTest.mixedFixtureBatch(ref);
         CudaBackend be = CudaBackend.emulated(Precision.F32, KernelSettings.fromEnvironment().withGemv("0"));
         try (LoadedModel m = LoadedModel.open(CliRun.TINY, be)) {
             GenerationOptions opts = new GenerationOptions(12, 0, 1, 0, false, null, false);

@@ -60,14 +60,8 @@ class EmulatedCudaCommandTest {
         GenerateCommandTest.greedyGivesTheReferenceTokens("--backend", "cuda-emu", "--precision", "f32");
     }
 
-    /**
-     * Through the library, so the backend's counters can be read: a mixed batch (two rows steered, two plain)
-     * decoded with CUDA-graph replay (captured launches replayed by the emulator) gives the reference tokens.
-     */
-    @org.junit.jupiter.params.ParameterizedTest(name = "decode attention kernel {0}, packed projections {1}")
-    @org.junit.jupiter.params.provider.CsvSource({"false, true", "true, true", "false, false"})
-    void graphReplayedDecodeGivesTheReferenceTokens(boolean decodeAttention, boolean packed) {
-        JsonObject ref = GenerateCommandTest.ref;
+    /** The fixture's four prompts, rows 0 and 2 steered by its vector at its greedy coef, rows 1 and 3 plain. */
+    static List<GenerationRequest> mixedFixtureBatch(JsonObject ref) {
         JsonArray vec = ref.getAsJsonObject("steering").getAsJsonArray("vector");
         float[] v = new float[vec.size()];
         for (int i = 0; i < v.length; i++) v[i] = vec.get(i).getAsFloat();
@@ -80,6 +74,18 @@ class EmulatedCudaCommandTest {
             for (int i = 0; i < ids.length; i++) ids[i] = idsJson.get(i).getAsInt();
             requests.add(new GenerationRequest(ids, p % 2 == 0 ? List.of(spec) : List.of()));
         }
+        return requests;
+    }
+
+    /**
+     * Through the library, so the backend's counters can be read: a mixed batch (two rows steered, two plain)
+     * decoded with CUDA-graph replay (captured launches replayed by the emulator) gives the reference tokens.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "decode attention kernel {0}, packed projections {1}")
+    @org.junit.jupiter.params.provider.CsvSource({"false, true", "true, true", "false, false"})
+    void graphReplayedDecodeGivesTheReferenceTokens(boolean decodeAttention, boolean packed) {
+        JsonObject ref = GenerateCommandTest.ref;
+        List<GenerationRequest> requests = mixedFixtureBatch(ref);
         CudaBackend be = CudaBackend.emulated(Precision.F32, KernelSettings.fromEnvironment().withDecodeAttention(decodeAttention).withGemv("0").withPacked(packed));
         try (LoadedModel m = LoadedModel.open(CliRun.TINY, be)) {
             GenerationOptions opts = new GenerationOptions(12, 0, 1, 0, false, null, false);

@@ -86,19 +86,11 @@ final class StoreSchema {
             if (tableCount(st) == 0) {
                 // The transaction begins IMMEDIATE (write lock), so of two processes creating the same new file
                 // one creates and the other, after waiting, finds the tables made.
-                c.setAutoCommit(false);
-                try {
-                    if (tableCount(st) == 0) {
-                        for (String ddl : DDL) st.execute(ddl);
-                        st.execute("INSERT INTO schema_version(version) VALUES (" + VERSION + ")");
-                    }
-                    c.commit();
-                } catch (SQLException e) {
-                    c.rollback();
-                    throw e;
-                } finally {
-                    c.setAutoCommit(true);
-                }
+                inTransaction(c, tx -> {
+                    if (tableCount(tx) > 0) return;
+                    for (String ddl : DDL) tx.execute(ddl);
+                    tx.execute("INSERT INTO schema_version(version) VALUES (" + VERSION + ")");
+                });
             }
             boolean hasVersion;
             try (ResultSet rs = st.executeQuery("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'")) {
@@ -127,19 +119,28 @@ final class StoreSchema {
      * the write lock.
      */
     private static void migrateFrom1(Connection c) throws SQLException {
-        c.setAutoCommit(false);
-        try (Statement st = c.createStatement()) {
+        inTransaction(c, st -> {
             try (ResultSet rs = st.executeQuery("SELECT max(version) FROM schema_version")) {
-                if (rs.next() && rs.getInt(1) >= 2) {   // another process migrated it meanwhile
-                    c.commit();
-                    return;
-                }
+                if (rs.next() && rs.getInt(1) >= 2) return;   // another process migrated it meanwhile
             }
             st.execute("ALTER TABLE runs RENAME COLUMN live_ratio TO steered_ratio");
             st.execute("ALTER TABLE runs ADD COLUMN steered_norm_mean REAL");
             st.execute("ALTER TABLE runs ADD COLUMN ratio REAL");
             st.execute("UPDATE runs SET steered_norm_mean = activation_norm, steered_ratio = abs(steered_ratio), activation_norm = NULL");
             st.execute("UPDATE schema_version SET version = 2");
+        });
+    }
+
+    /** Work done in one transaction (IMMEDIATE on this connection: the write lock is taken at its start). */
+    @FunctionalInterface
+    private interface Work {
+        void run(Statement st) throws SQLException;
+    }
+
+    private static void inTransaction(Connection c, Work work) throws SQLException {
+        c.setAutoCommit(false);
+        try (Statement st = c.createStatement()) {
+            work.run(st);
             c.commit();
         } catch (SQLException e) {
             c.rollback();
