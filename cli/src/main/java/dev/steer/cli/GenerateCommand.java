@@ -31,10 +31,11 @@ import java.util.concurrent.Callable;
                 + "positions (default: --positions). Reports, per steered layer, the live mean ||h|| before the add "
                 + "(BOS excluded; prompt and response separately) and the live ratio |coef| x ||v|| / ||h||; "
                 + "--telemetry-layers adds the norms at other layers, for every row.",
-                "Examples:",
-                "  steer generate --model DIR --prompt 'Hello' --max-new-tokens 20 --steer 1:3.0:v.json",
-                "  steer generate --model DIR --prompt 'Hello' --steer 1:ratio=0.6:v.json --steer 2:-4:w.json:response",
-                "  steer generate --model DIR --prompt 'Hello' --prompt 'Hi' --telemetry-layers 0-3"})
+                "Examples: a coefficient; a ratio; its own positions; norms at layers 0-3:",
+                "  steer generate --model DIR --prompt Hi --steer 1:3.0:v.json",
+                "  steer generate --model DIR --prompt Hi --steer 1:ratio=0.6:v.json",
+                "  steer generate --model DIR --prompt Hi --steer 2:-4:v.json:response",
+                "  steer generate --model DIR --prompt Hi --prompt Yo --telemetry-layers 0-3"})
 final class GenerateCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
@@ -63,7 +64,7 @@ final class GenerateCommand implements Callable<Integer> {
                     + "last part :all, :prompt or :response sets where this spec adds (default: --positions); it is "
                     + "recognised only when the last ':'-separated part is exactly one of those words, anything else "
                     + "is part of the file name. Repeat for multi-layer steering.",
-                    "e.g. 12:8.5:v.safetensors, 12:ratio=0.6:v.safetensors:response, 3:ratio=-0.4:w.json"})
+                    "e.g. 12:8.5:v.json, 12:ratio=0.6:v.json:response, 3:ratio=-0.4:w.json"})
     List<SteerArg> steer = new ArrayList<>();
 
     @Option(names = "--vector-key", paramLabel = "NAME", description = "Tensor to use from a .safetensors vector file holding several.")
