@@ -5,8 +5,9 @@ import dev.steer.engine.generation.GenerationOptions;
 import dev.steer.engine.generation.GenerationRequest;
 import dev.steer.engine.generation.GenerationResult;
 import dev.steer.engine.generation.Generator;
+import dev.steer.engine.model.LayerSelection;
+import dev.steer.engine.model.ModelDims;
 import dev.steer.engine.steering.Positions;
-import dev.steer.engine.steering.SteeringSpec;
 import dev.steer.engine.telemetry.HookTelemetry;
 import dev.steer.models.LoadedModel;
 import picocli.CommandLine.Command;
@@ -23,9 +24,18 @@ import java.util.concurrent.Callable;
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = {"Generate from one or more prompts (one left-padded batch), optionally steered: "
                 + "--steer LAYER:COEF:FILE adds COEF x v to the residual stream after layer LAYER "
-                + "(blocks.LAYER.hook_resid_post). Reports, per steered layer, the live mean ||h|| before the add "
-                + "(BOS excluded; prompt and response separately) and the live ratio |coef| x ||v|| / ||h||.",
-                "Example: steer generate --model DIR --prompt 'Hello' --max-new-tokens 20 --steer 1:3.0:v.json"})
+                + "(blocks.LAYER.hook_resid_post); --steer LAYER:ratio=R:FILE picks the coefficient per prompt so that "
+                + "|coef| x ||v|| / ||h|| = |R| (negative R: the negative direction), with ||h|| that prompt's own "
+                + "activation norm at LAYER (prompt tokens, BOS excluded), measured after the adds of earlier layers; "
+                + "the coef then holds for every response token. A suffix :all, :prompt or :response sets that spec's "
+                + "positions (default: --positions). Reports, per steered layer, the live mean ||h|| before the add "
+                + "(BOS excluded; prompt and response separately) and the live ratio |coef| x ||v|| / ||h||; "
+                + "--telemetry-layers adds the norms at other layers, for every row.",
+                "Examples: a coefficient; a ratio; its own positions; norms at layers 0-3:",
+                "  steer generate --model DIR --prompt Hi --steer 1:3.0:v.json",
+                "  steer generate --model DIR --prompt Hi --steer 1:ratio=0.6:v.json",
+                "  steer generate --model DIR --prompt Hi --steer 2:-4:v.json:response",
+                "  steer generate --model DIR --prompt Hi --prompt Yo --telemetry-layers 0-3"})
 final class GenerateCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
@@ -48,8 +58,13 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Sampling seed (each row samples with its own generator seeded with S). Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--steer", paramLabel = "LAYER:COEF:FILE", converter = SteerArg.Converter.class,
-            description = "Steering: vector file .json (flat array) or .safetensors. Repeat for multi-layer steering.")
+    @Option(names = "--steer", paramLabel = "LAYER:COEF|ratio=R:FILE[:all|prompt|response]", converter = SteerArg.Converter.class,
+            description = {"Steering: COEF x v at blocks.LAYER.hook_resid_post, or ratio=R to resolve the coefficient per "
+                    + "prompt as R x ||h|| / ||v||. FILE: vector file .json (flat array) or .safetensors. An optional "
+                    + "last part :all, :prompt or :response sets where this spec adds (default: --positions); it is "
+                    + "recognised only when the last ':'-separated part is exactly one of those words, anything else "
+                    + "is part of the file name. Repeat for multi-layer steering.",
+                    "e.g. 12:8.5:v.json, 12:ratio=0.6:v.json:response, 3:ratio=-0.4:w.json"})
     List<SteerArg> steer = new ArrayList<>();
 
     @Option(names = "--vector-key", paramLabel = "NAME", description = "Tensor to use from a .safetensors vector file holding several.")
@@ -57,8 +72,13 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--positions", defaultValue = "all", paramLabel = "WHERE",
             converter = LowerCaseEnum.OfPositions.class, completionCandidates = LowerCaseEnum.OfPositions.class,
-            description = "Where to add: all (prompt and generated), prompt, response. Default: ${DEFAULT-VALUE}.")
+            description = "Where to add, for --steer specs without a positions suffix: all (prompt and generated), prompt, response. Default: ${DEFAULT-VALUE}.")
     Positions positions;
+
+    @Option(names = "--telemetry-layers", paramLabel = "LAYERS",
+            description = "Also measure ||h|| at these layers (all, 0-3, 1,2 or 1-2,3) for every row, steered or not; "
+                    + "a steered layer keeps its per-spec entries. Default: none.")
+    String telemetryLayers;
 
     @Option(names = "--chat", description = "Wrap each prompt as one user turn with the model's chat template.")
     boolean chat;
@@ -72,16 +92,34 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         // Checked against the config's dims, before the weights load.
-        List<SteeringSpec> specs = steer.isEmpty() ? List.of()
-                : SteerArg.resolve(steer, vectorKey, positions, LoadedModel.inspect(modelOptions.model).dims());
-        GenerationOptions opts = new GenerationOptions(maxNewTokens, temperature, topP, seed, !noStop, null, false);
+        ModelDims dims = steer.isEmpty() && telemetryLayers == null ? null : LoadedModel.inspect(modelOptions.model).dims();
+        SteerArg.Steering steering = SteerArg.resolve(steer, vectorKey, positions, dims);
+        int[] measured = telemetryLayers == null ? new int[0] : LayerSelection.parse(telemetryLayers, dims.layers(), "--telemetry-layers");
+        GenerationOptions opts = new GenerationOptions(maxNewTokens, temperature, topP, seed, !noStop, null, false).measuring(measured);
         try (Backend b = modelOptions.openBackend(); LoadedModel m = modelOptions.load(b)) {
             List<GenerationRequest> reqs = new ArrayList<>();
-            for (String p : prompts) reqs.add(new GenerationRequest(m.encodePrompt(p, chat, "--prompt"), specs));
+            for (String p : prompts) {
+                int[] ids = m.encodePrompt(p, chat, "--prompt");
+                // Ratio specs resolve per prompt: each row gets the coef its own activation norm gives.
+                reqs.add(new GenerationRequest(ids, steering.forPrompt(m.lm(), ids)));
+            }
             List<GenerationResult> results = new Generator(m.lm()).generate(reqs, opts);
             print(m, results);
         }
         return 0;
+    }
+
+    /**
+     * The {@code --steer} each steered telemetry entry reports, in entry order: entries come per layer, ascending,
+     * and within a layer in the order the specs were given; unsteered (measured) entries get null.
+     */
+    private List<SteerArg> argsOf(List<HookTelemetry> entries) {
+        List<SteerArg> byLayer = new ArrayList<>(steer);
+        byLayer.sort(java.util.Comparator.comparingInt(SteerArg::layer));
+        List<SteerArg> out = new ArrayList<>();
+        int next = 0;
+        for (HookTelemetry t : entries) out.add(t.positions() == null ? null : byLayer.get(next++));
+        return out;
     }
 
     private void print(LoadedModel m, List<GenerationResult> results) {
@@ -90,20 +128,37 @@ final class GenerateCommand implements Callable<Integer> {
         for (int i = 0; i < results.size(); i++) {
             GenerationResult r = results.get(i);
             String text = m.tokenizer().decode(r.tokens());
+            List<SteerArg> args = argsOf(r.telemetry());
             if (format.json()) {
                 Map<String, Object> o = new LinkedHashMap<>();
                 o.put("prompt", prompts.get(i));
                 o.put("tokens", r.tokens());
                 o.put("text", text);
                 o.put("stopped_at_eos", r.stoppedAtEos());
-                o.put("telemetry", r.telemetry().stream().map(CommandJson::telemetry).toList());
+                List<Map<String, Object>> tel = new ArrayList<>();
+                for (int k = 0; k < r.telemetry().size(); k++) {
+                    Map<String, Object> e = CommandJson.telemetry(r.telemetry().get(k));
+                    // coef is the resolved one; target_ratio the ratio asked for, for ratio-mode specs only.
+                    if (args.get(k) != null && args.get(k).isRatio()) e.put("target_ratio", args.get(k).value());
+                    tel.add(e);
+                }
+                o.put("telemetry", tel);
                 rows.add(o);
             } else {
                 out.printf("[%d] %s%n    -> %s%n", i, prompts.get(i), text.replace("\n", "\n       "));
-                for (HookTelemetry t : r.telemetry())
-                    out.printf("    %s coef %.4g  ||v|| %.4g  ||h|| prompt %.4g (%d tok) response %.4g (%d tok)  ratio %.4f  live ratio %.4f%n",
-                            t.hook(), t.coef(), t.vectorNorm(), t.promptNormMean(), t.promptCount(),
+                for (int k = 0; k < r.telemetry().size(); k++) {
+                    HookTelemetry t = r.telemetry().get(k);
+                    SteerArg a = args.get(k);
+                    if (a == null) {
+                        out.printf("    %s (measured, not steered)  ||h|| prompt %.4g (%d tok) response %.4g (%d tok)%n",
+                                t.hook(), t.promptNormMean(), t.promptCount(), t.responseNormMean(), t.responseCount());
+                        continue;
+                    }
+                    String given = a.isRatio() ? String.format(" (from ratio=%s)", a.value()) : "";
+                    out.printf("    %s %s coef %.4g%s  ||v|| %.4g  ||h|| prompt %.4g (%d tok) response %.4g (%d tok)  ratio %.4f  live ratio %.4f%n",
+                            t.hook(), t.positions(), t.coef(), given, t.vectorNorm(), t.promptNormMean(), t.promptCount(),
                             t.responseNormMean(), t.responseCount(), t.ratio(), t.steeredRatio());
+                }
             }
         }
         if (format.json()) {
