@@ -62,9 +62,22 @@ final class ScriptedChatServer implements AutoCloseable {
         scripts.computeIfAbsent(prompt, p -> new ConcurrentLinkedDeque<>()).addAll(List.of(replies));
     }
 
+    /**
+     * Marks the handler thread's request answered, once, just before its reply is written ({@link #raw}); a thread
+     * local, since HttpExchange attributes are the context's, shared by every exchange.
+     */
+    private static final ThreadLocal<Runnable> ANSWERED = new ThreadLocal<>();
+
     private void handle(HttpExchange exchange) throws IOException {
         int now = inFlight.incrementAndGet();
         maxInFlight.accumulateAndGet(now, Math::max);
+        // A request stops counting as in flight before its reply goes out: once the client has the reply it may send
+        // the next one, and counting that one while this handler is still finishing would see one request too many.
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        Runnable answered = () -> {
+            if (done.compareAndSet(false, true)) inFlight.decrementAndGet();
+        };
+        ANSWERED.set(answered);
         requests.incrementAndGet();
         try {
             JsonObject body = JsonParser.parseString(
@@ -80,7 +93,8 @@ final class ScriptedChatServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
-            inFlight.decrementAndGet();
+            answered.run();
+            ANSWERED.remove();
             exchange.close();
         }
     }
@@ -120,6 +134,8 @@ final class ScriptedChatServer implements AutoCloseable {
             headers.forEach((k, v) -> exchange.getResponseHeaders().add(k, v));
             exchange.getResponseHeaders().add("Content-Type", "application/json");
             byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+            Runnable answered = ANSWERED.get();
+            if (answered != null) answered.run();
             exchange.sendResponseHeaders(status, bytes.length == 0 ? -1 : bytes.length);
             try (OutputStream out = exchange.getResponseBody()) {
                 out.write(bytes);
