@@ -261,7 +261,12 @@ record CompletionRequest(int[] promptIds, List<SteeringSpec> steering, List<Rati
             throw ApiError.invalid(at, at + " has " + a.size() + " elements, the model's hidden size is " + limits.dims().hidden());
         float[] values = new float[a.size()];
         for (int i = 0; i < values.length; i++) {
-            double d = number(a.get(i), at + "[" + i + "]");
+            double d;
+            try {
+                d = number(a.get(i), at + "[" + i + "]");
+            } catch (ApiError e) {
+                throw ApiError.invalid(at, e.getMessage());
+            }
             if (!Float.isFinite((float) d)) throw ApiError.invalid(at, at + "[" + i + "] = " + d + " is out of float range");
             values[i] = (float) d;
         }
