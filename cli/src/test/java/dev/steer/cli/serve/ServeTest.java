@@ -384,6 +384,22 @@ class ServeTest {
                 assertEquals(-r.get("coef").getAsDouble(), e.getAsJsonObject().get("coef").getAsDouble(), 1e-9 * Math.abs(r.get("coef").getAsDouble()));
     }
 
+    @Test
+    void aLongPromptAndALongAnswerThatEachFitTheContextRunTogether() throws Exception {
+        // each fits the 128-token context alone; one batch prefilled with both would need 113 + 24 > 128 per row
+        String longPrompt = "The river runs past the old mill and the weather is cold. ".repeat(7);
+        int promptTokens = ref.tokenizer().encode(longPrompt).length;
+        assertTrue(promptTokens > 104 && promptTokens <= 124, "prompt tokens " + promptTokens);
+        SteerServer server = serve.server();
+        // X holds the batch so that A and B wait and start the next batch together
+        var x = serve.postAsync("/v1/completions", new Req(longPrompt, List.of(), 8, 0, 0, false).body());
+        ServeLoadTest.waitFor(() -> server.scheduler().runningRows() == 1, "X running");
+        var a = serve.postAsync("/v1/completions", new Req(longPrompt, List.of(), 4, 0, 0, false).body());
+        ServeLoadTest.waitFor(() -> server.scheduler().queued() == 1 || x.isDone(), "A queued");
+        var b = serve.postAsync("/v1/completions", new Req("Hello", List.of(), 24, 0, 0, false).body());
+        for (var f : List.of(x, a, b)) assertEquals(200, f.get().statusCode(), f.get().body());
+    }
+
     /** A body with a field set or replaced; {@code value} is JSON text. */
     static String with(String field, String value) {
         JsonObject o = JsonParser.parseString("{\"model\":\"tiny-gemma2\",\"prompt\":\"Hello\",\"max_tokens\":4,\"temperature\":0}").getAsJsonObject();
