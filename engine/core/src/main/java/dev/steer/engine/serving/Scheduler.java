@@ -150,7 +150,17 @@ public final class Scheduler implements AutoCloseable {
                     }
                 }
                 if (queue.isEmpty()) return false;
-                while (!queue.isEmpty() && fresh.size() < settings.maxBatch()) fresh.add(queue.poll());
+                // Prefilled together, the batch needs its longest prompt + its longest answer in each row's cache:
+                // a job that would break that waits (in order) to join later or to start the next batch.
+                int longestPrompt = 0, longestAnswer = 0;
+                while (!queue.isEmpty() && fresh.size() < settings.maxBatch()) {
+                    Job next = queue.peek().job();
+                    int p = Math.max(longestPrompt, next.promptIds().length), a = Math.max(longestAnswer, next.options().maxNewTokens());
+                    if (!fresh.isEmpty() && p + a > settings.capacity()) break;
+                    longestPrompt = p;
+                    longestAnswer = a;
+                    fresh.add(queue.poll());
+                }
             }
             if (batch != null) batch.close();
             batch = null;
