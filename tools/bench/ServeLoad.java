@@ -30,7 +30,8 @@ public class ServeLoad {
         int requests = Integer.parseInt(a[5]), maxTokens = Integer.parseInt(a[6]);
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
         int most = Arrays.stream(clients).max().orElseThrow();
-        run(http, url, vector, layer, Math.min(2, most), 1, 1, Math.min(8, maxTokens)); // warm-up
+        // warm-up at full concurrency: this JVM's JIT and its HTTP connections, the server's JIT
+        for (int w = 0; w < 2; w++) run(http, url, vector, layer, most, 1, requests, maxTokens);
         System.out.printf("%7s %7s %12s %12s %12s %12s %12s%n", "clients", "configs", "tokens/s", "ttft p50 ms", "ttft p99 ms", "itl p50 ms", "itl p99 ms");
         for (int c : clients) print(c, 1, run(http, url, vector, layer, c, 1, requests, maxTokens));
         for (int k : configs) if (k != 1) print(most, k, run(http, url, vector, layer, most, k, requests, maxTokens));

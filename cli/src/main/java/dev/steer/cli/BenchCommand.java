@@ -222,8 +222,8 @@ final class BenchCommand implements Callable<Integer> {
         }
         List<Map<String, Object>> rows = new ArrayList<>();
         try {
-            // warm-up: JIT and (on cuda) kernel loading
-            ServingBench.run(m.lm(), Math.min(2, most), 1, 1, promptLen, Math.min(newTokens, 8), hooked, maxBatch, capacity);
+            // warm-up at full concurrency: JIT and (on cuda) kernel loading and graph capture
+            ServingBench.run(m.lm(), most, 1, requests, promptLen, newTokens, hooked, maxBatch, capacity);
             for (int[] g : grid) {
                 ServingBench.Result r = ServingBench.run(m.lm(), g[0], g[1], requests, promptLen, newTokens, hooked, maxBatch, capacity);
                 rows.add(ServingBench.json(r));
