@@ -77,6 +77,16 @@ class EmulatedCudaCommandTest {
         return requests;
     }
 
+    /** The fixture's greedy tokens for {@link #mixedFixtureBatch}: steered for rows 0 and 2, plain for 1 and 3. */
+    static void assertMixedReferenceTokens(JsonObject ref, List<GenerationResult> out) {
+        for (int p = 0; p < 4; p++) {
+            JsonArray want = ref.getAsJsonArray("greedy").get(p).getAsJsonObject().getAsJsonArray(p % 2 == 0 ? "steered" : "plain");
+            int[] got = out.get(p).tokens();
+            assertEquals(want.size(), got.length, "prompt " + p);
+            for (int i = 0; i < got.length; i++) assertEquals(want.get(i).getAsInt(), got[i], "prompt " + p + " token " + i);
+        }
+    }
+
     /**
      * Through the library, so the backend's counters can be read: a mixed batch (two rows steered, two plain)
      * decoded with CUDA-graph replay (captured launches replayed by the emulator) gives the reference tokens.
@@ -90,12 +100,7 @@ class EmulatedCudaCommandTest {
         try (LoadedModel m = LoadedModel.open(CliRun.TINY, be)) {
             GenerationOptions opts = new GenerationOptions(12, 0, 1, 0, false, null, false);
             List<GenerationResult> out = new Generator(m.lm()).generate(requests, opts);
-            for (int p = 0; p < 4; p++) {
-                JsonArray want = ref.getAsJsonArray("greedy").get(p).getAsJsonObject().getAsJsonArray(p % 2 == 0 ? "steered" : "plain");
-                int[] got = out.get(p).tokens();
-                assertEquals(want.size(), got.length, "prompt " + p);
-                for (int i = 0; i < got.length; i++) assertEquals(want.get(i).getAsInt(), got[i], "prompt " + p + " token " + i);
-            }
+            assertMixedReferenceTokens(ref, out);
             // 11 decode steps: the first eager, the second captured, the other 9 replayed
             assertEquals(9L, be.graphReplays());
             assertEquals(0L, be.graphMismatches());
