@@ -134,7 +134,8 @@ final class ServeCommand implements Callable<Integer> {
     private static String rootMessage(Throwable t) {
         Throwable c = t;
         while (c.getCause() != null) c = c.getCause();
-        return String.valueOf(c.getMessage());
+        if (c instanceof java.nio.channels.UnresolvedAddressException) return "the host name does not resolve";
+        return c.getMessage() != null ? c.getMessage() : c.getClass().getSimpleName();
     }
 
     /** {@code max_position_embeddings} of {@code dir/config.json}. */

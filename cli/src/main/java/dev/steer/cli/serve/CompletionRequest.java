@@ -48,6 +48,10 @@ record CompletionRequest(int[] promptIds, List<SteeringSpec> steering, List<Rati
             JsonReader r = new JsonReader(new StringReader(body));
             r.setStrictness(Strictness.STRICT);
             root = JsonParser.parseReader(r);
+            if (r.peek() != com.google.gson.stream.JsonToken.END_DOCUMENT)
+                throw ApiError.invalid(null, "the request body is not valid JSON: more follows the JSON object");
+        } catch (java.io.IOException e) {
+            throw ApiError.invalid(null, "the request body is not valid JSON: " + e.getMessage());
         } catch (JsonParseException | IllegalStateException strictError) {
             root = null;
             try {
@@ -56,10 +60,46 @@ record CompletionRequest(int[] promptIds, List<SteeringSpec> steering, List<Rati
             } catch (JsonParseException | IllegalStateException ignored) {
                 // bad JSON either way
             }
-            if (root == null) throw ApiError.invalid(null, "the request body is not valid JSON: " + strictError.getMessage());
+            if (root == null) throw ApiError.invalid(null, "the request body is not valid JSON: " + jsonProblem(strictError));
         }
         if (!root.isJsonObject()) throw ApiError.invalid(null, "the request body must be a JSON object");
         return root.getAsJsonObject();
+    }
+
+    /** Gson's message without its advice to the programmer (strictness settings, troubleshooting links). */
+    static String jsonProblem(RuntimeException e) {
+        Throwable t = e.getCause() != null && e.getCause().getMessage() != null ? e.getCause() : e;
+        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        int advice = m.indexOf("Use JsonReader.setStrictness");
+        if (advice >= 0) m = m.substring(0, advice);
+        int see = m.indexOf("\nSee https");
+        if (see >= 0) m = m.substring(0, see);
+        see = m.indexOf(" See https");
+        if (see >= 0) m = m.substring(0, see);
+        return m.strip();
+    }
+
+    /**
+     * OpenAI parameters this server does not implement: a request that asks for one (a value other than its
+     * default) is refused, rather than answered as if it had been honoured. Unknown fields are ignored, as OpenAI does.
+     */
+    private static void refuseUnsupported(JsonObject o) {
+        for (String f : List.of("echo", "logprobs", "top_logprobs", "suffix", "logit_bias", "tools", "functions",
+                "tool_choice", "response_format", "best_of", "presence_penalty", "frequency_penalty")) {
+            JsonElement v = o.get(f);
+            if (!present(v)) continue;
+            boolean harmless = switch (f) {
+                case "echo", "logprobs" -> v.isJsonPrimitive() && v.getAsJsonPrimitive().isBoolean() && !v.getAsBoolean();
+                case "best_of" -> v.isJsonPrimitive() && v.getAsJsonPrimitive().isNumber() && v.getAsDouble() == 1;
+                case "presence_penalty", "frequency_penalty" -> v.isJsonPrimitive() && v.getAsJsonPrimitive().isNumber() && v.getAsDouble() == 0;
+                case "logit_bias" -> v.isJsonObject() && v.getAsJsonObject().isEmpty();
+                case "tools", "functions" -> v.isJsonArray() && v.getAsJsonArray().isEmpty();
+                case "response_format" -> v.isJsonObject() && v.getAsJsonObject().has("type")
+                        && "text".equals(v.getAsJsonObject().get("type").getAsString());
+                default -> false;
+            };
+            if (!harmless) throw ApiError.invalid(f, f + " is not supported by steer serve");
+        }
     }
 
     private static boolean holdsNonFinite(JsonElement e) {
@@ -88,6 +128,7 @@ record CompletionRequest(int[] promptIds, List<SteeringSpec> steering, List<Rati
         }
         JsonElement n = o.get("n");
         if (present(n) && integer(n, "n") != 1) throw ApiError.invalid("n", "only n = 1 is supported");
+        refuseUnsupported(o);
 
         int maxTokens = 16;
         JsonElement mt = o.get(chat && present(o.get("max_completion_tokens")) ? "max_completion_tokens" : "max_tokens");
@@ -102,7 +143,8 @@ record CompletionRequest(int[] promptIds, List<SteeringSpec> steering, List<Rati
         double temperature = 1.0;
         if (present(o.get("temperature"))) {
             temperature = number(o.get("temperature"), "temperature");
-            if (temperature < 0) throw ApiError.invalid("temperature", "temperature must be >= 0, was " + temperature);
+            if (!(temperature >= 0 && temperature <= 2))
+                throw ApiError.invalid("temperature", "temperature must be in [0, 2] (as OpenAI's), was " + temperature);
         }
         double topP = 1.0;
         if (present(o.get("top_p"))) {
@@ -239,7 +281,7 @@ record CompletionRequest(int[] promptIds, List<SteeringSpec> steering, List<Rati
                     ratios.add(new RatioSpec((int) layer, v, number(spec.get("ratio"), at + ".ratio"), positions));
                 }
             } catch (BadInputException e) {
-                throw ApiError.invalid(hasCoef ? at + ".coef" : at + ".vector", at + ": " + e.getMessage());
+                throw ApiError.invalid(hasCoef ? at + ".coef" : at + ".vector", at + ": " + e.getMessage().replaceFirst("^--steer: ", ""));
             }
         }
     }

@@ -91,6 +91,13 @@ public final class SteerServer implements AutoCloseable {
             cfg.routes.get("/v1/steer/vectors", this::vectors);
             cfg.routes.get("/health", this::health);
             cfg.routes.get("/metrics", this::metricsText);
+            // Wrong method on a known path: 405 in OpenAI's error shape, with Allow.
+            for (String path : List.of("/v1/completions", "/v1/chat/completions")) cfg.routes.get(path, ctx -> notAllowed(ctx, "POST"));
+            for (String path : List.of("/v1/models", "/v1/steer/vectors", "/health", "/metrics")) cfg.routes.post(path, ctx -> notAllowed(ctx, "GET"));
+            cfg.routes.error(404, "*", ctx -> error(ctx, new ApiError(404, "invalid_request_error", null, "not_found",
+                    "no endpoint " + ctx.method() + " " + ctx.path())));
+            cfg.routes.exception(io.javalin.http.HttpResponseException.class, (e, ctx) -> error(ctx,
+                    new ApiError(e.getStatus(), "invalid_request_error", null, null, e.getMessage())));
             cfg.routes.exception(Exception.class, (e, ctx) -> error(ctx, new ApiError(500, "server_error", null, null,
                     "internal error: " + e)));
         });
@@ -211,6 +218,10 @@ public final class SteerServer implements AutoCloseable {
         } catch (ApiError e) {
             status = e.status;
             error(ctx, e);
+        } catch (io.javalin.http.HttpResponseException e) {
+            // the body could not be read: too large (413), or shorter than its Content-Length (408)
+            status = e.getStatus();
+            error(ctx, new ApiError(status, "invalid_request_error", null, null, "the request body: " + e.getMessage()));
         } finally {
             metrics.request(endpoint, status);
             inFlight.decrementAndGet();
@@ -264,7 +275,7 @@ public final class SteerServer implements AutoCloseable {
                 }
             } else if (ev instanceof Failed f) {
                 ApiError err = f.error() instanceof BadInputException
-                        ? ApiError.invalid("steer", f.error().getMessage())
+                        ? ApiError.invalid("steer", f.error().getMessage().replaceFirst("^--steer: ", ""))
                         : new ApiError(500, "server_error", null, null, "generation failed: " + f.error());
                 if (sse == null) throw err;
                 if (!gone) {
@@ -448,6 +459,12 @@ public final class SteerServer implements AutoCloseable {
         err.put("param", e.param);
         err.put("code", e.code);
         return Map.of("error", err);
+    }
+
+    private static void notAllowed(Context ctx, String allow) {
+        ctx.header("Allow", allow);
+        error(ctx, new ApiError(405, "invalid_request_error", null, "method_not_allowed",
+                ctx.method() + " " + ctx.path() + " is not allowed; use " + allow));
     }
 
     private static void error(Context ctx, ApiError e) {
