@@ -144,7 +144,7 @@ record CompletionRequest(int[] promptIds, List<SteeringSpec> steering, List<Rati
         if (present(o.get("temperature"))) {
             temperature = number(o.get("temperature"), "temperature");
             if (!(temperature >= 0 && temperature <= 2))
-                throw ApiError.invalid("temperature", "temperature must be in [0, 2] (as OpenAI's), was " + temperature);
+                throw ApiError.invalid("temperature", "temperature must be >= 0 and at most 2 (as OpenAI's), was " + temperature);
         }
         double topP = 1.0;
         if (present(o.get("top_p"))) {

@@ -242,9 +242,8 @@ public final class DjlBackend implements Backend {
         int group = spec.heads() / kvh;
         NDArray kNew = nd(k).reshape(b, t, kvh, d).transpose(0, 2, 1, 3);
         NDArray vNew = nd(v).reshape(b, t, kvh, d).transpose(0, 2, 1, 3);
-        NDArray kAll = c.keys[layer] == null ? kNew.duplicate() : c.keys[layer].concat(kNew, 2);
-        NDArray vAll = c.values[layer] == null ? vNew.duplicate() : c.values[layer].concat(vNew, 2);
-        c.store(layer, kAll, vAll);
+        NDArray[] kv = c.write(layer, kNew, vNew, layout.past(), current());
+        NDArray kAll = kv[0], vAll = kv[1];
         int slots = layout.past() + t;
         // q [B, T, H*D] -> [B, kvH, group, T, D]: query head i = kv * group + j reads kv head i / group.
         NDArray qh = nd(q).reshape(b, t, kvh, group, d).transpose(0, 2, 3, 1, 4);

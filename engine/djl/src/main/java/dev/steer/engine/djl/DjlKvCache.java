@@ -2,16 +2,21 @@ package dev.steer.engine.djl;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
 import dev.steer.engine.backend.SlotCount;
 
 /**
- * Per-layer keys and values [B, kvHeads, S, headDim], grown by concatenation (PyTorch's own allocator makes this
- * cheap enough on CPU); the cache owns its NDManager so entries outlive the per-step scopes.
+ * Per-layer keys and values [B, kvHeads, capacity, headDim], allocated at the layer's first step and written in place
+ * (a step copies its own T slots, not the whole cache, as concatenation did: a continuously batched row joins after
+ * the cache's current length, so the cache can be long); the cache owns its NDManager so entries outlive the
+ * per-step scopes.
  */
 final class DjlKvCache extends SlotCount {
     final NDManager manager;
     final NDArray[] keys;
     final NDArray[] values;
+
     DjlKvCache(NDManager parent, int layers, int batch, int capacity) {
         super(batch, capacity);
         this.manager = parent.newSubManager();
@@ -19,15 +24,26 @@ final class DjlKvCache extends SlotCount {
         this.values = new NDArray[layers];
     }
 
-    void store(int layer, NDArray k, NDArray v) {
-        if (keys[layer] != null) {
-            keys[layer].close();
-            values[layer].close();
+    /**
+     * Writes the step's keys and values [B, kvH, T, D] at slots {@code past .. past + T} and returns the keys and
+     * values of slots {@code 0 .. past + T}, attached to {@code scope}.
+     */
+    NDArray[] write(int layer, NDArray k, NDArray v, int past, NDManager scope) {
+        if (keys[layer] == null) {
+            Shape s = k.getShape();
+            Shape full = new Shape(s.get(0), s.get(1), capacity(), s.get(3));
+            keys[layer] = manager.zeros(full, k.getDataType());
+            values[layer] = manager.zeros(full, v.getDataType());
         }
-        k.attach(manager);
-        v.attach(manager);
-        keys[layer] = k;
-        values[layer] = v;
+        long t = k.getShape().get(2);
+        NDIndex at = new NDIndex(":, :, {}:{}", past, past + t);
+        keys[layer].set(at, k);
+        values[layer].set(at, v);
+        NDIndex upto = new NDIndex(":, :, :{}", past + t);
+        NDArray kAll = keys[layer].get(upto), vAll = values[layer].get(upto);
+        kAll.attach(scope);
+        vAll.attach(scope);
+        return new NDArray[] {kAll, vAll};
     }
 
     @Override
