@@ -94,10 +94,9 @@ public final class SteerServer implements AutoCloseable {
             // Wrong method on a known path: 405 in OpenAI's error shape, with Allow.
             for (String path : List.of("/v1/completions", "/v1/chat/completions")) cfg.routes.get(path, ctx -> notAllowed(ctx, "POST"));
             for (String path : List.of("/v1/models", "/v1/steer/vectors", "/health", "/metrics")) cfg.routes.post(path, ctx -> notAllowed(ctx, "GET"));
-            cfg.routes.error(404, "*", ctx -> error(ctx, new ApiError(404, "invalid_request_error", null, "not_found",
-                    "no endpoint " + ctx.method() + " " + ctx.path())));
+            // Javalin's own answers (an unknown path is a NotFoundResponse) in OpenAI's error shape
             cfg.routes.exception(io.javalin.http.HttpResponseException.class, (e, ctx) -> error(ctx,
-                    new ApiError(e.getStatus(), "invalid_request_error", null, null, e.getMessage())));
+                    new ApiError(e.getStatus(), "invalid_request_error", null, e.getStatus() == 404 ? "not_found" : null, e.getMessage())));
             cfg.routes.exception(Exception.class, (e, ctx) -> error(ctx, new ApiError(500, "server_error", null, null,
                     "internal error: " + e)));
         });
