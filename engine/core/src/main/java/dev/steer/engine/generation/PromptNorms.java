@@ -69,20 +69,19 @@ public final class PromptNorms {
             List<Integer> rows = Arrays.asList(order).subList(from, Math.min(order.length, from + batchSize));
             List<int[]> batch = new ArrayList<>();
             for (int i : rows) batch.add(prompts.get(i));
-            out.pass(lm, batch, rows, capture);
+            out.pass(lm, batch, rows, null, capture);
             progress.accept(batch.size(), batch.stream().mapToInt(p -> p.length).sum());
         }
         return out;
     }
 
-    private void pass(CausalLm lm, List<int[]> prompts, List<Integer> index, Capture capture) {
+    /** One prefill of {@code prompts}; {@code steering}: per row its specs, or null for none. */
+    private void pass(CausalLm lm, List<int[]> prompts, List<Integer> index, List<List<SteeringSpec>> steering, Capture capture) {
         Backend b = lm.backend();
         PaddedPrompts padded = PaddedPrompts.of(prompts, lm.dims().padId());
-        List<List<SteeringSpec>> none = new ArrayList<>(Collections.nCopies(padded.batch(), List.of()));
-        SteeringPlan plan = SteeringPlan.of(none, layers, lm.dims());
-        boolean[] bos = new boolean[padded.batch()];
-        for (int r = 0; r < bos.length; r++) bos[r] = padded.firstToken(r) == lm.dims().bosId();
-        NormTelemetry telemetry = new NormTelemetry(lm.dims().layers(), bos);
+        List<List<SteeringSpec>> rows = steering != null ? steering : new ArrayList<>(Collections.nCopies(padded.batch(), List.of()));
+        SteeringPlan plan = SteeringPlan.of(rows, layers, lm.dims());
+        NormTelemetry telemetry = new NormTelemetry(lm.dims().layers(), NormTelemetry.startsWithBos(padded, lm.dims().bosId()));
         StepHook.Observer observer = capture == null ? null
                 : (layer, h, layout) -> capture.capture(layer, b.toHost(h), padded, index);
         StepHook hook = new StepHook(b, plan, telemetry, lm.dims().hidden(), observer);
@@ -99,6 +98,16 @@ public final class PromptNorms {
     /** The law's norm of {@code prompts} at one layer ({@code BadInputException} naming {@code --layer} when out of range). */
     public static ActivationNorm activationNorm(CausalLm lm, List<int[]> prompts, int layer, int batchSize) {
         return measure(lm, prompts, new int[] {layer}, batchSize, "--layer").activationNorm(layer);
+    }
+
+    /**
+     * The law's norm of one prompt at {@code layer} in a forward steered by {@code specs}: what a ratio-mode spec
+     * resolves its coefficient from (the adds at earlier layers count; those at {@code layer} come after the norm).
+     */
+    public static ActivationNorm steeredActivationNorm(CausalLm lm, int[] prompt, List<SteeringSpec> specs, int layer) {
+        PromptNorms out = new PromptNorms(new int[] {layer}, 1);
+        out.pass(lm, List.of(prompt), List.of(0), List.of(specs), null);
+        return out.activationNorm(layer);
     }
 
     /** Every layer's norms of {@code prompts}, as {@code steer norms} measures them. */

@@ -1,16 +1,10 @@
 package dev.steer.engine.generation;
 
 import dev.steer.engine.BadInputException;
-import dev.steer.engine.backend.Backend;
-import dev.steer.engine.backend.KvCache;
-import dev.steer.engine.backend.PaddedPrompts;
-import dev.steer.engine.backend.Scope;
 import dev.steer.engine.law.PerturbationRatio;
 import dev.steer.engine.model.CausalLm;
 import dev.steer.engine.steering.RatioSpec;
-import dev.steer.engine.steering.SteeringPlan;
 import dev.steer.engine.steering.SteeringSpec;
-import dev.steer.engine.telemetry.NormTelemetry;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -36,7 +30,7 @@ public final class RatioSteering {
         List<SteeringSpec> steering = new ArrayList<>(fixed);
         for (var e : byLayer.entrySet()) {
             int layer = e.getKey();
-            double h = measure(lm, prompt, steering, layer);
+            double h = PromptNorms.steeredActivationNorm(lm, prompt, steering, layer).mean();
             if (!(h > 0)) throw new BadInputException("ratio at layer " + layer + ": " + PerturbationRatio.undefinedBecause(h));
             for (int i : e.getValue()) {
                 resolved[i] = ratios.get(i).resolve(h);
@@ -46,20 +40,5 @@ public final class RatioSteering {
         List<SteeringSpec> out = new ArrayList<>(fixed);
         out.addAll(List.of(resolved));
         return out;
-    }
-
-    /** The prompt's activation norm at {@code layer}, the forward steered by {@code specs}. */
-    static double measure(CausalLm lm, int[] prompt, List<SteeringSpec> specs, int layer) {
-        Backend b = lm.backend();
-        PaddedPrompts padded = PaddedPrompts.of(List.of(prompt), lm.dims().padId());
-        SteeringPlan plan = SteeringPlan.of(List.of(specs), new int[] {layer}, lm.dims());
-        NormTelemetry telemetry = new NormTelemetry(lm.dims().layers(), new boolean[] {prompt[0] == lm.dims().bosId()});
-        StepHook hook = new StepHook(b, plan, telemetry, lm.dims().hidden(), null);
-        try (KvCache cache = lm.newCache(1, padded.length()); Scope s = b.openScope()) {
-            hook.upload();
-            lm.forward(padded.upload(b), padded.layout(), cache, hook, false);
-            hook.collect();
-        }
-        return telemetry.at(0, layer).promptMean();
     }
 }

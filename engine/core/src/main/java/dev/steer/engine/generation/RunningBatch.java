@@ -54,14 +54,12 @@ public final class RunningBatch implements AutoCloseable {
         this.padLeft = padded.padLeft().clone();
         this.promptEnd = new int[batch];
         Arrays.fill(promptEnd, padded.length());
-        boolean[] bos = new boolean[batch];
         for (int r = 0; r < requests.size(); r++) {
             GenerationRequest q = requests.get(r);
             slots[r] = new Row(q, r, rowOptions.get(r), q.promptIds().length);
-            bos[r] = padded.firstToken(r) == dims.bosId();
         }
         this.plan = plan();
-        this.telemetry = new NormTelemetry(dims.layers(), bos);
+        this.telemetry = new NormTelemetry(dims.layers(), NormTelemetry.startsWithBos(padded, dims.bosId()));
         for (int r = requests.size(); r < batch; r++) telemetry.stop(r);
         this.cache = model.newCache(batch, capacity);
         this.scope = backend.openScope();
@@ -192,11 +190,10 @@ public final class RunningBatch implements AutoCloseable {
     /** Each slot's input for the next step: its last token, its next prompt token, or the pad id. */
     int[] feed() {
         int[] feed = new int[slots.length];
-        for (Row r : slots) {
-            if (r == null) continue;
-            feed[r.slot] = r.finished() ? dims.padId() : r.feeding() ? r.nextPromptToken() : r.lastToken();
+        for (int s = 0; s < slots.length; s++) {
+            Row r = slots[s];
+            feed[s] = r == null || r.finished() ? dims.padId() : r.feeding() ? r.nextPromptToken() : r.lastToken();
         }
-        for (int s = 0; s < slots.length; s++) if (slots[s] == null) feed[s] = dims.padId();
         return feed;
     }
 

@@ -176,7 +176,7 @@ public final class Scheduler implements AutoCloseable {
                 queue.poll();
             }
             if (w.ticket().cancelled()) {
-                w.listener().finished(new GenerationResult(new int[0], false, List.of(), null), true);
+                cancelledWhileWaiting(w);
                 continue;
             }
             List<SteeringSpec> steering = resolve(w);
@@ -196,7 +196,7 @@ public final class Scheduler implements AutoCloseable {
         List<List<SteeringSpec>> steerings = new ArrayList<>();
         for (Waiting w : fresh) {
             if (w.ticket().cancelled()) {
-                w.listener().finished(new GenerationResult(new int[0], false, List.of(), null), true);
+                cancelledWhileWaiting(w);
                 continue;
             }
             List<SteeringSpec> steering = resolve(w);
@@ -222,6 +222,11 @@ public final class Scheduler implements AutoCloseable {
         batch.takePrefill(null);
         publishAndRelease();
         runningRows = running.size();
+    }
+
+    /** A job cancelled before it held a slot: nothing generated. */
+    private static void cancelledWhileWaiting(Waiting w) {
+        w.listener().finished(new GenerationResult(new int[0], false, List.of(), null), true);
     }
 
     private static GenerationRequest request(Waiting w, List<SteeringSpec> steering) {

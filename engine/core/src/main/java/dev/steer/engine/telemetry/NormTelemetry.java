@@ -25,6 +25,13 @@ public final class NormTelemetry {
         for (int r = 0; r < startsWithBos.length; r++) reset(r, startsWithBos[r]);
     }
 
+    /** Per row of {@code padded}, whether its first real token is {@code bosId}: what the constructor takes. */
+    public static boolean[] startsWithBos(dev.steer.engine.backend.PaddedPrompts padded, int bosId) {
+        boolean[] bos = new boolean[padded.batch()];
+        for (int r = 0; r < bos.length; r++) bos[r] = padded.firstToken(r) == bosId;
+        return bos;
+    }
+
     /** Starts row {@code r} afresh (a new request in that slot); it is counted from now on. */
     public void reset(int r, boolean startsWithBos) {
         this.startsWithBos[r] = startsWithBos;
