@@ -109,18 +109,22 @@ final class ExtractCommand implements Callable<Integer> {
         try (Backend b = modelOptions.openBackend(); LoadedModel m = modelOptions.load(b)) {
             int[] layerList = LayerSelection.parse(layers, m.lm().dims().layers(), "--layers");
             List<int[]> pos1 = encode(m, posText, posFlag), neg1 = encode(m, negText, negFlag);
-            OutputDirectory dir = OutputDirectory.prepare(out, "--out");
-            List<ExtractedVector> vectors;
-            try (ProgressReport progress = new ProgressReport("extract", format.json(), " prompts")) {
-                progress.planned(0, pos1.size() + neg1.size());
-                vectors = VectorExtraction.extract(m.lm(), pos1, neg1, layerList, pooling, methodList, batchSize, (n, tokens) -> {
-                    progress.tokens(tokens);
-                    progress.rows(n);
-                });
+            List<String> planned = new ArrayList<>();
+            for (int l : layerList) for (Method mt : methodList) planned.add(fileName(mt, l));
+            // All or nothing: a run that fails at any point leaves --out as it was (OutputDirectory).
+            try (OutputDirectory dir = OutputDirectory.prepare(out, "--out", planned)) {
+                List<ExtractedVector> vectors;
+                try (ProgressReport progress = new ProgressReport("extract", format.json(), " prompts")) {
+                    progress.planned(0, pos1.size() + neg1.size());
+                    vectors = VectorExtraction.extract(m.lm(), pos1, neg1, layerList, pooling, methodList, batchSize, (n, tokens) -> {
+                        progress.tokens(tokens);
+                        progress.rows(n);
+                    });
+                }
+                List<String> names = vectors.stream().map(ExtractCommand::fileName).toList();
+                dir.writeAll(names, (file, i) -> VectorFile.write(file, vectors.get(i).vector(), metadata(m, traitName, vectors.get(i))));
+                print(m, traitName, pooling, methodList, layerList, dir, vectors);
             }
-            List<String> names = vectors.stream().map(ExtractCommand::fileName).toList();
-            dir.writeAll(names, (file, i) -> VectorFile.write(file, vectors.get(i).vector(), metadata(m, traitName, vectors.get(i))));
-            print(m, traitName, pooling, methodList, layerList, dir, vectors);
         }
         return 0;
     }
@@ -132,7 +136,11 @@ final class ExtractCommand implements Callable<Integer> {
     }
 
     static String fileName(ExtractedVector v) {
-        return v.method().label() + "_layer" + v.layer() + ".safetensors";
+        return fileName(v.method(), v.layer());
+    }
+
+    static String fileName(Method method, int layer) {
+        return method.label() + "_layer" + layer + ".safetensors";
     }
 
     private Map<String, String> metadata(LoadedModel m, String trait, ExtractedVector v) {

@@ -5,6 +5,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 import java.io.PrintWriter;
+import java.nio.file.AccessDeniedException;
 
 /**
  * {@code steer}: the command line. Exit codes are mapped here and only here: 0 ok, 2 bad input (one line on
@@ -80,8 +81,16 @@ public final class Steer implements Runnable {
         return o.longestName();
     }
 
+    /**
+     * The bad input behind {@code t}: a {@link BadInputException}, else a file this user may not read or write
+     * ({@link AccessDeniedException}, wherever it was raised: a vector file, a prompt file, an output), in words.
+     */
     private static Throwable badInput(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) if (c instanceof BadInputException) return c;
+        for (Throwable c = t; c != null; c = c.getCause())
+            if (c instanceof AccessDeniedException a)
+                return new BadInputException((a.getFile() != null ? a.getFile() : "a file") + ": permission denied"
+                        + (a.getReason() != null ? " (" + a.getReason() + ")" : ""), a);
         return null;
     }
 

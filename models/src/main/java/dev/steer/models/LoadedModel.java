@@ -43,8 +43,15 @@ public final class LoadedModel implements AutoCloseable {
             // A checkpoint saved without a tokenizer (a random benchmark model) still runs on token ids.
             boolean hasTokenizer = java.nio.file.Files.exists(dir.resolve("tokenizer.json"));
             TextTokenizer tok = hasTokenizer ? TextTokenizer.open(dir) : null;
-            Gemma2 model = new Gemma2(cfg, ckpt::tensor, backend);
-            return new LoadedModel(dir.toString(), dir, cfg, model, tok);
+            try {
+                if (tok != null) tok.requireFits(cfg.vocabSize(), Checkpoint.configFile(dir));
+                ckpt.requireFinite(cfg.weightShapes().keySet());
+                Gemma2 model = new Gemma2(cfg, ckpt::tensor, backend);
+                return new LoadedModel(dir.toString(), dir, cfg, model, tok);
+            } catch (RuntimeException e) {
+                if (tok != null) tok.close();
+                throw e;
+            }
         }
     }
 

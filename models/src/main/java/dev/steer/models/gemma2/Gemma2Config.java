@@ -25,13 +25,16 @@ import java.util.Map;
  * @param layerTypes         "sliding_attention" or "full_attention" per layer
  * @param dtype              the checkpoint's declared torch dtype name, e.g. "bfloat16", "float32"
  * @param eosIds             generation stops on any of these (generation_config.json wins over config.json)
+ * @param maxPositionEmbeddings positions a row may reach: prompt tokens + new tokens (transformers' default 8192)
  */
 public record Gemma2Config(int vocabSize, int hiddenSize, int intermediateSize, int numLayers, int numHeads,
                            int numKvHeads, int headDim, double queryPreAttnScalar, int slidingWindow,
                            double attnLogitSoftcap, double finalLogitSoftcap, double ropeTheta, double rmsNormEps,
                            List<String> layerTypes, boolean tieWordEmbeddings, String dtype, int bosId, int[] eosIds,
-                           int padId, String hiddenActivation) {
+                           int padId, String hiddenActivation, int maxPositionEmbeddings) {
     public static final String MODEL_TYPE = "gemma2";
+    /** transformers' Gemma2Config default when config.json has no max_position_embeddings. */
+    public static final int DEFAULT_MAX_POSITIONS = 8192;
     public static final String SLIDING = "sliding_attention";
     public static final String FULL = "full_attention";
     public static final String GELU_TANH = "gelu_pytorch_tanh";
@@ -53,7 +56,11 @@ public record Gemma2Config(int vocabSize, int hiddenSize, int intermediateSize, 
         return fromJson(Checkpoint.readJson(configFile), configFile, generation, generationFile);
     }
 
-    /** {@code generation} (and its path) may be null. */
+    /**
+     * {@code generation} (and its path) may be null. Every field is checked against its real bound here, before any
+     * weight is read: a value outside it would give NaN output, a crash or a silently different model rather than an
+     * error, so the message names the file, the field, the bound and the value.
+     */
     public static Gemma2Config fromJson(JsonObject config, Path configFile, JsonObject generation, Path generationFile) {
         ConfigFields f = new ConfigFields(config, configFile);
         String modelType = f.optionalString("model_type", null);
@@ -62,39 +69,49 @@ public record Gemma2Config(int vocabSize, int hiddenSize, int intermediateSize, 
             throw new BadInputException(configFile + ": model_type '" + modelType + "' is not supported (supported: "
                     + MODEL_TYPE + ")");
         }
+        int vocab = positive(f, "vocab_size");
         int layers = positive(f, "num_hidden_layers");
         int heads = positive(f, "num_attention_heads");
         int kvHeads = positive(f, "num_key_value_heads");
         if (heads % kvHeads != 0) {
             throw f.invalid("num_attention_heads", "(" + heads + ") is not a multiple of num_key_value_heads (" + kvHeads + ")");
         }
+        int headDim = positive(f, "head_dim");
+        // RoPE rotates the two halves of each head against each other.
+        if (headDim % 2 != 0) throw f.invalid("head_dim", "must be even (RoPE rotates pairs), got " + headDim);
         String activation = f.optionalString("hidden_activation", f.optionalString("hidden_act", GELU_TANH));
         if (!activation.equals(GELU_TANH)) {
             throw f.invalid("hidden_activation", "'" + activation + "' is not supported (supported: " + GELU_TANH + ")");
         }
-        int[] eosIds = f.present("eos_token_id") ? ids(f, "eos_token_id") : new int[] {1};
+        // Options that would change the model's math, which this forward does not implement: refused, not ignored.
+        if (f.optionalBoolean("attention_bias", false)) throw f.invalid("attention_bias", "is true, but steer's Gemma-2 has no attention biases");
+        if (f.optionalBoolean("use_bidirectional_attention", false)) {
+            throw f.invalid("use_bidirectional_attention", "is true, but steer runs Gemma-2 as a causal language model");
+        }
+        int[] eosIds = f.present("eos_token_id") ? ids(f, "eos_token_id", vocab) : new int[] {1};
         if (generation != null) {
             ConfigFields g = new ConfigFields(generation, generationFile);
-            if (g.present("eos_token_id")) eosIds = ids(g, "eos_token_id");
+            if (g.present("eos_token_id")) eosIds = ids(g, "eos_token_id", vocab);
         }
         return new Gemma2Config(
-                positive(f, "vocab_size"), positive(f, "hidden_size"), positive(f, "intermediate_size"),
-                layers, heads, kvHeads, positive(f, "head_dim"),
-                f.requiredDouble("query_pre_attn_scalar"), positive(f, "sliding_window"),
+                vocab, positive(f, "hidden_size"), positive(f, "intermediate_size"),
+                layers, heads, kvHeads, headDim,
+                positiveFloat(f, "query_pre_attn_scalar", f.requiredDouble("query_pre_attn_scalar")), positive(f, "sliding_window"),
                 softcap(f, "attn_logit_softcapping", 50.0), softcap(f, "final_logit_softcapping", 30.0),
-                ropeTheta(f), f.optionalDouble("rms_norm_eps", 1e-6), layerTypes(f, layers),
+                ropeTheta(f), rmsNormEps(f), layerTypes(f, layers),
                 f.optionalBoolean("tie_word_embeddings", true),
                 f.optionalString("torch_dtype", f.optionalString("dtype", "float32")),
-                f.optionalInt("bos_token_id", 2), eosIds, f.optionalInt("pad_token_id", 0), activation);
+                tokenId(f, "bos_token_id", 2, vocab), eosIds, tokenId(f, "pad_token_id", 0, vocab), activation,
+                f.present("max_position_embeddings") ? positive(f, "max_position_embeddings") : DEFAULT_MAX_POSITIONS);
     }
 
     /** Named configurations for {@code --random} benchmarks and tests: "gemma-2-2b" and "tiny" (the test fixture). */
     public static Gemma2Config preset(String name) {
         return switch (name) {
             case "gemma-2-2b" -> new Gemma2Config(256000, 2304, 9216, 26, 8, 4, 256, 256, 4096, 50, 30, 10000, 1e-6,
-                    alternating(26), true, "float32", 2, new int[] {1, 107}, 0, GELU_TANH);
+                    alternating(26), true, "float32", 2, new int[] {1, 107}, 0, GELU_TANH, 8192);
             case "tiny" -> new Gemma2Config(384, 64, 160, 4, 4, 2, 24, 24, 8, 50, 30, 10000, 1e-6,
-                    alternating(4), true, "bfloat16", 2, new int[] {1}, 0, GELU_TANH);
+                    alternating(4), true, "bfloat16", 2, new int[] {1}, 0, GELU_TANH, 512);
             default -> throw new BadInputException("unknown model preset '" + name + "' (presets: gemma-2-2b, tiny)");
         };
     }
@@ -104,7 +121,7 @@ public record Gemma2Config(int vocabSize, int hiddenSize, int intermediateSize, 
     }
 
     public ModelDims dims() {
-        return new ModelDims(MODEL_TYPE, numLayers, hiddenSize, vocabSize, bosId, padId, eosIds);
+        return new ModelDims(MODEL_TYPE, numLayers, hiddenSize, vocabSize, bosId, padId, eosIds, maxPositionEmbeddings);
     }
 
     /** Every weight's Hugging Face name and shape ([out, in] for projections), in load order. */
@@ -162,7 +179,7 @@ public record Gemma2Config(int vocabSize, int hiddenSize, int intermediateSize, 
                 + ", softcaps=" + attnLogitSoftcap + "/" + finalLogitSoftcap + ", ropeTheta=" + ropeTheta
                 + ", eps=" + rmsNormEps + ", layerTypes=" + layerTypes + ", tied=" + tieWordEmbeddings
                 + ", dtype=" + dtype + ", bos=" + bosId + ", eos=" + Arrays.toString(eosIds) + ", pad=" + padId
-                + ", activation=" + hiddenActivation + "]";
+                + ", activation=" + hiddenActivation + ", maxPositions=" + maxPositionEmbeddings + "]";
     }
 
     private static int positive(ConfigFields f, String field) {
@@ -171,23 +188,52 @@ public record Gemma2Config(int vocabSize, int hiddenSize, int intermediateSize, 
         return v;
     }
 
+    /**
+     * A real field the forward uses in float32 ({@code 1/sqrt} of it, or dividing by it): positive, and still
+     * positive and finite once rounded to float32 (1e-50 rounds to 0, 1e50 to infinity).
+     */
+    private static double positiveFloat(ConfigFields f, String field, double v) {
+        float asFloat = (float) v;
+        if (!(v > 0) || !(asFloat > 0) || Float.isInfinite(asFloat) || Float.isInfinite((float) (1 / Math.sqrt(v)))) {
+            throw f.invalid(field, "must be positive and within float32's range (about 1e-38 to 3e38), got " + v);
+        }
+        return v;
+    }
+
     private static double softcap(ConfigFields f, String field, double transformersDefault) {
         if (f.isNull(field)) return 0;
         double cap = f.optionalDouble(field, transformersDefault);
-        if (cap < 0) throw f.invalid(field, "must not be negative, got " + cap);
-        return cap;
+        // 0 is how this record says "no capping", but transformers divides by a written 0: null is the way to say off.
+        if (!(cap > 0)) throw f.invalid(field, "must be positive (or null for no capping), got " + cap);
+        return positiveFloat(f, field, cap);
+    }
+
+    private static double rmsNormEps(ConfigFields f) {
+        double eps = f.optionalDouble("rms_norm_eps", 1e-6);
+        if (eps < 0 || Float.isInfinite((float) eps)) throw f.invalid("rms_norm_eps", "must be >= 0 (and below 3e38), got " + eps);
+        return eps;
     }
 
     private static double ropeTheta(ConfigFields f) {
         if (f.present("rope_scaling")) throw f.invalid("rope_scaling", "is set, but Gemma-2 uses plain RoPE");
-        if (f.present("rope_theta")) return f.requiredDouble("rope_theta");
+        if (f.present("rope_theta")) return positiveFloat(f, "rope_theta", f.requiredDouble("rope_theta"));
         JsonElement params = f.get("rope_parameters");
         if (params == null) return 10000.0;
         if (!params.isJsonObject()) throw f.invalid("rope_parameters", "must be an object");
         ConfigFields p = new ConfigFields(params.getAsJsonObject(), f.file());
         String type = p.optionalString("rope_type", "default");
         if (!type.equals("default")) throw f.invalid("rope_parameters.rope_type", "'" + type + "' is not supported (supported: default)");
-        return p.optionalDouble("rope_theta", 10000.0);
+        return positiveFloat(f, "rope_parameters.rope_theta", p.optionalDouble("rope_theta", 10000.0));
+    }
+
+    /** A token id: in {@code [0, vocab_size)}, else "BOS excluded", EOS stops and padding refer to another token. */
+    private static int tokenId(ConfigFields f, String field, int fallback, int vocab) {
+        return inVocab(f, field, f.optionalInt(field, fallback), vocab);
+    }
+
+    private static int inVocab(ConfigFields f, String field, int id, int vocab) {
+        if (id < 0 || id >= vocab) throw f.invalid(field, "must be a token id in 0.." + (vocab - 1) + " (vocab_size " + vocab + "), got " + id);
+        return id;
     }
 
     private static List<String> layerTypes(ConfigFields f, int layers) {
@@ -214,13 +260,13 @@ public record Gemma2Config(int vocabSize, int hiddenSize, int intermediateSize, 
         return types;
     }
 
-    /** A token id field that is an int or a non-empty list of ints. */
-    private static int[] ids(ConfigFields f, String field) {
+    /** A token id field that is an int or a non-empty list of ints, each in the vocabulary. */
+    private static int[] ids(ConfigFields f, String field, int vocab) {
         JsonElement e = f.get(field);
-        if (!e.isJsonArray()) return new int[] {f.toInt(field, e)};
+        if (!e.isJsonArray()) return new int[] {inVocab(f, field, f.toInt(field, e), vocab)};
         int[] ids = new int[e.getAsJsonArray().size()];
         if (ids.length == 0) throw f.invalid(field, "is an empty list");
-        for (int i = 0; i < ids.length; i++) ids[i] = f.toInt(field, e.getAsJsonArray().get(i));
+        for (int i = 0; i < ids.length; i++) ids[i] = inVocab(f, field, f.toInt(field, e.getAsJsonArray().get(i)), vocab);
         return ids;
     }
 }

@@ -7,16 +7,18 @@ import dev.steer.engine.BadInputException;
 import dev.steer.engine.tensor.HostTensor;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 
@@ -28,6 +30,8 @@ import java.util.TreeMap;
 public final class Checkpoint implements TensorSource, AutoCloseable {
     static final String SINGLE = "model.safetensors";
     static final String INDEX = "model.safetensors.index.json";
+    /** Elements per task of the NaN scan: large enough to amortise, small enough to spread one big tensor over cores. */
+    private static final long SCAN_CHUNK = 1 << 24;
 
     private final Path dir;
     private final JsonObject config;
@@ -85,7 +89,7 @@ public final class Checkpoint implements TensorSource, AutoCloseable {
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+            throw InputFiles.unreadable(file, e);
         }
         JsonElement json;
         try {
@@ -141,9 +145,53 @@ public final class Checkpoint implements TensorSource, AutoCloseable {
         }
     }
 
+    /**
+     * Scans every tensor in {@code names} for NaN and infinity, in parallel chunks, reading the stored bits (see
+     * {@link NonFiniteScan}). A non-finite weight makes every output NaN, which greedy decoding turns into an empty
+     * or garbage completion with exit 0; the scan costs one read of the weights (BENCHMARKS.md has the figure).
+     */
+    public void requireFinite(Collection<String> names) {
+        record Chunk(String name, long from, long count) {}
+        List<Chunk> chunks = new ArrayList<>();
+        for (String name : names) {
+            SafetensorsTensor t = tensors.get(name);
+            if (t == null) continue;
+            for (long from = 0; from < t.elementCount(); from += SCAN_CHUNK)
+                chunks.add(new Chunk(name, from, Math.min(SCAN_CHUNK, t.elementCount() - from)));
+        }
+        Optional<String> bad = chunks.parallelStream().map(c -> {
+            SafetensorsTensor t = tensors.get(c.name());
+            long at = t.file().firstNonFinite(c.name(), c.from(), c.count());
+            return at < 0 ? null : t.file().file() + ": tensor " + c.name() + " holds a non-finite value (NaN or infinity) at element "
+                    + at + "; every output would be NaN";
+        }).filter(Objects::nonNull).findFirst();
+        if (bad.isPresent()) throw new BadInputException(bad.get());
+    }
+
     @Override
     public void close() {
         files.forEach(SafetensorsFile::close);
+    }
+
+    /**
+     * The file a {@code weight_map} entry names, which must lie in the model directory: a plain relative path without
+     * {@code ..} (Hugging Face writes bare file names), so a crafted index cannot make steer read files elsewhere.
+     * A shard that is a symbolic link is fine (the hub's cache links snapshots to blobs).
+     */
+    private static Path shardIn(Path dir, Path index, String shardName, String tensor) {
+        Path name;
+        try {
+            name = Path.of(shardName);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new BadInputException(index + ": weight_map entry for " + tensor + " is not a file name: '" + shardName + "'");
+        }
+        boolean escapes = shardName.isEmpty() || name.isAbsolute() || name.getRoot() != null;
+        for (Path part : name) escapes |= part.toString().equals("..");
+        if (escapes) {
+            throw new BadInputException(index + ": weight_map puts " + tensor + " in '" + shardName
+                    + "', outside the model directory (shards must be file names inside " + dir + ")");
+        }
+        return dir.resolve(name);
     }
 
     private static void openShards(Path dir, List<SafetensorsFile> files, Map<String, SafetensorsTensor> tensors) {
@@ -159,7 +207,7 @@ public final class Checkpoint implements TensorSource, AutoCloseable {
             String shardName = e.getValue().getAsString();
             SafetensorsFile shard = shards.get(shardName);
             if (shard == null) {
-                Path shardFile = dir.resolve(shardName);
+                Path shardFile = shardIn(dir, index, shardName, tensor);
                 if (!Files.isRegularFile(shardFile)) {
                     throw new BadInputException(index + ": shard " + shardName + " (holding " + tensor
                             + ") is missing from " + dir);

@@ -78,9 +78,12 @@ public final class ConfigFields {
         }
     }
 
+    /** A finite number: no config field means NaN or infinity (Gson's lenient parser reads both, and 1e400 too). */
     public double toDouble(String field, JsonElement e) {
         if (e == null || !e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber()) throw wrongType(field, "a number", e);
-        return e.getAsDouble();
+        double v = e.getAsDouble();
+        if (!Double.isFinite(v)) throw wrongType(field, "a finite number", e);
+        return v;
     }
 
     public BadInputException invalid(String field, String why) {

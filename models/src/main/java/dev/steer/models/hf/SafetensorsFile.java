@@ -10,7 +10,6 @@ import dev.steer.engine.BadInputException;
 
 import java.io.IOException;
 import java.io.StringReader;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
@@ -21,7 +20,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -47,6 +49,7 @@ public final class SafetensorsFile implements AutoCloseable {
     private final long windowBytes;
     private final Map<String, String> metadata;
     private final Map<String, SafetensorsTensor> tensors;
+    private final Map<String, SafetensorsTensor.Entry> entries;
     private volatile ByteBuffer[] windows;
 
     private SafetensorsFile(Path file, long windowBytes, Map<String, String> metadata,
@@ -55,6 +58,7 @@ public final class SafetensorsFile implements AutoCloseable {
         this.windowBytes = windowBytes;
         this.metadata = Collections.unmodifiableMap(metadata);
         this.windows = windows;
+        this.entries = Map.copyOf(entries);
         Map<String, SafetensorsTensor> t = new TreeMap<>();
         entries.forEach((name, e) -> t.put(name, new SafetensorsTensor(this, name, e)));
         this.tensors = Collections.unmodifiableMap(t);
@@ -66,6 +70,7 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /** {@code windowBytes} is a parameter only so tests can make tensors straddle windows with small files. */
     static SafetensorsFile open(Path file, int windowBytes) {
+        if (Files.isDirectory(file)) throw new BadInputException(file + ": is a directory, not a safetensors file");
         if (!Files.isRegularFile(file)) throw new BadInputException(file + ": safetensors file does not exist");
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = channel.size();
@@ -88,11 +93,56 @@ public final class SafetensorsFile implements AutoCloseable {
                 if (e.getKey().equals("__metadata__")) readMetadata(file, e.getValue(), metadata);
                 else entries.put(e.getKey(), SafetensorsTensor.Entry.parse(file, e.getKey(), e.getValue(), dataLength));
             }
+            checkDisjoint(file, entries);
             ByteBuffer[] windows = map(channel, dataStart, dataLength, windowBytes);
             return new SafetensorsFile(file, windowBytes, metadata, entries, windows);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+            throw InputFiles.unreadable(file, e);
         }
+    }
+
+    /**
+     * Refuses tensors whose data overlap: two names for the same bytes are a corrupt or crafted file (the reference
+     * implementation refuses them too), and writing one would change the other.
+     */
+    private static void checkDisjoint(Path file, Map<String, SafetensorsTensor.Entry> entries) {
+        List<Map.Entry<String, SafetensorsTensor.Entry>> byOffset = new ArrayList<>();
+        for (Map.Entry<String, SafetensorsTensor.Entry> e : entries.entrySet()) if (e.getValue().elements() > 0) byOffset.add(e);
+        byOffset.sort(Comparator.comparingLong(e -> e.getValue().begin()));
+        for (int i = 1; i < byOffset.size(); i++) {
+            var prev = byOffset.get(i - 1);
+            var next = byOffset.get(i);
+            long prevEnd = end(prev.getValue());
+            if (next.getValue().begin() < prevEnd) {
+                throw new BadInputException(file + ": tensors " + prev.getKey() + " (data_offsets [" + prev.getValue().begin()
+                        + ", " + prevEnd + "]) and " + next.getKey() + " (data_offsets [" + next.getValue().begin() + ", "
+                        + end(next.getValue()) + "]) overlap; each tensor needs its own bytes");
+            }
+        }
+    }
+
+    private static long end(SafetensorsTensor.Entry e) {
+        return e.begin() + e.elements() * e.dtype().bytes;
+    }
+
+    /**
+     * Flat index of the first NaN or infinite element of tensor {@code name} among elements
+     * {@code [from, from + count)}, or -1: read from the mapping, nothing converted.
+     */
+    long firstNonFinite(String name, long from, long count) {
+        SafetensorsTensor.Entry e = entries.get(name);
+        int width = e.dtype().bytes;
+        long at = e.begin() + from * width, index = from, remaining = count;
+        while (remaining > 0) {
+            ByteBuffer b = slice(at, width, remaining);
+            int n = b.remaining() / width;
+            int hit = NonFiniteScan.first(b, e.dtype());
+            if (hit >= 0) return index + hit;
+            at += (long) n * width;
+            index += n;
+            remaining -= n;
+        }
+        return -1;
     }
 
     public Path file() {

@@ -11,6 +11,7 @@ import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import dev.steer.engine.BadInputException;
+import dev.steer.models.hf.InputFiles;
 
 import java.io.IOException;
 import java.lang.reflect.Method;
@@ -76,7 +77,7 @@ public final class ChatTemplate {
                 return Optional.of(new ChatTemplate(
                         Files.readString(templateFile, StandardCharsets.UTF_8), bos, eos, templateFile.toString()));
             } catch (IOException e) {
-                throw new BadInputException("chat template file " + templateFile + " is unreadable: " + e.getMessage(), e);
+                throw InputFiles.unreadable(templateFile, e);
             }
         }
         JsonElement entry = config.get("chat_template");
@@ -116,7 +117,19 @@ public final class ChatTemplate {
                         + ": " + error.getMessage().replaceAll("\\s*\\R\\s*", " "));
             }
         }
-        return result.getOutput();
+        String text = result.getOutput();
+        // An empty prompt has nothing to condition on (and no tokens to prefill): the template is broken for this input.
+        if (text.isEmpty()) {
+            throw new BadInputException("chat template from " + source + " renders an empty prompt for " + messages.size()
+                    + (messages.size() == 1 ? " message" : " messages") + " (roles " + roles(messages) + ")");
+        }
+        return text;
+    }
+
+    private static List<String> roles(List<ChatMessage> messages) {
+        List<String> roles = new ArrayList<>();
+        for (ChatMessage m : messages) roles.add(m.role());
+        return roles;
     }
 
     /**
@@ -175,7 +188,7 @@ public final class ChatTemplate {
             }
             return root.getAsJsonObject();
         } catch (IOException e) {
-            throw new BadInputException("tokenizer config " + file + " is unreadable: " + e.getMessage(), e);
+            throw InputFiles.unreadable(file, e);
         } catch (JsonParseException e) {
             throw new BadInputException("tokenizer config " + file + " is not valid JSON: " + e.getMessage(), e);
         }

@@ -92,6 +92,19 @@ public final class TextTokenizer implements AutoCloseable {
         return vocabulary.size();
     }
 
+    /**
+     * Refuses a tokenizer whose ids reach past the model's embedding table ({@code vocab_size} of
+     * {@code configFile}): such an id would index outside it. Checked when the model is opened, before its weights.
+     */
+    public void requireFits(int modelVocabSize, Path configFile) {
+        if (vocabSize() > modelVocabSize) {
+            String token = vocabulary.token(vocabSize() - 1).orElse("?");
+            throw new BadInputException(configFile + ": vocab_size " + modelVocabSize + " is smaller than the tokenizer's "
+                    + vocabSize() + " ids (its largest, " + (vocabSize() - 1) + " '" + token + "', would index past the "
+                    + "embedding table); vocab_size must be at least " + vocabSize());
+        }
+    }
+
     /** The id of a token as spelled in the vocabulary ({@code "<start_of_turn>"}, {@code "▁the"}). */
     public OptionalInt tokenId(String token) {
         return vocabulary.id(token);

@@ -3,6 +3,7 @@ package dev.steer.models.text;
 import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
 import dev.steer.engine.BadInputException;
+import dev.steer.models.hf.InputFiles;
 
 import java.io.IOException;
 import java.io.Reader;
@@ -43,6 +44,8 @@ final class Vocabulary {
                 }
             }
             json.endObject();
+        } catch (java.nio.file.FileSystemException e) {
+            throw InputFiles.unreadable(file, e);
         } catch (IOException | IllegalStateException | NumberFormatException e) {
             throw new BadInputException("tokenizer file " + file + " is not valid tokenizer JSON: " + e.getMessage(), e);
         }

@@ -61,6 +61,7 @@ public final class PromptNorms {
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1, was " + batchSize);
         if (layers.length == 0) throw new IllegalArgumentException("no layers to measure");
         for (int l : layers) HookPoint.residPost(l).checkIn(lm.dims(), flag);
+        for (int[] p : prompts) lm.dims().checkContext(p.length, 0);
         PromptNorms out = new PromptNorms(layers, prompts.size());
         Integer[] order = new Integer[prompts.size()];
         for (int i = 0; i < order.length; i++) order[i] = i;

@@ -83,6 +83,8 @@ public final class RunningBatch implements AutoCloseable {
                                        GenerationOptions batch, int slots, int capacity) {
         if (requests.isEmpty()) throw new IllegalArgumentException("no requests to prefill");
         if (slots < requests.size()) throw new IllegalArgumentException(slots + " slots for " + requests.size() + " requests");
+        for (int r = 0; r < requests.size(); r++)
+            model.dims().checkContext(requests.get(r).promptIds().length, rowOptions.get(r).maxNewTokens());
         List<int[]> ids = new ArrayList<>();
         for (GenerationRequest r : requests) ids.add(r.promptIds());
         while (ids.size() < slots) ids.add(new int[] {model.dims().padId()});
@@ -284,6 +286,7 @@ public final class RunningBatch implements AutoCloseable {
         int s = 0;
         while (s < slots.length && slots[s] != null) s++;
         if (s == slots.length) throw new IllegalStateException("no free slot in a batch of " + slots.length);
+        dims.checkContext(request.promptIds().length, rowOptions.maxNewTokens());
         int past = cache.length();
         if (!fits(request, rowOptions))
             throw new IllegalStateException("the cache has " + (cache.capacity() - past) + " slots left, the request needs "
