@@ -11,9 +11,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -173,5 +177,40 @@ class ExtractCommandTest {
         Files.writeString(out.resolve("mean_diff_layer1.safetensors/keep"), "x");
         BadInputTest.assertBad(extract(out, "--layers", "0-2", "--method", "mean_diff"), "--out", "mean_diff_layer1.safetensors");
         assertEquals(List.of("mean_diff_layer1.safetensors"), listing(out), "layer 0's file removed, no temporary left");
+    }
+
+    /**
+     * Every path under {@code dir} (relative, "/" for a directory) with its bytes and modification time: what a
+     * failed run must leave exactly as it found.
+     */
+    static Map<String, String> snapshot(Path dir) throws Exception {
+        Map<String, String> out = new TreeMap<>();
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.toList()) {
+                String rel = dir.relativize(p).toString();
+                if (Files.isDirectory(p)) out.put(rel + "/", "dir");
+                else out.put(rel, HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p)))
+                        + " " + Files.getLastModifiedTime(p).toMillis());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Issue 15: a rerun that fails (layer 1's file name is taken by a directory) must leave --out as the earlier run
+     * left it, byte for byte: layer 0's and layer 2's old vectors, which this run would have replaced with other
+     * values (it pools differently), stay; the squatting directory and its file stay; no temporary is left.
+     */
+    @Test
+    void failedRerunLeavesTheDirectoryByteIdentical() throws Exception {
+        Path out = tmp.resolve("o");
+        assertEquals(0, extract(out, "--layers", "0,2", "--method", "mean_diff,probe", "--pooling", "last").code());
+        Files.createDirectories(out.resolve("probe_layer1.safetensors"));
+        Files.writeString(out.resolve("probe_layer1.safetensors/keep"), "x");
+        Map<String, String> before = snapshot(out);
+        assertEquals(7, before.size(), "root, 5 vectors, the squatter and its file: " + before);
+        BadInputTest.assertBad(extract(out, "--layers", "0-2", "--method", "mean_diff,probe", "--pooling", "mean"),
+                "--out", "probe_layer1.safetensors", "directory");
+        assertEquals(before, snapshot(out));
     }
 }
