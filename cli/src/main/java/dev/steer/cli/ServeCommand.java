@@ -1,8 +1,5 @@
 package dev.steer.cli;
 
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import dev.steer.cli.serve.SteerServer;
 import dev.steer.cli.serve.VectorRegistry;
 import dev.steer.engine.BadInputException;
@@ -17,9 +14,7 @@ import picocli.CommandLine.Spec;
 import sun.misc.Signal;
 import sun.misc.SignalHandler;
 
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -89,7 +84,7 @@ final class ServeCommand implements Callable<Integer> {
         if (drainSeconds < 0) throw new BadInputException("--drain-timeout: must be >= 0, was " + drainSeconds);
         Path dir = modelOptions.model;
         ModelDims dims = LoadedModel.inspect(dir).dims();
-        int positions = maxPositionEmbeddings(dir);
+        int positions = dims.maxPositions();   // config.json's max_position_embeddings, checked with the other fields
         int context = maxContext == null ? positions : maxContext;
         if (context < 2 || context > positions)
             throw new BadInputException("--max-context: must be in 2.." + positions + " (max_position_embeddings), was " + context);
@@ -136,21 +131,5 @@ final class ServeCommand implements Callable<Integer> {
         while (c.getCause() != null) c = c.getCause();
         if (c instanceof java.nio.channels.UnresolvedAddressException) return "the host name does not resolve";
         return c.getMessage() != null ? c.getMessage() : c.getClass().getSimpleName();
-    }
-
-    /** {@code max_position_embeddings} of {@code dir/config.json}. */
-    static int maxPositionEmbeddings(Path dir) {
-        Path file = dir.resolve("config.json");
-        try {
-            JsonObject o = JsonParser.parseString(Files.readString(file)).getAsJsonObject();
-            JsonElement e = o.get("max_position_embeddings");
-            if (e == null && o.has("text_config")) e = o.getAsJsonObject("text_config").get("max_position_embeddings");
-            if (e == null || !e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber())
-                throw new BadInputException(file + ": no max_position_embeddings (a number)");
-            return e.getAsInt();
-        } catch (IOException | RuntimeException e) {
-            if (e instanceof BadInputException b) throw b;
-            throw new BadInputException(file + ": cannot read max_position_embeddings: " + e.getMessage(), e);
-        }
     }
 }
