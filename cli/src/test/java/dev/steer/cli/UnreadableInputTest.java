@@ -68,6 +68,13 @@ class UnreadableInputTest {
     }
 
     @Test
+    void unreadableModelDirectory() throws Exception {
+        Path m = modelWithPrivate("config.json");
+        Files.setPosixFilePermissions(m, PosixFilePermissions.fromString("rwx------"));
+        assertBadAsNobody(List.of("info", "--model", m.toString()), m.toString(), "permission denied");
+    }
+
+    @Test
     void unreadableVectorFiles() throws Exception {
         Path json = privateFile(Files.copy(Path.of("../models/src/test/resources/fixtures/steering-vector.json"), world.resolve("v.json")));
         assertBadAsNobody(List.of("generate", "--model", model.toString(), "--prompt", "Hi", "--steer", "1:2:" + json),
@@ -89,7 +96,7 @@ class UnreadableInputTest {
 
     /** A copy of the model whose {@code file} only root may read. */
     private static Path modelWithPrivate(String file) throws IOException {
-        Path m = open(Files.createDirectories(world.resolve("model-" + file)));
+        Path m = open(Files.createDirectories(world.resolve("model-" + file + "-" + System.nanoTime())));
         try (Stream<Path> s = Files.list(model)) {
             for (Path f : s.toList()) readable(Files.copy(f, m.resolve(f.getFileName())));
         }

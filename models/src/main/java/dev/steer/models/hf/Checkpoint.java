@@ -76,6 +76,10 @@ public final class Checkpoint implements TensorSource, AutoCloseable {
     public static Path configFile(Path dir) {
         if (!Files.exists(dir)) throw new BadInputException("model directory " + dir + " does not exist");
         if (!Files.isDirectory(dir)) throw new BadInputException("model directory " + dir + " is not a directory");
+        // Without these its files look absent, and "no config.json" would send the user looking in the wrong place.
+        if (!Files.isReadable(dir) || !Files.isExecutable(dir)) {
+            throw new BadInputException("model directory " + dir + ": permission denied (this user may not list or enter it)");
+        }
         Path config = dir.resolve("config.json");
         if (!Files.isRegularFile(config)) {
             throw new BadInputException(dir + ": no config.json (not a Hugging Face model directory?)");
