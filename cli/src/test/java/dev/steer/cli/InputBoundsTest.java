@@ -153,6 +153,10 @@ class InputBoundsTest {
         Files.writeString(dir.resolve("model.safetensors.index.json"), index.toString());
         BadInputTest.assertBad(BadInputTest.generate(dir), "model.safetensors.index.json", "../outside/x.safetensors", "outside the model directory");
         BadInputTest.assertBad(CliRun.of("info", "--model", dir.toString()), "outside the model directory");
+        // An absolute path is refused as well.
+        for (var e : map.entrySet()) map.addProperty(e.getKey(), outside.resolve("x.safetensors").toAbsolutePath().toString());
+        Files.writeString(dir.resolve("model.safetensors.index.json"), index.toString());
+        BadInputTest.assertBad(CliRun.of("info", "--model", dir.toString()), "outside the model directory");
     }
 
     /** Two tensors whose data_offsets share bytes (layer 0's k and v projections, same size): refused. */
