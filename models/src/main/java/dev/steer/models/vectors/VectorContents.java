@@ -122,7 +122,7 @@ public record VectorContents(Path file, String format, String dtype, List<Entry>
     }
 
     /** 0-3, 7, 9-12: layers as runs. */
-    static String ranges(List<Integer> layers) {
+    public static String ranges(List<Integer> layers) {
         if (layers.isEmpty()) return "none";
         StringBuilder s = new StringBuilder();
         int i = 0;

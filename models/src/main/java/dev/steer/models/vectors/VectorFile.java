@@ -55,11 +55,41 @@ public final class VectorFile {
         return open(file).select(key);
     }
 
+    /**
+     * The vector a command steering {@code layer} takes from {@code file}: the one {@code key} picks; else, from a
+     * GGUF control vector, {@code direction.layer} (its layers named when it lacks that one); else the file's only one.
+     */
+    public static SteeringVector read(Path file, String key, int layer) {
+        if (key == null && isLayered(file)) return open(file).atLayer(layer);
+        return read(file, key);
+    }
+
     /** Whether {@code file}'s name ends in an extension steer reads vectors from. */
     public static boolean isVectorFile(Path file) {
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         for (String ext : EXTENSIONS) if (name.endsWith(ext)) return true;
         return false;
+    }
+
+    /** Whether the format names each vector's layer (a GGUF control vector), so a spec's layer picks the vector. */
+    public static boolean isLayered(Path file) {
+        return file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".gguf");
+    }
+
+    /**
+     * A one-line warning when {@code v}'s file names a model that is not a Gemma-2 one (steer runs only those):
+     * GGUF {@code controlvector.model_hint}, steer's safetensors {@code model}. Null when it names none, names
+     * "unknown", or a Gemma or steer random model. A warning, not a refusal: hints are loose ("llama" for any
+     * Llama) and the hidden-size check refuses what cannot fit.
+     */
+    public static String modelMismatch(SteeringVector v) {
+        String model = v.provenance().model();
+        if (model == null || model.isBlank() || model.equalsIgnoreCase("unknown")) return null;
+        String m = model.toLowerCase(Locale.ROOT);
+        if (m.contains("gemma") || m.startsWith("random:")) return null;
+        String field = v.provenance().metadata().containsKey(GgufFile.MODEL_HINT) ? GgufFile.MODEL_HINT : "model";
+        String file = v.source().contains("#") ? v.source().substring(0, v.source().lastIndexOf('#')) : v.source();
+        return file + " names model '" + model + "' (" + field + "), not a Gemma-2 model: it was likely made for another model";
     }
 
     /** The extensions {@link #read} and {@link #open} know. */
