@@ -127,6 +127,19 @@ final class TorchFile {
                     stack.add(allowed(String.valueOf(module), String.valueOf(name)));
                     return NO_RETURN_VALUE;
                 }
+                case Opcodes.EMPTY_DICT -> {
+                    // Python dicts keep insertion order (a state dict's layers in order); Pyrolite's HashMap would not.
+                    stack.add(new LinkedHashMap<>());
+                    return NO_RETURN_VALUE;
+                }
+                case Opcodes.SETITEMS -> {
+                    // Pyrolite gathers the items in a HashMap first; added in order here, as Python does.
+                    List<Object> items = stack.pop_all_since_marker();
+                    @SuppressWarnings("unchecked")
+                    Map<Object, Object> dict = (Map<Object, Object>) stack.peek();
+                    for (int i = 0; i + 1 < items.size(); i += 2) dict.put(items.get(i), items.get(i + 1));
+                    return NO_RETURN_VALUE;
+                }
                 case Opcodes.INST -> {
                     // Protocol 0's class-and-call in one opcode: torch never writes it.
                     String module = PickleUtils.readline(input), name = PickleUtils.readline(input);
