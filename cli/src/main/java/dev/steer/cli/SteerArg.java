@@ -141,6 +141,7 @@ record SteerArg(int layer, Mode mode, double value, Path file, Positions positio
         Map<Path, VectorContents> opened = new HashMap<>();
         Map<String, SteeringVector> read = new HashMap<>();
         Set<Path> warned = new HashSet<>();
+        List<String> warnings = new ArrayList<>();
         List<SteerArg> expanded = new ArrayList<>();
         List<SteeringSpec> fixed = new ArrayList<>();
         List<RatioSpec> ratios = new ArrayList<>();
@@ -166,12 +167,14 @@ record SteerArg(int layer, Mode mode, double value, Path file, Positions positio
                 }
                 if (err != null && warned.add(a.file)) {
                     String w = VectorFile.modelMismatch(v);
-                    if (w != null) err.println("steer: warning: " + w);
+                    if (w != null) warnings.add(w);
                 }
                 expanded.add(a);
                 resolveOne(a, v, positions, dims, fixed, ratios);
             }
         }
+        // Warned only once every spec passed its checks: bad input stays one line on stderr.
+        for (String w : warnings) err.println("steer: warning: " + w);
         return new Steering(List.copyOf(expanded), List.copyOf(fixed), List.copyOf(ratios));
     }
 

@@ -35,6 +35,7 @@ public final class VectorRegistry {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.\\-]+");
 
     private final Map<String, Entry> byName = new LinkedHashMap<>();
+    private final List<String> warnings = new java.util.ArrayList<>();
 
     private VectorRegistry() {
     }
@@ -94,6 +95,8 @@ public final class VectorRegistry {
                 r.add(new Entry(name, v, Integer.parseInt(m.group(2)), f), "--vectors " + dir, dims);
             }
         }
+        // Warned only once every vector registered: bad input stays one line on stderr.
+        if (err != null) for (String w : r.warnings) err.println("steer: warning: " + w);
         return r;
     }
 
@@ -108,7 +111,7 @@ public final class VectorRegistry {
 
     private void warn(SteeringVector v, PrintWriter err) {
         String w = err == null ? null : VectorFile.modelMismatch(v);
-        if (w != null) err.println("steer: warning: " + w);
+        if (w != null) warnings.add(w);
     }
 
     private void add(Entry e, String flag, ModelDims dims) {
