@@ -84,8 +84,6 @@ final class RatioCommand implements Callable<Integer> {
             throw new BadInputException("--target-ratio: must be a finite number >= 0, was " + strength.targetRatio);
         int batchSize = prompting.batchSize();
         SteeringVector v = VectorFile.read(vector, vectorKey, layer);
-        String foreign = VectorFile.modelMismatch(v);
-        if (foreign != null) spec.commandLine().getErr().println("steer: warning: " + foreign);
         double vNorm = v.norm();
         if (strength.targetRatio != null && !(vNorm > 0))
             throw new BadInputException("--vector " + vector + ": the vector is all zeros, so no coefficient reaches a ratio");
@@ -104,6 +102,9 @@ final class RatioCommand implements Callable<Integer> {
             if (v.values().length != m.lm().dims().hidden())
                 throw new BadInputException("--vector " + vector + ": vector has " + v.values().length
                         + " elements, the model's hidden size is " + m.lm().dims().hidden());
+            // Warned once the vector fits: bad input stays one line on stderr.
+            String foreign = VectorFile.modelMismatch(v);
+            if (foreign != null) spec.commandLine().getErr().println("steer: warning: " + foreign);
             List<int[]> ids = new ArrayList<>();
             for (String t : texts) ids.add(m.encodePrompt(t, prompting.chat, flag));
             ActivationNorm h = PromptNorms.activationNorm(m.lm(), ids, layer, batchSize);

@@ -76,7 +76,7 @@ record SteerArg(int layer, Mode mode, double value, Path file, Positions positio
             try {
                 layer = Integer.parseInt(parts[0].trim());
             } catch (NumberFormatException e) {
-                throw new BadInputException("--steer '" + value + "': layer '" + parts[0] + "' is not an integer (or 'all', for every layer of a GGUF control vector)");
+                throw new BadInputException("--steer '" + value + "': layer '" + parts[0] + "' is not an integer");
             }
         }
         String file = parts[2];

@@ -5,17 +5,11 @@ import dev.steer.engine.BadInputException;
 import dev.steer.engine.steering.SteeringVector;
 import dev.steer.engine.steering.VectorProvenance;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,6 +28,7 @@ final class GgufFile {
     static final String MODEL_HINT = "controlvector.model_hint";
     static final String LAYER_COUNT = "controlvector.layer_count";
 
+    private static final Gson GSON = new Gson();
     private static final int MAGIC = 0x46554747;   // "GGUF" read little-endian
     private static final int DEFAULT_ALIGNMENT = 32;
     private static final int GGML_F32 = 0, GGML_F16 = 1, GGML_BF16 = 30;
@@ -68,7 +63,7 @@ final class GgufFile {
             String key = string(file, b);
             Object v = value(file, b, b.getInt(), key);
             raw.put(key, v);
-            meta.put(key, v instanceof String s ? s : new Gson().toJson(v));
+            meta.put(key, v instanceof String s ? s : GSON.toJson(v));
         }
         Object arch = raw.get("general.architecture");
         if (!ARCHITECTURE.equals(arch))
