@@ -20,7 +20,7 @@ final class EvalOptions {
     String trait;
 
     @Option(names = "--vectors", required = true, paramLabel = "DIR",
-            description = "Directory of steering vectors named {method}_layer{L}.safetensors (as steer extract writes them).")
+            description = "Directory of steering vectors named {method}_layer{L}.safetensors, or one {method}.gguf control vector holding every layer (as steer extract writes them).")
     Path vectors;
 
     @Option(names = "--layers", required = true, paramLabel = "L,...", description = "Layers to steer: a list 6,12,18, a range 4-8, a mix, or all.")

@@ -153,17 +153,31 @@ final class EvalSession implements AutoCloseable {
                 p.pooling(), p.trait(), p.metadata()));
     }
 
-    /** Reads DIR/{method}_layer{L}.safetensors for every layer, naming the missing file if one is absent. */
+    /**
+     * Reads DIR/{method}_layer{L}.safetensors for every layer, or {@code direction.L} of DIR/{method}.gguf where that
+     * file is absent (a GGUF control vector holds every layer), naming what is missing if neither has the layer.
+     */
     static Map<Integer, SteeringVector> readVectors(Path dir, String method, List<Integer> layers) {
         if (!method.matches("[A-Za-z0-9_]+"))
             throw new BadInputException("--method '" + method + "': expected a method name such as mean_diff or probe");
         if (!Files.isDirectory(dir)) throw new BadInputException("--vectors " + dir + ": not a directory");
         Map<Integer, SteeringVector> out = new LinkedHashMap<>();
+        Path gguf = dir.resolve(method + ".gguf");
+        dev.steer.models.vectors.VectorContents control = null;
         for (int l : layers) {
             Path f = dir.resolve(method + "_layer" + l + ".safetensors");
+            if (!Files.isRegularFile(f) && Files.isRegularFile(gguf)) {
+                if (control == null) control = VectorFile.open(gguf);
+                try {
+                    out.put(l, control.atLayer(l));
+                } catch (BadInputException e) {
+                    throw new BadInputException("--vectors " + dir + ": no " + f.getFileName() + " for layer " + l + ", and " + e.getMessage(), e);
+                }
+                continue;
+            }
             if (!Files.isRegularFile(f))
                 throw new BadInputException("--vectors " + dir + ": no " + f.getFileName() + " for layer " + l
-                        + " (expected {method}_layer{L}.safetensors, as steer extract writes)");
+                        + " (expected {method}_layer{L}.safetensors or {method}.gguf, as steer extract writes)");
             out.put(l, VectorFile.read(f, null));
         }
         return out;

@@ -79,6 +79,12 @@ final class ExtractCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (created if missing).")
     Path out;
 
+    @Option(names = "--vector-format", defaultValue = "safetensors", paramLabel = "F",
+            description = "safetensors: OUT/{method}_layer{L}.safetensors per layer; gguf: OUT/{method}.gguf, a control vector "
+                    + "holding every layer as direction.L (F32), readable by llama.cpp's --control-vector and repeng "
+                    + "(layer 0 has no slot there: skipped with a warning). --format stays the stdout format. Default: ${DEFAULT-VALUE}.")
+    String vectorFormat;
+
     @Mixin
     PromptOptions prompting;
 
@@ -88,6 +94,9 @@ final class ExtractCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         List<Method> methodList = Method.parseList(methods, "--method");
+        if (!vectorFormat.equals("safetensors") && !vectorFormat.equals("gguf"))
+            throw new BadInputException("--vector-format: '" + vectorFormat + "' is not one of safetensors, gguf");
+        boolean gguf = vectorFormat.equals("gguf");
         int batchSize = prompting.batchSize();
         List<String> posText, negText;
         String traitName, posFlag, negFlag;
@@ -108,9 +117,18 @@ final class ExtractCommand implements Callable<Integer> {
         if (negText.isEmpty()) throw new BadInputException(negFlag + ": no negative prompts");
         try (Backend b = modelOptions.openBackend(); LoadedModel m = modelOptions.load(b)) {
             int[] layerList = LayerSelection.parse(layers, m.lm().dims().layers(), "--layers");
+            if (gguf && java.util.Arrays.stream(layerList).allMatch(l -> l == 0))
+                throw new BadInputException("--layers " + layers + ": --vector-format gguf has no slot for layer 0 "
+                        + "(llama.cpp adds direction.N to block N's output, N >= 1); choose other layers or --vector-format safetensors");
+            if (gguf && java.util.Arrays.stream(layerList).anyMatch(l -> l == 0))
+                spec.commandLine().getErr().println("steer: warning: --vector-format gguf: layer 0 has no slot in a GGUF control vector "
+                        + "(llama.cpp rejects direction.0); it is extracted and printed but not written");
             List<int[]> pos1 = encode(m, posText, posFlag), neg1 = encode(m, negText, negFlag);
             List<String> planned = new ArrayList<>();
-            for (int l : layerList) for (Method mt : methodList) planned.add(fileName(mt, l));
+            for (int l : layerList) for (Method mt : methodList) {
+                String name = fileName(mt, l);
+                if (name != null && !planned.contains(name)) planned.add(name);
+            }
             // All or nothing: a run that fails at any point leaves --out as it was (OutputDirectory).
             try (OutputDirectory dir = OutputDirectory.prepare(out, "--out", planned)) {
                 List<ExtractedVector> vectors;
@@ -121,8 +139,12 @@ final class ExtractCommand implements Callable<Integer> {
                         progress.rows(n);
                     });
                 }
-                List<String> names = vectors.stream().map(ExtractCommand::fileName).toList();
-                dir.writeAll(names, (file, i) -> VectorFile.write(file, vectors.get(i).vector(), metadata(m, traitName, vectors.get(i))));
+                        dir.writeAll(methodList.stream().map(mt -> mt.label() + ".gguf").toList(),
+                            (file, i) -> writeGguf(file, m, traitName, methodList.get(i), vectors));
+                } else {
+                    List<String> names = vectors.stream().map(this::fileName).toList();
+                    dir.writeAll(names, (file, i) -> VectorFile.write(file, vectors.get(i).vector(), metadata(m, traitName, vectors.get(i))));
+                }
                 print(m, traitName, pooling, methodList, layerList, dir, vectors);
             }
         }
@@ -135,12 +157,41 @@ final class ExtractCommand implements Callable<Integer> {
         return ids;
     }
 
-    static String fileName(ExtractedVector v) {
+    /** The file {@code v} is written to; null for layer 0 in a GGUF, which has no slot for it. */
+    String fileName(ExtractedVector v) {
         return fileName(v.method(), v.layer());
     }
 
-    static String fileName(Method method, int layer) {
+    String fileName(Method method, int layer) {
+        if (vectorFormat.equals("gguf")) return layer == 0 ? null : method.label() + ".gguf";
         return method.label() + "_layer" + layer + ".safetensors";
+    }
+
+    /**
+     * OUT/{method}.gguf: every layer >= 1 of one method as direction.L, steer's provenance as extra keys
+     * (controlvector.method, trait, model, position, and per layer controlvector.vector_norm.L, activation_norm.L,
+     * ratio_at_coef_1.L, heldout_accuracy.L, cohens_d.L, as EasySteer indexes per-layer keys).
+     */
+    private void writeGguf(Path file, LoadedModel m, String trait, Method method, List<ExtractedVector> vectors) {
+        java.util.SortedMap<Integer, float[]> byLayer = new java.util.TreeMap<>();
+        Map<String, Object> extra = new LinkedHashMap<>();
+        extra.put("controlvector.method", method.label());
+        extra.put("controlvector.trait", trait);
+        extra.put("controlvector.model", m.source());
+        extra.put("controlvector.position", pooling.label());
+        extra.put("controlvector.chat", Boolean.toString(prompting.chat));
+        for (ExtractedVector v : vectors) {
+            if (v.method() != method || v.layer() == 0) continue;
+            byLayer.put(v.layer(), v.vector());
+            extra.put("controlvector.n_pos", v.positives());
+            extra.put("controlvector.n_neg", v.negatives());
+            extra.put("controlvector.vector_norm." + v.layer(), v.vectorNorm());
+            extra.put("controlvector.activation_norm." + v.layer(), v.activationNorm());
+            extra.put("controlvector.ratio_at_coef_1." + v.layer(), v.ratio());
+            extra.put("controlvector.heldout_accuracy." + v.layer(), v.heldoutAccuracy());
+            extra.put("controlvector.cohens_d." + v.layer(), v.cohensD());
+        }
+        VectorFile.writeGguf(file, byLayer, "gemma2", extra);
     }
 
     private Map<String, String> metadata(LoadedModel m, String trait, ExtractedVector v) {
@@ -187,7 +238,8 @@ final class ExtractCommand implements Callable<Integer> {
                 r.put("layer", v.layer());
                 r.put("hook", HookPoint.residPost(v.layer()).name());
                 r.put("method", v.method().label());
-                r.put("file", dir.resolve(fileName(v)).toString());
+                String name = fileName(v);
+                r.put("file", name == null ? null : dir.resolve(name).toString());
                 r.put("vector_norm", v.vectorNorm());
                 r.put("activation_norm", v.activationNorm());
                 r.put("ratio", v.ratio());

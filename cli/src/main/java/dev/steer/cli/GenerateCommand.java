@@ -58,16 +58,18 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Sampling seed (each row samples with its own generator seeded with S). Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--steer", paramLabel = "LAYER:COEF|ratio=R:FILE[:all|prompt|response]", converter = SteerArg.Converter.class,
+    @Option(names = "--steer", paramLabel = "LAYER|all:COEF|ratio=R:FILE[#KEY][:all|prompt|response]", converter = SteerArg.Converter.class,
             description = {"Steering: COEF x v at blocks.LAYER.hook_resid_post, or ratio=R to resolve the coefficient per "
-                    + "prompt as R x ||h|| / ||v||. FILE: vector file .json (flat array) or .safetensors. An optional "
+                    + "prompt as R x ||h|| / ||v||. FILE: vector file .json (flat array), .safetensors, .gguf (a control "
+                    + "vector: LAYER picks direction.LAYER; LAYER all steers every layer it has), .pt (torch.save) or .npy; "
+                    + "#KEY picks one vector of several for this spec (a dict key, stack indices such as -1,15). An optional "
                     + "last part :all, :prompt or :response sets where this spec adds (default: --positions); it is "
                     + "recognised only when the last ':'-separated part is exactly one of those words, anything else "
                     + "is part of the file name. Repeat for multi-layer steering.",
                     "e.g. 12:8.5:v.json, 12:ratio=0.6:v.json:response, 3:ratio=-0.4:w.json"})
     List<SteerArg> steer = new ArrayList<>();
 
-    @Option(names = "--vector-key", paramLabel = "NAME", description = "Tensor to use from a .safetensors vector file holding several.")
+    @Option(names = "--vector-key", paramLabel = "NAME", description = "Vector to use from a file holding several (a tensor name, dict key or stack indices), for --steer specs without #KEY.")
     String vectorKey;
 
     @Option(names = "--positions", defaultValue = "all", paramLabel = "WHERE",
@@ -93,7 +95,7 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() {
         // Checked against the config's dims, before the weights load.
         ModelDims dims = steer.isEmpty() && telemetryLayers == null ? null : LoadedModel.inspect(modelOptions.model).dims();
-        SteerArg.Steering steering = SteerArg.resolve(steer, vectorKey, positions, dims);
+        SteerArg.Steering steering = SteerArg.resolve(steer, vectorKey, positions, dims, spec.commandLine().getErr());
         int[] measured = telemetryLayers == null ? new int[0] : LayerSelection.parse(telemetryLayers, dims.layers(), "--telemetry-layers");
         GenerationOptions opts = new GenerationOptions(maxNewTokens, temperature, topP, seed, !noStop, null, false).measuring(measured);
         try (Backend b = modelOptions.openBackend(); LoadedModel m = modelOptions.load(b)) {
@@ -104,7 +106,7 @@ final class GenerateCommand implements Callable<Integer> {
                 reqs.add(new GenerationRequest(ids, steering.forPrompt(m.lm(), ids)));
             }
             List<GenerationResult> results = new Generator(m.lm()).generate(reqs, opts);
-            print(m, results);
+            print(m, results, steering.args());
         }
         return 0;
     }
@@ -113,7 +115,7 @@ final class GenerateCommand implements Callable<Integer> {
      * The {@code --steer} each steered telemetry entry reports, in entry order: entries come per layer, ascending,
      * and within a layer in the order the specs were given; unsteered (measured) entries get null.
      */
-    private List<SteerArg> argsOf(List<HookTelemetry> entries) {
+    private static List<SteerArg> argsOf(List<HookTelemetry> entries, List<SteerArg> steer) {
         List<SteerArg> byLayer = new ArrayList<>(steer);
         byLayer.sort(java.util.Comparator.comparingInt(SteerArg::layer));
         List<SteerArg> out = new ArrayList<>();
@@ -122,13 +124,14 @@ final class GenerateCommand implements Callable<Integer> {
         return out;
     }
 
-    private void print(LoadedModel m, List<GenerationResult> results) {
+    /** {@code steer}: the specs as resolved ({@code all} expanded to one per layer). */
+    private void print(LoadedModel m, List<GenerationResult> results, List<SteerArg> steer) {
         var out = spec.commandLine().getOut();
         List<Map<String, Object>> rows = new ArrayList<>();
         for (int i = 0; i < results.size(); i++) {
             GenerationResult r = results.get(i);
             String text = m.tokenizer().decode(r.tokens());
-            List<SteerArg> args = argsOf(r.telemetry());
+            List<SteerArg> args = argsOf(r.telemetry(), steer);
             if (format.json()) {
                 Map<String, Object> o = new LinkedHashMap<>();
                 o.put("prompt", prompts.get(i));

@@ -55,10 +55,10 @@ final class RatioCommand implements Callable<Integer> {
     @Mixin
     OutputFormat format;
 
-    @Option(names = "--vector", required = true, paramLabel = "FILE", description = "Steering vector: .json (flat array) or .safetensors.")
+    @Option(names = "--vector", required = true, paramLabel = "FILE", description = "Steering vector: .json (flat array), .safetensors, .gguf (direction.L of a control vector), .pt or .npy.")
     Path vector;
 
-    @Option(names = "--vector-key", paramLabel = "NAME", description = "Tensor to use from a .safetensors file holding several.")
+    @Option(names = "--vector-key", paramLabel = "NAME", description = "Vector to use from a file holding several: a tensor name, dict key or stack indices (e.g. -1,15).")
     String vectorKey;
 
     @Option(names = "--layer", required = true, paramLabel = "L", description = "Hooked layer (blocks.L.hook_resid_post).")
@@ -83,7 +83,7 @@ final class RatioCommand implements Callable<Integer> {
         if (strength.targetRatio != null && !(strength.targetRatio >= 0 && Double.isFinite(strength.targetRatio)))
             throw new BadInputException("--target-ratio: must be a finite number >= 0, was " + strength.targetRatio);
         int batchSize = prompting.batchSize();
-        SteeringVector v = VectorFile.read(vector, vectorKey);
+        SteeringVector v = VectorFile.read(vector, vectorKey, layer);
         double vNorm = v.norm();
         if (strength.targetRatio != null && !(vNorm > 0))
             throw new BadInputException("--vector " + vector + ": the vector is all zeros, so no coefficient reaches a ratio");
@@ -102,6 +102,9 @@ final class RatioCommand implements Callable<Integer> {
             if (v.values().length != m.lm().dims().hidden())
                 throw new BadInputException("--vector " + vector + ": vector has " + v.values().length
                         + " elements, the model's hidden size is " + m.lm().dims().hidden());
+            // Warned once the vector fits: bad input stays one line on stderr.
+            String foreign = VectorFile.modelMismatch(v);
+            if (foreign != null) spec.commandLine().getErr().println("steer: warning: " + foreign);
             List<int[]> ids = new ArrayList<>();
             for (String t : texts) ids.add(m.encodePrompt(t, prompting.chat, flag));
             ActivationNorm h = PromptNorms.activationNorm(m.lm(), ids, layer, batchSize);

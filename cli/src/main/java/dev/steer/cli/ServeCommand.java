@@ -43,10 +43,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "8000", paramLabel = "PORT", description = "Port to bind; 0 picks a free one. Default: ${DEFAULT-VALUE}.")
     int port;
 
-    @Option(names = "--vector", paramLabel = "NAME=FILE", description = "Register a vector file (.json or .safetensors) under NAME (repeatable).")
+    @Option(names = "--vector", paramLabel = "NAME=FILE", description = "Register a vector file (.json, .safetensors, .pt, .npy; FILE#KEY picks one of several) under NAME; a .gguf control vector registers each layer N as NAME_layerN (repeatable).")
     List<String> vectors = new ArrayList<>();
 
-    @Option(names = "--vectors", paramLabel = "DIR", description = "Register every {method}_layer{L}.safetensors in DIR as {method}_layer{L} (repeatable).")
+    @Option(names = "--vectors", paramLabel = "DIR", description = "Register every {method}_layer{L}.safetensors in DIR as {method}_layer{L}, and each layer N of every {method}.gguf as {method}_layerN (repeatable).")
     List<Path> vectorDirs = new ArrayList<>();
 
     @Option(names = "--max-batch", defaultValue = "64", paramLabel = "N", description = "Rows decoded together. Default: ${DEFAULT-VALUE}.")
@@ -93,7 +93,7 @@ final class ServeCommand implements Callable<Integer> {
             throw new BadInputException("--max-new-tokens-limit: must be in 1.." + (context - 1) + " (below the context " + context + "), was " + limit);
         int[] layers = telemetryLayers == null ? new int[] {dims.layers() / 2} : telemetryLayers.stream().mapToInt(Integer::intValue).toArray();
         for (int l : layers) HookPoint.residPost(l).checkIn(dims, "--telemetry-layers");
-        VectorRegistry registry = VectorRegistry.load(vectors, vectorDirs, dims);
+        VectorRegistry registry = VectorRegistry.load(vectors, vectorDirs, dims, spec.commandLine().getErr());
         String name = servedModelName != null ? servedModelName : dir.toAbsolutePath().normalize().getFileName().toString();
         if (name.isBlank()) throw new BadInputException("--served-model-name: must not be empty");
 

@@ -8,36 +8,58 @@ import dev.steer.engine.steering.Positions;
 import dev.steer.engine.steering.RatioSpec;
 import dev.steer.engine.steering.SteeringSpec;
 import dev.steer.engine.steering.SteeringVector;
+import dev.steer.models.vectors.VectorContents;
 import dev.steer.models.vectors.VectorFile;
 import picocli.CommandLine.ITypeConverter;
 
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
- * {@code --steer LAYER:COEF:FILE[:POSITIONS]} or {@code --steer LAYER:ratio=R:FILE[:POSITIONS]} as written:
- * {@link Converter} parses the text and touches no file; {@link #resolve} reads the vectors (.json or .safetensors)
- * and checks every spec against the model, once; {@link Steering#forPrompt} resolves ratio specs per prompt.
+ * {@code --steer LAYER:COEF:FILE[#KEY][:POSITIONS]} or {@code --steer LAYER:ratio=R:FILE[#KEY][:POSITIONS]} as
+ * written: {@link Converter} parses the text and touches no file; {@link #resolve} reads the vectors (any file
+ * {@link VectorFile} reads) and checks every spec against the model, once; {@link Steering#forPrompt} resolves
+ * ratio specs per prompt.
  * <p>
  * The file is everything after the second ':'. It ends in a POSITIONS suffix only when its last ':'-separated part
  * is exactly {@code all}, {@code prompt} or {@code response}; any other last part (a path with a ':' in it) is part
  * of the file name. {@code positions} is null where none was written: the command's {@code --positions} applies.
+ * A {@code #KEY} after the file picks one vector of several for this spec alone (a dict key, stack indices such as
+ * {@code -1,15}, a GGUF {@code direction.N}). A GGUF control vector's layer comes from the spec: {@code 12:...}
+ * takes {@code direction.12}, and LAYER {@code all} steers every layer the file has (llama.cpp's
+ * {@code --control-vector}), one spec per layer.
  *
- * @param mode  whether {@code value} is a coefficient or a perturbation ratio
- * @param value the coefficient ({@link Mode#COEF}, NaN kept for the spec to refuse) or the ratio ({@link Mode#RATIO},
- *              finite, negative for the negative direction)
+ * @param mode       whether {@code value} is a coefficient or a perturbation ratio
+ * @param value      the coefficient ({@link Mode#COEF}, NaN kept for the spec to refuse) or the ratio
+ *                   ({@link Mode#RATIO}, finite, negative for the negative direction)
+ * @param key        the vector to pick from the file ({@code #KEY}), null for none
+ * @param everyLayer LAYER was {@code all}: {@code layer} is meaningless until {@link #resolve} expands it
  */
-record SteerArg(int layer, Mode mode, double value, Path file, Positions positions) {
+record SteerArg(int layer, Mode mode, double value, Path file, Positions positions, String key, boolean everyLayer) {
     enum Mode { COEF, RATIO }
 
     static final String RATIO_PREFIX = "ratio=";
+    static final String EVERY_LAYER = "all";
 
     /** A coefficient spec at the command's default positions (the form earlier versions had). */
     SteerArg(int layer, double coef, Path file) {
         this(layer, Mode.COEF, coef, file, null);
+    }
+
+    /** A spec at one layer taking the file's only vector (or the one its layer picks). */
+    SteerArg(int layer, Mode mode, double value, Path file, Positions positions) {
+        this(layer, mode, value, file, positions, null, false);
+    }
+
+    /** The file as written, with its key: what messages name. */
+    String fileText() {
+        return key == null ? file.toString() : file + "#" + key;
     }
 
     boolean isRatio() {
@@ -48,11 +70,14 @@ record SteerArg(int layer, Mode mode, double value, Path file, Positions positio
         String[] parts = value.split(":", 3);
         if (parts.length != 3 || parts[2].isEmpty())
             throw new BadInputException("--steer '" + value + "': expected LAYER:COEF:VECTOR_FILE, e.g. 12:8.5:vectors/optimism.safetensors");
-        int layer;
-        try {
-            layer = Integer.parseInt(parts[0].trim());
-        } catch (NumberFormatException e) {
-            throw new BadInputException("--steer '" + value + "': layer '" + parts[0] + "' is not an integer");
+        int layer = -1;
+        boolean every = parts[0].trim().equals(EVERY_LAYER);
+        if (!every) {
+            try {
+                layer = Integer.parseInt(parts[0].trim());
+            } catch (NumberFormatException e) {
+                throw new BadInputException("--steer '" + value + "': layer '" + parts[0] + "' is not an integer");
+            }
         }
         String file = parts[2];
         Positions positions = null;
@@ -66,6 +91,17 @@ record SteerArg(int layer, Mode mode, double value, Path file, Positions positio
                 throw new BadInputException("--steer '" + value + "': no vector file before ':" + word
                         + "'; expected LAYER:COEF:VECTOR_FILE:" + word + ", e.g. 12:8.5:vectors/optimism.safetensors:" + word);
         }
+        String key = null;
+        int hash = file.lastIndexOf('#');
+        if (hash >= 0) {
+            key = file.substring(hash + 1);
+            file = file.substring(0, hash);
+            if (file.isEmpty() || key.isBlank())
+                throw new BadInputException("--steer '" + value + "': expected FILE#KEY with both parts, e.g. 12:8.5:mean_diffs.pt#-1,12");
+            if (every)
+                throw new BadInputException("--steer '" + value + "': 'all' steers every layer of the file, '#" + key
+                        + "' picks one vector: give a layer with the key, or no key with 'all'");
+        }
         String strength = parts[1].trim();
         if (strength.startsWith(RATIO_PREFIX)) {
             String r = strength.substring(RATIO_PREFIX.length()).trim();
@@ -77,7 +113,7 @@ record SteerArg(int layer, Mode mode, double value, Path file, Positions positio
             }
             if (!Double.isFinite(ratio))
                 throw new BadInputException("--steer '" + value + "': ratio '" + r + "' is not a finite number");
-            return new SteerArg(layer, Mode.RATIO, ratio, Path.of(file), positions);
+            return new SteerArg(layer, Mode.RATIO, ratio, Path.of(file), positions, key, every);
         }
         double coef;
         try {
@@ -85,21 +121,66 @@ record SteerArg(int layer, Mode mode, double value, Path file, Positions positio
         } catch (NumberFormatException e) {
             throw new BadInputException("--steer '" + value + "': coefficient '" + parts[1] + "' is not a number");
         }
-        return new SteerArg(layer, Mode.COEF, coef, Path.of(file), positions);
+        return new SteerArg(layer, Mode.COEF, coef, Path.of(file), positions, key, every);
+    }
+
+    /** {@link #resolve} without warnings (tests). */
+    static Steering resolve(List<SteerArg> args, String vectorKey, Positions positions, ModelDims dims) {
+        return resolve(args, vectorKey, positions, dims, null);
     }
 
     /**
-     * The steering as given: coefficient specs ready, ratio specs waiting for a prompt. Each vector file is read once
-     * ({@code vectorKey} picks a tensor of a .safetensors file holding several) and every spec checked against
-     * {@code dims} (layer in range, vector length = hidden size, finite coef, a non-zero vector for a ratio), all
-     * before any weight loads. {@code positions}: the default for specs that name none.
+     * The steering as given: coefficient specs ready, ratio specs waiting for a prompt, {@code all} specs expanded to
+     * one per layer of their file. Each vector file is read once; a spec's vector is its {@code #KEY}'s, else a
+     * GGUF file's vector for the spec's layer, else the one {@code vectorKey} picks (or the file's only one). Every
+     * spec is checked against {@code dims} (layer in range, vector length = hidden size, finite coef, a non-zero
+     * vector for a ratio), all before any weight loads. {@code positions}: the default for specs that name none.
+     * {@code err}: where a vector file naming another model is warned about (null: not warned).
      */
-    static Steering resolve(List<SteerArg> args, String vectorKey, Positions positions, ModelDims dims) {
-        Map<Path, SteeringVector> read = new HashMap<>();
+    static Steering resolve(List<SteerArg> args, String vectorKey, Positions positions, ModelDims dims, PrintWriter err) {
+        Map<Path, VectorContents> opened = new HashMap<>();
+        Map<String, SteeringVector> read = new HashMap<>();
+        Set<Path> warned = new HashSet<>();
+        List<String> warnings = new ArrayList<>();
+        List<SteerArg> expanded = new ArrayList<>();
         List<SteeringSpec> fixed = new ArrayList<>();
         List<RatioSpec> ratios = new ArrayList<>();
-        for (SteerArg a : args) {
-            SteeringVector v = read.computeIfAbsent(a.file, f -> VectorFile.read(f, vectorKey));
+        for (SteerArg given : args) {
+            boolean layered = VectorFile.isLayered(given.file);
+            VectorContents contents = layered ? opened.computeIfAbsent(given.file, VectorFile::open) : null;
+            List<SteerArg> specs = new ArrayList<>();
+            if (given.everyLayer) {
+                if (!layered)
+                    throw new BadInputException("--steer " + given.file + ": LAYER 'all' needs a file with one vector per layer (a GGUF control vector); name a layer");
+                for (int l : contents.layers())
+                    specs.add(new SteerArg(l, given.mode, given.value, given.file, given.positions, null, false));
+                if (specs.isEmpty()) throw new BadInputException("--steer " + given.file + ": holds no direction.N tensor");
+            } else {
+                specs.add(given);
+            }
+            for (SteerArg a : specs) {
+                SteeringVector v;
+                if (contents != null) v = a.key != null ? contents.select(a.key) : contents.atLayer(a.layer);
+                else {
+                    String k = a.key != null ? a.key : vectorKey;
+                    v = read.computeIfAbsent(a.file + "#" + k, x -> VectorFile.read(a.file, k));
+                }
+                if (err != null && warned.add(a.file)) {
+                    String w = VectorFile.modelMismatch(v);
+                    if (w != null) warnings.add(w);
+                }
+                expanded.add(a);
+                resolveOne(a, v, positions, dims, fixed, ratios);
+            }
+        }
+        // Warned only once every spec passed its checks: bad input stays one line on stderr.
+        for (String w : warnings) err.println("steer: warning: " + w);
+        return new Steering(List.copyOf(expanded), List.copyOf(fixed), List.copyOf(ratios));
+    }
+
+    private static void resolveOne(SteerArg a, SteeringVector v, Positions positions, ModelDims dims,
+                                   List<SteeringSpec> fixed, List<RatioSpec> ratios) {
+        {
             Positions where = a.positions != null ? a.positions : positions;
             if (a.isRatio()) {
                 // Checked as a coefficient spec would be (layer, length), then as a ratio (a non-zero vector).
@@ -113,7 +194,6 @@ record SteerArg(int layer, Mode mode, double value, Path file, Positions positio
                 fixed.add(spec);
             }
         }
-        return new Steering(List.copyOf(args), List.copyOf(fixed), List.copyOf(ratios));
     }
 
     /** {@code --steer} read and checked: {@link #forPrompt} gives one prompt's specs, in the order written. */

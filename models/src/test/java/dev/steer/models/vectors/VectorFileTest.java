@@ -104,8 +104,10 @@ class VectorFileTest {
     @Test
     void badFiles() throws IOException {
         assertBad(tmp.resolve("absent.json"), null, "does not exist");
+        Path bin = Files.writeString(tmp.resolve("v.bin"), "x");
+        assertBad(bin, null, "unknown vector file type", ".gguf", ".pt", ".npy");
         Path npy = Files.writeString(tmp.resolve("v.npy"), "x");
-        assertBad(npy, null, "unknown vector file type");
+        assertBad(npy, null, "not a .npy file");
         Path broken = Files.writeString(tmp.resolve("b.json"), "[1, 2");
         assertBad(broken, null, "not valid JSON");
         Path fake = Fixtures.rawSafetensors(tmp.resolve("f.safetensors"), "nonsense", new byte[0]);
