@@ -11,6 +11,7 @@ import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import dev.steer.engine.BadInputException;
+import dev.steer.engine.JsonErrorText;
 
 import java.io.IOException;
 import java.lang.reflect.Method;
@@ -177,7 +178,7 @@ public final class ChatTemplate {
         } catch (IOException e) {
             throw new BadInputException("tokenizer config " + file + " is unreadable: " + e.getMessage(), e);
         } catch (JsonParseException e) {
-            throw new BadInputException("tokenizer config " + file + " is not valid JSON: " + e.getMessage(), e);
+            throw new BadInputException("tokenizer config " + file + " is not valid JSON: " + JsonErrorText.of(e), e);
         }
     }
 

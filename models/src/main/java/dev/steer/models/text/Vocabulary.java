@@ -3,6 +3,7 @@ package dev.steer.models.text;
 import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
 import dev.steer.engine.BadInputException;
+import dev.steer.engine.JsonErrorText;
 
 import java.io.IOException;
 import java.io.Reader;
@@ -44,7 +45,7 @@ final class Vocabulary {
             }
             json.endObject();
         } catch (IOException | IllegalStateException | NumberFormatException e) {
-            throw new BadInputException("tokenizer file " + file + " is not valid tokenizer JSON: " + e.getMessage(), e);
+            throw new BadInputException("tokenizer file " + file + " is not valid tokenizer JSON: " + JsonErrorText.of(e), e);
         }
         if (ids.isEmpty()) {
             throw new BadInputException("tokenizer file " + file + " has no model.vocab");

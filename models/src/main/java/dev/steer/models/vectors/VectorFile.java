@@ -5,6 +5,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.steer.engine.BadInputException;
+import dev.steer.engine.JsonErrorText;
 import dev.steer.engine.steering.SteeringVector;
 import dev.steer.engine.steering.VectorProvenance;
 import dev.steer.engine.tensor.HostTensor;
@@ -82,7 +83,7 @@ public final class VectorFile {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
-            throw new BadInputException(file + ": not valid JSON (" + e.getMessage() + ")");
+            throw new BadInputException(file + ": not valid JSON (" + JsonErrorText.of(e) + ")");
         }
         Map<String, String> metadata = new HashMap<>();
         JsonElement vector = root;
