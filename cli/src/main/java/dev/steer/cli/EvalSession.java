@@ -110,7 +110,7 @@ final class EvalSession implements AutoCloseable {
             open.push(store);
             JudgeCache cache = JudgeCache.open(o.db.toAbsolutePath().resolveSibling(JUDGE_CACHE_FILE));
             open.push(cache);
-            JudgeFactory.Flags flags = new JudgeFactory.Flags(o.judgeOptions.baseUrl, o.judgeOptions.apiKey, fingerprint, o.chat);
+            JudgeFactory.Flags flags = new JudgeFactory.Flags(o.judgeOptions, fingerprint, o.chat);
             Judge traitJudge = JudgeFactory.create(traitSpec, model, flags, cache);
             open.push(traitJudge);
             Judge coherenceJudge = JudgeFactory.create(coherenceSpec, model, flags, cache);

@@ -14,6 +14,7 @@ import dev.steer.models.text.TextTokenizer;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.OptionalDouble;
 import java.util.function.Function;
@@ -26,11 +27,17 @@ import java.util.function.Function;
  */
 final class JudgeFactory {
     /**
+     * @param baseUrl     {@code --judge-base-url}, null when not given
+     * @param apiKey      {@code --judge-api-key}, null when not given
+     * @param timeout     {@code --judge-timeout}: per request of an openai judge
      * @param fingerprint identity of the loaded weights, part of the self and perplexity judges' ids
      * @param chat        whether questions are wrapped in the chat template (the perplexity judge must see the
      *                    prompt the steered model saw)
      */
-    record Flags(String baseUrl, String apiKey, String fingerprint, boolean chat) {
+    record Flags(String baseUrl, String apiKey, Duration timeout, String fingerprint, boolean chat) {
+        Flags(JudgeOptions judge, String fingerprint, boolean chat) {
+            this(judge.baseUrl, judge.apiKey, judge.timeout, fingerprint, chat);
+        }
     }
 
     private JudgeFactory() {
@@ -43,7 +50,7 @@ final class JudgeFactory {
     /** The judge itself, uncached. */
     static Judge create(JudgeSpec spec, LoadedModel model, Flags flags) {
         return switch (spec.kind()) {
-            case OPENAI -> new OpenAiJudge(OpenAiJudge.Config.fromEnv(spec.argument(), flags.baseUrl(), flags.apiKey()));
+            case OPENAI -> openai(spec.argument(), flags);
             case ONNX -> onnx(Path.of(spec.argument()), model);
             case SELF -> new SelfJudge(flags.fingerprint(), model.lm(), text -> selfPrompt(model, text),
                     id -> model.tokenizer().decode(new int[] {id}));
@@ -51,6 +58,23 @@ final class JudgeFactory {
                     question -> model.encodePrompt(question, flags.chat(), "--trait question"),
                     answer -> model.tokenizer().encodeNoSpecial(answer));
         };
+    }
+
+    /**
+     * Checked for a wrong key before anything is generated ({@link OpenAiJudge#checkAccess}). Warnings (a judge whose
+     * tokenizer splits numbers) go to stderr, where the progress bar and errors go.
+     */
+    private static Judge openai(String model, Flags flags) {
+        OpenAiJudge.Config c = OpenAiJudge.Config.fromEnv(model, flags.baseUrl(), flags.apiKey());
+        OpenAiJudge judge = new OpenAiJudge(c.with(c.concurrency(), c.maxAttempts(), flags.timeout(), c.backoff()),
+                line -> System.err.println("steer: warning: " + line));
+        try {
+            judge.checkAccess();
+        } catch (RuntimeException e) {
+            judge.close();
+            throw e;
+        }
+        return judge;
     }
 
     /** The rubric as one user turn through the chat template when the model has one, else raw text with BOS. */

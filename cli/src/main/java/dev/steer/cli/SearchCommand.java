@@ -65,11 +65,12 @@ final class SearchCommand implements Callable<Integer> {
             double[] norms = s.questionNorms(eval.batchSize);
             List<AdaptiveSearch.LayerStart> starts = new ArrayList<>();
             for (int i = 0; i < layers.length; i++) starts.add(new AdaptiveSearch.LayerStart(layers[i], norms[i]));
+            AdaptiveSearch.Result result = new AdaptiveSearch(settings).run(s.evaluator, s.log, starts, s.progress);
+            s.progress.close();
+            // The header goes out with the results: a run that fails (a judge's 401) leaves stdout empty.
             if (!format.json())
                 out.printf("search %s (%s): %d layers, %d steps, %d questions, threshold %s, %s%n", s.trait.name(), direction.cliName(),
                         layers.length, steps, s.questions.size(), num(threshold), s.judgeSummary());
-            AdaptiveSearch.Result result = new AdaptiveSearch(settings).run(s.evaluator, s.log, starts, s.progress);
-            s.progress.close();
             if (format.json()) printJson(out, s, result, direction);
             else printText(out, result, direction);
         }

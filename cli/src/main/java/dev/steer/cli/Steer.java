@@ -1,6 +1,7 @@
 package dev.steer.cli;
 
 import dev.steer.engine.BadInputException;
+import dev.steer.engine.JsonErrorText;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -94,8 +95,9 @@ public final class Steer implements Runnable {
         return null;
     }
 
+    /** One line, and never gson's advice to the programmer, whichever message carried it up here. */
     private static String oneLine(String s) {
-        return s == null ? "" : s.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
+        return s == null ? "" : JsonErrorText.clean(s.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim());
     }
 
     static final class Version implements CommandLine.IVersionProvider {

@@ -70,12 +70,13 @@ final class SweepCommand implements Callable<Integer> {
                     targets.add(byRatio ? x : null);
                 }
             }
-            if (!format.json())
-                out.printf("sweep %s: %d layers x %d %s on %d questions, %s%n", s.trait.name(), layers.length, values.size(),
-                        byRatio ? "ratios" : "coefs", s.questions.size(), s.judgeSummary());
             int perChunk = Math.max(1, BATCHES_PER_CHUNK * eval.batchSize / s.questions.size());
             Sweep.Result result = Sweep.run(s.evaluator, s.log, candidates, perChunk, s.progress);
             s.progress.close();
+            // The header goes out with the results: a run that fails (a judge's 401) leaves stdout empty.
+            if (!format.json())
+                out.printf("sweep %s: %d layers x %d %s on %d questions, %s%n", s.trait.name(), layers.length, values.size(),
+                        byRatio ? "ratios" : "coefs", s.questions.size(), s.judgeSummary());
             print(out, s, result, targets, layers, questionNorm);
         }
         return 0;

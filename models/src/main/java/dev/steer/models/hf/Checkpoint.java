@@ -4,6 +4,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.steer.engine.BadInputException;
+import dev.steer.engine.JsonErrorText;
 import dev.steer.engine.tensor.HostTensor;
 
 import java.io.IOException;
@@ -99,7 +100,7 @@ public final class Checkpoint implements TensorSource, AutoCloseable {
         try {
             json = JsonParser.parseString(text);
         } catch (RuntimeException e) {
-            throw new BadInputException(file + ": not valid JSON (" + e.getMessage() + ")");
+            throw new BadInputException(file + ": not valid JSON (" + JsonErrorText.of(e) + ")");
         }
         if (!json.isJsonObject()) throw new BadInputException(file + ": expected a JSON object");
         return json.getAsJsonObject();

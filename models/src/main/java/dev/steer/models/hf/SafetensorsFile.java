@@ -7,6 +7,7 @@ import com.google.gson.Strictness;
 import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
 import dev.steer.engine.BadInputException;
+import dev.steer.engine.JsonErrorText;
 
 import java.io.IOException;
 import java.io.StringReader;
@@ -220,7 +221,7 @@ public final class SafetensorsFile implements AutoCloseable {
             if (!root.isJsonObject()) throw new IOException("expected a JSON object");
             return root.getAsJsonObject();
         } catch (IOException | RuntimeException e) {
-            throw new BadInputException(file + ": safetensors header is not valid JSON (" + e.getMessage() + ")");
+            throw new BadInputException(file + ": safetensors header is not valid JSON (" + JsonErrorText.of(e) + ")");
         }
     }
 

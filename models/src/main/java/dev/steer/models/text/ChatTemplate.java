@@ -11,6 +11,7 @@ import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import dev.steer.engine.BadInputException;
+import dev.steer.engine.JsonErrorText;
 import dev.steer.models.hf.InputFiles;
 
 import java.io.IOException;
@@ -190,7 +191,7 @@ public final class ChatTemplate {
         } catch (IOException e) {
             throw InputFiles.unreadable(file, e);
         } catch (JsonParseException e) {
-            throw new BadInputException("tokenizer config " + file + " is not valid JSON: " + e.getMessage(), e);
+            throw new BadInputException("tokenizer config " + file + " is not valid JSON: " + JsonErrorText.of(e), e);
         }
     }
 

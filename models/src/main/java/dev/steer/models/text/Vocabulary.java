@@ -3,6 +3,7 @@ package dev.steer.models.text;
 import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
 import dev.steer.engine.BadInputException;
+import dev.steer.engine.JsonErrorText;
 import dev.steer.models.hf.InputFiles;
 
 import java.io.IOException;
@@ -47,7 +48,7 @@ final class Vocabulary {
         } catch (java.nio.file.FileSystemException e) {
             throw InputFiles.unreadable(file, e);
         } catch (IOException | IllegalStateException | NumberFormatException e) {
-            throw new BadInputException("tokenizer file " + file + " is not valid tokenizer JSON: " + e.getMessage(), e);
+            throw new BadInputException("tokenizer file " + file + " is not valid tokenizer JSON: " + JsonErrorText.of(e), e);
         }
         if (ids.isEmpty()) {
             throw new BadInputException("tokenizer file " + file + " has no model.vocab");

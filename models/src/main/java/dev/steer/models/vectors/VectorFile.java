@@ -5,6 +5,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.steer.engine.BadInputException;
+import dev.steer.engine.JsonErrorText;
 import dev.steer.engine.steering.SteeringVector;
 import dev.steer.engine.steering.VectorProvenance;
 import dev.steer.engine.tensor.HostTensor;
@@ -323,7 +324,7 @@ public final class VectorFile {
         try {
             root = JsonParser.parseString(text);
         } catch (RuntimeException e) {
-            throw new BadInputException(file + ": not valid JSON (" + e.getMessage() + ")");
+            throw new BadInputException(file + ": not valid JSON (" + JsonErrorText.of(e) + ")");
         }
         if (onlyArray && root.isJsonObject()) return null;
         Map<String, String> metadata = new HashMap<>();

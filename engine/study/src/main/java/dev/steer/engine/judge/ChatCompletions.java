@@ -8,6 +8,7 @@ import com.google.gson.JsonSyntaxException;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.OptionalInt;
 
 /**
  * The slice of the OpenAI chat-completions protocol a logprob judge needs: a request for exactly one token at
@@ -39,6 +40,48 @@ final class ChatCompletions {
     }
 
     /**
+     * The JSON body of a request for the answer itself, up to {@value #WRITTEN_TOKENS} tokens at temperature 0:
+     * enough for "100" and what follows it when every digit is one token.
+     */
+    static String writtenNumberBody(String model, String prompt) {
+        JsonObject body = JsonParser.parseString(requestBody(model, prompt)).getAsJsonObject();
+        body.remove("logprobs");
+        body.remove("top_logprobs");
+        body.addProperty("max_tokens", WRITTEN_TOKENS);
+        return body.toString();
+    }
+
+    /** Tokens asked for when the judge's number is read from its text ({@link #writtenNumberBody}). */
+    static final int WRITTEN_TOKENS = 4;
+
+    /**
+     * The score 0..100 the answer in {@code choices[0].message.content} starts with (leading whitespace skipped;
+     * the number ends at the first non-digit), or empty when it starts with none.
+     *
+     * @throws MalformedResponse when the body is not JSON or has no string content
+     */
+    static OptionalInt writtenNumber(String body) throws MalformedResponse {
+        JsonElement root;
+        try {
+            root = JsonParser.parseString(body);
+        } catch (JsonSyntaxException | IllegalStateException e) {
+            throw new MalformedResponse("response is not JSON");
+        }
+        JsonObject choice = object(first(array(object(root, "response"), "choices"), "choices"), "choices[0]");
+        JsonObject message = object(choice.get("message"), "choices[0].message");
+        JsonElement content = message.get("content");
+        if (content == null || !content.isJsonPrimitive()) {
+            throw new MalformedResponse("choices[0].message.content is not a string");
+        }
+        String text = content.getAsString().stripLeading();
+        int k = 0;
+        while (k < text.length() && k < 4 && text.charAt(k) >= '0' && text.charAt(k) <= '9') k++;
+        int n = LogprobScore.parseScore(text.substring(0, k));
+        boolean ends = k == text.length() || text.charAt(k) < '0' || text.charAt(k) > '9';
+        return n >= 0 && ends ? OptionalInt.of(n) : OptionalInt.empty();
+    }
+
+    /**
      * Token → logprob from {@code choices[0].logprobs.content[0].top_logprobs}. A token listed twice (two token
      * ids that decode to the same text) keeps the sum of both probabilities.
      *
@@ -66,7 +109,12 @@ final class ChatCompletions {
                     || !logprob.getAsJsonPrimitive().isNumber()) {
                 throw new MalformedResponse("top_logprobs entry lacks a string token and a numeric logprob");
             }
-            out.merge(token.getAsString(), logprob.getAsDouble(), (a, b) -> Math.log(Math.exp(a) + Math.exp(b)));
+            double value = logprob.getAsDouble();
+            if (!Double.isFinite(value) && value != Double.NEGATIVE_INFINITY || value > 1e-3) {
+                // An overflowed or positive logprob is no probability; scoring it would give NaN or nonsense.
+                throw new MalformedResponse("top_logprobs entry for " + token + " has logprob " + logprob + ", not a log probability");
+            }
+            out.merge(token.getAsString(), value, (a, b) -> Math.log(Math.exp(a) + Math.exp(b)));
         }
         return out;
     }

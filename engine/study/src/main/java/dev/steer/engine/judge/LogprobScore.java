@@ -8,7 +8,8 @@ import java.util.OptionalDouble;
  * every candidate token that, trimmed of whitespace, is an integer 0..100 in plain ASCII digits votes with its
  * probability p = exp(logprob). Score = Σ p·n / Σ p over those tokens. When Σ p &lt; 0.25 the judge mostly
  * wanted to say something other than a number (a refusal, "The", ...), so there is no score rather than a
- * score built from a sliver of probability mass.
+ * score built from a sliver of probability mass. A logprob that is not a number or is above 0 (an overflow, a
+ * broken server) leaves the answer unscored: a NaN must never be stored as a score.
  */
 public final class LogprobScore {
 
@@ -29,17 +30,42 @@ public final class LogprobScore {
         for (Map.Entry<String, Double> e : topLogprobs.entrySet()) {
             int n = parseScore(e.getKey());
             Double logprob = e.getValue();
-            if (n < 0 || logprob == null || logprob.isNaN()) {
+            if (n < 0) {
                 continue;
             }
-            double p = Math.exp(logprob);
+            double p = logprob == null ? Double.NaN : Math.exp(logprob);
+            if (!(p >= 0 && p <= 1 + 1e-6)) {
+                return OptionalDouble.empty();
+            }
             mass += p;
             weighted += p * n;
         }
-        if (mass < MIN_NUMERIC_MASS) {
+        if (!(mass >= MIN_NUMERIC_MASS)) {
             return OptionalDouble.empty();
         }
-        return OptionalDouble.of(weighted / mass);
+        double score = weighted / mass;
+        return Double.isFinite(score) ? OptionalDouble.of(Math.min(100, score)) : OptionalDouble.empty();
+    }
+
+    /**
+     * True when the numbers among these alternatives are all single digits although the list is a full top
+     * {@value ChatCompletions#TOP_LOGPROBS}: the judge's tokenizer splits numbers (as Gemma's does), so the first
+     * token is only a first digit and {@link #of} would read a rating of 85 as 8. A vocabulary with tokens for
+     * 10-100 puts some of them among 20 alternatives of a rating prompt; a shorter list says too little to tell.
+     */
+    public static boolean onlySingleDigits(Map<String, Double> topLogprobs) {
+        if (topLogprobs.size() < ChatCompletions.TOP_LOGPROBS) {
+            return false;
+        }
+        boolean anyDigit = false;
+        for (String token : topLogprobs.keySet()) {
+            int n = parseScore(token);
+            if (n >= 10) {
+                return false;
+            }
+            anyDigit |= n >= 0;
+        }
+        return anyDigit;
     }
 
     /** The integer 0..100 a token stands for, or -1 when it is not one (signs, decimals, "1e2" are not). */

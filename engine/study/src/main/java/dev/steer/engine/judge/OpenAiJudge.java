@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
+import java.util.OptionalInt;
 import java.util.concurrent.CompletionService;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorCompletionService;
@@ -22,8 +23,10 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
  * An LLM judge behind an OpenAI-compatible {@code POST {base}/chat/completions}, scored by {@link LogprobScore}.
@@ -33,7 +36,13 @@ import java.util.concurrent.atomic.AtomicReference;
  * responses that are not a usable chat completion are retried up to {@link Config#maxAttempts()} attempts in all,
  * waiting {@code Retry-After} seconds when the server sends it and otherwise an exponential backoff with jitter.
  * An answer that still has no score is unscored, never zero. 401/403/404 mean the key, URL or model is wrong for
- * every answer alike, so they abort the batch with a {@link BadInputException} instead of being retried.
+ * every answer alike, so they abort the batch with a {@link BadInputException} instead of being retried. Once an
+ * answer timed out on every attempt, later ones try once until the server answers again, so a hung judge costs
+ * one {@link Config#timeout()} per answer.
+ *
+ * <p>A judge whose tokenizer splits numbers (a local server running Gemma: its top tokens are only single digits)
+ * would give one-token scores on a 0-9 scale; such answers are scored by the number the judge writes (a second,
+ * few-token request at temperature 0), and the first one says so through the warnings sink.
  */
 public final class OpenAiJudge implements Judge {
 
@@ -42,6 +51,8 @@ public final class OpenAiJudge implements Judge {
 
     /** Longest wait a Retry-After header can impose, so a confused server cannot stall a sweep for hours. */
     private static final Duration MAX_RETRY_AFTER = Duration.ofMinutes(5);
+    /** Longest wait for the access check: it only guards against a wrong key, so it must not stall a start. */
+    private static final Duration ACCESS_CHECK_TIMEOUT = Duration.ofSeconds(10);
     /** Longest backoff between attempts, however many attempts are allowed. */
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
 
@@ -146,9 +157,20 @@ public final class OpenAiJudge implements Judge {
     private final HttpClient http;
     private final ExecutorService workers;
     private final AtomicReference<String> lastProblem = new AtomicReference<>();
+    private final AtomicBoolean hung = new AtomicBoolean();
+    private final AtomicBoolean splitDigitsWarned = new AtomicBoolean();
+    private final Consumer<String> warnings;
 
+    /** A judge whose one-line warnings (a tokenizer that splits numbers) are dropped; see the two-argument form. */
     public OpenAiJudge(Config config) {
+        this(config, line -> {
+        });
+    }
+
+    /** @param warnings takes each warning line, once per kind (the CLI prints them on stderr) */
+    public OpenAiJudge(Config config, Consumer<String> warnings) {
         this.config = config;
+        this.warnings = warnings;
         this.endpoint = URI.create(config.baseUrl() + "/chat/completions");
         // HTTP/1.1: some local OpenAI-compatible servers mishandle the h2c upgrade the JDK tries on http:// URLs.
         this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(config.timeout()).build();
@@ -167,6 +189,32 @@ public final class OpenAiJudge implements Judge {
 
     public Config config() {
         return config;
+    }
+
+    /**
+     * Asks {@code GET {base}/models} once, before any answer is generated, so a wrong key costs a request instead
+     * of a whole generation pass: 401/403 are reported as {@link BadInputException} exactly as a scoring request
+     * would report them. Anything else (200, a server without that route, no connection yet) passes: the scoring
+     * requests deal with it as they always did.
+     */
+    public void checkAccess() {
+        HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(config.baseUrl() + "/models"))
+                .timeout(config.timeout().compareTo(ACCESS_CHECK_TIMEOUT) < 0 ? config.timeout() : ACCESS_CHECK_TIMEOUT).GET();
+        if (config.apiKey() != null && !config.apiKey().isEmpty()) {
+            builder.header("Authorization", "Bearer " + config.apiKey());
+        }
+        try {
+            HttpResponse<String> response = http.send(builder.build(), HttpResponse.BodyHandlers.ofString());
+            int status = response.statusCode();
+            if (status == 401 || status == 403) {
+                throw new BadInputException("judge " + id() + " at " + config.baseUrl() + ": HTTP " + status + " "
+                        + configurationHint(status) + " (" + snippet(response.body()) + ")");
+            }
+        } catch (IOException e) {
+            // Not reachable now: the scoring requests retry and record why, as for any outage.
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Why the most recent unscored answer got no score (for a summary line after a sweep), if any did. */
@@ -210,29 +258,71 @@ public final class OpenAiJudge implements Judge {
     }
 
     private OptionalDouble scoreOne(String prompt) {
+        Optional<Map<String, Double>> top = ask(ChatCompletions.requestBody(config.model(), prompt), ChatCompletions::topLogprobs);
+        if (top.isEmpty()) {
+            return OptionalDouble.empty();
+        }
+        if (LogprobScore.onlySingleDigits(top.get())) {
+            // The first token is only a first digit here: read the number the judge writes instead of a 0-9 score.
+            if (splitDigitsWarned.compareAndSet(false, true)) {
+                warnings.accept("judge " + id() + " at " + config.baseUrl() + ": its top " + ChatCompletions.TOP_LOGPROBS
+                        + " tokens hold only single digits (its tokenizer splits numbers, as Gemma's does), so a one-token"
+                        + " score would be on a 0-9 scale; scoring by the number it writes instead (one more request per answer)");
+            }
+            Optional<OptionalInt> written = ask(ChatCompletions.writtenNumberBody(config.model(), prompt), ChatCompletions::writtenNumber);
+            if (written.isEmpty()) {
+                return OptionalDouble.empty();
+            }
+            if (written.get().isEmpty()) {
+                lastProblem.set("the judge wrote no number 0..100");
+                return OptionalDouble.empty();
+            }
+            return OptionalDouble.of(written.get().getAsInt());
+        }
+        OptionalDouble score = LogprobScore.of(top.get());
+        if (score.isEmpty()) {
+            // A real answer that is not a number; asking again at temperature 0 gives the same one.
+            lastProblem.set("the judge put less than " + LogprobScore.MIN_NUMERIC_MASS
+                    + " probability on the tokens 0..100 (or sent a logprob that is no probability)");
+        }
+        return score;
+    }
+
+    /** Reads a 200 response body; a {@link ChatCompletions.MalformedResponse} is retried like a server error. */
+    private interface Reading<T> {
+        T read(String body) throws ChatCompletions.MalformedResponse;
+    }
+
+    /**
+     * Sends {@code body} until a 200 response reads, retrying what is worth retrying; empty (with
+     * {@link #lastProblem} set) when no attempt gave one.
+     *
+     * @throws BadInputException on 401/403/404
+     */
+    private <T> Optional<T> ask(String body, Reading<T> reading) {
         HttpRequest.Builder builder = HttpRequest.newBuilder(endpoint)
                 .timeout(config.timeout())
                 .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(ChatCompletions.requestBody(config.model(), prompt)));
+                .POST(HttpRequest.BodyPublishers.ofString(body));
         if (config.apiKey() != null && !config.apiKey().isEmpty()) {
             builder.header("Authorization", "Bearer " + config.apiKey());
         }
         HttpRequest request = builder.build();
         String problem = "no attempt made";
-        for (int attempt = 1; attempt <= config.maxAttempts(); attempt++) {
+        // While the judge times out on every attempt, later answers try once: a hung server costs one timeout per
+        // answer, not maxAttempts of them (any response clears this).
+        int attempts = hung.get() ? 1 : config.maxAttempts();
+        boolean onlyTimeouts = true;
+        for (int attempt = 1; attempt <= attempts; attempt++) {
             Duration wait = backoff(attempt);
             try {
                 HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+                hung.set(false);
+                onlyTimeouts = false;
                 int status = response.statusCode();
                 if (status == 200) {
                     try {
-                        OptionalDouble score = LogprobScore.of(ChatCompletions.topLogprobs(response.body()));
-                        if (score.isEmpty()) {
-                            // A real answer that is not a number; asking again at temperature 0 gives the same one.
-                            lastProblem.set("the judge put less than " + LogprobScore.MIN_NUMERIC_MASS
-                                    + " probability on the tokens 0..100");
-                        }
-                        return score;
+                        return Optional.of(reading.read(response.body()));
                     } catch (ChatCompletions.MalformedResponse e) {
                         problem = e.getMessage();
                     }
@@ -245,27 +335,35 @@ public final class OpenAiJudge implements Judge {
                 } else {
                     // Other 4xx (e.g. 400 for a prompt over the context length) reject this request as written.
                     lastProblem.set("HTTP " + status + " (" + snippet(response.body()) + ")");
-                    return OptionalDouble.empty();
+                    return Optional.empty();
                 }
             } catch (HttpTimeoutException e) {
-                problem = "no response within " + config.timeout().toMillis() + " ms";
+                problem = "no response within " + seconds(config.timeout()) + " (--judge-timeout)";
             } catch (IOException e) {
+                onlyTimeouts = false;
                 problem = "I/O error: " + e;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return OptionalDouble.empty();
+                return Optional.empty();
             }
-            if (attempt < config.maxAttempts()) {
+            if (attempt < attempts) {
                 try {
                     Thread.sleep(wait.toMillis());
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    return OptionalDouble.empty();
+                    return Optional.empty();
                 }
             }
         }
-        lastProblem.set(problem + ", after " + config.maxAttempts() + " attempts");
-        return OptionalDouble.empty();
+        if (onlyTimeouts) {
+            hung.set(true);
+        }
+        lastProblem.set(problem + (attempts == 1 ? "" : ", after " + attempts + " attempts"));
+        return Optional.empty();
+    }
+
+    private static String seconds(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() / 1000.0 + " s";
     }
 
     /** backoff × 2^(attempt-1), capped, times a jitter in [0.5, 1) so parallel workers do not retry in lockstep. */

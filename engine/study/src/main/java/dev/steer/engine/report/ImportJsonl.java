@@ -20,7 +20,7 @@ import java.util.List;
 /**
  * {@code steer report --import runs.jsonl}: runs made by another tool (or {@code steer export}), one JSON object a
  * line, with at least trait (string), layer (integer), method (string), coef, vector_norm, activation_norm
- * (&gt; 0), coherence_mean, trait_mean, baseline_trait_mean (numbers). Ratio and delta are computed here
+ * (&gt; 0), coherence_mean, trait_mean, baseline_trait_mean (scores in 0..100). Ratio and delta are computed here
  * ({@link RunPoint#of}), never read, so every source follows one convention. Other fields are ignored. Blank lines
  * are skipped, and so are lines whose "kind" is "baseline" (unsteered runs, as {@code steer export} writes them).
  */
@@ -45,8 +45,8 @@ public final class ImportJsonl {
                 if (!(activationNorm > 0))
                     throw f.bad("activation_norm", "must be > 0, got " + activationNorm);
                 points.add(RunPoint.of(f.string("trait"), f.integer("layer"), f.string("method"), f.number("coef"),
-                        f.number("vector_norm"), activationNorm, f.number("coherence_mean"), f.number("trait_mean"),
-                        f.number("baseline_trait_mean")));
+                        f.number("vector_norm"), activationNorm, f.score("coherence_mean"), f.score("trait_mean"),
+                        f.score("baseline_trait_mean")));
             }
         } catch (NoSuchFileException e) {
             throw new BadInputException(file + ": no such file");
@@ -91,6 +91,13 @@ public final class ImportJsonl {
             if (!p.isNumber()) throw bad(field, "must be a number, got " + p);
             double v = p.getAsDouble();
             if (!Double.isFinite(v)) throw bad(field, "must be finite, got " + p);
+            return v;
+        }
+
+        /** A judge's mean score: on the 0-100 scale every judge reports, or the line is not a steer run. */
+        double score(String field) {
+            double v = number(field);
+            if (v < 0 || v > 100) throw bad(field, "must be a score in 0..100, got " + o.get(field));
             return v;
         }
 

@@ -54,6 +54,16 @@ class ImportJsonlTest {
         assertBad("[1,2]", "expected a JSON object");
     }
 
+    @Test
+    void scoresOutsideZeroToHundredNameTheLineAndTheBound() throws Exception {
+        assertBad(GOOD.replace("\"coherence_mean\":71.5", "\"coherence_mean\":171.5"), "field 'coherence_mean' must be a score in 0..100, got 171.5");
+        assertBad(GOOD.replace("\"trait_mean\":30.0", "\"trait_mean\":-0.5"), "field 'trait_mean' must be a score in 0..100, got -0.5");
+        assertBad(GOOD.replace("\"baseline_trait_mean\":45.5", "\"baseline_trait_mean\":1e3"), "field 'baseline_trait_mean' must be a score in 0..100");
+        Path edges = tmp.resolve("edges.jsonl");
+        Files.writeString(edges, GOOD.replace("\"coherence_mean\":71.5", "\"coherence_mean\":100").replace("\"trait_mean\":30.0", "\"trait_mean\":0") + "\n");
+        assertEquals(100.0, ImportJsonl.read(edges).get(0).coherence());
+    }
+
     /** The bad line is line 3, after a good line and a blank one. */
     private void assertBad(String badLine, String says) throws Exception {
         Path f = tmp.resolve("bad.jsonl");
