@@ -70,6 +70,7 @@ final class SearchCommand implements Callable<Integer> {
                         layers.length, steps, s.questions.size(), num(threshold), s.judgeSummary());
             AdaptiveSearch.Result result = new AdaptiveSearch(settings).run(s.evaluator, s.log, starts, s.progress);
             s.progress.close();
+            s.explainMissingScores(spec.commandLine().getErr());
             if (format.json()) printJson(out, s, result, direction);
             else printText(out, result, direction);
         }

@@ -76,6 +76,7 @@ final class SweepCommand implements Callable<Integer> {
             int perChunk = Math.max(1, BATCHES_PER_CHUNK * eval.batchSize / s.questions.size());
             Sweep.Result result = Sweep.run(s.evaluator, s.log, candidates, perChunk, s.progress);
             s.progress.close();
+            s.explainMissingScores(spec.commandLine().getErr());
             print(out, s, result, targets, layers, questionNorm);
         }
         return 0;

@@ -165,11 +165,17 @@ public final class OpenAiJudge implements Judge {
         return "openai:" + config.model();
     }
 
+    @Override
+    public String scoreIdentity() {
+        return id() + " at " + config.baseUrl();
+    }
+
     public Config config() {
         return config;
     }
 
     /** Why the most recent unscored answer got no score (for a summary line after a sweep), if any did. */
+    @Override
     public Optional<String> lastProblem() {
         return Optional.ofNullable(lastProblem.get());
     }

@@ -105,8 +105,8 @@ class JudgeCacheTest {
     @Test
     void keyIsUnambiguous() {
         assertNotEquals(JudgeCache.key("ab", "c"), JudgeCache.key("a", "bc"));
-        // SHA-256 of "1:jp" (length-prefixed id, then prompt), as computed by sha256sum.
-        assertEquals("fd609118804224152abbe03127d765806c697b5be3408a7b64423916878dfbdd", JudgeCache.key("j", "p"));
+        // SHA-256 of "13:judge-cache/21:jp" (length-prefixed key form and id, then prompt), as computed by Python hashlib.
+        assertEquals("eb5c40cdb9c773156a743ff32fa42438edec547fd19e2e725763ef63d2e78490", JudgeCache.key("j", "p"));
     }
 
     @Test

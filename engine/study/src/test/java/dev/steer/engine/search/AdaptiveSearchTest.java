@@ -98,7 +98,8 @@ class AdaptiveSearchTest {
              Judge traitJudge = judge(server, cache); Judge coherenceJudge = judge(server, cache)) {
             ModelRecord model = store.saveModel(new ModelRecord(0, "m", "gemma2", 4, 4, "fp-1"));
             RunContext ctx = new RunContext(model, "scripted", QUESTIONS, Positions.ALL, traitJudge.id(), coherenceJudge.id() + "#coh",
-                    GenerationOptions.greedy(4));
+                    GenerationOptions.greedy(4), new RunContext.Setup(false, "test:default", RunContext.traitSha256(TRAIT),
+                    traitJudge.scoreIdentity(), coherenceJudge.scoreIdentity() + "#coh"));
             RunLog log = new RunLog(store, ctx, Map.of(1, vector(1, "v1"), 2, vector(2, "v2")));
             Evaluator ev = new Evaluator(TRAIT, QUESTIONS, responder, traitJudge, coherenceJudge);
             return new AdaptiveSearch(settings).run(ev, log, List.of(new AdaptiveSearch.LayerStart(1, 4), new AdaptiveSearch.LayerStart(2, 8)),
