@@ -101,6 +101,11 @@ public final class RunStore implements AutoCloseable {
         }
     }
 
+    /** The connection, for tests in this package that need SQLite's own knobs (max_page_count: a full disk). */
+    Connection connection() {
+        return conn;
+    }
+
     public Path file() {
         return file;
     }
@@ -219,9 +224,8 @@ public final class RunStore implements AutoCloseable {
                     ps.setString(4, r.answer());
                     RunRows.setDouble(ps, 5, finiteOrNull(r.traitScore()));
                     RunRows.setDouble(ps, 6, finiteOrNull(r.coherenceScore()));
-                    ps.addBatch();
+                    ps.executeUpdate();
                 }
-                ps.executeBatch();
             }
             return run.withId(id);
         });

@@ -84,12 +84,23 @@ public final class SqliteFile {
         return new StoreException(file + ": " + what + " failed: " + firstLine(e.getMessage()), e);
     }
 
-    /** Rolls back, keeping {@code cause} as the failure when the rollback fails too (SQLite may have rolled back already). */
+    /**
+     * Rolls back the failed transaction and returns the connection to autocommit, keeping {@code cause} as THE failure.
+     * After some errors (SQLITE_FULL among them) SQLite has already rolled the transaction back itself, so the
+     * driver's ROLLBACK, and the COMMIT it runs when autocommit is switched back on, fail with "no transaction is
+     * active"; that message once replaced the cause ("cannot commit" for a full disk). Those failures are only
+     * attached to it, suppressed.
+     */
     public static void rollback(Connection c, Throwable cause) {
         try {
             if (!c.getAutoCommit()) c.rollback();
         } catch (SQLException r) {
             cause.addSuppressed(r);
+        }
+        try {
+            c.setAutoCommit(true);
+        } catch (SQLException r) {
+            cause.addSuppressed(r);   // the driver has switched autocommit on all the same
         }
     }
 

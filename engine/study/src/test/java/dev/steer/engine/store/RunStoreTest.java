@@ -83,7 +83,7 @@ class RunStoreTest {
         try (RunStore store = RunStore.open(db)) {
             ModelRecord m = store.saveModel(StoredRuns.model());
             VectorRecord v = store.saveVector(StoredRuns.vector(m.id(), 2));
-            first = store.saveRun(StoredRuns.sweep(m.id(), v.id(), 1.0, 3), StoredRuns.responses(3, 10));
+            first = store.saveRun(StoredRuns.sweep(m.id(), v.id(), 1.0, 3), StoredRuns.scoredResponses(3));
         }
         // A resumed sweep rebuilds the same config and asks before generating.
         String key = new RunConfig("fp-tiny", "sha-v2", "refusal", 2, 1.0, "all", "tj", "cj", "qh", 32, 1, 0.0, false, "th", "cpu:default").key();

@@ -33,4 +33,11 @@ final class StoredRuns {
                     i % 3 == 0 ? null : 50.0 + i, i % 5 == 0 ? null : 80.0 - i));
         return out;
     }
+
+    /** {@code n} responses with both scores (trait 50+i, coherence 80-i): a final run. */
+    static List<ResponseRecord> scoredResponses(int n) {
+        List<ResponseRecord> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) out.add(new ResponseRecord(i, "question " + i, "answer " + i, 50.0 + i, 80.0 - i));
+        return out;
+    }
 }
