@@ -48,13 +48,33 @@ public final class SqliteFile {
 
     /**
      * A read-only connection: for commands that only read ({@code report}, {@code export}), so they work on a file
-     * the user may not write. The journal mode is left as the file has it.
+     * the user may not write. The journal mode is left as the file has it. A WAL database needs its shared-memory
+     * file ({@code -shm}) even to be read; where that cannot be created (a directory the user may not write) and no
+     * write-ahead log is pending ({@code -wal} absent or empty: every write is checkpointed into the file), the file
+     * is opened immutable, which reads it without one.
      */
     public static Connection openReadOnly(Path file) throws SQLException {
+        Path abs = file.toAbsolutePath();
+        try {
+            return readOnly("jdbc:sqlite:" + abs);
+        } catch (SQLException e) {
+            Path wal = abs.resolveSibling(abs.getFileName() + "-wal");
+            boolean pendingLog;
+            try {
+                pendingLog = java.nio.file.Files.exists(wal) && java.nio.file.Files.size(wal) > 0;
+            } catch (java.io.IOException io) {
+                pendingLog = true;
+            }
+            if (pendingLog) throw e;
+            return readOnly("jdbc:sqlite:" + abs.toUri() + "?immutable=1");
+        }
+    }
+
+    private static Connection readOnly(String url) throws SQLException {
         SQLiteConfig config = new SQLiteConfig();
         config.setBusyTimeout(BUSY_TIMEOUT_MS);
         config.setReadOnly(true);
-        Connection c = config.createConnection("jdbc:sqlite:" + file.toAbsolutePath());
+        Connection c = config.createConnection(url);
         try (Statement st = c.createStatement()) {
             st.execute("SELECT count(*) FROM sqlite_schema");
             return c;
