@@ -20,14 +20,13 @@ import java.util.Optional;
  * all its responses in one transaction ({@link #saveRun}). A process killed at any moment (kill -9) therefore
  * leaves every committed run whole and no part of the run it was writing; SQLite rolls the torn write back the next
  * time the file is opened. Foreign keys are enforced; writers from several processes wait on each other for up to
- * {@link #BUSY_TIMEOUT_MS} instead of failing ({@link SqliteFile}), and every save is insert-or-reuse in one write
+ * {@link SqliteFile#BUSY_TIMEOUT_MS} instead of failing ({@link SqliteFile}), and every save is insert-or-reuse in one write
  * transaction, so two sweeps on one file store each config once: the second reuses the first's run.
  *
  * <p>One connection, used from one thread at a time (methods are synchronized).
  */
 public final class RunStore implements AutoCloseable {
     public static final String DEFAULT_FILE = "steer-runs.db";
-    static final int BUSY_TIMEOUT_MS = SqliteFile.BUSY_TIMEOUT_MS;
 
     private final Path file;
     private final Connection conn;
