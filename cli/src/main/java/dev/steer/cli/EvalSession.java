@@ -3,7 +3,7 @@ package dev.steer.cli;
 import dev.steer.engine.BadInputException;
 import dev.steer.engine.backend.Backend;
 import dev.steer.engine.generation.GenerationOptions;
-import dev.steer.engine.judge.Judge;
+import dev.steer.engine.judge.CachedJudge;
 import dev.steer.engine.judge.JudgeCache;
 import dev.steer.engine.judge.JudgeSpec;
 import dev.steer.engine.model.HookPoint;
@@ -24,6 +24,7 @@ import dev.steer.engine.trait.TraitDataset;
 import dev.steer.models.LoadedModel;
 import dev.steer.models.vectors.VectorFile;
 
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
@@ -47,15 +48,15 @@ final class EvalSession implements AutoCloseable {
     final List<int[]> prompts;
     final List<Integer> layers;
     final Map<Integer, SteeringVector> vectors;
-    final Judge traitJudge;
-    final Judge coherenceJudge;
+    final CachedJudge traitJudge;
+    final CachedJudge coherenceJudge;
     final RunLog log;
     final Evaluator evaluator;
     final ProgressReport progress;
     private final Deque<AutoCloseable> open;
 
     private EvalSession(LoadedModel model, TraitDataset trait, List<String> questions, List<int[]> prompts, List<Integer> layers,
-                        Map<Integer, SteeringVector> vectors, Judge traitJudge, Judge coherenceJudge, RunLog log, Evaluator evaluator,
+                        Map<Integer, SteeringVector> vectors, CachedJudge traitJudge, CachedJudge coherenceJudge, RunLog log, Evaluator evaluator,
                         ProgressReport progress, Deque<AutoCloseable> open) {
         this.model = model;
         this.trait = trait;
@@ -111,9 +112,9 @@ final class EvalSession implements AutoCloseable {
             JudgeCache cache = JudgeCache.open(o.db.toAbsolutePath().resolveSibling(JUDGE_CACHE_FILE));
             open.push(cache);
             JudgeFactory.Flags flags = new JudgeFactory.Flags(o.judgeOptions, fingerprint, o.chat);
-            Judge traitJudge = JudgeFactory.create(traitSpec, model, flags, cache);
+            CachedJudge traitJudge = JudgeFactory.create(traitSpec, model, flags, cache);
             open.push(traitJudge);
-            Judge coherenceJudge = JudgeFactory.create(coherenceSpec, model, flags, cache);
+            CachedJudge coherenceJudge = JudgeFactory.create(coherenceSpec, model, flags, cache);
             open.push(coherenceJudge);
             ModelRecord modelRecord = store.saveModel(new ModelRecord(0, o.model.model.toString(), model.lm().dims().architecture(),
                     model.lm().dims().layers(), model.lm().dims().hidden(), fingerprint));
@@ -121,8 +122,10 @@ final class EvalSession implements AutoCloseable {
             ProgressReport progress = new ProgressReport(task, quiet);
             open.push(progress);
             // The trait name keys runs: a trait file's name, not its path, so moving the file keeps resume working.
+            RunContext.Setup setup = new RunContext.Setup(o.chat, compute(o, backend), RunContext.traitSha256(trait),
+                    traitJudge.scoreIdentity(), coherenceJudge.scoreIdentity());
             RunContext context = new RunContext(modelRecord, trait.name(), questions, positions, traitJudge.id(),
-                    coherenceJudge.id(), generation);
+                    coherenceJudge.id(), generation, setup);
             Map<Integer, Double> norms = new java.util.HashMap<>();
             RunLog log = new RunLog(store, context, vectors, layer -> norms.computeIfAbsent(layer,
                     l -> PromptNorms.activationNorm(model.lm(), prompts, l, o.batchSize).mean()));
@@ -135,6 +138,32 @@ final class EvalSession implements AutoCloseable {
             closeAll(open);
             throw e;
         }
+    }
+
+    /**
+     * The backend and precision for the run key: the precision as asked ({@code default} when not given), so a run
+     * is never reused across precisions; asking explicitly for the default only costs a reuse.
+     */
+    private static String compute(EvalOptions o, Backend backend) {
+        String p = Precision.backendName(o.model.backend.precision);
+        return backend.name() + ":" + (p == null ? "default" : p);
+    }
+
+    /**
+     * When a judge left answers unscored, one line each on {@code err} saying how many and why (the judge's last
+     * problem), and that a rerun asks again: runs with missing scores are stored but never reused.
+     */
+    void explainMissingScores(PrintWriter err) {
+        explain(err, "trait", traitJudge);
+        if (coherenceJudge != traitJudge) explain(err, "coherence", coherenceJudge);
+    }
+
+    private void explain(PrintWriter err, String what, CachedJudge judge) {
+        int n = judge.unscored();
+        if (n == 0) return;
+        err.println("steer: warning: " + n + " answer" + (n == 1 ? "" : "s") + " got no " + what + " score from judge " + judge.id()
+                + ": " + judge.lastProblem().orElse("the judge gave no reason") + "; those runs are stored unscored and a rerun asks the judge again");
+        err.flush();
     }
 
     /** ‖h_L‖ on the questions per layer ({@link ActivationNorm}: BOS excluded, pooled over tokens): what ratios convert with. */

@@ -40,7 +40,7 @@ final class ExportCommand implements Callable<Integer> {
             throw new BadInputException("--out " + target + ": unknown format; name the file .jsonl or .csv");
         if (!Files.exists(db)) throw new BadInputException("--db " + db + ": no such results database");
         List<RunRecord> runs;
-        try (RunStore store = RunStore.open(db)) {
+        try (RunStore store = RunStore.openForReading(db)) {
             runs = store.runs(RunFilter.ALL.withTrait(trait));
         }
         if (jsonl) Export.jsonl(runs, target);

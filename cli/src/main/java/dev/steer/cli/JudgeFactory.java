@@ -43,7 +43,7 @@ final class JudgeFactory {
     private JudgeFactory() {
     }
 
-    static Judge create(JudgeSpec spec, LoadedModel model, Flags flags, JudgeCache cache) {
+    static CachedJudge create(JudgeSpec spec, LoadedModel model, Flags flags, JudgeCache cache) {
         return new CachedJudge(create(spec, model, flags), cache);
     }
 

@@ -58,7 +58,7 @@ final class ReportCommand implements Callable<Integer> {
             Path db = source == null || source.db == null ? Path.of(RunStore.DEFAULT_FILE) : source.db;
             // Opening creates a database; a report on a file that is not there is a typo, not an empty study.
             if (!Files.exists(db)) throw new BadInputException("--db " + db + ": no such results database");
-            try (RunStore store = RunStore.open(db)) {
+            try (RunStore store = RunStore.openForReading(db)) {
                 points = RunPoint.fromRuns(store.runs());
             }
         }

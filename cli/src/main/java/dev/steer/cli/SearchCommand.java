@@ -71,6 +71,7 @@ final class SearchCommand implements Callable<Integer> {
             if (!format.json())
                 out.printf("search %s (%s): %d layers, %d steps, %d questions, threshold %s, %s%n", s.trait.name(), direction.cliName(),
                         layers.length, steps, s.questions.size(), num(threshold), s.judgeSummary());
+            s.explainMissingScores(spec.commandLine().getErr());
             if (format.json()) printJson(out, s, result, direction);
             else printText(out, result, direction);
         }

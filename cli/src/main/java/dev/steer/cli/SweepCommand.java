@@ -77,6 +77,7 @@ final class SweepCommand implements Callable<Integer> {
             if (!format.json())
                 out.printf("sweep %s: %d layers x %d %s on %d questions, %s%n", s.trait.name(), layers.length, values.size(),
                         byRatio ? "ratios" : "coefs", s.questions.size(), s.judgeSummary());
+            s.explainMissingScores(spec.commandLine().getErr());
             print(out, s, result, targets, layers, questionNorm);
         }
         return 0;

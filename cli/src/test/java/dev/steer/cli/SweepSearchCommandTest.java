@@ -8,6 +8,7 @@ import dev.steer.engine.store.RunKind;
 import dev.steer.engine.store.RunRecord;
 import dev.steer.engine.store.RunStore;
 import dev.steer.models.vectors.VectorFile;
+import dev.steer.engine.judge.ScriptedChatServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -32,7 +33,8 @@ class SweepSearchCommandTest {
     @TempDir
     static Path tmp;
     static Path vectors;
-    static FixedJudgeServer server;
+    static ScriptedChatServer server;
+    static final double SCORE = 70;
     static double[] vectorNorm = new double[4];
 
     @BeforeAll
@@ -42,7 +44,7 @@ class SweepSearchCommandTest {
         // Layer 1: the fixture's steering vector; layer 2: its mean_diff (prompt-mean) vector at layer 2.
         write(1, floats(ref.getAsJsonObject("steering").getAsJsonArray("vector")));
         write(2, floats(ref.getAsJsonObject("mean_diff").getAsJsonArray("prompt_mean").get(2).getAsJsonArray()));
-        server = new FixedJudgeServer();
+        server = new ScriptedChatServer(ScriptedChatServer.score(SCORE));
     }
 
     @AfterAll
@@ -83,7 +85,7 @@ class SweepSearchCommandTest {
         assertEquals(4, runs.size());
         for (JsonElement e : runs) {
             JsonObject r = e.getAsJsonObject();
-            assertEquals(FixedJudgeServer.SCORE, r.get("trait_mean").getAsDouble(), 1e-9);
+            assertEquals(SCORE, r.get("trait_mean").getAsDouble(), 1e-9);
             assertEquals(0, r.get("delta").getAsDouble(), 1e-9, "constant trait judge: no delta");
             int layer = r.get("layer").getAsInt();
             assertEquals(vectorNorm[layer], r.get("vector_norm").getAsDouble(), 1e-4);

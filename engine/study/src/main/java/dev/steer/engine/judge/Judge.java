@@ -21,6 +21,20 @@ public interface Judge extends AutoCloseable {
      */
     String id();
 
+    /**
+     * Everything this judge's scores depend on besides the prompt: {@link #id()}, plus what the id leaves out (an
+     * OpenAI-compatible judge adds its server, since local servers answer whatever model name they are sent). The
+     * judge cache and run keys use it, so scores from one server are never reused for another.
+     */
+    default String scoreIdentity() {
+        return id();
+    }
+
+    /** Why the most recent unscored answer got no score, if the judge knows; shown to the user when scores are missing. */
+    default java.util.Optional<String> lastProblem() {
+        return java.util.Optional.empty();
+    }
+
     /** Releases native sessions, threads or connections; the default holds none. */
     @Override
     default void close() {

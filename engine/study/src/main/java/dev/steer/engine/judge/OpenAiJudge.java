@@ -187,6 +187,11 @@ public final class OpenAiJudge implements Judge {
         return "openai:" + config.model();
     }
 
+    @Override
+    public String scoreIdentity() {
+        return id() + " at " + config.baseUrl();
+    }
+
     public Config config() {
         return config;
     }
@@ -218,6 +223,7 @@ public final class OpenAiJudge implements Judge {
     }
 
     /** Why the most recent unscored answer got no score (for a summary line after a sweep), if any did. */
+    @Override
     public Optional<String> lastProblem() {
         return Optional.ofNullable(lastProblem.get());
     }

@@ -16,6 +16,13 @@ import java.util.TreeMap;
  * Everything that determines a run's result. Two runs with equal {@link #key()} would produce the same answers
  * and scores, so a resumed sweep reuses the stored run instead of generating again.
  *
+ * <p>The key covers everything that changes an answer or its score: the weights, tokenizer and chat template (through
+ * the model fingerprint), the backend and precision they run at, whether questions go through the chat template, the
+ * trait's definition and rubrics, the judges with what their scores depend on ({@code Judge.scoreIdentity()}: an
+ * OpenAI-compatible judge's server too), the questions, the vector, and the generation settings. Keys of form 1
+ * (before the fingerprint read weight values and before chat, rubric, backend and server were covered) never equal
+ * a form-2 key: runs stored with them stay readable but are never reused.
+ *
  * @param modelFingerprint {@link ModelRecord#fingerprint()}
  * @param vectorSha256     {@link VectorRecord#sha256()}; null for a baseline run
  * @param trait            the trait judged (the trait judge's definition depends on it)
@@ -26,13 +33,16 @@ import java.util.TreeMap;
  * @param coherenceJudge   coherence judge id
  * @param questionsHash    {@link #questionsHash(List)} of the eval questions, in order
  * @param temperature      sampling temperature; 0 is greedy
+ * @param chat             whether questions were wrapped in the model's chat template
+ * @param traitSha256      SHA-256 of the trait's definition and judge rubrics ({@code RunContext.traitSha256})
+ * @param compute          backend and precision, e.g. {@code cpu:default}, {@code cuda:bf16}
  */
 public record RunConfig(String modelFingerprint, String vectorSha256, String trait, Integer layer, double coef,
                         String positions, String judge, String coherenceJudge, String questionsHash,
-                        int maxNewTokens, long seed, double temperature) {
+                        int maxNewTokens, long seed, double temperature, boolean chat, String traitSha256, String compute) {
 
-    /** Bumped whenever the canonical form changes, so keys of different forms never collide. */
-    private static final int KEY_FORM = 1;
+    /** Bumped whenever the canonical form or what it covers changes, so keys of different forms never collide. */
+    public static final int KEY_FORM = 2;
 
     public RunConfig {
         if (!Double.isFinite(coef)) throw new IllegalArgumentException("coef must be finite, got " + coef);
@@ -50,8 +60,10 @@ public record RunConfig(String modelFingerprint, String vectorSha256, String tra
      */
     public String canonicalJson() {
         TreeMap<String, Object> fields = new TreeMap<>();
+        fields.put("chat", chat ? 1 : 0);
         fields.put("coef", coef == 0 ? 0.0 : coef);
         fields.put("coherence_judge", coherenceJudge);
+        fields.put("compute", compute);
         fields.put("judge", judge);
         fields.put("key_form", KEY_FORM);
         fields.put("layer", layer);
@@ -62,6 +74,7 @@ public record RunConfig(String modelFingerprint, String vectorSha256, String tra
         fields.put("seed", seed);
         fields.put("temperature", temperature == 0 ? 0.0 : temperature);
         fields.put("trait", trait);
+        fields.put("trait_sha256", traitSha256);
         fields.put("vector", vectorSha256);
         JsonObject o = new JsonObject();
         fields.forEach((k, v) -> {
@@ -74,8 +87,16 @@ public record RunConfig(String modelFingerprint, String vectorSha256, String tra
 
     /** SHA-256 of the questions as a JSON array of strings, so order and boundaries both count. */
     public static String questionsHash(List<String> questions) {
+        return textsHash(questions);
+    }
+
+    /** SHA-256 of texts as a JSON array of strings (nulls as JSON null), so order and boundaries both count. */
+    public static String textsHash(List<String> texts) {
         JsonArray a = new JsonArray();
-        questions.forEach(a::add);
+        texts.forEach(t -> {
+            if (t == null) a.add(JsonNull.INSTANCE);
+            else a.add(t);
+        });
         return sha256Hex(a.toString());
     }
 

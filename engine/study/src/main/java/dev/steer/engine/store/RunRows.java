@@ -1,10 +1,14 @@
 package dev.steer.engine.store;
 
+import dev.steer.engine.BadInputException;
+
+import java.nio.file.Path;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Types;
 import java.time.Instant;
+import java.time.format.DateTimeParseException;
 
 /** Maps {@link RunRecord}s to and from rows of the runs table. */
 final class RunRows {
@@ -42,7 +46,33 @@ final class RunRows {
         ps.setString(i, r.status().dbName());
     }
 
-    static RunRecord read(ResultSet rs) throws SQLException {
+    /**
+     * @throws BadInputException naming the file, the run and the column when a stored value is not one steer writes
+     *                           (the file was edited by hand or by another tool)
+     */
+    static RunRecord read(ResultSet rs, Path file) throws SQLException {
+        long id = rs.getLong("id");
+        String created = rs.getString("created_at");
+        Instant createdAt;
+        try {
+            createdAt = Instant.parse(created);
+        } catch (DateTimeParseException | NullPointerException e) {
+            throw new BadInputException(file + ": run " + id + ": created_at '" + created
+                    + "' is not an ISO-8601 UTC instant such as 2026-01-31T12:00:00Z", e);
+        }
+        RunKind kind;
+        RunStatus status;
+        try {
+            kind = RunKind.fromDb(rs.getString("kind"));
+            status = RunStatus.fromDb(rs.getString("status"));
+        } catch (IllegalArgumentException | NullPointerException e) {
+            throw new BadInputException(file + ": run " + id + ": kind '" + rs.getString("kind") + "' or status '"
+                    + rs.getString("status") + "' is not one steer writes", e);
+        }
+        return read(rs, kind, createdAt, status);
+    }
+
+    private static RunRecord read(ResultSet rs, RunKind kind, Instant createdAt, RunStatus status) throws SQLException {
         return new RunRecord(rs.getLong("id"), rs.getString("config_key"), rs.getLong("model_id"),
                 getLong(rs, "vector_id"), rs.getString("trait"), getInt(rs, "layer"), rs.getString("method"),
                 rs.getDouble("coef"), rs.getString("positions"), rs.getString("judge"),
@@ -51,8 +81,7 @@ final class RunRows {
                 getDouble(rs, "coherence_mean"), getDouble(rs, "baseline_trait_mean"), getDouble(rs, "delta"),
                 getDouble(rs, "vector_norm"), getDouble(rs, "activation_norm"), getDouble(rs, "steered_norm_mean"),
                 getDouble(rs, "steered_ratio"),
-                RunKind.fromDb(rs.getString("kind")), getInt(rs, "search_step"),
-                Instant.parse(rs.getString("created_at")), RunStatus.fromDb(rs.getString("status")));
+                kind, getInt(rs, "search_step"), createdAt, status);
     }
 
     static void setDouble(PreparedStatement ps, int i, Double v) throws SQLException {

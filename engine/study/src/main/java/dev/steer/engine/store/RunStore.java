@@ -1,7 +1,6 @@
 package dev.steer.engine.store;
 
 import dev.steer.engine.BadInputException;
-import org.sqlite.SQLiteConfig;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,13 +20,13 @@ import java.util.Optional;
  * all its responses in one transaction ({@link #saveRun}). A process killed at any moment (kill -9) therefore
  * leaves every committed run whole and no part of the run it was writing; SQLite rolls the torn write back the next
  * time the file is opened. Foreign keys are enforced; writers from several processes wait on each other for up to
- * {@link #BUSY_TIMEOUT_MS} instead of failing.
+ * {@link SqliteFile#BUSY_TIMEOUT_MS} instead of failing ({@link SqliteFile}), and every save is insert-or-reuse in one write
+ * transaction, so two sweeps on one file store each config once: the second reuses the first's run.
  *
  * <p>One connection, used from one thread at a time (methods are synchronized).
  */
 public final class RunStore implements AutoCloseable {
     public static final String DEFAULT_FILE = "steer-runs.db";
-    static final int BUSY_TIMEOUT_MS = 30_000;
 
     private final Path file;
     private final Connection conn;
@@ -38,7 +37,7 @@ public final class RunStore implements AutoCloseable {
     }
 
     /**
-     * Opens (creating if absent) a runs database.
+     * Opens (creating if absent) a runs database for reading and writing.
      *
      * @throws BadInputException when the file is a directory, cannot be written, is not a SQLite database, is
      *                           corrupt, or is a SQLite database of something else; the message names the file
@@ -53,20 +52,9 @@ public final class RunStore implements AutoCloseable {
             throw new BadInputException(file + ": runs database is not readable and writable");
         if (!Files.exists(abs) && dir != null && !Files.isWritable(dir))
             throw new BadInputException(file + ": cannot create the runs database, directory " + dir + " is not writable");
-        SQLiteConfig config = new SQLiteConfig();
-        config.setBusyTimeout(BUSY_TIMEOUT_MS);
-        // IMMEDIATE: a write transaction takes the write lock when it begins, so it waits (busy timeout) there
-        // instead of failing half-way when another process writes too.
-        config.setTransactionMode(SQLiteConfig.TransactionMode.IMMEDIATE);
         Connection c = null;
         try {
-            c = config.createConnection("jdbc:sqlite:" + abs);
-            try (Statement st = c.createStatement()) {
-                // The first statement reads the header: a non-database file fails here (SQLITE_NOTADB).
-                st.execute("PRAGMA journal_mode=WAL");
-                st.execute("PRAGMA synchronous=FULL");
-                st.execute("PRAGMA foreign_keys=ON");
-            }
+            c = SqliteFile.openReadWrite(abs);
             StoreSchema.ensure(c, file);
             return new RunStore(file, c);
         } catch (SQLException e) {
@@ -78,32 +66,78 @@ public final class RunStore implements AutoCloseable {
         }
     }
 
+    /**
+     * Opens an existing runs database for commands that only read it ({@code report}, {@code export}): read-write
+     * when the file and its directory may be written (so a schema-1 file is upgraded as {@link #open} does), else
+     * read-only, so a database the user may only read still reports.
+     *
+     * @throws BadInputException when the file is missing, unreadable, not a runs database, or a read-only file of
+     *                           schema 1 (upgrading it needs a write)
+     */
+    public static RunStore openForReading(Path file) {
+        Path abs = file.toAbsolutePath();
+        if (!Files.exists(abs)) throw new BadInputException(file + ": no such runs database");
+        if (Files.isDirectory(abs)) throw new BadInputException(file + ": is a directory, expected a runs database file");
+        if (!Files.isReadable(abs)) throw new BadInputException(file + ": runs database is not readable");
+        Path dir = abs.getParent();
+        if (Files.isWritable(abs) && (dir == null || Files.isWritable(dir))) return open(file);
+        return openReadOnly(file);
+    }
+
+    /** {@link #openForReading} on a connection that never writes (package-private: tests force this path as root). */
+    static RunStore openReadOnly(Path file) {
+        Connection c = null;
+        try {
+            c = SqliteFile.openReadOnly(file.toAbsolutePath());
+            StoreSchema.check(c, file);
+            return new RunStore(file, c);
+        } catch (SQLException e) {
+            closeQuietly(c);
+            throw new BadInputException(file + ": cannot open as a runs database (" + firstLine(e.getMessage()) + ")", e);
+        } catch (RuntimeException e) {
+            closeQuietly(c);
+            throw e;
+        }
+    }
+
+    /** The connection, for tests in this package that need SQLite's own knobs (max_page_count: a full disk). */
+    Connection connection() {
+        return conn;
+    }
+
     public Path file() {
         return file;
     }
 
-    /** Stores the model, or returns the stored one with the same fingerprint. */
+    /**
+     * Stores the model, or returns the stored one with the same fingerprint: insert-or-reuse in one transaction, so
+     * of two processes storing the same model at once one inserts and the other reads the row it made.
+     */
     public synchronized ModelRecord saveModel(ModelRecord m) {
-        try {
-            Optional<ModelRecord> existing = findModel(m.fingerprint());
-            if (existing.isPresent()) return existing.get();
+        return inTransaction("saving model " + m.path(), () -> {
             try (PreparedStatement ps = conn.prepareStatement(
-                    "INSERT INTO models(path, architecture, layers, hidden, fingerprint) VALUES (?, ?, ?, ?, ?)",
-                    Statement.RETURN_GENERATED_KEYS)) {
+                    "INSERT INTO models(path, architecture, layers, hidden, fingerprint) VALUES (?, ?, ?, ?, ?) "
+                            + "ON CONFLICT(fingerprint) DO NOTHING")) {
                 ps.setString(1, m.path());
                 ps.setString(2, m.architecture());
                 ps.setInt(3, m.layers());
                 ps.setInt(4, m.hidden());
                 ps.setString(5, m.fingerprint());
                 ps.executeUpdate();
-                return m.withId(generatedId(ps));
             }
-        } catch (SQLException e) {
-            throw failure("saving model " + m.path(), e);
-        }
+            return findModelRow(m.fingerprint()).orElseThrow(() -> new SQLException("model row vanished after insert"));
+        });
     }
 
     public synchronized Optional<ModelRecord> findModel(String fingerprint) {
+        try {
+            return findModelRow(fingerprint);
+        } catch (SQLException e) {
+            throw failure("reading model " + fingerprint, e);
+        }
+    }
+
+    private Optional<ModelRecord> findModelRow(String fingerprint) throws SQLException {
         try (PreparedStatement ps = conn.prepareStatement(
                 "SELECT id, path, architecture, layers, hidden, fingerprint FROM models WHERE fingerprint = ?")) {
             ps.setString(1, fingerprint);
@@ -112,36 +146,33 @@ public final class RunStore implements AutoCloseable {
                 return Optional.of(new ModelRecord(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getInt(4),
                         rs.getInt(5), rs.getString(6)));
             }
-        } catch (SQLException e) {
-            throw failure("reading model " + fingerprint, e);
         }
     }
 
-    /** Stores the vector, or returns the stored one equal in (model, trait, layer, method, position, sha256). */
+    /**
+     * Stores the vector, or returns the stored one equal in (model, trait, layer, method, position, sha256):
+     * insert-or-reuse in one transaction, as {@link #saveModel}.
+     */
     public synchronized VectorRecord saveVector(VectorRecord v) {
         String where = "model_id = ? AND trait = ? AND layer = ? AND method = ? AND position = ? AND sha256 = ?";
-        try {
-            try (PreparedStatement ps = conn.prepareStatement(
-                    "SELECT id, vector_norm, file FROM vectors WHERE " + where)) {
-                bindVectorKey(ps, v);
-                try (ResultSet rs = ps.executeQuery()) {
-                    if (rs.next())
-                        return new VectorRecord(rs.getLong(1), v.modelId(), v.trait(), v.layer(), v.method(),
-                                v.position(), rs.getDouble(2), rs.getString(3), v.sha256());
-                }
-            }
+        return inTransaction("saving vector " + v.trait() + " layer " + v.layer(), () -> {
             try (PreparedStatement ps = conn.prepareStatement(
                     "INSERT INTO vectors(model_id, trait, layer, method, position, sha256, vector_norm, file) "
-                            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", Statement.RETURN_GENERATED_KEYS)) {
+                            + "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
                 bindVectorKey(ps, v);
                 ps.setDouble(7, v.vectorNorm());
                 ps.setString(8, v.file());
                 ps.executeUpdate();
-                return v.withId(generatedId(ps));
             }
-        } catch (SQLException e) {
-            throw failure("saving vector " + v.trait() + " layer " + v.layer(), e);
-        }
+            try (PreparedStatement ps = conn.prepareStatement("SELECT id, vector_norm, file FROM vectors WHERE " + where)) {
+                bindVectorKey(ps, v);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) throw new SQLException("vector row vanished after insert");
+                    return new VectorRecord(rs.getLong(1), v.modelId(), v.trait(), v.layer(), v.method(),
+                            v.position(), rs.getDouble(2), rs.getString(3), v.sha256());
+                }
+            }
+        });
     }
 
     private static void bindVectorKey(PreparedStatement ps, VectorRecord v) throws SQLException {
@@ -155,46 +186,99 @@ public final class RunStore implements AutoCloseable {
 
     /**
      * Writes a run and all its responses in ONE transaction: afterwards the database holds either all of it or,
-     * if anything failed (including the process dying), none of it.
+     * if anything failed (including the process dying), none of it. Insert-or-reuse under the write lock: when a
+     * {@linkplain #isFinal final} run with the same config key is already stored (another process made it
+     * meanwhile), that run is returned and nothing is written; a stored run that is not final (scores missing) is
+     * replaced by this one.
      *
-     * @return the run with its id
+     * @return the run as stored, with its id: this one, or the final one that was there
      * @throws IllegalArgumentException when {@code run.n()} differs from the number of responses
-     * @throws StoreException           when the write fails (e.g. the config key is already stored); nothing is kept
+     * @throws StoreException           when the write fails; nothing of it is kept
+     * @throws BadInputException        when the disk or database is full; nothing of it is kept
      */
     public synchronized RunRecord saveRun(RunRecord run, List<ResponseRecord> responses) {
         if (run.n() != responses.size())
             throw new IllegalArgumentException("run n=" + run.n() + " but " + responses.size() + " responses given");
+        return inTransaction("saving run " + run.configKey(), () -> {
+            Optional<RunRecord> stored = firstRun(RunRows.SELECT + " WHERE config_key = ?", run.configKey());
+            if (stored.isPresent()) {
+                if (isFinalRow(stored.get())) return stored.get();
+                try (PreparedStatement ps = conn.prepareStatement("DELETE FROM runs WHERE id = ?")) {
+                    ps.setLong(1, stored.get().id());
+                    ps.executeUpdate();   // its responses go with it (ON DELETE CASCADE)
+                }
+            }
+            long id;
+            try (PreparedStatement ps = conn.prepareStatement(RunRows.INSERT, Statement.RETURN_GENERATED_KEYS)) {
+                RunRows.bind(ps, run);
+                ps.executeUpdate();
+                id = generatedId(ps);
+            }
+            try (PreparedStatement ps = conn.prepareStatement("INSERT INTO responses(run_id, idx, question, "
+                    + "answer, trait_score, coherence_score) VALUES (?, ?, ?, ?, ?, ?)")) {
+                for (ResponseRecord r : responses) {
+                    ps.setLong(1, id);
+                    ps.setInt(2, r.idx());
+                    ps.setString(3, r.question());
+                    ps.setString(4, r.answer());
+                    RunRows.setDouble(ps, 5, finiteOrNull(r.traitScore()));
+                    RunRows.setDouble(ps, 6, finiteOrNull(r.coherenceScore()));
+                    ps.executeUpdate();
+                }
+            }
+            return run.withId(id);
+        });
+    }
+
+    /** A score that is not a number is no score: stored as NULL (SQLite would turn NaN into NULL anyway). */
+    private static Double finiteOrNull(Double d) {
+        return d == null || !Double.isFinite(d) ? null : d;
+    }
+
+    /**
+     * Whether a stored run is final, so a rerun may reuse it: {@link RunStatus#COMPLETE} and every response has both
+     * scores. A run with scores missing (a judge outage, a rate limit) is not: a rerun asks the judge again.
+     */
+    public synchronized boolean isFinal(RunRecord run) {
+        try {
+            return isFinalRow(run);
+        } catch (SQLException e) {
+            throw failure("reading responses of run " + run.id(), e);
+        }
+    }
+
+    private boolean isFinalRow(RunRecord run) throws SQLException {
+        if (run.status() != RunStatus.COMPLETE) return false;
+        try (PreparedStatement ps = conn.prepareStatement("SELECT count(*) FROM responses WHERE run_id = ? "
+                + "AND (trait_score IS NULL OR coherence_score IS NULL)")) {
+            ps.setLong(1, run.id());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getLong(1) == 0;
+            }
+        }
+    }
+
+    /** Work in one write transaction (IMMEDIATE: it waits for other writers at its start). */
+    @FunctionalInterface
+    private interface Work<T> {
+        T run() throws SQLException;
+    }
+
+    private <T> T inTransaction(String what, Work<T> work) {
         try {
             conn.setAutoCommit(false);
             try {
-                long id;
-                try (PreparedStatement ps = conn.prepareStatement(RunRows.INSERT, Statement.RETURN_GENERATED_KEYS)) {
-                    RunRows.bind(ps, run);
-                    ps.executeUpdate();
-                    id = generatedId(ps);
-                }
-                try (PreparedStatement ps = conn.prepareStatement("INSERT INTO responses(run_id, idx, question, "
-                        + "answer, trait_score, coherence_score) VALUES (?, ?, ?, ?, ?, ?)")) {
-                    for (ResponseRecord r : responses) {
-                        ps.setLong(1, id);
-                        ps.setInt(2, r.idx());
-                        ps.setString(3, r.question());
-                        ps.setString(4, r.answer());
-                        RunRows.setDouble(ps, 5, r.traitScore());
-                        RunRows.setDouble(ps, 6, r.coherenceScore());
-                        ps.executeUpdate();
-                    }
-                }
+                T result = work.run();
                 conn.commit();
-                return run.withId(id);
+                return result;
             } catch (SQLException | RuntimeException e) {
-                conn.rollback();
+                SqliteFile.rollback(conn, e);
                 throw e;
             } finally {
                 conn.setAutoCommit(true);
             }
         } catch (SQLException e) {
-            throw failure("saving run " + run.configKey(), e);
+            throw failure(what, e);
         }
     }
 
@@ -220,8 +304,11 @@ public final class RunStore implements AutoCloseable {
 
     /** The stored run made with this {@link RunConfig#key()}, if any: a resumed sweep skips it. */
     public synchronized Optional<RunRecord> findByConfigKey(String configKey) {
-        List<RunRecord> found = query(RunRows.SELECT + " WHERE config_key = ?", configKey);
-        return found.stream().findFirst();
+        try {
+            return firstRun(RunRows.SELECT + " WHERE config_key = ?", configKey);
+        } catch (SQLException e) {
+            throw failure("reading runs", e);
+        }
     }
 
     /** Runs matching the filter, in the order they were stored. */
@@ -244,15 +331,25 @@ public final class RunStore implements AutoCloseable {
     }
 
     private List<RunRecord> query(String sql, String... args) {
+        try {
+            return rows(sql, args);
+        } catch (SQLException e) {
+            throw failure("reading runs", e);
+        }
+    }
+
+    private Optional<RunRecord> firstRun(String sql, String... args) throws SQLException {
+        return rows(sql, args).stream().findFirst();
+    }
+
+    private List<RunRecord> rows(String sql, String... args) throws SQLException {
         try (PreparedStatement ps = conn.prepareStatement(sql)) {
             for (int i = 0; i < args.length; i++) ps.setString(i + 1, args[i]);
             List<RunRecord> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) out.add(RunRows.read(rs));
+                while (rs.next()) out.add(RunRows.read(rs, file));
             }
             return out;
-        } catch (SQLException e) {
-            throw failure("reading runs", e);
         }
     }
 
@@ -300,14 +397,12 @@ public final class RunStore implements AutoCloseable {
         }
     }
 
-    private StoreException failure(String what, SQLException e) {
-        return new StoreException(file + ": " + what + " failed: " + firstLine(e.getMessage()), e);
+    private RuntimeException failure(String what, SQLException e) {
+        return SqliteFile.failure(file, what, e);
     }
 
     private static String firstLine(String s) {
-        if (s == null) return "unknown SQLite error";
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
+        return SqliteFile.firstLine(s);
     }
 
     private static void closeQuietly(Connection c) {

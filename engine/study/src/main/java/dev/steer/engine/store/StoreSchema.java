@@ -92,6 +92,20 @@ final class StoreSchema {
                     tx.execute("INSERT INTO schema_version(version) VALUES (" + VERSION + ")");
                 });
             }
+        }
+        if (version(c, file) == 1) migrateFrom1(c);
+    }
+
+    /** Checks, without writing, that the database is a steer runs database this code can read as it is. */
+    static void check(Connection c, Path file) throws SQLException {
+        if (version(c, file) == 1)
+            throw new BadInputException(file + ": runs database schema version 1 must be upgraded, which writes to it; "
+                    + "the file is read-only here (make it writable once, or copy it)");
+    }
+
+    /** The schema version, checked to be one this code knows. */
+    private static int version(Connection c, Path file) throws SQLException {
+        try (Statement st = c.createStatement()) {
             boolean hasVersion;
             try (ResultSet rs = st.executeQuery("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'")) {
                 hasVersion = rs.next() && rs.getInt(1) > 0;
@@ -105,7 +119,7 @@ final class StoreSchema {
                             + " is newer than this steer supports (" + VERSION + "); upgrade steer");
                 if (version < 1)
                     throw new BadInputException(file + ": runs database has no schema version row");
-                if (version == 1) migrateFrom1(c);
+                return version;
             }
         }
     }
@@ -143,7 +157,7 @@ final class StoreSchema {
             work.run(st);
             c.commit();
         } catch (SQLException e) {
-            c.rollback();
+            SqliteFile.rollback(c, e);
             throw e;
         } finally {
             c.setAutoCommit(true);

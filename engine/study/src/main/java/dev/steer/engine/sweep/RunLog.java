@@ -18,7 +18,8 @@ import java.util.Optional;
 /**
  * The results store as a sweep or search sees it: finds a candidate's finished run by its config key (resume), and
  * saves an evaluated candidate as one run with all its responses (one transaction). Each layer's vector is
- * recorded once.
+ * recorded once. Only a final run is reused ({@link RunStore#isFinal}): one stored with scores missing is evaluated
+ * again and replaced, so a judge outage is not remembered as a result.
  */
 public final class RunLog {
     private final RunStore store;
@@ -55,12 +56,17 @@ public final class RunLog {
         return v;
     }
 
-    /** The stored run with the same config as {@code c}, whichever kind made it. */
+    /** The stored final run with the same config as {@code c}, whichever kind made it: the run to reuse. */
     public Optional<RunRecord> find(Candidate c) {
-        Optional<RunRecord> found = store.findByConfigKey(key(c));
+        Optional<RunRecord> found = stored(c).filter(store::isFinal);
         if (found.isPresent() && questionNorm != null && c.steered() && found.get().activationNorm() == null)
             return Optional.of(store.setActivationNorm(found.get(), questionNorm.applyAsDouble(c.layer())));
         return found;
+    }
+
+    /** The run stored with the same config as {@code c}, final or not. */
+    public Optional<RunRecord> stored(Candidate c) {
+        return store.findByConfigKey(key(c));
     }
 
     public String key(Candidate c) {
@@ -68,7 +74,8 @@ public final class RunLog {
     }
 
     /**
-     * Saves an evaluated candidate. Status is {@link RunStatus#UNSCORED} when no answer got a trait or a coherence
+     * Saves an evaluated candidate, or returns the final run another process stored with the same key meanwhile
+     * ({@link RunStore#saveRun}). Status is {@link RunStatus#UNSCORED} when no answer got a trait or a coherence
      * score; delta is {@code traitMean − baselineTraitMean} when both exist.
      */
     public RunRecord save(Evaluation e, RunKind kind, Integer searchStep, Double baselineTraitMean) {

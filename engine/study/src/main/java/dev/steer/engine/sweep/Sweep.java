@@ -71,7 +71,7 @@ public final class Sweep {
         }
         // A candidate listed twice shares the first one's run.
         for (int i = 0; i < outcomes.length; i++)
-            if (outcomes[i] == null) outcomes[i] = new Outcome(log.find(candidates.get(i)).orElseThrow(), true);
+            if (outcomes[i] == null) outcomes[i] = new Outcome(log.stored(candidates.get(i)).orElseThrow(), true);
         return new Result(baseline, List.of(outcomes));
     }
 }

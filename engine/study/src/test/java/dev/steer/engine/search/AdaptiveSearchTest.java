@@ -6,6 +6,7 @@ import dev.steer.engine.judge.CachedJudge;
 import dev.steer.engine.judge.Judge;
 import dev.steer.engine.judge.JudgeCache;
 import dev.steer.engine.judge.OpenAiJudge;
+import dev.steer.engine.judge.ScriptedChatServer;
 import dev.steer.engine.steering.Positions;
 import dev.steer.engine.steering.SteeringVector;
 import dev.steer.engine.store.ModelRecord;
@@ -87,18 +88,19 @@ class AdaptiveSearchTest {
         return Math.max(0, Math.min(100, 50 + 10 * coef));
     }
 
-    Judge judge(CoefJudgeServer server, JudgeCache cache) {
+    Judge judge(ScriptedChatServer server, JudgeCache cache) {
         // Concurrency 1 so that requests arrive in item order (irrelevant to the scores, kept simple).
         OpenAiJudge j = new OpenAiJudge(new OpenAiJudge.Config(server.baseUrl(), "", "scripted", 1, 2, Duration.ofSeconds(10)));
         return new CachedJudge(j, cache);
     }
 
-    AdaptiveSearch.Result search(Path db, CoefJudgeServer server, CoefResponder responder, SearchSettings settings) {
+    AdaptiveSearch.Result search(Path db, ScriptedChatServer server, CoefResponder responder, SearchSettings settings) {
         try (RunStore store = RunStore.open(db); JudgeCache cache = JudgeCache.open(tmp.resolve("judge-cache.db"));
              Judge traitJudge = judge(server, cache); Judge coherenceJudge = judge(server, cache)) {
             ModelRecord model = store.saveModel(new ModelRecord(0, "m", "gemma2", 4, 4, "fp-1"));
             RunContext ctx = new RunContext(model, "scripted", QUESTIONS, Positions.ALL, traitJudge.id(), coherenceJudge.id() + "#coh",
-                    GenerationOptions.greedy(4));
+                    GenerationOptions.greedy(4), new RunContext.Setup(false, "test:default", RunContext.traitSha256(TRAIT),
+                    traitJudge.scoreIdentity(), coherenceJudge.scoreIdentity() + "#coh"));
             RunLog log = new RunLog(store, ctx, Map.of(1, vector(1, "v1"), 2, vector(2, "v2")));
             Evaluator ev = new Evaluator(TRAIT, QUESTIONS, responder, traitJudge, coherenceJudge);
             return new AdaptiveSearch(settings).run(ev, log, List.of(new AdaptiveSearch.LayerStart(1, 4), new AdaptiveSearch.LayerStart(2, 8)),
@@ -119,7 +121,7 @@ class AdaptiveSearchTest {
     void walksTheExactCoefSequenceAndResumesFromTheStore() throws Exception {
         Path db = tmp.resolve("runs.db");
         CoefResponder responder = new CoefResponder();
-        try (CoefJudgeServer server = new CoefJudgeServer(AdaptiveSearchTest::trait, c -> Math.abs(c) <= 4 ? 90 : 40)) {
+        try (ScriptedChatServer server = new ScriptedChatServer(ScriptedChatServer.byCoef(AdaptiveSearchTest::trait, c -> Math.abs(c) <= 4 ? 90 : 40))) {
             AdaptiveSearch.Result r = search(db, server, responder, SearchSettings.defaults(Direction.POSITIVE));
             // Layer 1: 1.4 1.82 2.366 3.0758 3.99854 | 5.198 (incoherent) 4.418 (incoherent) 3.756
             assertCoefs(1.4, new double[] {1.3, 1.3, 1.3, 1.3, 1.3, 0.85, 0.85}, r.layers().get(0));
@@ -163,7 +165,7 @@ class AdaptiveSearchTest {
 
     @Test
     void negativeDirectionFlipsTheSignAndPicksTheStrongestSuppression() throws Exception {
-        try (CoefJudgeServer server = new CoefJudgeServer(AdaptiveSearchTest::trait, c -> Math.abs(c) <= 4 ? 90 : 40)) {
+        try (ScriptedChatServer server = new ScriptedChatServer(ScriptedChatServer.byCoef(AdaptiveSearchTest::trait, c -> Math.abs(c) <= 4 ? 90 : 40))) {
             AdaptiveSearch.Result r = search(tmp.resolve("neg.db"), server, new CoefResponder(),
                     SearchSettings.defaults(Direction.NEGATIVE).withSteps(4));
             assertCoefs(-1.4, new double[] {1.3, 1.3, 1.3}, r.layers().get(0));

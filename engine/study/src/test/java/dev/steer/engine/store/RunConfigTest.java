@@ -9,17 +9,16 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 class RunConfigTest {
     private static RunConfig config(double coef, long seed) {
-        return new RunConfig("m1", "v1", "refusal", 12, coef, "all", "tj", "cj", "qh", 64, seed, 0.0);
+        return new RunConfig("m1", "v1", "refusal", 12, coef, "all", "tj", "cj", "qh", 64, seed, 0.0, true, "th", "cpu:default");
     }
 
     @Test
     void keyIsSha256OfSortedCompactJson() {
         RunConfig c = config(0.5, 7);
-        assertEquals("{\"coef\":0.5,\"coherence_judge\":\"cj\",\"judge\":\"tj\",\"key_form\":1,\"layer\":12,"
-                + "\"max_new_tokens\":64,\"model\":\"m1\",\"positions\":\"all\",\"questions\":\"qh\",\"seed\":7,"
-                + "\"temperature\":0.0,\"trait\":\"refusal\",\"vector\":\"v1\"}", c.canonicalJson());
+        assertEquals("{\"chat\":1,\"coef\":0.5,\"coherence_judge\":\"cj\",\"compute\":\"cpu:default\",\"judge\":\"tj\",\"k"
+                + "ey_form\":2,\"layer\":12,\"max_new_tokens\":64,\"model\":\"m1\",\"positions\":\"all\",\"questions\":\"qh\",\"seed\":7,\"temperature\":0.0,\"trait\":\"refusal\",\"trait_sha256\":\"th\",\"vector\":\"v1\"}", c.canonicalJson());
         // sha256 of the string above, computed with Python's hashlib.
-        assertEquals("7489f34a6d08d05d3f0ffae14e8375123d839625b51082fe51b769d3609dc995", c.key());
+        assertEquals("55ea96386349fbecfbdeebf60ff31abe531d966e6a962fab5d20f1418cc7d882", c.key());
     }
 
     @Test
@@ -28,9 +27,15 @@ class RunConfigTest {
         assertEquals(base, config(0.5, 7).key());
         assertNotEquals(base, config(0.5000000001, 7).key());
         assertNotEquals(base, config(0.5, 8).key());
-        assertNotEquals(base, new RunConfig("m1", "v1", "refusal", 12, 0.5, "prompt", "tj", "cj", "qh", 64, 7, 0.0).key());
-        assertNotEquals(base, new RunConfig("m1", "v1", "refusal", 12, 0.5, "all", "tj", "cj", "qh", 64, 7, 0.7).key());
-        assertNotEquals(base, new RunConfig("m1", null, "refusal", null, 0.5, "all", "tj", "cj", "qh", 64, 7, 0.0).key());
+        assertNotEquals(base, new RunConfig("m1", "v1", "refusal", 12, 0.5, "prompt", "tj", "cj", "qh", 64, 7, 0.0, true, "th", "cpu:default").key());
+        assertNotEquals(base, new RunConfig("m1", "v1", "refusal", 12, 0.5, "all", "tj", "cj", "qh", 64, 7, 0.7, true, "th", "cpu:default").key());
+        assertNotEquals(base, new RunConfig("m1", null, "refusal", null, 0.5, "all", "tj", "cj", "qh", 64, 7, 0.0, true, "th", "cpu:default").key());
+        // What the key covers since form 2: the chat template's use, the trait text, backend and precision, judges.
+        assertNotEquals(base, new RunConfig("m1", "v1", "refusal", 12, 0.5, "all", "tj", "cj", "qh", 64, 7, 0.0, false, "th", "cpu:default").key());
+        assertNotEquals(base, new RunConfig("m1", "v1", "refusal", 12, 0.5, "all", "tj", "cj", "qh", 64, 7, 0.0, true, "th2", "cpu:default").key());
+        assertNotEquals(base, new RunConfig("m1", "v1", "refusal", 12, 0.5, "all", "tj", "cj", "qh", 64, 7, 0.0, true, "th", "cuda:bf16").key());
+        assertNotEquals(base, new RunConfig("m1", "v1", "refusal", 12, 0.5, "all", "tj2", "cj", "qh", 64, 7, 0.0, true, "th", "cpu:default").key());
+        assertNotEquals(base, new RunConfig("m1", "v1", "refusal", 12, 0.5, "all", "tj", "cj2", "qh", 64, 7, 0.0, true, "th", "cpu:default").key());
         assertEquals(config(0.0, 7).key(), config(-0.0, 7).key());
     }
 

@@ -59,7 +59,8 @@ class SchemaMigrationTest {
         dev.steer.engine.sweep.Candidate c = new dev.steer.engine.sweep.Candidate(2, v, -4.0);
         ModelRecord model = new ModelRecord(1, "m", "gemma2", 4, 8, "fp");
         dev.steer.engine.sweep.RunContext ctx = new dev.steer.engine.sweep.RunContext(model, "refusal", List.of("q"),
-                dev.steer.engine.steering.Positions.ALL, "tj", "cj", dev.steer.engine.generation.GenerationOptions.greedy(16));
+                dev.steer.engine.steering.Positions.ALL, "tj", "cj", dev.steer.engine.generation.GenerationOptions.greedy(16),
+                new dev.steer.engine.sweep.RunContext.Setup(false, "cpu:default", "th", "tj", "cj"));
         String key = ctx.config(c, v.sha256()).key();
         try (Connection conn = DriverManager.getConnection("jdbc:sqlite:" + db); Statement st = conn.createStatement()) {
             for (String sql : SCHEMA_1) st.execute(sql.replace("'k-neg'", "'" + key + "'"));
