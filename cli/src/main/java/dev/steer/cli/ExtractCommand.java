@@ -139,7 +139,8 @@ final class ExtractCommand implements Callable<Integer> {
                         progress.rows(n);
                     });
                 }
-                        dir.writeAll(methodList.stream().map(mt -> mt.label() + ".gguf").toList(),
+                if (gguf) {
+                    dir.writeAll(methodList.stream().map(mt -> mt.label() + ".gguf").toList(),
                             (file, i) -> writeGguf(file, m, traitName, methodList.get(i), vectors));
                 } else {
                     List<String> names = vectors.stream().map(this::fileName).toList();
