@@ -89,11 +89,38 @@ public final class Steer implements Runnable {
         return s == null ? "" : s.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
     }
 
+    /**
+     * {@code steer -V}: the version and the commit the build was made from, read from the {@code git.properties} the
+     * build writes (git-commit-id-maven-plugin); without it (a build outside a git checkout: a source tarball) the
+     * jar manifest's version and "commit unknown".
+     */
     static final class Version implements CommandLine.IVersionProvider {
+        static final String GIT_PROPERTIES = "git.properties";
+
         @Override
         public String[] getVersion() {
-            String v = Steer.class.getPackage().getImplementationVersion();
-            return new String[] {"steer " + (v == null ? "dev" : v)};
+            java.util.Properties git = gitProperties();
+            String v = git.getProperty("git.build.version", Steer.class.getPackage().getImplementationVersion());
+            return new String[] {"steer " + (v == null ? "dev" : v) + " (" + commit(git) + ")"};
+        }
+
+        /** "commit 1a2b3c4d5e6f (2026-12-01T23:00:00Z)", "+dirty" when the tree had changes; or "commit unknown". */
+        static String commit(java.util.Properties git) {
+            String id = git.getProperty("git.commit.id.abbrev", "").strip();
+            if (id.isEmpty()) return "commit unknown";
+            String dirty = Boolean.parseBoolean(git.getProperty("git.dirty")) ? "+dirty" : "";
+            String time = git.getProperty("git.commit.time", "").strip();
+            return "commit " + id + dirty + (time.isEmpty() ? "" : " of " + time);
+        }
+
+        static java.util.Properties gitProperties() {
+            java.util.Properties p = new java.util.Properties();
+            try (java.io.InputStream in = Steer.class.getResourceAsStream(GIT_PROPERTIES)) {
+                if (in != null) p.load(in);
+            } catch (java.io.IOException e) {
+                // An unreadable resource is the same as none: the version line says the commit is unknown.
+            }
+            return p;
         }
     }
 }
