@@ -44,6 +44,16 @@ record SteerArg(int layer, Mode mode, double value, Path file, Positions positio
         return mode == Mode.RATIO;
     }
 
+    /**
+     * The spec written back as {@code --steer} takes it, its positions always spelled out ({@code positions} where
+     * it named none, the command's {@code --positions}), so that the text means the same under any {@code --positions}
+     * and a file name ending in {@code :all} cannot be read as a suffix.
+     */
+    String text(Positions dflt) {
+        String strength = isRatio() ? RATIO_PREFIX + value : Double.toString(value);
+        return layer + ":" + strength + ":" + file + ":" + (positions != null ? positions : dflt).cliName();
+    }
+
     static SteerArg parse(String value) {
         String[] parts = value.split(":", 3);
         if (parts.length != 3 || parts[2].isEmpty())
@@ -98,8 +108,10 @@ record SteerArg(int layer, Mode mode, double value, Path file, Positions positio
         Map<Path, SteeringVector> read = new HashMap<>();
         List<SteeringSpec> fixed = new ArrayList<>();
         List<RatioSpec> ratios = new ArrayList<>();
+        List<SteeringVector> vectors = new ArrayList<>();
         for (SteerArg a : args) {
             SteeringVector v = read.computeIfAbsent(a.file, f -> VectorFile.read(f, vectorKey));
+            vectors.add(v);
             Positions where = a.positions != null ? a.positions : positions;
             if (a.isRatio()) {
                 // Checked as a coefficient spec would be (layer, length), then as a ratio (a non-zero vector).
@@ -113,11 +125,14 @@ record SteerArg(int layer, Mode mode, double value, Path file, Positions positio
                 fixed.add(spec);
             }
         }
-        return new Steering(List.copyOf(args), List.copyOf(fixed), List.copyOf(ratios));
+        return new Steering(List.copyOf(args), List.copyOf(vectors), List.copyOf(fixed), List.copyOf(ratios));
     }
 
-    /** {@code --steer} read and checked: {@link #forPrompt} gives one prompt's specs, in the order written. */
-    record Steering(List<SteerArg> args, List<SteeringSpec> fixed, List<RatioSpec> ratios) {
+    /**
+     * {@code --steer} read and checked: {@link #forPrompt} gives one prompt's specs, in the order written;
+     * {@code vectors} holds each arg's vector, in the same order.
+     */
+    record Steering(List<SteerArg> args, List<SteeringVector> vectors, List<SteeringSpec> fixed, List<RatioSpec> ratios) {
         boolean isEmpty() {
             return args.isEmpty();
         }
