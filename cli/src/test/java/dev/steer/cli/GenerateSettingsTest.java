@@ -59,12 +59,12 @@ class GenerateSettingsTest {
     static List<String> rebuild(JsonObject s) {
         List<String> a = new ArrayList<>(List.of("generate", "--format", "json"));
         a.addAll(List.of("--model", s.get("model").getAsString(), "--backend", s.get("backend").getAsString()));
-        if (s.has("precision")) a.addAll(List.of("--precision", s.get("precision").getAsString()));
+        if (!s.get("precision").isJsonNull()) a.addAll(List.of("--precision", s.get("precision").getAsString()));
         for (JsonElement p : s.getAsJsonArray("prompts")) a.addAll(List.of("--prompt", p.getAsString()));
         if (s.get("chat").getAsBoolean()) a.add("--chat");
         if (s.get("no_stop").getAsBoolean()) a.add("--no-stop");
         for (String k : List.of("max_new_tokens", "temperature", "top_p", "seed", "positions", "vector_key", "telemetry_layers"))
-            if (s.has(k)) a.addAll(List.of("--" + k.replace('_', '-'), s.get(k).getAsString()));
+            if (!s.get(k).isJsonNull()) a.addAll(List.of("--" + k.replace('_', '-'), s.get(k).getAsString()));
         for (JsonElement e : s.getAsJsonArray("steer")) a.addAll(List.of("--steer", e.getAsJsonObject().get("arg").getAsString()));
         return a;
     }
@@ -99,7 +99,8 @@ class GenerateSettingsTest {
         assertTrue(s.get("no_stop").getAsBoolean());
         assertEquals("0-1", s.get("telemetry_layers").getAsString());
         assertEquals("cpu", s.get("backend").getAsString());
-        assertFalse(s.has("precision"), "not given: the backend's default");
+        assertTrue(s.get("precision").isJsonNull(), "not given: the backend's default");
+        assertTrue(s.get("vector_key").isJsonNull());
         assertEquals(promptFile.toString(), s.get("prompts_file").getAsString());
         // The file's prompts, blank line skipped, in order.
         assertEquals(List.of("The weather today", "My favourite food is"), s.getAsJsonArray("prompts").asList().stream().map(JsonElement::getAsString).toList());
@@ -119,7 +120,7 @@ class GenerateSettingsTest {
         assertEquals(0, b.code(), b.err());
         assertEquals(tokens(a), tokens(b));
         JsonObject s2 = b.json().getAsJsonObject("settings");
-        s.remove("prompts_file");
+        s.add("prompts_file", com.google.gson.JsonNull.INSTANCE);
         assertEquals(s, s2, "the rebuilt command's settings are the first one's (prompts now given as --prompt)");
 
         // The comparison can fail: another seed samples other tokens.
