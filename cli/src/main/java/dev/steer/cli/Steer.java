@@ -37,6 +37,8 @@ public final class Steer implements Runnable {
     /** Runs a command line, writing to {@code out}/{@code err}; returns the exit code (used by tests too). */
     public static int execute(String[] args, PrintWriter out, PrintWriter err) {
         CommandLine cl = new CommandLine(new Steer());
+        // Every command's -V/--version names the build, not only the top level's.
+        for (CommandLine sub : cl.getSubcommands().values()) sub.getCommandSpec().versionProvider(new Version());
         cl.setOut(out);
         cl.setErr(err);
         cl.setParameterExceptionHandler((ex, a) -> {
@@ -91,7 +93,7 @@ public final class Steer implements Runnable {
 
     /**
      * {@code steer -V}: the version and the commit the build was made from, read from the {@code git.properties} the
-     * build writes (git-commit-id-maven-plugin); without it (a build outside a git checkout: a source tarball) the
+     * build writes (cli/pom.xml, git at generate-resources); without it (a build outside a git checkout: a source tarball) the
      * jar manifest's version and "commit unknown".
      */
     static final class Version implements CommandLine.IVersionProvider {

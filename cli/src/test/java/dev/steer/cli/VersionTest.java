@@ -34,11 +34,26 @@ class VersionTest {
         Properties git = Steer.Version.gitProperties();
         String id = git.getProperty("git.commit.id.abbrev");
         assertTrue(id != null && id.matches("[0-9a-f]{7,}"), "git.properties in the build: " + git);
-        for (String flag : new String[] {"-V", "--version"}) {
-            CliRun r = CliRun.of(flag);
+        // The commit of this checkout (a linked worktree too, where the plugin once used named the main one's).
+        assertEquals(headOfThisCheckout(), git.getProperty("git.commit.id"));
+        assertTrue(git.getProperty("git.commit.id").startsWith(id));
+        for (String[] args : new String[][] {{"-V"}, {"--version"}, {"generate", "-V"}, {"export", "--version"}}) {
+            CliRun r = CliRun.of(args);
             assertEquals(0, r.code(), r.err());
             assertTrue(r.out().strip().matches("steer " + java.util.regex.Pattern.quote(git.getProperty("git.build.version"))
                     + " \\(commit " + id + "(\\+dirty)? of \\S+\\)"), r.out());
+        }
+    }
+
+    static String headOfThisCheckout() {
+        try {
+            Process p = new ProcessBuilder("git", "rev-parse", "HEAD").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes()).strip();
+            assertEquals(0, p.waitFor(), out);
+            return out;
+        } catch (java.io.IOException | InterruptedException e) {
+            org.junit.jupiter.api.Assumptions.abort("no git to ask: " + e);
+            return null;
         }
     }
 }
