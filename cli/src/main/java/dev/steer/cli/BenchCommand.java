@@ -30,7 +30,7 @@ import java.util.concurrent.Callable;
                 + "variants of the same run: plain (no hook), telemetry (norms measured at the hooked layer), "
                 + "steered (steering add + telemetry), and their overhead against plain. Prompts are random token "
                 + "ids (BOS first), greedy, EOS ignored.",
-                "Example: steer bench --random gemma-2-2b --backend cuda --batch 1,8,64 --prompt-len 64 --new-tokens 128"})
+                "Example: steer bench --random gemma-2-2b --backend cuda --batch 1,8,64 --prompt-len 64 --max-new-tokens 128"})
 final class BenchCommand implements Callable<Integer> {
     static final class Source {
         @Option(names = "--model", paramLabel = "DIR", description = "Hugging Face checkpoint directory.")
@@ -52,7 +52,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--prompt-len", defaultValue = "64", paramLabel = "N", description = "Default: ${DEFAULT-VALUE}.")
     int promptLen;
 
-    @Option(names = "--new-tokens", defaultValue = "128", paramLabel = "N", description = "Default: ${DEFAULT-VALUE}.")
+    @Option(names = {"--max-new-tokens", "--new-tokens"}, defaultValue = "128", paramLabel = "N",
+            description = "Tokens generated per row (EOS ignored, so exactly N); --new-tokens is the old name. Default: ${DEFAULT-VALUE}.")
     int newTokens;
 
     @Option(names = "--layer", paramLabel = "L", description = "Hooked layer. Default: the middle layer.")
@@ -99,7 +100,7 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (promptLen < 1) throw new BadInputException("--prompt-len: must be at least 1, was " + promptLen);
-        if (newTokens < 2) throw new BadInputException("--new-tokens: must be at least 2, was " + newTokens);
+        if (newTokens < 2) throw new BadInputException("--max-new-tokens: must be at least 2, was " + newTokens);
         for (int b : batches) if (b < 1) throw new BadInputException("--batch: sizes must be at least 1, was " + b);
         if (!(temperature >= 0) || Double.isInfinite(temperature)) throw new BadInputException("--temperature: must be 0 or positive, was " + temperature);
         if (!(topP > 0 && topP <= 1)) throw new BadInputException("--top-p: must be in (0, 1], was " + topP);
@@ -164,7 +165,8 @@ final class BenchCommand implements Callable<Integer> {
                     row.put("decode_tokens_per_s", decode);
                     row.put("decode_ms_per_step", best[v].decodeMillisPerStep());
                     row.put("overhead_vs_plain", overhead);
-                    row.put("peak_memory_bytes", b.peakMemoryBytes());
+                    row.put("peak_memory_bytes", peakDeviceMemory(b));
+                    row.put("peak_rss_bytes", ProcessMemory.peakRssBytes());
                     rows.add(row);
                     if (!format.json())
                         out.printf("%6d %-10s %14.1f %14.1f %12.3f %9.1f%%%n", batch, var.name, prefill, decode,
@@ -174,16 +176,20 @@ final class BenchCommand implements Callable<Integer> {
             if (format.json()) {
                 Map<String, Object> o = CommandJson.header(m.source(), b.name(), b.device());
                 o.put("prompt_len", promptLen);
+                o.put("max_new_tokens", newTokens);
                 o.put("new_tokens", newTokens);
                 o.put("token_choice", sampling());
                 o.put("hook", "blocks." + hooked + ".hook_resid_post");
                 o.put("load_seconds", loadSeconds);
-                o.put("peak_memory_bytes", b.peakMemoryBytes());
+                o.put("peak_memory_bytes", peakDeviceMemory(b));
+                o.put("peak_rss_bytes", ProcessMemory.peakRssBytes());
                 o.put("backend_stats", b.stats());
                 o.put("runs", rows);
                 CommandJson.print(out, o);
             } else {
                 if (b.peakMemoryBytes() >= 0) out.printf("peak device memory %.2f GiB%n", b.peakMemoryBytes() / (double) (1L << 30));
+                Long rss = ProcessMemory.peakRssBytes();
+                if (rss != null) out.printf("peak resident memory %.2f GiB%n", rss / (double) (1L << 30));
                 // scalars on one line; lists (the linear-layer plan's choices) one entry per line
                 Map<String, Object> scalars = new LinkedHashMap<>();
                 b.stats().forEach((k, v) -> {
@@ -239,6 +245,7 @@ final class BenchCommand implements Callable<Integer> {
             Map<String, Object> o = CommandJson.header(m.source(), b.name(), b.device());
             o.put("mode", "serve");
             o.put("prompt_len", promptLen);
+            o.put("max_new_tokens", newTokens);
             o.put("new_tokens", newTokens);
             o.put("requests_per_client", requests);
             o.put("max_batch", maxBatch);
@@ -247,6 +254,12 @@ final class BenchCommand implements Callable<Integer> {
             o.put("runs", rows);
             CommandJson.print(out, o);
         }
+    }
+
+    /** The backend's peak device memory, null where it cannot tell (cpu): JSON null, not -1. */
+    private static Long peakDeviceMemory(Backend b) {
+        long peak = b.peakMemoryBytes();
+        return peak >= 0 ? peak : null;
     }
 
     private String sampling() {

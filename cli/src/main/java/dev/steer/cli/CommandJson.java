@@ -14,10 +14,12 @@ import java.util.Map;
 
 /**
  * What {@code --format json} prints, for every command: exactly one object on stdout, and the parts several
- * commands share (the model/backend/device header, a hook's telemetry, a stored run, NaN as null).
+ * commands share (the model/backend/device header, a hook's telemetry, a stored run, NaN as null). A value that
+ * is unknown or not given is printed as null, not left out, so every object of a kind has the same keys.
  */
 final class CommandJson {
-    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().disableHtmlEscaping().create();
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeNulls()
+            .serializeSpecialFloatingPointValues().disableHtmlEscaping().create();
 
     private CommandJson() {
     }

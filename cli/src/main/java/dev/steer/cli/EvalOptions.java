@@ -2,6 +2,7 @@ package dev.steer.cli;
 
 import dev.steer.engine.steering.Positions;
 import dev.steer.engine.store.RunStore;
+import dev.steer.engine.trait.TraitDataset;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -18,6 +19,10 @@ final class EvalOptions {
     @Option(names = "--trait", required = true, paramLabel = "T",
             description = "Bundled trait (refusal, optimism, sycophancy, confidence) or a trait .json file (docs/traits.md).")
     String trait;
+
+    @Option(names = "--trait-name", paramLabel = "NAME",
+            description = "What a trait file's runs are called in the results database (letters, digits, '-', '_'). Default: the file's name.")
+    String traitName;
 
     @Option(names = "--vectors", required = true, paramLabel = "DIR",
             description = "Directory of steering vectors named {method}_layer{L}.safetensors, or one {method}.gguf control vector holding every layer (as steer extract writes them).")
@@ -66,4 +71,9 @@ final class EvalOptions {
     @Option(names = "--db", defaultValue = RunStore.DEFAULT_FILE, paramLabel = "FILE",
             description = "Results database (SQLite); the judge cache lives next to it. Default: ${DEFAULT-VALUE}.")
     Path db;
+
+    /** {@code --trait}, named by {@code --trait-name} where given. */
+    TraitDataset loadTrait() {
+        return TraitName.load(trait, traitName);
+    }
 }

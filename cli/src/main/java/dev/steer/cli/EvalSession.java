@@ -73,7 +73,7 @@ final class EvalSession implements AutoCloseable {
     }
 
     static EvalSession open(EvalOptions o, String task, boolean quiet) {
-        TraitDataset trait = TraitDataset.load(o.trait);
+        TraitDataset trait = o.loadTrait();
         JudgeSpec traitSpec = JudgeSpec.parse(o.judge, "--judge");
         if (traitSpec.kind() == JudgeSpec.Kind.PERPLEXITY)
             throw new BadInputException("--judge perplexity: the perplexity judge scores coherence only; use it with --coherence-judge");

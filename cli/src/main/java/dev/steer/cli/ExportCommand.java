@@ -11,41 +11,61 @@ import picocli.CommandLine.Spec;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 
 @Command(name = "export", mixinStandardHelpOptions = true,
-        description = {"Write every run of a results database as JSONL (one object a line) or CSV, chosen by the file "
-                + "extension; steer report --import reads the JSONL back.",
-                "Example: steer export --db steer-runs.db --out runs.jsonl"})
+        description = {"Write the runs of a results database as JSONL (one object a line) or CSV, chosen by the file "
+                + "extension; steer report --import reads the JSONL back. Each run names its model (path, fingerprint) "
+                + "and vector (file, sha256). --answers also writes every stored answer: the run's config (run_id, "
+                + "config_key, trait, layer, method, coef, ratio, positions, judges, max_new_tokens, seed, temperature, "
+                + "model, vector), then idx, question, answer, trait_score, coherence_score.",
+                "Examples:",
+                "  steer export --db steer-runs.db --out runs.jsonl",
+                "  steer export --trait optimism --out runs.csv --answers answers.jsonl"})
 final class ExportCommand implements Callable<Integer> {
-    @Option(names = "--db", defaultValue = RunStore.DEFAULT_FILE, paramLabel = "FILE", description = "Results database. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--db", defaultValue = RunStore.DEFAULT_FILE, paramLabel = "FILE",
+            description = "Results database written by sweep/search. Default: ${DEFAULT-VALUE}.")
     Path db;
 
-    @Option(names = "--out", required = true, paramLabel = "FILE", description = "Target: .jsonl or .csv.")
+    @Option(names = "--out", paramLabel = "FILE", description = "The runs: .jsonl or .csv.")
     Path target;
 
-    @Option(names = "--trait", paramLabel = "T", description = "Only runs of this trait.")
-    String trait;
+    @Option(names = "--answers", paramLabel = "FILE", description = "Every stored answer of those runs, with its run's config: .jsonl or .csv.")
+    Path answers;
+
+    @Option(names = "--trait", paramLabel = "T", description = "Only runs of these traits (repeat for several). Default: all.")
+    List<String> traits;
 
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {
-        String name = target.getFileName().toString().toLowerCase(Locale.ROOT);
-        boolean jsonl = name.endsWith(".jsonl");
-        if (!jsonl && !name.endsWith(".csv"))
-            throw new BadInputException("--out " + target + ": unknown format; name the file .jsonl or .csv");
+        if (target == null && answers == null) throw new BadInputException("export: give --out FILE (runs), --answers FILE (answers), or both");
+        if (target != null && answers != null && target.toAbsolutePath().normalize().equals(answers.toAbsolutePath().normalize()))
+            throw new BadInputException("--answers " + answers + ": is the --out file too; give them different names");
+        // Both formats checked before anything is read or written.
+        Export.Format runFormat = target == null ? null : Export.Format.of(target, "--out");
+        Export.Format answerFormat = answers == null ? null : Export.Format.of(answers, "--answers");
         if (!Files.exists(db)) throw new BadInputException("--db " + db + ": no such results database");
-        List<RunRecord> runs;
+        var out = spec.commandLine().getOut();
         try (RunStore store = RunStore.openForReading(db)) {
-            runs = store.runs(RunFilter.ALL.withTrait(trait));
+            List<RunRecord> runs = new ArrayList<>();
+            if (traits == null) runs.addAll(store.runs(RunFilter.ALL));
+            else for (String t : new java.util.LinkedHashSet<>(traits)) runs.addAll(store.runs(RunFilter.ALL.withTrait(t)));
+            runs.sort(java.util.Comparator.comparingLong(RunRecord::id));
+            Export.Names names = Export.Names.of(store);
+            if (target != null) {
+                Export.runs(runFormat, runs, names, target);
+                out.printf("%d runs written to %s%n", runs.size(), target);
+            }
+            if (answers != null) {
+                long n = Export.answers(answerFormat, runs, names, store::responses, answers);
+                out.printf("%d answers of %d runs written to %s%n", n, runs.size(), answers);
+            }
         }
-        if (jsonl) Export.jsonl(runs, target);
-        else Export.csv(runs, target);
-        spec.commandLine().getOut().printf("%d runs written to %s%n", runs.size(), target);
         return 0;
     }
 }

@@ -3,6 +3,7 @@ package dev.steer.cli;
 import dev.steer.engine.BadInputException;
 import dev.steer.engine.backend.Backend;
 import dev.steer.engine.extract.ExtractedVector;
+import dev.steer.engine.extract.HeldoutMargin;
 import dev.steer.engine.extract.Method;
 import dev.steer.engine.extract.Pooling;
 import dev.steer.engine.extract.VectorExtraction;
@@ -37,6 +38,8 @@ import java.util.concurrent.Callable;
                         + "layer ||v||, ||h|| (mean over all prompt tokens, BOS excluded), ||v||/||h||, held-out accuracy "
                         + "(5-fold by pair index; mean_diff thresholded at the class-mean midpoint) and Cohen's d of the projections (in-sample), "
                         + "so you see which method keeps ||v||/||h|| steady across layers.",
+                "Every prompt is held out once, so over N prompts the held-out accuracy of a coin is 0.5 +/- 0.98/sqrt(N) (95%%); "
+                        + "below N = 43 (about 22 pairs), where that margin passes 0.15, a warning on stderr says the accuracy means little.",
                 "Example: steer extract --model DIR --trait optimism --layers all --method mean_diff,probe --out vectors/optimism"})
 final class ExtractCommand implements Callable<Integer> {
     static final class Source {
@@ -63,6 +66,11 @@ final class ExtractCommand implements Callable<Integer> {
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Source source;
+
+    @Option(names = "--trait-name", paramLabel = "NAME",
+            description = "What the trait is called in the vectors' metadata (letters, digits, '-', '_'), for --positive/--negative "
+                    + "prompts or a trait file. Default: custom, or the trait file's name.")
+    String traitName;
 
     @Option(names = "--layers", defaultValue = "all", paramLabel = "SPEC", description = "all, a range 0-25, a list 5,10, or mixed 1-3,7. Default: ${DEFAULT-VALUE}.")
     String layers;
@@ -99,17 +107,17 @@ final class ExtractCommand implements Callable<Integer> {
         boolean gguf = vectorFormat.equals("gguf");
         int batchSize = prompting.batchSize();
         List<String> posText, negText;
-        String traitName, posFlag, negFlag;
+        String trait, posFlag, negFlag;
         if (source.trait != null) {
-            TraitDataset t = TraitDataset.load(source.trait);
+            TraitDataset t = TraitName.load(source.trait, traitName);
             posText = t.positives();
             negText = t.negatives();
-            traitName = t.name();
+            trait = t.name();
             posFlag = negFlag = "--trait " + source.trait;
         } else {
             posText = PromptFile.read(source.files.positive);
             negText = PromptFile.read(source.files.negative);
-            traitName = "custom";
+            trait = traitName == null ? "custom" : TraitName.check(traitName);
             posFlag = "--positive " + source.files.positive;
             negFlag = "--negative " + source.files.negative;
         }
@@ -141,15 +149,28 @@ final class ExtractCommand implements Callable<Integer> {
                 }
                 if (gguf) {
                     dir.writeAll(methodList.stream().map(mt -> mt.label() + ".gguf").toList(),
-                            (file, i) -> writeGguf(file, m, traitName, methodList.get(i), vectors));
+                            (file, i) -> writeGguf(file, m, trait, methodList.get(i), vectors));
                 } else {
                     List<String> names = vectors.stream().map(this::fileName).toList();
-                    dir.writeAll(names, (file, i) -> VectorFile.write(file, vectors.get(i).vector(), metadata(m, traitName, vectors.get(i))));
+                    dir.writeAll(names, (file, i) -> VectorFile.write(file, vectors.get(i).vector(), metadata(m, trait, vectors.get(i))));
                 }
-                print(m, traitName, pooling, methodList, layerList, dir, vectors);
+                print(m, trait, pooling, methodList, layerList, dir, vectors);
             }
+            // After the results, once they are written: bad input stays one line on stderr.
+            warnIfHeldoutMeansLittle(posText.size(), negText.size(), methodList);
         }
         return 0;
+    }
+
+    /** On stderr: the rule is {@link HeldoutMargin}'s. */
+    private void warnIfHeldoutMeansLittle(int positives, int negatives, List<Method> methodList) {
+        if (HeldoutMargin.meaningful(positives, negatives)) return;
+        String methods = String.join(", ", methodList.stream().map(Method::label).toList());
+        String margin = Math.min(positives, negatives) < 2 ? "not measured (fewer than 2 prompts on a side)"
+                : String.format("within +/-%.2f of chance (0.5) by luck alone, at 95%%", HeldoutMargin.at95(positives, negatives));
+        spec.commandLine().getErr().printf("steer: warning: %d positive / %d negative prompts: the held-out accuracy of %s is %s; "
+                + "it means something from %d prompts in all (+/-%.2f)%n", positives, negatives, methods, margin,
+                HeldoutMargin.MIN_PROMPTS, HeldoutMargin.MAX_MARGIN);
     }
 
     private List<int[]> encode(LoadedModel m, List<String> texts, String flag) {

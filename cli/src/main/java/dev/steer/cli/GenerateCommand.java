@@ -10,11 +10,14 @@ import dev.steer.engine.model.ModelDims;
 import dev.steer.engine.steering.Positions;
 import dev.steer.engine.telemetry.HookTelemetry;
 import dev.steer.models.LoadedModel;
+import dev.steer.engine.trait.PromptFile;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,7 +38,9 @@ import java.util.concurrent.Callable;
                 "  steer generate --model DIR --prompt Hi --steer 1:3.0:v.json",
                 "  steer generate --model DIR --prompt Hi --steer 1:ratio=0.6:v.json",
                 "  steer generate --model DIR --prompt Hi --steer 2:-4:v.json:response",
-                "  steer generate --model DIR --prompt Hi --prompt Yo --telemetry-layers 0-3"})
+                "  steer generate --model DIR --prompt Hi --prompt Yo --telemetry-layers 0-3",
+                "--format json starts with \"settings\": every flag's value (prompts, sampling, steering specs with "
+                        + "their vectors' sha256), enough to run the same command again."})
 final class GenerateCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
@@ -43,8 +48,20 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     OutputFormat format;
 
-    @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "A prompt (repeat for a batch).")
-    List<String> prompts;
+    static final class Prompts {
+        @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "A prompt (repeat for a batch).")
+        List<String> texts;
+
+        @Option(names = "--prompts", required = true, paramLabel = "FILE",
+                description = "Prompts from a file, one batch: a JSON array of strings (.json) or one prompt per line (as steer ratio reads it).")
+        Path file;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Prompts promptSource;
+
+    /** The prompts, in order: {@code --prompt}s as given, or read from {@code --prompts} once by {@link #call}. */
+    private List<String> prompts;
 
     @Option(names = "--max-new-tokens", defaultValue = "32", paramLabel = "N", description = "Default: ${DEFAULT-VALUE}.")
     int maxNewTokens;
@@ -93,20 +110,25 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        prompts = promptSource.file != null ? PromptFile.read(promptSource.file) : promptSource.texts;
+        String promptFlag = promptSource.file != null ? "--prompts " + promptSource.file : "--prompt";
         // Checked against the config's dims, before the weights load.
         ModelDims dims = steer.isEmpty() && telemetryLayers == null ? null : LoadedModel.inspect(modelOptions.model).dims();
         SteerArg.Steering steering = SteerArg.resolve(steer, vectorKey, positions, dims, spec.commandLine().getErr());
         int[] measured = telemetryLayers == null ? new int[0] : LayerSelection.parse(telemetryLayers, dims.layers(), "--telemetry-layers");
+        for (int i = 0; i < steering.args().size(); i++)
+            VectorLayerNote.print(spec.commandLine().getErr(), "--steer " + steering.args().get(i).fileText(), steering.vectors().get(i),
+                    steering.args().get(i).layer());
         GenerationOptions opts = new GenerationOptions(maxNewTokens, temperature, topP, seed, !noStop, null, false).measuring(measured);
         try (Backend b = modelOptions.openBackend(); LoadedModel m = modelOptions.load(b)) {
             List<GenerationRequest> reqs = new ArrayList<>();
             for (String p : prompts) {
-                int[] ids = m.encodePrompt(p, chat, "--prompt");
+                int[] ids = m.encodePrompt(p, chat, promptFlag);
                 // Ratio specs resolve per prompt: each row gets the coef its own activation norm gives.
                 reqs.add(new GenerationRequest(ids, steering.forPrompt(m.lm(), ids)));
             }
             List<GenerationResult> results = new Generator(m.lm()).generate(reqs, opts);
-            print(m, results, steering.args());
+            print(m, results, steering);
         }
         return 0;
     }
@@ -124,14 +146,54 @@ final class GenerateCommand implements Callable<Integer> {
         return out;
     }
 
-    /** {@code steer}: the specs as resolved ({@code all} expanded to one per layer). */
-    private void print(LoadedModel m, List<GenerationResult> results, List<SteerArg> steer) {
+    /**
+     * generate's {@code settings}: every flag and value as this command line took it (prompts as the texts run, also
+     * when read from {@code --prompts}; {@code precision} null where the backend's default ran), each {@code --steer}
+     * with its positions spelled out and its vector's sha256, so that a script can rebuild the command and check it
+     * steers with the same vectors.
+     */
+    private Map<String, Object> settings(SteerArg.Steering steering) {
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("version", new Steer.Version().getVersion()[0]);
+        o.put("model", modelOptions.model.toString());
+        o.put("backend", modelOptions.backend.name);
+        o.put("precision", Precision.backendName(modelOptions.backend.precision));
+        o.put("prompts", prompts);
+        o.put("prompts_file", promptSource.file == null ? null : promptSource.file.toString());
+        o.put("chat", chat);
+        o.put("max_new_tokens", maxNewTokens);
+        o.put("temperature", temperature);
+        o.put("top_p", topP);
+        o.put("seed", seed);
+        o.put("no_stop", noStop);
+        o.put("positions", positions.cliName());
+        o.put("vector_key", vectorKey);
+        o.put("telemetry_layers", telemetryLayers);
+        List<Map<String, Object>> specs = new ArrayList<>();
+        // The specs as resolved (an 'all' spec expanded to one per layer of its file), each with its vector.
+        List<SteerArg> steer = steering.args();
+        for (int i = 0; i < steer.size(); i++) {
+            SteerArg a = steer.get(i);
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("arg", a.text(positions));
+            e.put("layer", a.layer());
+            e.put(a.isRatio() ? "ratio" : "coef", a.value());
+            e.put("file", a.fileText());
+            e.put("positions", (a.positions() != null ? a.positions() : positions).cliName());
+            e.put("sha256", steering.vectors().get(i).sha256());
+            specs.add(e);
+        }
+        o.put("steer", specs);
+        return o;
+    }
+
+    private void print(LoadedModel m, List<GenerationResult> results, SteerArg.Steering steering) {
         var out = spec.commandLine().getOut();
         List<Map<String, Object>> rows = new ArrayList<>();
         for (int i = 0; i < results.size(); i++) {
             GenerationResult r = results.get(i);
             String text = m.tokenizer().decode(r.tokens());
-            List<SteerArg> args = argsOf(r.telemetry(), steer);
+            List<SteerArg> args = argsOf(r.telemetry(), steering.args());
             if (format.json()) {
                 Map<String, Object> o = new LinkedHashMap<>();
                 o.put("prompt", prompts.get(i));
@@ -165,7 +227,9 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         if (format.json()) {
-            Map<String, Object> o = CommandJson.header(m.source(), modelOptions.backend.name, m.lm().backend().device());
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("settings", settings(steering));
+            o.putAll(CommandJson.header(m.source(), modelOptions.backend.name, m.lm().backend().device()));
             o.put("results", rows);
             CommandJson.print(out, o);
         }

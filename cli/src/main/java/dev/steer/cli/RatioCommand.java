@@ -119,6 +119,7 @@ final class RatioCommand implements Callable<Integer> {
 
     private void print(LoadedModel m, SteeringVector v, int n, ActivationNorm h, double vNorm, double coef, double ratio) {
         PrintWriter o = spec.commandLine().getOut();
+        VectorLayerNote.print(spec.commandLine().getErr(), "--vector " + vector, v, layer);
         if (format.json()) {
             Map<String, Object> root = new LinkedHashMap<>();
             root.put("model", m.source());
@@ -137,9 +138,6 @@ final class RatioCommand implements Callable<Integer> {
         } else {
             o.printf("%s at %s, %d prompts (%d tokens, BOS excluded)%n", vector, HookPoint.residPost(layer).name(), n, h.tokens());
             o.printf("||v||  %.6g%n||h||  %.6g%ncoef   %.6g%nratio  %.6g%n", vNorm, h.mean(), coef, ratio);
-            String meta = v.provenance().metadata().get("layer");
-            if (meta != null && !meta.equals(Integer.toString(layer)))
-                o.printf("note: the vector was extracted at layer %s, applied here at layer %d%n", meta, layer);
         }
     }
 }

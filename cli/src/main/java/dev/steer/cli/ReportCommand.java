@@ -27,7 +27,7 @@ import java.util.concurrent.Callable;
                 "Example: steer report --db steer-runs.db --plot plots"})
 final class ReportCommand implements Callable<Integer> {
     static final class Source {
-        @Option(names = "--db", paramLabel = "FILE", description = "Results database written by sweep/search.")
+        @Option(names = "--db", paramLabel = "FILE", description = "Results database written by sweep/search. Default: " + RunStore.DEFAULT_FILE + ".")
         Path db;
 
         @Option(names = "--import", paramLabel = "FILE.jsonl", description = "Runs as JSONL (steer export, or another tool).")

@@ -39,6 +39,8 @@ public final class Steer implements Runnable {
     /** Runs a command line, writing to {@code out}/{@code err}; returns the exit code (used by tests too). */
     public static int execute(String[] args, PrintWriter out, PrintWriter err) {
         CommandLine cl = new CommandLine(new Steer());
+        // Every command's -V/--version names the build, not only the top level's.
+        for (CommandLine sub : cl.getSubcommands().values()) sub.getCommandSpec().versionProvider(new Version());
         cl.setOut(out);
         cl.setErr(err);
         cl.setParameterExceptionHandler((ex, a) -> {
@@ -100,11 +102,38 @@ public final class Steer implements Runnable {
         return s == null ? "" : JsonErrorText.clean(s.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim());
     }
 
+    /**
+     * {@code steer -V}: the version and the commit the build was made from, read from the {@code git.properties} the
+     * build writes (cli/pom.xml, git at generate-resources); without it (a build outside a git checkout: a source tarball) the
+     * jar manifest's version and "commit unknown".
+     */
     static final class Version implements CommandLine.IVersionProvider {
+        static final String GIT_PROPERTIES = "git.properties";
+
         @Override
         public String[] getVersion() {
-            String v = Steer.class.getPackage().getImplementationVersion();
-            return new String[] {"steer " + (v == null ? "dev" : v)};
+            java.util.Properties git = gitProperties();
+            String v = git.getProperty("git.build.version", Steer.class.getPackage().getImplementationVersion());
+            return new String[] {"steer " + (v == null ? "dev" : v) + " (" + commit(git) + ")"};
+        }
+
+        /** "commit 1a2b3c4d5e6f (2026-12-01T23:00:00Z)", "+dirty" when the tree had changes; or "commit unknown". */
+        static String commit(java.util.Properties git) {
+            String id = git.getProperty("git.commit.id.abbrev", "").strip();
+            if (id.isEmpty()) return "commit unknown";
+            String dirty = Boolean.parseBoolean(git.getProperty("git.dirty")) ? "+dirty" : "";
+            String time = git.getProperty("git.commit.time", "").strip();
+            return "commit " + id + dirty + (time.isEmpty() ? "" : " of " + time);
+        }
+
+        static java.util.Properties gitProperties() {
+            java.util.Properties p = new java.util.Properties();
+            try (java.io.InputStream in = Steer.class.getResourceAsStream(GIT_PROPERTIES)) {
+                if (in != null) p.load(in);
+            } catch (java.io.IOException e) {
+                // An unreadable resource is the same as none: the version line says the commit is unknown.
+            }
+            return p;
         }
     }
 }

@@ -66,6 +66,16 @@ record SteerArg(int layer, Mode mode, double value, Path file, Positions positio
         return mode == Mode.RATIO;
     }
 
+    /**
+     * The spec written back as {@code --steer} takes it, its positions always spelled out ({@code positions} where
+     * it named none, the command's {@code --positions}), so that the text means the same under any {@code --positions}
+     * and a file name ending in {@code :all} cannot be read as a suffix.
+     */
+    String text(Positions dflt) {
+        String strength = isRatio() ? RATIO_PREFIX + value : Double.toString(value);
+        return layer + ":" + strength + ":" + fileText() + ":" + (positions != null ? positions : dflt).cliName();
+    }
+
     static SteerArg parse(String value) {
         String[] parts = value.split(":", 3);
         if (parts.length != 3 || parts[2].isEmpty())
@@ -145,6 +155,7 @@ record SteerArg(int layer, Mode mode, double value, Path file, Positions positio
         List<SteerArg> expanded = new ArrayList<>();
         List<SteeringSpec> fixed = new ArrayList<>();
         List<RatioSpec> ratios = new ArrayList<>();
+        List<SteeringVector> vectors = new ArrayList<>();
         for (SteerArg given : args) {
             boolean layered = VectorFile.isLayered(given.file);
             VectorContents contents = layered ? opened.computeIfAbsent(given.file, VectorFile::open) : null;
@@ -170,12 +181,13 @@ record SteerArg(int layer, Mode mode, double value, Path file, Positions positio
                     if (w != null) warnings.add(w);
                 }
                 expanded.add(a);
+                vectors.add(v);
                 resolveOne(a, v, positions, dims, fixed, ratios);
             }
         }
         // Warned only once every spec passed its checks: bad input stays one line on stderr.
         for (String w : warnings) err.println("steer: warning: " + w);
-        return new Steering(List.copyOf(expanded), List.copyOf(fixed), List.copyOf(ratios));
+        return new Steering(List.copyOf(expanded), List.copyOf(vectors), List.copyOf(fixed), List.copyOf(ratios));
     }
 
     private static void resolveOne(SteerArg a, SteeringVector v, Positions positions, ModelDims dims,
@@ -196,8 +208,11 @@ record SteerArg(int layer, Mode mode, double value, Path file, Positions positio
         }
     }
 
-    /** {@code --steer} read and checked: {@link #forPrompt} gives one prompt's specs, in the order written. */
-    record Steering(List<SteerArg> args, List<SteeringSpec> fixed, List<RatioSpec> ratios) {
+    /**
+     * {@code --steer} read and checked: {@link #forPrompt} gives one prompt's specs, in the order written;
+     * {@code vectors} holds each arg's vector, in the same order.
+     */
+    record Steering(List<SteerArg> args, List<SteeringVector> vectors, List<SteeringSpec> fixed, List<RatioSpec> ratios) {
         boolean isEmpty() {
             return args.isEmpty();
         }

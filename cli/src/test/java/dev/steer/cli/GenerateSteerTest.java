@@ -57,7 +57,10 @@ class GenerateSteerTest {
         args.addAll(Arrays.asList(extra));
         CliRun r = CliRun.of(args.toArray(String[]::new));
         assertEquals(0, r.code(), r.err());
-        return r.json();
+        JsonObject o = r.json();
+        // What ran, not how it was asked for: two spellings of the same steering compare equal.
+        o.remove("settings");
+        return o;
     }
 
     static JsonArray telemetry(JsonObject out, int row) {

@@ -10,7 +10,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -367,6 +369,33 @@ public final class RunStore implements AutoCloseable {
             return out;
         } catch (SQLException e) {
             throw failure("reading responses of run " + runId, e);
+        }
+    }
+
+    /** Every stored model, by id (what runs' {@code model_id} stands for). */
+    public synchronized Map<Long, ModelRecord> models() {
+        try (Statement st = conn.createStatement();
+             ResultSet rs = st.executeQuery("SELECT id, path, architecture, layers, hidden, fingerprint FROM models ORDER BY id")) {
+            Map<Long, ModelRecord> out = new LinkedHashMap<>();
+            while (rs.next())
+                out.put(rs.getLong(1), new ModelRecord(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getInt(4), rs.getInt(5), rs.getString(6)));
+            return out;
+        } catch (SQLException e) {
+            throw failure("reading models", e);
+        }
+    }
+
+    /** Every stored vector, by id (what runs' {@code vector_id} stands for). */
+    public synchronized Map<Long, VectorRecord> vectors() {
+        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT id, model_id, trait, layer, method, position, vector_norm, file, sha256 FROM vectors ORDER BY id")) {
+            Map<Long, VectorRecord> out = new LinkedHashMap<>();
+            while (rs.next())
+                out.put(rs.getLong(1), new VectorRecord(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getInt(4), rs.getString(5),
+                        rs.getString(6), rs.getDouble(7), rs.getString(8), rs.getString(9)));
+            return out;
+        } catch (SQLException e) {
+            throw failure("reading vectors", e);
         }
     }
 

@@ -35,7 +35,7 @@ class ExportTest {
         String text = Files.readString(out, StandardCharsets.UTF_8);
         assertEquals(String.join(",", Export.FIELDS) + "\r\n"
                 + "4,k4,search,complete,\"says \"\"no\"\", politely\",12,mean_diff,-3.0,2.0,12.0,0.5,12.0,0.5,0.5,,55.5,40.0,"
-                + "15.5,10,all,tj,cj,64,7,0.0,3,1,2,2025-05-06T07:08:09Z\r\n", text);
+                + "15.5,10,all,tj,cj,64,7,0.0,3,,,,,2025-05-06T07:08:09Z\r\n", text);
     }
 
     @Test
@@ -70,5 +70,92 @@ class ExportTest {
         Path out = tmp.resolve("no/such/dir/runs.csv");
         BadInputException e = assertThrows(BadInputException.class, () -> Export.csv(List.of(awkward()), out));
         assertTrue(e.getMessage().contains("no/such/dir") && e.getMessage().contains("does not exist"), e.getMessage());
+    }
+
+    /** A database with a baseline and a steered run, three answers between them (an unscored one, awkward text). */
+    private Path storedDb(List<List<ResponseRecord>> answers) {
+        Path db = tmp.resolve("runs.db");
+        try (RunStore store = RunStore.open(db)) {
+            ModelRecord m = store.saveModel(new ModelRecord(0, "/models/gemma-2-2b", "Gemma2ForCausalLM", 26, 2304, "fp-2b"));
+            VectorRecord v = store.saveVector(new VectorRecord(0, m.id(), "optimism", 12, "mean_diff", "last", 18.5,
+                    "vectors/optimism/mean_diff_layer12.safetensors", "sha-12"));
+            Instant t = Instant.parse("2025-01-01T00:00:00Z");
+            store.saveRun(new RunRecord(0, "base", m.id(), null, "optimism", null, null, 0, "all", "tj", "cj", 48, 1,
+                    0, answers.get(0).size(), 40.0, 92.0, null, null, null, null, null, null, RunKind.BASELINE, null, t, RunStatus.COMPLETE),
+                    answers.get(0));
+            store.saveRun(new RunRecord(0, "k1", m.id(), v.id(), "optimism", 12, "mean_diff", 6.0, "response",
+                    "tj", "cj", 48, 1, 0, answers.get(1).size(), 70.0, 60.0, 40.0, 30.0, 18.5, 74.0,
+                    74.0, 1.5, RunKind.SWEEP, null, t, RunStatus.COMPLETE), answers.get(1));
+        }
+        return db;
+    }
+
+    @Test
+    void runsNameTheirModelAndVectorNotTheirIds() throws Exception {
+        Path db = storedDb(List.of(List.of(new ResponseRecord(0, "q", "a", 40.0, 92.0)), List.of(new ResponseRecord(0, "q", "b", 70.0, 60.0))));
+        Path out = tmp.resolve("runs.jsonl");
+        try (RunStore store = RunStore.open(db)) {
+            Export.runs(Export.Format.JSONL, store.runs(), Export.Names.of(store), out);
+        }
+        List<String> lines = Files.readAllLines(out, StandardCharsets.UTF_8);
+        JsonObject base = JsonParser.parseString(lines.get(0)).getAsJsonObject(), run = JsonParser.parseString(lines.get(1)).getAsJsonObject();
+        assertEquals(Export.FIELDS, List.copyOf(run.keySet()));
+        assertTrue(!run.has("model_id") && !run.has("vector_id"), run.toString());
+        assertEquals("/models/gemma-2-2b", run.get("model").getAsString());
+        assertEquals("fp-2b", run.get("model_fingerprint").getAsString());
+        assertEquals("vectors/optimism/mean_diff_layer12.safetensors", run.get("vector_file").getAsString());
+        assertEquals("sha-12", run.get("vector_sha256").getAsString());
+        assertEquals("/models/gemma-2-2b", base.get("model").getAsString());
+        assertTrue(base.get("vector_file").isJsonNull() && base.get("vector_sha256").isJsonNull(), "a baseline has no vector");
+    }
+
+    @Test
+    void answersCarryTheirRunsConfigAndScores() throws Exception {
+        List<ResponseRecord> baseAnswers = List.of(new ResponseRecord(0, "Is the glass half full?", "Yes, \"half\".\nOr empty", 40.0, 92.0));
+        List<ResponseRecord> steered = List.of(new ResponseRecord(0, "Is the glass half full?", "Always!", 90.0, 55.0),
+                new ResponseRecord(1, "Tomorrow?", "Bright, sunny", null, 61.5));
+        Path db = storedDb(List.of(baseAnswers, steered));
+        Path jsonl = tmp.resolve("answers.jsonl"), csv = tmp.resolve("answers.csv");
+        long n;
+        try (RunStore store = RunStore.open(db)) {
+            n = Export.answers(Export.Format.JSONL, store.runs(), Export.Names.of(store), store::responses, jsonl);
+            Export.answers(Export.Format.CSV, store.runs(), Export.Names.of(store), store::responses, csv);
+        }
+        assertEquals(3, n);
+        List<String> lines = Files.readAllLines(jsonl, StandardCharsets.UTF_8);
+        assertEquals(3, lines.size());
+        JsonObject a0 = JsonParser.parseString(lines.get(0)).getAsJsonObject();
+        assertEquals(Export.ANSWER_FIELDS, List.copyOf(a0.keySet()));
+        assertEquals("base", a0.get("config_key").getAsString());
+        assertEquals("baseline", a0.get("kind").getAsString());
+        assertEquals("Yes, \"half\".\nOr empty", a0.get("answer").getAsString());
+        assertEquals(92.0, a0.get("coherence_score").getAsDouble(), 0.0);
+        JsonObject a2 = JsonParser.parseString(lines.get(2)).getAsJsonObject();
+        assertEquals("k1", a2.get("config_key").getAsString());
+        assertEquals(2, a2.get("run_id").getAsLong());
+        assertEquals(1, a2.get("idx").getAsInt());
+        assertEquals("Tomorrow?", a2.get("question").getAsString());
+        assertEquals("Bright, sunny", a2.get("answer").getAsString());
+        assertTrue(a2.get("trait_score").isJsonNull(), "unscored stays null, not 0");
+        assertEquals(61.5, a2.get("coherence_score").getAsDouble(), 0.0);
+        assertEquals(12, a2.get("layer").getAsInt());
+        assertEquals(6.0, a2.get("coef").getAsDouble(), 0.0);
+        assertEquals(1.5, a2.get("ratio").getAsDouble(), 0.0);
+        assertEquals("response", a2.get("positions").getAsString());
+        assertEquals(48, a2.get("max_new_tokens").getAsInt());
+        assertEquals("/models/gemma-2-2b", a2.get("model").getAsString());
+        assertEquals("sha-12", a2.get("vector_sha256").getAsString());
+        String text = Files.readString(csv, StandardCharsets.UTF_8);
+        assertTrue(text.startsWith(String.join(",", Export.ANSWER_FIELDS) + "\r\n"), text);
+        assertTrue(text.contains(",0,Is the glass half full?,\"Yes, \"\"half\"\".\nOr empty\",40.0,92.0\r\n"), text);
+        assertTrue(text.endsWith(",1,Tomorrow?,\"Bright, sunny\",,61.5\r\n"), text);
+    }
+
+    @Test
+    void formatComesFromTheExtensionOrIsBadInput() {
+        assertEquals(Export.Format.JSONL, Export.Format.of(Path.of("a/B.JSONL"), "--out"));
+        assertEquals(Export.Format.CSV, Export.Format.of(Path.of("b.csv"), "--out"));
+        BadInputException e = assertThrows(BadInputException.class, () -> Export.Format.of(Path.of("answers.txt"), "--answers"));
+        assertEquals("--answers answers.txt: unknown format; name the file .jsonl or .csv", e.getMessage());
     }
 }
