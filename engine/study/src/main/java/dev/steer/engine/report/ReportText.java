@@ -10,31 +10,60 @@ import java.util.Optional;
  * whole percent, "-" for an empty bucket), then cliff and sweet spots, per trait, and the cliff per layer.
  */
 public final class ReportText {
-    private static final String[] HEAD = {"Ratio", "Runs", "Avg Coherence", "Avg Delta", "% Coherent (≥70)"};
 
     private ReportText() {
     }
 
     public static String render(LawReport r) {
         StringBuilder sb = new StringBuilder();
+        double t = r.settings().coherenceThreshold();
         sb.append("All traits: ").append(r.overall().count())
-                .append(" runs (ratio = |coef|·‖v‖/‖h‖; coherent = coherence ≥ 70)\n\n");
-        section(sb, r.overall());
+                .append(" runs (ratio = |coef|·‖v‖/‖h‖; coherent = coherence ≥ ").append(fmt("%.0f", t)).append(")\n\n");
+        section(sb, r.overall(), t);
         if (!r.layers().isEmpty()) {
             sb.append("\nCliff by layer (all traits):\n");
             layers(sb, r.layers());
         }
-        r.traits().forEach((t, s) -> {
-            sb.append("\n== ").append(t).append(": ").append(s.count()).append(" runs ==\n\n");
-            section(sb, s);
+        if (r.overall().cliffNote() != null) sb.append("Pooled vs per-layer: ").append(r.overall().cliffNote()).append('\n');
+        r.traits().forEach((name, s) -> {
+            sb.append("\n== ").append(name).append(": ").append(s.count()).append(" runs ==\n\n");
+            section(sb, s, t);
             sb.append("\nCliff by layer:\n");
             layers(sb, s.layers());
+            if (s.cliffNote() != null) sb.append("Pooled vs per-layer: ").append(s.cliffNote()).append('\n');
         });
+        if (!r.claims().isEmpty()) {
+            sb.append("\n== The seed's questions, per trait ==\n\n");
+            sb.append(claims(r.claims()));
+            sb.append('\n').append(SeedClaims.rules(t)).append('\n');
+        }
+        sb.append("\nSweet-spot rule: ").append(SweetSpots.rule(t)).append(".\n");
         return sb.toString();
     }
 
-    /** The bucket table alone, aligned, as DESIGN.md shows it. */
+    /** The across-traits table: does the cliff sit near 1.0-1.15, does 0.5-0.8 make a sweet spot; n per cell. */
+    public static String claims(List<SeedClaims> claims) {
+        String[][] rows = new String[claims.size()][];
+        for (int i = 0; i < rows.length; i++) {
+            SeedClaims c = claims.get(i);
+            String cliff = c.cliffNear().word() + c.cliff().map(x -> fmt(" (%.3f)", x.ratio())).orElse(c.runs() == 0 ? "" : " (no cliff)")
+                    + ", n=" + c.runs();
+            String sweet = c.sweetSpot().word() + (c.sweetRuns() == 0 ? "" : (c.belowRuns() == 0 ? "*" : "")
+                    + fmt(" (%.0f%% coherent, delta %+.1f", c.sweetPctCoherent(), c.sweetAvgDelta())
+                    + (c.belowAvgDelta() == null ? "" : fmt(" vs %+.1f below 0.5, n=%d", c.belowAvgDelta(), c.belowRuns())) + ")")
+                    + ", n=" + c.sweetRuns();
+            rows[i] = new String[] {c.trait(), cliff, sweet};
+        }
+        return grid(new String[] {"Trait", "Cliff near 1.0-1.15?", "0.5-0.8 sweet spot?"}, rows, new boolean[] {false, false, false});
+    }
+
+    /** The bucket table alone, aligned, as DESIGN.md shows it (coherent = coherence ≥ 70). */
     public static String table(List<BucketStats> buckets) {
+        return table(buckets, ReportSettings.DEFAULT_THRESHOLD);
+    }
+
+    /** The bucket table alone, aligned; the last column's header names the coherence threshold. */
+    public static String table(List<BucketStats> buckets, double threshold) {
         String[][] rows = new String[buckets.size()][];
         for (int i = 0; i < rows.length; i++) {
             BucketStats b = buckets.get(i);
@@ -43,11 +72,12 @@ public final class ReportText {
                     b.count() == 0 ? "-" : fmt("%+.1f", b.avgDelta()),
                     b.count() == 0 ? "-" : fmt("%.0f%%", b.pctCoherent())};
         }
-        return grid(HEAD, rows, new boolean[] {false, true, true, true, true});
+        String[] head = {"Ratio", "Runs", "Avg Coherence", "Avg Delta", "% Coherent (≥" + fmt("%.0f", threshold) + ")"};
+        return grid(head, rows, new boolean[] {false, true, true, true, true});
     }
 
-    private static void section(StringBuilder sb, LawReport.Section s) {
-        sb.append(table(s.buckets()));
+    private static void section(StringBuilder sb, LawReport.Section s, double threshold) {
+        sb.append(table(s.buckets(), threshold));
         sb.append("\nCliff: ").append(cliff(s.cliff())).append('\n');
         SweetSpots sp = s.sweetSpots();
         sb.append("Sweet spots: conservative ").append(label(sp.conservative()))
