@@ -14,7 +14,8 @@ import java.io.PrintWriter;
         description = "Activation steering for Gemma-2: generate with coef x v added to a residual layer, "
                 + "measure activation norms live, and test the perturbation-ratio law.",
         subcommands = {InfoCommand.class, NormsCommand.class, GenerateCommand.class, ExtractCommand.class, RatioCommand.class,
-                SweepCommand.class, SearchCommand.class, ReportCommand.class, ExportCommand.class, BenchCommand.class, ServeCommand.class,
+                SweepCommand.class, SearchCommand.class, ReportCommand.class,
+                StudyCommand.class, ExportCommand.class, BenchCommand.class, ServeCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Steer implements Runnable {
     public static final int OK = 0;

@@ -42,7 +42,8 @@ import java.util.function.ToDoubleFunction;
  * {@value #RATIO_VS_COHERENCE}, {@value #RATIO_VS_DELTA} and {@value #COHERENCE_BY_BUCKET}, each in every format of
  * the {@link PlotOptions} (PNG at twice the nominal size, SVG and PDF as vector graphics), each file written atomically.
  *
- * <p>The scatter charts colour points by layer (one series per layer), draw the coherence threshold as a dashed
+ * <p>The scatter charts colour points by layer (one series per layer, per method when there are several: the
+ * marker's shape is the method), draw the coherence threshold as a dashed
  * horizontal line and the set's cliff ({@link Cliff}) as a vertical line; the bucket chart draws mean coherence per
  * ratio bucket with the sample sd as error bars, empty buckets left out, and the threshold as a line. With log-x
  * the ratio axis is logarithmic and runs at ratio 0 are left out (a log axis has no 0).
@@ -66,6 +67,8 @@ public final class Plots {
     /** Viridis at 8 stops, interpolated: more layers than distinct colours read best as a depth gradient. */
     private static final Color[] VIRIDIS = {new Color(0x440154), new Color(0x46327E), new Color(0x365C8D),
             new Color(0x277F8E), new Color(0x1FA187), new Color(0x4AC16D), new Color(0x9FDA3A), new Color(0xFDE725)};
+    private static final org.knowm.xchart.style.markers.Marker[] MARKERS = {SeriesMarkers.CIRCLE, SeriesMarkers.TRIANGLE_UP,
+            SeriesMarkers.DIAMOND, SeriesMarkers.SQUARE};
     private static final Color THRESHOLD_COLOR = new Color(0x666666);
     private static final Color CLIFF_COLOR = Color.BLACK;
     private static final BasicStroke DASHED = new BasicStroke(1.6f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f,
@@ -153,14 +156,21 @@ public final class Plots {
         chart.getStyler().setMarkerSize(8);
         chart.getStyler().setXAxisLogarithmic(o.logX());
         if (!o.logX()) chart.getStyler().setXAxisMin(0.0);
-        Map<Integer, List<RunPoint>> byLayer = new TreeMap<>();
-        for (RunPoint p : points) byLayer.computeIfAbsent(p.layer(), k -> new ArrayList<>()).add(p);
+        // Colour is layer; with several methods (mean_diff and probe) the marker shape tells them apart.
+        Map<Integer, Map<String, List<RunPoint>>> byLayer = new TreeMap<>();
+        List<String> methods = points.stream().map(p -> String.valueOf(p.method())).distinct().sorted().toList();
+        for (RunPoint p : points)
+            byLayer.computeIfAbsent(p.layer(), k -> new TreeMap<>()).computeIfAbsent(String.valueOf(p.method()), k -> new ArrayList<>()).add(p);
         int i = 0;
-        for (var e : byLayer.entrySet()) {
-            XYSeries s = chart.addSeries("layer " + e.getKey(), e.getValue().stream().mapToDouble(RunPoint::ratio).toArray(),
-                    e.getValue().stream().mapToDouble(y).toArray());
-            s.setMarker(SeriesMarkers.CIRCLE);
-            s.setMarkerColor(layerColor(i++, byLayer.size()));
+        for (var layer : byLayer.entrySet()) {
+            Color colour = layerColor(i++, byLayer.size());
+            for (var m : layer.getValue().entrySet()) {
+                String name = "layer " + layer.getKey() + (methods.size() > 1 ? ", " + m.getKey() : "");
+                XYSeries s = chart.addSeries(name, m.getValue().stream().mapToDouble(RunPoint::ratio).toArray(),
+                        m.getValue().stream().mapToDouble(y).toArray());
+                s.setMarker(MARKERS[methods.indexOf(m.getKey()) % MARKERS.length]);
+                s.setMarkerColor(colour);
+            }
         }
         return chart;
     }
@@ -192,7 +202,7 @@ public final class Plots {
 
     private static CategoryChart byBucket(String title, List<RunPoint> points, ReportSettings settings) {
         CategoryChart chart = new CategoryChartBuilder().width(WIDTH).height(HEIGHT)
-                .title(title + ": coherence by ratio bucket (mean ± sd)").xAxisTitle("perturbation ratio bucket")
+                .title(title + ": coherence by ratio bucket (mean ± sd)").xAxisTitle("perturbation ratio bucket (runs)")
                 .yAxisTitle("coherence (0-100)").build();
         style(chart.getStyler());
         List<String> labels = new ArrayList<>();
@@ -200,7 +210,7 @@ public final class Plots {
         List<Double> sds = new ArrayList<>();
         for (BucketStats b : BucketStats.table(points, settings)) {
             if (b.count() == 0) continue;
-            labels.add(b.bucket().label() + " (n=" + b.count() + ")");
+            labels.add(b.bucket().label() + " (" + b.count() + ")");
             means.add(b.avgCoherence());
             sds.add(b.sdCoherence());
         }
@@ -209,6 +219,7 @@ public final class Plots {
         chart.getStyler().setErrorBarsColorSeriesColor(false);
         chart.getStyler().setErrorBarsColor(Color.DARK_GRAY);
         chart.getStyler().setOverlapped(true);
+        chart.getStyler().setAvailableSpaceFill(0.62);
         CategorySeries bars = chart.addSeries("mean coherence", labels, means, sds);
         bars.setMarker(SeriesMarkers.NONE);
         bars.setFillColor(DISTINCT[0]);

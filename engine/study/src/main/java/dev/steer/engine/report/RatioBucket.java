@@ -38,7 +38,7 @@ public record RatioBucket(String label, double lo, double hi) {
     }
 
     /** A bucket edge as the table prints it: one decimal at least (0.0, 0.3, 1.15). */
-    static String edge(double x) {
+    public static String edge(double x) {
         String s = String.format(Locale.ROOT, "%.1f", x);
         if (Double.parseDouble(s) == x) return s;
         return List.of(String.format(Locale.ROOT, "%.2f", x), String.format(Locale.ROOT, "%.3f", x)).stream()

@@ -15,30 +15,51 @@ public final class ReportText {
     }
 
     public static String render(LawReport r) {
+        return render(r, false);
+    }
+
+    /**
+     * @param markdown headings as Markdown headings and a blank line before every table and between statements, so
+     *                 the same report reads as a Markdown document ({@code steer study}'s report.md)
+     */
+    public static String render(LawReport r, boolean markdown) {
         StringBuilder sb = new StringBuilder();
         double t = r.settings().coherenceThreshold();
-        sb.append("All traits: ").append(r.overall().count())
-                .append(" runs (ratio = |coef|·‖v‖/‖h‖; coherent = coherence ≥ ").append(fmt("%.0f", t)).append(")\n\n");
-        section(sb, r.overall(), t);
+        heading(sb, "All traits: " + r.overall().count() + " runs (ratio = |coef|·‖v‖/‖h‖; coherent = coherence ≥ "
+                + fmt("%.0f", t) + ")", markdown, true);
+        section(sb, r.overall(), t, markdown);
         if (!r.layers().isEmpty()) {
-            sb.append("\nCliff by layer (all traits):\n");
+            line(sb, "Cliff by layer (all traits):", markdown);
             layers(sb, r.layers());
         }
-        if (r.overall().cliffNote() != null) sb.append("Pooled vs per-layer: ").append(r.overall().cliffNote()).append('\n');
+        if (r.overall().cliffNote() != null) line(sb, "Pooled vs per-layer: " + r.overall().cliffNote(), markdown);
         r.traits().forEach((name, s) -> {
-            sb.append("\n== ").append(name).append(": ").append(s.count()).append(" runs ==\n\n");
-            section(sb, s, t);
-            sb.append("\nCliff by layer:\n");
+            heading(sb, name + ": " + s.count() + " runs", markdown, false);
+            section(sb, s, t, markdown);
+            line(sb, "Cliff by layer:", markdown);
             layers(sb, s.layers());
-            if (s.cliffNote() != null) sb.append("Pooled vs per-layer: ").append(s.cliffNote()).append('\n');
+            if (s.cliffNote() != null) line(sb, "Pooled vs per-layer: " + s.cliffNote(), markdown);
         });
         if (!r.claims().isEmpty()) {
-            sb.append("\n== The seed's questions, per trait ==\n\n");
+            heading(sb, "The seed's questions, per trait", markdown, false);
             sb.append(claims(r.claims()));
-            sb.append('\n').append(SeedClaims.rules(t)).append('\n');
+            sb.append('\n');
+            line(sb, SeedClaims.rules(t), markdown);
         }
-        sb.append("\nSweet-spot rule: ").append(SweetSpots.rule(t)).append(".\n");
+        if (!markdown) sb.append('\n');
+        line(sb, "Sweet-spot rule: " + SweetSpots.rule(t) + ".", markdown);
         return sb.toString();
+    }
+
+    private static void heading(StringBuilder sb, String text, boolean markdown, boolean first) {
+        if (markdown) sb.append(first ? "" : "\n").append("### ").append(text).append("\n\n");
+        else sb.append(first ? "" : "\n== ").append(text).append(first ? "\n\n" : " ==\n\n");
+    }
+
+    /** A statement on its own line; in Markdown its own paragraph (a table after it needs the blank line too). */
+    private static void line(StringBuilder sb, String text, boolean markdown) {
+        sb.append(text).append('\n');
+        if (markdown) sb.append('\n');
     }
 
     /** The across-traits table: does the cliff sit near 1.0-1.15, does 0.5-0.8 make a sweet spot; n per cell. */
@@ -76,13 +97,13 @@ public final class ReportText {
         return grid(head, rows, new boolean[] {false, true, true, true, true});
     }
 
-    private static void section(StringBuilder sb, LawReport.Section s, double threshold) {
-        sb.append(table(s.buckets(), threshold));
-        sb.append("\nCliff: ").append(cliff(s.cliff())).append('\n');
+    private static void section(StringBuilder sb, LawReport.Section s, double threshold, boolean markdown) {
+        sb.append(table(s.buckets(), threshold)).append('\n');
+        line(sb, "Cliff: " + cliff(s.cliff()), markdown);
         SweetSpots sp = s.sweetSpots();
-        sb.append("Sweet spots: conservative ").append(label(sp.conservative()))
-                .append(", balanced ").append(label(sp.balanced()))
-                .append(", aggressive ").append(label(sp.aggressive())).append('\n');
+        line(sb, "Sweet spots: conservative " + label(sp.conservative()) + ", balanced " + label(sp.balanced())
+                + ", aggressive " + label(sp.aggressive()), markdown);
+        if (!markdown) sb.append('\n');
     }
 
     private static void layers(StringBuilder sb, Map<Integer, LawReport.LayerCliff> layers) {
