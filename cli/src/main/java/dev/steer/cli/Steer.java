@@ -15,7 +15,7 @@ import java.io.PrintWriter;
                 + "measure activation norms live, and test the perturbation-ratio law.",
         subcommands = {InfoCommand.class, NormsCommand.class, GenerateCommand.class, ExtractCommand.class, RatioCommand.class,
                 SweepCommand.class, SearchCommand.class, ReportCommand.class,
-                StudyCommand.class, ExportCommand.class, BenchCommand.class, ServeCommand.class,
+                StudyCommand.class, MergeCommand.class, ExportCommand.class, BenchCommand.class, ServeCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Steer implements Runnable {
     public static final int OK = 0;

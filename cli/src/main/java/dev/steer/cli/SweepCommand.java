@@ -45,6 +45,9 @@ final class SweepCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
     Strength strength;
 
+    @Mixin
+    ShardOption shard;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -70,6 +73,9 @@ final class SweepCommand implements Callable<Integer> {
                     targets.add(byRatio ? x : null);
                 }
             }
+            List<Integer> mine = shard.of(java.util.stream.IntStream.range(0, candidates.size()).boxed().toList());
+            candidates = mine.stream().map(candidates::get).toList();
+            targets = mine.stream().map(targets::get).toList();
             if (!format.json())
                 out.printf("sweep %s: %d layers x %d %s on %d questions, %s%n", s.trait.name(), layers.length, values.size(),
                         byRatio ? "ratios" : "coefs", s.questions.size(), s.judgeSummary());
