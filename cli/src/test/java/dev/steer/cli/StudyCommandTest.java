@@ -138,6 +138,28 @@ class StudyCommandTest {
     }
 
     @Test
+    void newCommandsHaveCleanHelpAndReportExamplesSitInsideBuckets() {
+        for (String cmd : List.of("study", "merge", "report", "sweep", "search")) {
+            java.io.ByteArrayOutputStream sysErr = new java.io.ByteArrayOutputStream();
+            java.io.PrintStream old = System.err;
+            System.setErr(new java.io.PrintStream(sysErr));
+            CliRun r;
+            try {
+                r = CliRun.of(cmd, "--help");
+            } finally {
+                System.setErr(old);
+            }
+            assertEquals(0, r.code(), cmd);
+            assertTrue(r.out().startsWith("Usage: steer " + cmd), cmd + ": " + r.out());
+            assertTrue(!sysErr.toString().contains("WARN") && !r.err().contains("WARN"), cmd + " help warns: " + sysErr);
+            if (!cmd.equals("merge") && !cmd.equals("report")) assertTrue(r.out().contains("--shard=I/N"), cmd + " has --shard");
+        }
+        String report = CliRun.of("report", "--help").out();
+        assertTrue(report.contains("--ratios 0.4,0.65,0.9,1.15") && report.contains("--coherence-threshold")
+                && report.contains("--buckets=EDGES") && report.contains("--log-x"), report);
+    }
+
+    @Test
     void ratiosOnABucketEdgeAndBadShardsAreRefusedBeforeTheModelLoads() {
         CliRun edge = CliRun.of(with(studyArgs(tmp.resolve("s")), "--ratios", "0.4,0.5"));
         assertEquals(2, edge.code());
