@@ -98,7 +98,7 @@ public final class Plots {
         if (Files.exists(dir) && !Files.isDirectory(dir))
             throw new BadInputException("--plot " + dir + ": exists and is not a directory");
         List<Path> written = new ArrayList<>();
-        written.addAll(writeSet(dir, "all traits", points, o));
+        written.addAll(writeSet(dir, "all runs", points, o));
         Map<String, List<RunPoint>> byTrait = new TreeMap<>();
         for (RunPoint p : points) byTrait.computeIfAbsent(p.trait(), k -> new ArrayList<>()).add(p);
         for (var e : byTrait.entrySet()) written.addAll(writeSet(dir.resolve(directoryName(e.getKey())), e.getKey(), e.getValue(), o));
@@ -155,6 +155,8 @@ public final class Plots {
         chart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
         chart.getStyler().setMarkerSize(8);
         chart.getStyler().setXAxisLogarithmic(o.logX());
+        // Ratios span about one decade: labels at 0.1, 1 alone would leave the axis unreadable.
+        if (o.logX()) chart.getStyler().setXAxisLogarithmicDecadeOnly(false);
         if (!o.logX()) chart.getStyler().setXAxisMin(0.0);
         // Colour is layer; with several methods (mean_diff and probe) the marker shape tells them apart.
         Map<Integer, Map<String, List<RunPoint>>> byLayer = new TreeMap<>();
