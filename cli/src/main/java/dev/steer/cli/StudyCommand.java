@@ -46,6 +46,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -156,7 +157,8 @@ final class StudyCommand implements Callable<Integer> {
         }
     }
 
-    private record Studied(String trait, Method method, List<LayerTrajectory> layers, List<Integer> swept) {
+    /** @param runIds the runs this search and sweep made or reused: what the report is about */
+    private record Studied(String trait, Method method, List<LayerTrajectory> layers, List<Integer> swept, Set<Long> runIds) {
     }
 
     @Override
@@ -196,6 +198,10 @@ final class StudyCommand implements Callable<Integer> {
                 String.join(", ", mine.stream().map(Trait::name).toList()), layers,
                 String.join(",", methodList.stream().map(Method::label).toList()), steps, ratios, dbFile);
         o.flush();
+        if (mine.isEmpty()) {
+            o.printf("shard %s has no trait to study (%d traits over %d shards)%n", part, all.size(), part.count());
+            return 0;
+        }
         List<Studied> studied = new ArrayList<>();
         for (Trait t : mine) {
             Path vectors = out.resolve("vectors").resolve(Plots.directoryName(t.name()));
@@ -287,7 +293,11 @@ final class StudyCommand implements Callable<Integer> {
             s.progress.close();
             long reused = swept.runs().stream().filter(Sweep.Outcome::reused).count();
             phase(o, tag, "sweep done, " + swept.runs().size() + " runs (" + reused + " reused)");
-            return new Studied(t.name(), m, result.layers(), best);
+            Set<Long> ids = new HashSet<>();
+            ids.add(result.baseline().run().id());
+            result.layers().forEach(lt -> lt.steps().forEach(st -> ids.add(st.runId())));
+            swept.runs().forEach(oc -> ids.add(oc.run().id()));
+            return new Studied(t.name(), m, result.layers(), best, ids);
         }
     }
 
@@ -327,9 +337,12 @@ final class StudyCommand implements Callable<Integer> {
 
     /** Phase 4: report.md, report.json and figures/ from every stored run of the studied traits. */
     private void writeReport(PrintWriter o, List<String> traitNames, Path dbFile, ReportSettings settings, List<Studied> studied) {
+        // This study's runs only: the database may hold other studies' (another model, other answer lengths).
+        Set<Long> ids = new HashSet<>();
+        studied.forEach(st -> ids.addAll(st.runIds()));
         List<RunPoint> points;
         try (RunStore store = RunStore.open(dbFile)) {
-            points = RunPoint.fromRuns(store.runs()).stream().filter(p -> traitNames.contains(p.trait())).toList();
+            points = RunPoint.fromRuns(store.runs().stream().filter(r -> ids.contains(r.id())).toList());
         }
         if (points.isEmpty()) throw new BadInputException("--traits: no steered run with a ratio was stored; nothing to report");
         LawReport report = LawReport.build(points, settings);
