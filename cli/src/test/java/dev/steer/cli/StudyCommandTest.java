@@ -79,8 +79,22 @@ class StudyCommandTest {
         for (RunRecord r : runs(db)) before.put(r.configKey(), r.id());
         assertTrue(before.size() >= 3 && before.size() < 2 + 8 + 8, "killed mid-study with " + before.size() + " runs stored");
 
-        CliRun rerun = CliRun.of(studyArgs(out).toArray(String[]::new));
+        java.io.ByteArrayOutputStream bars = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream oldErr = System.err;
+        System.setErr(new java.io.PrintStream(bars, true));
+        CliRun rerun;
+        try {
+            rerun = CliRun.of(studyArgs(out).toArray(String[]::new));
+        } finally {
+            System.setErr(oldErr);
+        }
         assertEquals(0, rerun.code(), rerun.err());
+        // confidence is studied whole in the rerun: its search bar counts 2 baseline + 2 layers x 2 steps x 2 questions
+        // answers from the start (a total planned step by step would show 2, then 6, then 10), its sweep bar 1 x 4 x 2.
+        Set<Integer> totals = new java.util.TreeSet<>();
+        var m = java.util.regex.Pattern.compile("confidence mean_diff +\\d+% \\[[^\\]]*\\] +\\d+/(\\d+) answers").matcher(bars.toString());
+        while (m.find()) totals.add(Integer.parseInt(m.group(1)));
+        assertEquals(Set.of(8, 10), totals, "progress bar totals: " + bars);
         String o = rerun.out();
         assertTrue(o.contains("optimism: vectors present in"), "optimism's vectors were written before the kill: " + o);
         for (String line : List.of("optimism mean_diff: search step 1/2", "optimism mean_diff: search step 2/2",
