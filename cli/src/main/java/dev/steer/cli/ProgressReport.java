@@ -22,6 +22,7 @@ final class ProgressReport implements GenerationProgress, SweepListener, AutoClo
     private ProgressBar bar;
     private long tokens;
     private long startNanos;
+    private boolean fixedTotal;
 
     ProgressReport(String task, boolean silent) {
         this(task, silent, " answers");
@@ -34,9 +35,18 @@ final class ProgressReport implements GenerationProgress, SweepListener, AutoClo
         this.unit = unit;
     }
 
+    /**
+     * Fixes the bar's total before the work starts, for work planned piece by piece (a search plans each step as it
+     * comes): later {@link #planned} calls no longer grow it, and reused runs count as done, so the total never moves.
+     */
+    void expect(int rows) {
+        planned(0, rows);
+        fixedTotal = true;
+    }
+
     @Override
     public void planned(int runs, int rows) {
-        if (silent || rows == 0) return;
+        if (silent || rows == 0 || fixedTotal) return;
         if (bar == null) {
             startNanos = System.nanoTime();
             bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(rows).setUnit(unit, 1)
@@ -61,6 +71,11 @@ final class ProgressReport implements GenerationProgress, SweepListener, AutoClo
     }
 
     @Override
+    public void reused(RunRecord run) {
+        if (fixedTotal && bar != null) bar.stepBy(run.n());
+    }
+
+    @Override
     public void stored(RunRecord run, Evaluation evaluation) {
         if (bar != null) bar.refresh();
     }
@@ -69,5 +84,6 @@ final class ProgressReport implements GenerationProgress, SweepListener, AutoClo
     public void close() {
         if (bar != null) bar.close();
         bar = null;
+        fixedTotal = false;
     }
 }

@@ -31,7 +31,7 @@ import java.util.concurrent.Callable;
                 + "every prompt token, BOS excluded (what steered generation's telemetry reports for prompt positions).",
                 "Give --coef to get its ratio, or --target-ratio to get the coefficient that reaches it "
                         + "(coef = target x ||h|| / ||v||). --trait measures on the trait's evaluation questions.",
-                "Example: steer ratio --model DIR --vector vectors/optimism/mean_diff_layer12.safetensors --layer 12 --target-ratio 0.8 --trait optimism"})
+                "Example: steer ratio --model DIR --vector vectors/optimism/mean_diff_layer12.safetensors --layer 12 --target-ratio 0.65 --trait optimism"})
 final class RatioCommand implements Callable<Integer> {
     static final class Strength {
         @Option(names = "--coef", paramLabel = "C", description = "Steering coefficient: report its ratio.")

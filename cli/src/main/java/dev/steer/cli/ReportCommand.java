@@ -3,7 +3,10 @@ package dev.steer.cli;
 import dev.steer.engine.BadInputException;
 import dev.steer.engine.report.ImportJsonl;
 import dev.steer.engine.report.LawReport;
+import dev.steer.engine.report.PlotOptions;
 import dev.steer.engine.report.Plots;
+import dev.steer.engine.report.RatioBuckets;
+import dev.steer.engine.report.ReportSettings;
 import dev.steer.engine.report.ReportJson;
 import dev.steer.engine.report.ReportText;
 import dev.steer.engine.report.RunPoint;
@@ -22,9 +25,16 @@ import java.util.concurrent.Callable;
 
 @Command(name = "report", mixinStandardHelpOptions = true,
         description = {"The ratio-law report: steered runs bucketed by perturbation ratio |coef| x ||v|| / ||h|| (avg "
-                + "coherence, avg delta vs baseline, %% coherent), the coherence cliff and sweet spots per trait, the cliff "
-                + "per layer; --plot writes PNG charts. Reads the results database, or runs from another tool as JSONL.",
-                "Example: steer report --db steer-runs.db --plot plots"})
+                + "coherence, avg delta vs baseline, %% coherent), the coherence cliff and sweet spots per trait with the rule "
+                + "that chose them, the cliff per layer (and why it differs from the pooled cliff when it does), and the seed's "
+                + "questions per trait: cliff near 1.0-1.15? 0.5-0.8 sweet spot? with n per answer. --plot writes the figures "
+                + "(PNG, SVG, PDF; pooled and per trait). Reads the results database, or runs from another tool as JSONL.",
+                "Examples:",
+                "  steer sweep --model DIR --trait optimism --vectors vecs --layers 6,12 --ratios 0.4,0.65,0.9,1.15 --judge J",
+                "    (targets inside the buckets 0.3-0.5, 0.5-0.8, 0.8-1.0, 1.0-1.3, not on their edges: a run measured a "
+                + "hair off an edge would land in the wrong bucket)",
+                "  steer report --db steer-runs.db --plot plots --log-x",
+                "  steer report --db steer-runs.db --coherence-threshold 60 --buckets 0.25,0.5,0.75,1,1.25,1.5"})
 final class ReportCommand implements Callable<Integer> {
     static final class Source {
         @Option(names = "--db", paramLabel = "FILE", description = "Results database written by sweep/search. Default: " + RunStore.DEFAULT_FILE + ".")
@@ -40,8 +50,23 @@ final class ReportCommand implements Callable<Integer> {
     @Option(names = "--trait", paramLabel = "T", description = "Only these traits (repeat for several).")
     List<String> traits;
 
-    @Option(names = "--plot", paramLabel = "DIR", description = "Also write PNG charts into DIR.")
+    @Option(names = "--plot", paramLabel = "DIR", description = "Also write the figures into DIR (pooled) and DIR/{trait}/.")
     Path plotDir;
+
+    @Option(names = "--plot-format", defaultValue = "png,svg,pdf", paramLabel = "F,...",
+            description = "Figure formats: png, svg, pdf. Default: ${DEFAULT-VALUE}.")
+    String plotFormats;
+
+    @Option(names = "--log-x", description = "Draw the ratio axis on a log scale (runs at ratio 0 are left out of the scatter charts).")
+    boolean logX;
+
+    @Option(names = "--coherence-threshold", defaultValue = "70", paramLabel = "T",
+            description = "A run is coherent when its mean coherence is at least T (0-100). Default: ${DEFAULT-VALUE}.")
+    double threshold;
+
+    @Option(names = "--buckets", defaultValue = "0.3,0.5,0.8,1.0,1.3", paramLabel = "EDGES",
+            description = "Ratio bucket edges after 0, ascending: 0.3,0.5 gives 0.0-0.3, 0.3-0.5, 0.5+. Default: ${DEFAULT-VALUE} (the seed's).")
+    String buckets;
 
     @Mixin
     OutputFormat format;
@@ -51,6 +76,8 @@ final class ReportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        ReportSettings settings = new ReportSettings(threshold, RatioBuckets.parse(buckets, "--buckets"));
+        PlotOptions plotOptions = new PlotOptions(settings, logX, PlotOptions.parseFormats(plotFormats, "--plot-format"));
         List<RunPoint> points;
         if (source != null && source.importFile != null) {
             points = ImportJsonl.read(source.importFile);
@@ -66,8 +93,8 @@ final class ReportCommand implements Callable<Integer> {
         if (points.isEmpty())
             throw new BadInputException("no steered runs to report" + (traits == null ? "" : " for --trait " + String.join(", ", traits))
                     + " (runs need a layer, norms, trait and coherence means and a baseline)");
-        LawReport report = LawReport.build(points);
-        List<Path> plots = plotDir == null ? List.of() : Plots.write(plotDir, points);
+        LawReport report = LawReport.build(points, settings);
+        List<Path> plots = plotDir == null ? List.of() : Plots.write(plotDir, points, plotOptions);
         PrintWriter out = spec.commandLine().getOut();
         if (format.json()) {
             var o = ReportJson.toJson(report);

@@ -52,6 +52,9 @@ final class SearchCommand implements Callable<Integer> {
             description = "positive (add the trait) or negative (suppress it: coefs negative). Default: ${DEFAULT-VALUE}.")
     Direction direction;
 
+    @Mixin
+    ShardOption shard;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -65,12 +68,14 @@ final class SearchCommand implements Callable<Integer> {
             double[] norms = s.questionNorms(eval.batchSize);
             List<AdaptiveSearch.LayerStart> starts = new ArrayList<>();
             for (int i = 0; i < layers.length; i++) starts.add(new AdaptiveSearch.LayerStart(layers[i], norms[i]));
+            starts = shard.of(starts); // a layer's search is its own: shards split the layers
+            s.progress.expect((1 + steps * starts.size()) * s.questions.size()); // a total that does not grow step by step
             AdaptiveSearch.Result result = new AdaptiveSearch(settings).run(s.evaluator, s.log, starts, s.progress);
             s.progress.close();
             // The header goes out with the results: a run that fails (a judge's 401) leaves stdout empty.
             if (!format.json())
                 out.printf("search %s (%s): %d layers, %d steps, %d questions, threshold %s, %s%n", s.trait.name(), direction.cliName(),
-                        layers.length, steps, s.questions.size(), num(threshold), s.judgeSummary());
+                        starts.size(), steps, s.questions.size(), num(threshold), s.judgeSummary());
             s.explainMissingScores(spec.commandLine().getErr());
             if (format.json()) printJson(out, s, result, direction);
             else printText(out, result, direction);

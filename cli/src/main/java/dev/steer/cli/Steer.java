@@ -16,7 +16,8 @@ import java.nio.file.AccessDeniedException;
         description = "Activation steering for Gemma-2: generate with coef x v added to a residual layer, "
                 + "measure activation norms live, and test the perturbation-ratio law.",
         subcommands = {InfoCommand.class, NormsCommand.class, GenerateCommand.class, ExtractCommand.class, RatioCommand.class,
-                SweepCommand.class, SearchCommand.class, ReportCommand.class, ExportCommand.class, BenchCommand.class, ServeCommand.class, VectorCommand.class,
+                SweepCommand.class, SearchCommand.class, ReportCommand.class,
+                StudyCommand.class, MergeCommand.class, ExportCommand.class, BenchCommand.class, ServeCommand.class, VectorCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Steer implements Runnable {
     public static final int OK = 0;

@@ -26,7 +26,7 @@ import java.util.concurrent.Callable;
                 + "the same over the steered positions (steered_norm_mean, steered_ratio), and delta vs the baseline. Every "
                 + "answer is stored; a rerun reuses stored runs with the same configuration (resume after a kill).",
                 "--ratios converts each target ratio r to coef = r x ||h_L|| / ||v||, with ||h_L|| measured on the questions.",
-                "Example: steer sweep --model DIR --trait optimism --vectors vecs --layers 6,12 --ratios 0.25,0.5,1 --judge openai:gpt-4o-mini"})
+                "Example: steer sweep --model DIR --trait optimism --vectors vecs --layers 6,12 --ratios 0.4,0.65,0.9,1.15 --judge openai:gpt-4o-mini (targets inside the report's buckets, not on their edges)"})
 final class SweepCommand implements Callable<Integer> {
     @Mixin
     EvalOptions eval;
@@ -38,12 +38,15 @@ final class SweepCommand implements Callable<Integer> {
         @Option(names = "--coefs", paramLabel = "C,...", description = "Coefficients (signed), e.g. 2,4,8.")
         String coefs;
 
-        @Option(names = "--ratios", paramLabel = "R,...", description = "Target perturbation ratios, e.g. 0.25,0.5,1.0.")
+        @Option(names = "--ratios", paramLabel = "R,...", description = "Target perturbation ratios, e.g. 0.4,0.65,0.9,1.15 (inside the report's buckets, not on their 0.3/0.5/0.8/1.0/1.3 edges).")
         String ratios;
     }
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Strength strength;
+
+    @Mixin
+    ShardOption shard;
 
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -70,6 +73,9 @@ final class SweepCommand implements Callable<Integer> {
                     targets.add(byRatio ? x : null);
                 }
             }
+            List<Integer> mine = shard.of(java.util.stream.IntStream.range(0, candidates.size()).boxed().toList());
+            candidates = mine.stream().map(candidates::get).toList();
+            targets = mine.stream().map(targets::get).toList();
             int perChunk = Math.max(1, BATCHES_PER_CHUNK * eval.batchSize / s.questions.size());
             Sweep.Result result = Sweep.run(s.evaluator, s.log, candidates, perChunk, s.progress);
             s.progress.close();

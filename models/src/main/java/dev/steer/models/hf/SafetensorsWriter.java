@@ -27,6 +27,8 @@ import java.util.TreeMap;
  * concurrently sees the old or the new one).
  */
 public final class SafetensorsWriter {
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
     private SafetensorsWriter() {}
 
     /**
@@ -42,8 +44,10 @@ public final class SafetensorsWriter {
         if (!Files.isDirectory(dir)) throw new BadInputException(file + ": directory " + dir + " does not exist");
         Path tmp = null;
         try {
-            tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
-            try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            // Not Files.createTempFile, whose 0600 would make every vector unreadable to the rest of a group: CREATE_NEW
+            // under a random name gives the mode of the user's umask, as any other written file.
+            tmp = dir.resolve("." + file.getFileName() + "." + Long.toUnsignedString(RANDOM.nextLong(), 36) + ".tmp");
+            try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
                 writeFully(out, length);
                 writeFully(out, ByteBuffer.wrap(header));

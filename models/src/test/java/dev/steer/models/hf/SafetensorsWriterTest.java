@@ -34,6 +34,15 @@ class SafetensorsWriterTest {
             "b.weight", new long[] {2, 3}, "a.bias", new long[] {1}, "c", new long[] {0, 5});
 
     @Test
+    void writtenFileTakesTheUmasksModeNot0600() throws IOException {
+        Path file = tmp.resolve("v.safetensors");
+        SafetensorsWriter.write(file, TENSORS, SHAPES, null);
+        SafetensorsWriter.write(file, TENSORS, SHAPES, null); // the replacing write too
+        Path reference = Files.createFile(tmp.resolve("reference"));
+        assertEquals(Files.getPosixFilePermissions(reference), Files.getPosixFilePermissions(file));
+    }
+
+    @Test
     void roundTrips() {
         Path file = tmp.resolve("t.safetensors");
         SafetensorsWriter.write(file, TENSORS, SHAPES, Map.of("trait", "optimism", "layer", "12"));

@@ -10,31 +10,81 @@ import java.util.Optional;
  * whole percent, "-" for an empty bucket), then cliff and sweet spots, per trait, and the cliff per layer.
  */
 public final class ReportText {
-    private static final String[] HEAD = {"Ratio", "Runs", "Avg Coherence", "Avg Delta", "% Coherent (≥70)"};
 
     private ReportText() {
     }
 
     public static String render(LawReport r) {
+        return render(r, false);
+    }
+
+    /**
+     * @param markdown headings as Markdown headings and a blank line before every table and between statements, so
+     *                 the same report reads as a Markdown document ({@code steer study}'s report.md)
+     */
+    public static String render(LawReport r, boolean markdown) {
         StringBuilder sb = new StringBuilder();
-        sb.append("All traits: ").append(r.overall().count())
-                .append(" runs (ratio = |coef|·‖v‖/‖h‖; coherent = coherence ≥ 70)\n\n");
-        section(sb, r.overall());
+        double t = r.settings().coherenceThreshold();
+        heading(sb, "All traits: " + r.overall().count() + " runs (ratio = |coef|·‖v‖/‖h‖; coherent = coherence ≥ "
+                + fmt("%.0f", t) + ")", markdown, true);
+        section(sb, r.overall(), t, markdown);
         if (!r.layers().isEmpty()) {
-            sb.append("\nCliff by layer (all traits):\n");
+            line(sb, "Cliff by layer (all traits):", markdown);
             layers(sb, r.layers());
         }
-        r.traits().forEach((t, s) -> {
-            sb.append("\n== ").append(t).append(": ").append(s.count()).append(" runs ==\n\n");
-            section(sb, s);
-            sb.append("\nCliff by layer:\n");
+        if (r.overall().cliffNote() != null) line(sb, "Pooled vs per-layer: " + r.overall().cliffNote(), markdown);
+        r.traits().forEach((name, s) -> {
+            heading(sb, name + ": " + s.count() + " runs", markdown, false);
+            section(sb, s, t, markdown);
+            line(sb, "Cliff by layer:", markdown);
             layers(sb, s.layers());
+            if (s.cliffNote() != null) line(sb, "Pooled vs per-layer: " + s.cliffNote(), markdown);
         });
+        if (!r.claims().isEmpty()) {
+            heading(sb, "The seed's questions, per trait", markdown, false);
+            sb.append(claims(r.claims()));
+            sb.append('\n');
+            line(sb, SeedClaims.rules(t), markdown);
+        }
+        if (!markdown) sb.append('\n');
+        line(sb, "Sweet-spot rule: " + SweetSpots.rule(t) + ".", markdown);
         return sb.toString();
     }
 
-    /** The bucket table alone, aligned, as DESIGN.md shows it. */
+    private static void heading(StringBuilder sb, String text, boolean markdown, boolean first) {
+        if (markdown) sb.append(first ? "" : "\n").append("### ").append(text).append("\n\n");
+        else sb.append(first ? "" : "\n== ").append(text).append(first ? "\n\n" : " ==\n\n");
+    }
+
+    /** A statement on its own line; in Markdown its own paragraph (a table after it needs the blank line too). */
+    private static void line(StringBuilder sb, String text, boolean markdown) {
+        sb.append(text).append('\n');
+        if (markdown) sb.append('\n');
+    }
+
+    /** The across-traits table: does the cliff sit near 1.0-1.15, does 0.5-0.8 make a sweet spot; n per cell. */
+    public static String claims(List<SeedClaims> claims) {
+        String[][] rows = new String[claims.size()][];
+        for (int i = 0; i < rows.length; i++) {
+            SeedClaims c = claims.get(i);
+            String cliff = c.cliffNear().word() + c.cliff().map(x -> fmt(" (%.3f)", x.ratio())).orElse(c.runs() == 0 ? "" : " (no cliff)")
+                    + ", n=" + c.runs();
+            String sweet = c.sweetSpot().word() + (c.sweetRuns() == 0 ? "" : (c.belowRuns() == 0 ? "*" : "")
+                    + fmt(" (%.0f%% coherent, delta %+.1f", c.sweetPctCoherent(), c.sweetAvgDelta())
+                    + (c.belowAvgDelta() == null ? "" : fmt(" vs %+.1f below 0.5, n=%d", c.belowAvgDelta(), c.belowRuns())) + ")")
+                    + ", n=" + c.sweetRuns();
+            rows[i] = new String[] {c.trait(), cliff, sweet};
+        }
+        return grid(new String[] {"Trait", "Cliff near 1.0-1.15?", "0.5-0.8 sweet spot?"}, rows, new boolean[] {false, false, false});
+    }
+
+    /** The bucket table alone, aligned, as DESIGN.md shows it (coherent = coherence ≥ 70). */
     public static String table(List<BucketStats> buckets) {
+        return table(buckets, ReportSettings.DEFAULT_THRESHOLD);
+    }
+
+    /** The bucket table alone, aligned; the last column's header names the coherence threshold. */
+    public static String table(List<BucketStats> buckets, double threshold) {
         String[][] rows = new String[buckets.size()][];
         for (int i = 0; i < rows.length; i++) {
             BucketStats b = buckets.get(i);
@@ -43,16 +93,17 @@ public final class ReportText {
                     b.count() == 0 ? "-" : fmt("%+.1f", b.avgDelta()),
                     b.count() == 0 ? "-" : fmt("%.0f%%", b.pctCoherent())};
         }
-        return grid(HEAD, rows, new boolean[] {false, true, true, true, true});
+        String[] head = {"Ratio", "Runs", "Avg Coherence", "Avg Delta", "% Coherent (≥" + fmt("%.0f", threshold) + ")"};
+        return grid(head, rows, new boolean[] {false, true, true, true, true});
     }
 
-    private static void section(StringBuilder sb, LawReport.Section s) {
-        sb.append(table(s.buckets()));
-        sb.append("\nCliff: ").append(cliff(s.cliff())).append('\n');
+    private static void section(StringBuilder sb, LawReport.Section s, double threshold, boolean markdown) {
+        sb.append(table(s.buckets(), threshold)).append('\n');
+        line(sb, "Cliff: " + cliff(s.cliff()), markdown);
         SweetSpots sp = s.sweetSpots();
-        sb.append("Sweet spots: conservative ").append(label(sp.conservative()))
-                .append(", balanced ").append(label(sp.balanced()))
-                .append(", aggressive ").append(label(sp.aggressive())).append('\n');
+        line(sb, "Sweet spots: conservative " + label(sp.conservative()) + ", balanced " + label(sp.balanced())
+                + ", aggressive " + label(sp.aggressive()), markdown);
+        if (!markdown) sb.append('\n');
     }
 
     private static void layers(StringBuilder sb, Map<Integer, LawReport.LayerCliff> layers) {

@@ -51,6 +51,7 @@ public final class AdaptiveSearch {
             steps.add(new ArrayList<>());
         }
         for (int step = 0; step < settings.steps(); step++) {
+            listener.searchStep(step, settings.steps());
             Candidate[] cands = new Candidate[n];
             RunRecord[] runs = new RunRecord[n];
             boolean[] reused = new boolean[n];

@@ -11,6 +11,10 @@ public interface SweepListener {
     default void planned(int runs, int rows) {
     }
 
+    /** A search starts step {@code step} (0-based) of {@code steps}, for a progress line per step. */
+    default void searchStep(int step, int steps) {
+    }
+
     /** A run already in the store (same config key) taken as is. */
     default void reused(RunRecord run) {
     }

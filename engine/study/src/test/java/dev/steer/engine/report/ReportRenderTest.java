@@ -40,7 +40,8 @@ class ReportRenderTest {
     void jsonHasTheDocumentedShape() {
         JsonObject o = JsonParser.parseString(ReportJson.render(LawReport.build(SyntheticRuns.twoTraitsTwoLayers())))
                 .getAsJsonObject();
-        assertEquals(List.of("count", "buckets", "cliff", "sweet_spots", "traits", "layers"), List.copyOf(o.keySet()));
+        assertEquals(List.of("count", "buckets", "cliff", "sweet_spots", "cliff_note", "traits", "layers", "settings", "seed_questions"),
+                List.copyOf(o.keySet()));
         assertEquals(31, o.get("count").getAsInt());
         JsonObject first = o.getAsJsonArray("buckets").get(0).getAsJsonObject();
         assertEquals(List.of("range", "count", "avg_coherence", "avg_delta", "pct_coherent"), List.copyOf(first.keySet()));
