@@ -43,6 +43,7 @@ public final class LoadedModel implements AutoCloseable {
             // A checkpoint saved without a tokenizer (a random benchmark model) still runs on token ids.
             boolean hasTokenizer = java.nio.file.Files.exists(dir.resolve("tokenizer.json"));
             TextTokenizer tok = hasTokenizer ? TextTokenizer.open(dir) : null;
+            backend.checkRoomForWeights(cfg.parameterCount(), dir.toString());
             Gemma2 model = new Gemma2(cfg, ckpt::tensor, backend);
             return new LoadedModel(dir.toString(), dir, cfg, model, tok);
         }
@@ -52,6 +53,7 @@ public final class LoadedModel implements AutoCloseable {
     public static LoadedModel random(String preset, long seed, Backend backend) {
         Gemma2Config cfg = Gemma2Config.preset(preset);
         RandomWeights weights = new RandomWeights(cfg, seed);
+        backend.checkRoomForWeights(cfg.parameterCount(), "random:" + preset);
         return new LoadedModel("random:" + preset, null, cfg, new Gemma2(cfg, weights::tensor, backend), null);
     }
 

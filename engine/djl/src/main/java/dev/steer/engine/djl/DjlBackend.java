@@ -20,12 +20,26 @@ import dev.steer.engine.backend.SteerResult;
 import dev.steer.engine.backend.Tensor;
 import dev.steer.engine.tensor.HostTensor;
 
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.steer.engine.BadInputException;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
- * The reference backend: DJL's PyTorch engine, float32 compute, on the CPU (the natives come from Maven).
+ * The reference backend: DJL's PyTorch engine on the CPU (the natives come from Maven). Compute is float32; weight
+ * matrices are float32, or with {@code bf16} kept 16-bit and multiplied by {@link Bf16Ops} (bf16 inputs, float32
+ * accumulation), while the residual stream, norms, attention and softmax stay float32 as on the CUDA bf16 path.
  *
  * <p>Memory: every op result is attached to the current scope's NDManager; intermediates whose receiver is a
  * weight (which PyTorch would attach to the weights' manager) are attached explicitly, so a loop of scoped steps
@@ -40,18 +54,35 @@ public final class DjlBackend implements Backend {
     private final NDManager root;
     private final NDManager weights;
     private final Deque<NDManager> scopes = new ArrayDeque<>();
+    /** Set with bf16 weights: the module that makes and multiplies them. */
+    private final Bf16Ops bf16;
+    private final List<IValue> bf16Weights = new ArrayList<>();
+    private long weightBytes;
+    /** Reused for every upload: DJL copies a heap buffer into a fresh direct one, freed only when the GC runs. */
+    private ByteBuffer staging;
 
-    private DjlBackend(NDManager root) {
+    private DjlBackend(NDManager root, boolean bf16) {
         this.root = root;
         this.weights = root.newSubManager();
         this.scopes.push(root.newSubManager());
+        this.bf16 = bf16 ? Bf16Ops.load((PtNDManager) weights) : null;
     }
 
-    /** Opens the PyTorch engine on the CPU. */
+    /** Opens the PyTorch engine on the CPU, float32, on the default threads. */
     public static DjlBackend cpu() {
+        return cpu(false, 0);
+    }
+
+    /**
+     * Opens the PyTorch engine on the CPU. {@code bf16}: weight matrices kept as bf16. {@code threads}: PyTorch's
+     * intra- and inter-op pools (0: the cores this process may use), given to the engine before its first op.
+     */
+    public static DjlBackend cpu(boolean bf16, int threads) {
         System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
+        CpuThreads.beforeEngine(threads);
         Engine engine = Engine.getEngine("PyTorch");
-        return new DjlBackend(engine.newBaseManager(Device.cpu()));
+        CpuThreads.afterEngine(threads);
+        return new DjlBackend(engine.newBaseManager(Device.cpu()), bf16);
     }
 
     @Override
@@ -62,7 +93,29 @@ public final class DjlBackend implements Backend {
     @Override
     public String device() {
         return "CPU (DJL " + Engine.getDjlVersion() + ", PyTorch " + Engine.getEngine("PyTorch").getVersion()
-                + ", " + Runtime.getRuntime().availableProcessors() + " cores)";
+                + ", " + JniUtils.getNumThreads() + " threads of " + Runtime.getRuntime().availableProcessors() + " cores, "
+                + (bf16 != null ? "bf16" : "f32") + " weights)";
+    }
+
+    /** The thread pools as PyTorch reports them, and what the weights take. */
+    @Override
+    public Map<String, Object> stats() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("intra_op_threads", JniUtils.getNumThreads());
+        m.put("inter_op_threads", JniUtils.getNumInteropThreads());
+        m.put("weight_dtype", bf16 != null ? "bf16" : "f32");
+        m.put("weight_bytes", weightBytes);
+        return m;
+    }
+
+    /** Bytes per stored parameter: matrices dominate, so a bf16 backend counts 2. */
+    private int bytesPerParameter() {
+        return bf16 != null ? 2 : 4;
+    }
+
+    @Override
+    public void checkRoomForWeights(long parameters, String model) {
+        HostMemory.checkRoom(model, parameters, bytesPerParameter(), bf16 != null ? "bf16" : "float32", HostMemory.availableBytes());
     }
 
     private NDManager current() {
@@ -82,29 +135,35 @@ public final class DjlBackend implements Backend {
     public Tensor weight(HostTensor source) {
         long[] shape = source.shape();
         long n = source.elementCount();
-        if (n <= CHUNK_ELEMENTS) {
-            float[] data = new float[(int) n];
-            source.readFloats(0, FloatBuffer.wrap(data));
-            return new DjlTensor(weights.create(data, new Shape(shape)));
-        }
-        // Large weights: allocate in torch and copy row blocks in, so the host never holds a second full copy.
-        NDArray w = weights.zeros(new Shape(shape), DataType.FLOAT32);
-        long rowLen = n / shape[0];
-        long rowsPerChunk = Math.max(1, CHUNK_ELEMENTS / rowLen);
-        float[] buf = new float[(int) (rowsPerChunk * rowLen)];
-        for (long r0 = 0; r0 < shape[0]; r0 += rowsPerChunk) {
-            long rows = Math.min(rowsPerChunk, shape[0] - r0);
-            int len = (int) (rows * rowLen);
-            FloatBuffer dst = FloatBuffer.wrap(buf, 0, len);
-            source.readFloats(r0 * rowLen, dst);
+        boolean matrix = shape.length == 2;
+        weightBytes += n * (matrix ? bytesPerParameter() : 4);
+        // Allocated in torch and filled in row blocks through one reused direct buffer: the host never holds a
+        // second copy of the tensor, and no per-block buffer waits for the GC.
+        long rowLen = shape.length == 0 ? 1 : n / Math.max(1, shape[0]);
+        long rows = shape.length == 0 ? 1 : shape[0];
+        long rowsPerChunk = Math.max(1, CHUNK_ELEMENTS / Math.max(1, rowLen));
+        if (staging == null) staging = ByteBuffer.allocateDirect((int) (4 * Math.max(CHUNK_ELEMENTS, rowLen))).order(ByteOrder.nativeOrder());
+        if (staging.capacity() < 4 * rowsPerChunk * rowLen) staging = ByteBuffer.allocateDirect((int) (4 * rowsPerChunk * rowLen)).order(ByteOrder.nativeOrder());
+        IValue w16 = matrix && bf16 != null ? bf16.empty(shape[0], shape[1]) : null;
+        NDArray w = w16 == null ? weights.create(new Shape(shape), DataType.FLOAT32) : null;
+        for (long r0 = 0; r0 < rows; r0 += rowsPerChunk) {
+            long count = Math.min(rowsPerChunk, rows - r0);
+            int len = (int) (count * rowLen);
+            ByteBuffer bytes = staging.duplicate().order(ByteOrder.nativeOrder());
+            bytes.clear().limit(4 * len);
+            source.readFloats(r0 * rowLen, bytes.asFloatBuffer());
             long[] chunkShape = shape.clone();
-            chunkShape[0] = rows;
+            if (chunkShape.length > 0) chunkShape[0] = count;
             try (NDManager tmp = weights.newSubManager()) {
-                NDArray chunk = tmp.create(FloatBuffer.wrap(buf, 0, len), new Shape(chunkShape));
-                w.set(new NDIndex("{}:{}", r0, r0 + rows), chunk);
+                NDArray chunk = tmp.create(bytes.slice().order(ByteOrder.nativeOrder()), new Shape(chunkShape), DataType.FLOAT32);
+                if (w16 != null) bf16.fill(w16, r0, (PtNDArray) chunk);
+                else if (shape.length == 0) w.set(new NDIndex(), chunk);
+                else w.set(new NDIndex("{}:{}", r0, r0 + count), chunk);
             }
         }
-        return new DjlTensor(w);
+        if (w16 == null) return new DjlTensor(w);
+        bf16Weights.add(w16);
+        return new Bf16Weight(w16, shape);
     }
 
     @Override
@@ -151,6 +210,13 @@ public final class DjlBackend implements Backend {
 
     @Override
     public float[] toHost(Tensor t) {
+        if (t instanceof Bf16Weight w) {
+            try (NDManager tmp = current().newSubManager()) {
+                NDArray f = bf16.rows(w.value(), 0, w.shape()[0]);
+                f.attach(tmp);
+                return f.toFloatArray();
+            }
+        }
         NDArray a = nd(t);
         if (a.getDataType() == DataType.FLOAT32) return a.toFloatArray();
         try (NDManager tmp = current().newSubManager()) {
@@ -164,6 +230,11 @@ public final class DjlBackend implements Backend {
     public Tensor embed(Tensor table, Tensor ids, float scale) {
         NDArray idx = nd(ids);
         long[] s = idx.getShape().getShape();
+        if (table instanceof Bf16Weight w) {
+            NDArray rows = bf16.embed(w.value(), (PtNDArray) idx.reshape(-1));
+            rows.attach(current());
+            return out(rows.reshape(s[0], s[1], -1).mul(scale));
+        }
         NDArray rows = nd(table).get(current(), new NDIndex("{}", idx.reshape(-1)));
         return out(rows.reshape(s[0], s[1], -1).mul(scale));
     }
@@ -180,6 +251,7 @@ public final class DjlBackend implements Backend {
     @Override
     public Tensor linear(Tensor x, Tensor w) {
         NDArray a = nd(x);
+        if (w instanceof Bf16Weight b) return out(bf16.linear((PtNDArray) a, b.value()));
         NDList r = a.getNDArrayInternal().linear(a, nd(w), null);
         return out(r.singletonOrThrow());
     }
@@ -316,6 +388,8 @@ public final class DjlBackend implements Backend {
     @Override
     public void close() {
         while (!scopes.isEmpty()) scopes.pop().close();
+        bf16Weights.forEach(IValue::close);
+        if (bf16 != null) bf16.close();
         weights.close();
         root.close();
     }
