@@ -4,50 +4,54 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.steer.engine.backend.Backend;
+import dev.steer.engine.backend.Tensor;
 import dev.steer.engine.djl.DjlBackend;
 import dev.steer.engine.generation.GenerationOptions;
 import dev.steer.engine.generation.GenerationRequest;
-import dev.steer.engine.generation.GenerationResult;
 import dev.steer.engine.generation.Generator;
+import dev.steer.engine.tensor.Bf16;
 import dev.steer.models.hf.Checkpoint;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.nio.file.Files;
 import java.util.List;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * {@code --backend cpu --precision bf16} against what transformers computes in float32 for the tiny fixture, whose
- * weights are stored as bf16 (so bf16 storage loses nothing: the only differences are the bf16 rounding of each
- * matmul's activation input and of its output, relative error at most 2^-9 each).
- *
- * <p>Tolerance: 2^-9 relative per rounding, two roundings per matmul, 4 layers x 7 matmuls + the lm_head on the way
- * to a logit; rounding errors are independent across the ~100-300 summed products, so they grow as the square root
- * of the number of roundings (~8), not linearly: a logit's error is expected below 2^-9 x 2 x 8 x (its scale, the
- * prompt's largest |logit|) ≈ 0.03 x scale. The test takes 0.03 x scale; float32 matches within 1e-3 absolute
- * ({@link Gemma2ReferenceTest}), and a wrong weight, row or rounding mode shows as errors of order scale.
+ * {@code --backend cpu --precision bf16} on the tiny fixture, whose weights are stored as bf16 (so keeping them bf16
+ * loses nothing). What bf16 changes is the rounding, to nearest even, of every matmul's activation input and (PyTorch's
+ * CPU bf16 GEMM returns bf16) of its output: relative error at most 2^-9 each, about 30 of them on the way to a
+ * logit. This random 4-layer model amplifies them (its logits move by up to ~9% of their scale), so the tolerance
+ * against the fixture is what those roundings do, measured here: the same forward in float32 arithmetic with the
+ * same roundings inserted ({@link #emulated}) must match the bf16 path closely (only the accumulation order differs),
+ * and the fixture within 1.25 x the emulation's own distance to it.
  */
 class Gemma2CpuBf16Test {
     static JsonObject ref;
     static Backend bf16;
     static Backend f32;
+    static Backend emulation;
     static Gemma2 model16;
     static Gemma2 model32;
+    static Gemma2 modelEmulated;
 
     @BeforeAll
     static void load() throws Exception {
         ref = JsonParser.parseString(Files.readString(Gemma2ReferenceTest.DIR.resolveSibling("tiny-gemma2.reference.json"))).getAsJsonObject();
         bf16 = DjlBackend.cpu(true, 0);
         f32 = DjlBackend.cpu();
+        emulation = emulated(DjlBackend.cpu());
         try (var ckpt = Checkpoint.open(Gemma2ReferenceTest.DIR)) {
             Gemma2Config cfg = Gemma2Config.read(Gemma2ReferenceTest.DIR);
             model16 = new Gemma2(cfg, ckpt::tensor, bf16);
             model32 = new Gemma2(cfg, ckpt::tensor, f32);
+            modelEmulated = new Gemma2(cfg, ckpt::tensor, emulation);
         }
     }
 
@@ -55,6 +59,23 @@ class Gemma2CpuBf16Test {
     static void close() {
         bf16.close();
         f32.close();
+        emulation.close();
+    }
+
+    /** A float32 backend whose linear layers round their input and their output to bf16 (through the host). */
+    static Backend emulated(Backend base) {
+        return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, (proxy, m, args) -> {
+            if (m.getName().equals("linear")) {
+                Tensor x = (Tensor) args[0];
+                Tensor y = base.linear(base.floats(Bf16.round(base.toHost(x)), x.shape()), (Tensor) args[1]);
+                return base.floats(Bf16.round(base.toHost(y)), y.shape());
+            }
+            try {
+                return m.invoke(base, args);
+            } catch (InvocationTargetException e) {
+                throw e.getCause();
+            }
+        });
     }
 
     static double maxAbs(float[] v) {
@@ -63,31 +84,46 @@ class Gemma2CpuBf16Test {
         return m;
     }
 
+    static double maxDiff(float[] a, float[] b) {
+        double m = 0;
+        for (int i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+        return m;
+    }
+
+    static float[] lastLogits(Gemma2 model, int[] ids) {
+        return new Generator(model).generate(List.of(GenerationRequest.plain(ids)), GenerationOptions.greedy(1).withPromptLogits()).get(0).promptLogits();
+    }
+
+    static int[] promptIds(int p) {
+        return Gemma2ReferenceTest.ints(ref.getAsJsonArray("prompts").get(p).getAsJsonObject().getAsJsonArray("ids"));
+    }
+
     @Test
     void weightsAreKeptAsBf16() {
         assertEquals("bf16", bf16.stats().get("weight_dtype"));
-        // every matrix at 2 bytes a parameter, the norm vectors at 4: half of float32's bytes but the norms'
+        // every matrix at 2 bytes a parameter, the 17 norm vectors (64 wide) at 4: half of float32's but the norms
         long w16 = (Long) bf16.stats().get("weight_bytes"), w32 = (Long) f32.stats().get("weight_bytes");
         long norms = 4L * 64 * (4 * 4 + 1);
         assertEquals(w32 - norms, 2 * (w16 - norms));
     }
 
     @Test
-    void lastLogitsOfEveryPromptMatchWithinBf16Rounding() {
-        Generator g = new Generator(model16);
-        double worstRelative = 0;
+    void lastLogitsOfEveryPromptMatchWithinWhatBf16RoundingExplains() {
+        double fromFloat32 = 0;
         for (int p = 0; p < 4; p++) {
-            int[] ids = Gemma2ReferenceTest.ints(ref.getAsJsonArray("prompts").get(p).getAsJsonObject().getAsJsonArray("ids"));
             float[] expected = Gemma2ReferenceTest.floats(ref.getAsJsonArray("prompts").get(p).getAsJsonObject().getAsJsonArray("last_logits"));
-            float[] got = g.generate(List.of(GenerationRequest.plain(ids)), GenerationOptions.greedy(1).withPromptLogits()).get(0).promptLogits();
+            float[] got = lastLogits(model16, promptIds(p));
+            float[] emulated = lastLogits(modelEmulated, promptIds(p));
             double scale = maxAbs(expected);
-            Gemma2ReferenceTest.assertClose(expected, got, 0.03 * scale, "bf16 prompt " + p + " (scale " + scale + ")");
-            double worst = 0;
-            for (int i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(expected[i] - got[i]));
-            worstRelative = Math.max(worstRelative, worst / scale);
+            // the same roundings in float32 arithmetic: the bf16 GEMM's accumulation order is all that differs
+            Gemma2ReferenceTest.assertClose(emulated, got, 1e-3 * scale, "bf16 against its float32 emulation, prompt " + p);
+            double explained = maxDiff(expected, emulated);
+            Gemma2ReferenceTest.assertClose(expected, got, 1.25 * explained + 1e-3, "bf16 against the fixture, prompt " + p
+                    + " (the emulated roundings move the logits by " + explained + ", scale " + scale + ")");
+            fromFloat32 = Math.max(fromFloat32, maxDiff(got, lastLogits(model32, promptIds(p))) / scale);
         }
-        // bf16 rounding, not exactness: a path that secretly multiplied in float32 would match to ~1e-6
-        assertTrue(worstRelative > 1e-5, "bf16 logits equal float32's to " + worstRelative + ": activations are not rounded");
+        // rounded, not exact: a path that multiplied in float32 would match float32 to ~1e-6 of the scale
+        assertTrue(fromFloat32 > 1e-3, "bf16 logits equal float32's to " + fromFloat32 + " of their scale: nothing is rounded");
     }
 
     /** Top-1 minus top-2 of a row of logits. */
@@ -100,28 +136,44 @@ class Gemma2CpuBf16Test {
     }
 
     /**
-     * The fixture's greedy continuations (12 tokens a prompt) in bf16, step by step for as long as float32's margin
-     * at the step (top-1 minus top-2, from the teacher-forced float32 logits, which match the reference within
-     * 1e-3) exceeds twice the bf16 logit tolerance: there bf16 rounding cannot flip the choice, so a token that
-     * differs is a bug. After the first closer step a flip is allowed and the sequences may part.
+     * Steps of {@code prompt}'s greedy continuation {@code expected} (computed by {@code reference}) at which bf16
+     * must choose the same token: while the reference's margin at the step (top-1 minus top-2 of its teacher-forced
+     * logits) exceeds twice the distance between its logits and bf16's there, rounding cannot flip the choice, so a
+     * differing token is a bug; after the first closer step the sequences may part. Returns the steps compared.
+     */
+    static int sameTokensWhereMarginsAllow(Gemma2 reference, int[] ids, int[] expected, String what) {
+        int[] got = new Generator(model16).generate(List.of(GenerationRequest.plain(ids)), GenerationOptions.greedy(expected.length)).get(0).tokens();
+        int compared = 0;
+        for (int s = 0; s < expected.length; s++) {
+            int[] prefix = java.util.Arrays.copyOf(ids, ids.length + s);
+            System.arraycopy(expected, 0, prefix, ids.length, s);
+            float[] logits = lastLogits(reference, prefix);
+            if (margin(logits) <= 2 * maxDiff(logits, lastLogits(model16, prefix))) break;
+            assertEquals(expected[s], got[s], "bf16 greedy token " + s + " of " + what + " (margin " + margin(logits) + ")");
+            compared++;
+        }
+        return compared;
+    }
+
+    /**
+     * The fixture's greedy continuations (12 tokens a prompt) where its margins allow: they are small (the recorded
+     * minimum over a prompt's steps is 0.003 to 0.03, against logits bf16 moves by up to ~0.17), so few steps
+     * qualify; the float32 path reproduces all of them exactly ({@link Gemma2ReferenceTest}). Then the same rule
+     * against the emulated roundings' own greedy continuations, whose margins are not eaten by rounding.
      */
     @Test
     void greedyTokensEqualTheReferenceWhereTheMarginsAllow() {
         JsonArray greedy = ref.getAsJsonArray("greedy");
-        int compared = 0;
+        int fixture = 0, emulated = 0;
         for (int p = 0; p < greedy.size(); p++) {
-            int[] ids = Gemma2ReferenceTest.ints(ref.getAsJsonArray("prompts").get(p).getAsJsonObject().getAsJsonArray("ids"));
+            int[] ids = promptIds(p);
             int[] expected = Gemma2ReferenceTest.ints(greedy.get(p).getAsJsonObject().getAsJsonArray("plain"));
-            int[] got = new Generator(model16).generate(List.of(GenerationRequest.plain(ids)), GenerationOptions.greedy(expected.length)).get(0).tokens();
-            for (int s = 0; s < expected.length; s++) {
-                int[] prefix = java.util.Arrays.copyOf(ids, ids.length + s);
-                System.arraycopy(expected, 0, prefix, ids.length, s);
-                float[] logits32 = new Generator(model32).generate(List.of(GenerationRequest.plain(prefix)), GenerationOptions.greedy(1).withPromptLogits()).get(0).promptLogits();
-                if (margin(logits32) <= 2 * 0.03 * maxAbs(logits32)) break;
-                assertEquals(expected[s], got[s], "bf16 greedy token " + s + " of prompt " + p + " (float32 margin " + margin(logits32) + ")");
-                compared++;
-            }
+            fixture += sameTokensWhereMarginsAllow(model32, ids, expected, "the fixture's prompt " + p);
+            int[] rounded = new Generator(modelEmulated).generate(List.of(GenerationRequest.plain(ids)), GenerationOptions.greedy(expected.length)).get(0).tokens();
+            emulated += sameTokensWhereMarginsAllow(modelEmulated, ids, rounded, "the emulated roundings' prompt " + p);
         }
-        assertTrue(compared >= 4, "the margins allowed only " + compared + " steps to be compared");
+        System.out.println("bf16 greedy: " + fixture + " of 48 fixture steps and " + emulated + " of 48 emulated steps within the margins");
+        assertTrue(fixture >= 1, "the fixture's margins allowed no step to be compared");
+        assertTrue(emulated >= 24, "the emulation's margins allowed only " + emulated + " steps to be compared");
     }
 }
