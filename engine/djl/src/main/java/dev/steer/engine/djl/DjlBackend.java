@@ -108,6 +108,12 @@ public final class DjlBackend implements Backend {
         return m;
     }
 
+    /** On the host the device memory is the process's: its peak resident set (weights, runtime, activations). */
+    @Override
+    public long peakMemoryBytes() {
+        return HostMemory.peakResidentBytes();
+    }
+
     /** Bytes per stored parameter: matrices dominate, so a bf16 backend counts 2. */
     private int bytesPerParameter() {
         return bf16 != null ? 2 : 4;

@@ -44,6 +44,18 @@ final class HostMemory {
         return available;
     }
 
+    /** This process's peak resident set (VmHWM of /proc/self/status) in bytes; -1 where it cannot be read. */
+    static long peakResidentBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux
+        }
+        return -1;
+    }
+
     /** Refuses with one line when {@code parameters} weights of {@code bytesPerParameter} and the overhead exceed {@code available}. */
     static void checkRoom(String model, long parameters, int bytesPerParameter, String dtype, long available) {
         long need = parameters * bytesPerParameter + OVERHEAD_BYTES;
