@@ -210,7 +210,7 @@ final class BenchCommand implements Callable<Integer> {
                 CommandJson.print(out, o);
             } else {
                 if (b.peakMemoryBytes() >= 0)
-                    out.printf("peak %s memory %.2f GiB%n", b.name().equals("cpu") ? "resident (VmHWM)" : "device", b.peakMemoryBytes() / (double) (1L << 30));
+                    out.printf("peak %s %.2f GiB%n", b.name().equals("cpu") ? "memory (resident set, VmHWM)" : "device memory", b.peakMemoryBytes() / (double) (1L << 30));
                 // scalars on one line; lists (the linear-layer plan's choices) one entry per line
                 Map<String, Object> scalars = new LinkedHashMap<>();
                 b.stats().forEach((k, v) -> {

@@ -58,6 +58,7 @@ public final class DjlBackend implements Backend {
     private final Bf16Ops bf16;
     private final List<IValue> bf16Weights = new ArrayList<>();
     private long weightBytes;
+    private final OpProfile profile = new OpProfile();
     /** Reused for every upload: DJL copies a heap buffer into a fresh direct one, freed only when the GC runs. */
     private ByteBuffer staging;
 
@@ -105,6 +106,7 @@ public final class DjlBackend implements Backend {
         m.put("inter_op_threads", JniUtils.getNumInteropThreads());
         m.put("weight_dtype", bf16 != null ? "bf16" : "f32");
         m.put("weight_bytes", weightBytes);
+        m.put("op_profile", profile.lines());
         return m;
     }
 
@@ -214,8 +216,7 @@ public final class DjlBackend implements Backend {
         return new DjlTensor(current().create(wide, new Shape(shape)));
     }
 
-    @Override
-    public float[] toHost(Tensor t) {
+    private float[] toHost0(Tensor t) {
         if (t instanceof Bf16Weight w) {
             try (NDManager tmp = current().newSubManager()) {
                 NDArray f = bf16.rows(w.value(), 0, w.shape()[0]);
@@ -232,8 +233,7 @@ public final class DjlBackend implements Backend {
         }
     }
 
-    @Override
-    public Tensor embed(Tensor table, Tensor ids, float scale) {
+    private Tensor embed0(Tensor table, Tensor ids, float scale) {
         NDArray idx = nd(ids);
         long[] s = idx.getShape().getShape();
         if (table instanceof Bf16Weight w) {
@@ -245,8 +245,7 @@ public final class DjlBackend implements Backend {
         return out(rows.reshape(s[0], s[1], -1).mul(scale));
     }
 
-    @Override
-    public Tensor rmsNorm(Tensor x, Tensor w, float eps) {
+    private Tensor rmsNorm0(Tensor x, Tensor w, float eps) {
         NDArray a = nd(x);
         NDArray onePlusW = nd(w).add(1f);
         onePlusW.attach(current());
@@ -254,29 +253,25 @@ public final class DjlBackend implements Backend {
         return out(a.div(ms.add(eps).sqrt()).mul(onePlusW));
     }
 
-    @Override
-    public Tensor linear(Tensor x, Tensor w) {
+    private Tensor linear0(Tensor x, Tensor w) {
         NDArray a = nd(x);
         if (w instanceof Bf16Weight b) return out(bf16.linear((PtNDArray) a, b.value()));
         NDList r = a.getNDArrayInternal().linear(a, nd(w), null);
         return out(r.singletonOrThrow());
     }
 
-    @Override
-    public Tensor add(Tensor a, Tensor b) {
+    private Tensor add0(Tensor a, Tensor b) {
         return out(nd(a).add(nd(b)));
     }
 
-    @Override
-    public Tensor geluTanhMul(Tensor gate, Tensor up) {
+    private Tensor geluTanhMul0(Tensor gate, Tensor up) {
         NDArray g = nd(gate);
         // gelu_pytorch_tanh: 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3)))
         NDArray inner = g.pow(3).mul(0.044715f).add(g).mul((float) Math.sqrt(2.0 / Math.PI));
         return out(inner.tanh().add(1f).mul(g).mul(0.5f).mul(nd(up)));
     }
 
-    @Override
-    public Tensor softcap(Tensor x, float cap) {
+    private Tensor softcap0(Tensor x, float cap) {
         return out(nd(x).div(cap).tanh().mul(cap));
     }
 
@@ -294,8 +289,7 @@ public final class DjlBackend implements Backend {
         return new DjlRope(table.get(new NDIndex("..., :{}", half)), table.get(new NDIndex("..., {}:", half)));
     }
 
-    @Override
-    public Tensor rope(Tensor x, int heads, int headDim, RopeTable table) {
+    private Tensor rope0(Tensor x, int heads, int headDim, RopeTable table) {
         DjlRope r = (DjlRope) table;
         NDArray a = nd(x);
         long[] s = a.getShape().getShape();
@@ -313,8 +307,7 @@ public final class DjlBackend implements Backend {
         return new DjlKvCache(root, layers, batch, capacity);
     }
 
-    @Override
-    public Tensor attention(Tensor q, Tensor k, Tensor v, KvCache cache, int layer, StepLayout layout, AttentionSpec spec) {
+    private Tensor attention0(Tensor q, Tensor k, Tensor v, KvCache cache, int layer, StepLayout layout, AttentionSpec spec) {
         DjlKvCache c = (DjlKvCache) cache;
         int b = layout.batch(), t = layout.steps(), d = spec.headDim(), kvh = spec.kvHeads();
         int group = spec.heads() / kvh;
@@ -367,8 +360,7 @@ public final class DjlBackend implements Backend {
         return out(nd(x).get(new NDIndex(":, -1, :")));
     }
 
-    @Override
-    public SteerResult steer(Tensor h, Tensor delta, Tensor mask, boolean norms) {
+    private SteerResult steer0(Tensor h, Tensor delta, Tensor mask, boolean norms) {
         NDArray a = nd(h);
         Tensor n = norms ? out(a.square().sum(new int[] {-1}).sqrt()) : null;
         if (delta == null) return new SteerResult(h, n);
@@ -376,9 +368,8 @@ public final class DjlBackend implements Backend {
         return new SteerResult(out(a.add(add)), n);
     }
 
-    @Override
-    public int[] argmax(Tensor logits) {
-        float[] v = toHost(logits);
+    private int[] argmax0(Tensor logits) {
+        float[] v = toHost0(logits);
         long[] s = logits.shape();
         int rows = (int) s[0], cols = (int) s[s.length - 1];
         int[] best = new int[rows];
@@ -389,6 +380,95 @@ public final class DjlBackend implements Backend {
             best[r] = bi;
         }
         return best;
+    }
+
+    // Every op timed: PyTorch runs CPU ops synchronously, so an op's wall time is its cost, JNI and allocation included.
+    @Override
+    public float[] toHost(Tensor t) {
+        long t0 = System.nanoTime();
+        float[] r = toHost0(t);
+        profile.add(OpProfile.Op.TO_HOST, t0);
+        return r;
+    }
+
+    @Override
+    public Tensor embed(Tensor table, Tensor ids, float scale) {
+        long t0 = System.nanoTime();
+        Tensor r = embed0(table, ids, scale);
+        profile.add(OpProfile.Op.EMBED, t0);
+        return r;
+    }
+
+    @Override
+    public Tensor rmsNorm(Tensor x, Tensor w, float eps) {
+        long t0 = System.nanoTime();
+        Tensor r = rmsNorm0(x, w, eps);
+        profile.add(OpProfile.Op.RMS_NORM, t0);
+        return r;
+    }
+
+    @Override
+    public Tensor linear(Tensor x, Tensor w) {
+        long t0 = System.nanoTime();
+        Tensor r = linear0(x, w);
+        profile.add(OpProfile.Op.LINEAR, t0);
+        return r;
+    }
+
+    @Override
+    public Tensor add(Tensor a, Tensor b) {
+        long t0 = System.nanoTime();
+        Tensor r = add0(a, b);
+        profile.add(OpProfile.Op.ADD, t0);
+        return r;
+    }
+
+    @Override
+    public Tensor geluTanhMul(Tensor gate, Tensor up) {
+        long t0 = System.nanoTime();
+        Tensor r = geluTanhMul0(gate, up);
+        profile.add(OpProfile.Op.GELU_MUL, t0);
+        return r;
+    }
+
+    @Override
+    public Tensor softcap(Tensor x, float cap) {
+        long t0 = System.nanoTime();
+        Tensor r = softcap0(x, cap);
+        profile.add(OpProfile.Op.SOFTCAP, t0);
+        return r;
+    }
+
+    @Override
+    public Tensor rope(Tensor x, int heads, int headDim, RopeTable table) {
+        long t0 = System.nanoTime();
+        Tensor r = rope0(x, heads, headDim, table);
+        profile.add(OpProfile.Op.ROPE, t0);
+        return r;
+    }
+
+    @Override
+    public Tensor attention(Tensor q, Tensor k, Tensor v, KvCache cache, int layer, StepLayout layout, AttentionSpec spec) {
+        long t0 = System.nanoTime();
+        Tensor r = attention0(q, k, v, cache, layer, layout, spec);
+        profile.add(OpProfile.Op.ATTENTION, t0);
+        return r;
+    }
+
+    @Override
+    public SteerResult steer(Tensor h, Tensor delta, Tensor mask, boolean norms) {
+        long t0 = System.nanoTime();
+        SteerResult r = steer0(h, delta, mask, norms);
+        profile.add(OpProfile.Op.STEER, t0);
+        return r;
+    }
+
+    @Override
+    public int[] argmax(Tensor logits) {
+        long t0 = System.nanoTime();
+        int[] r = argmax0(logits);
+        profile.add(OpProfile.Op.ARGMAX, t0);
+        return r;
     }
 
     @Override
