@@ -65,17 +65,20 @@ class Gemma2CpuBf16Test {
     /** A float32 backend whose linear layers round their input and their output to bf16 (through the host). */
     static Backend emulated(Backend base) {
         return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, (proxy, m, args) -> {
-            if (m.getName().equals("linear")) {
-                Tensor x = (Tensor) args[0];
-                Tensor y = base.linear(base.floats(Bf16.round(base.toHost(x)), x.shape()), (Tensor) args[1]);
-                return base.floats(Bf16.round(base.toHost(y)), y.shape());
-            }
+            if (m.getName().equals("linear")) return roundedLinear(base, (Tensor) args[0], (Tensor) args[1]);
+            // the backend's own fused form would call its unrounded linear
+            if (m.getName().equals("linearGeluTanhMulPacked")) return base.geluTanhMulPacked(roundedLinear(base, (Tensor) args[0], (Tensor) args[1]));
             try {
                 return m.invoke(base, args);
             } catch (InvocationTargetException e) {
                 throw e.getCause();
             }
         });
+    }
+
+    static Tensor roundedLinear(Backend base, Tensor x, Tensor w) {
+        Tensor y = base.linear(base.floats(Bf16.round(base.toHost(x)), x.shape()), w);
+        return base.floats(Bf16.round(base.toHost(y)), y.shape());
     }
 
     static double maxAbs(float[] v) {

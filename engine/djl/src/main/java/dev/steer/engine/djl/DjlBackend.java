@@ -286,6 +286,31 @@ public final class DjlBackend implements Backend {
         return out(nd(x).div(cap).tanh().mul(cap));
     }
 
+    /**
+     * Packed q/k/v and gate/up weights: one linear call (one pass over a bigger matrix) instead of three and two, 105
+     * linear calls a gemma-2-2b step instead of 183; the outputs are split by views.
+     */
+    @Override
+    public boolean packsProjections() {
+        return true;
+    }
+
+    @Override
+    public Tensor attentionPacked(Tensor qkv, RopeTable rope, KvCache cache, int layer, StepLayout layout, AttentionSpec spec) {
+        NDArray a = nd(qkv);
+        long q = (long) spec.heads() * spec.headDim(), kv = (long) spec.kvHeads() * spec.headDim();
+        Tensor qt = rope(out(a.get(new NDIndex("..., :{}", q))), spec.heads(), spec.headDim(), rope);
+        Tensor kt = rope(out(a.get(new NDIndex("..., {}:{}", q, q + kv))), spec.kvHeads(), spec.headDim(), rope);
+        return attention(qt, kt, out(a.get(new NDIndex("..., {}:", q + kv))), cache, layer, layout, spec);
+    }
+
+    @Override
+    public Tensor geluTanhMulPacked(Tensor gateUp) {
+        NDArray a = nd(gateUp);
+        long inner = a.getShape().get(a.getShape().dimension() - 1) / 2;
+        return geluTanhMul(out(a.get(new NDIndex("..., :{}", inner))), out(a.get(new NDIndex("..., {}:", inner))));
+    }
+
     /** cos and sin [B, T, 1, headDim/2]. */
     private record DjlRope(NDArray cos, NDArray sin) implements RopeTable {
     }
