@@ -3,12 +3,15 @@ package dev.steer.engine.djl;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.JniUtils;
 import dev.steer.engine.backend.AttentionSpec;
 import dev.steer.engine.backend.Backend;
 import dev.steer.engine.backend.KvCache;
@@ -20,18 +23,13 @@ import dev.steer.engine.backend.SteerResult;
 import dev.steer.engine.backend.Tensor;
 import dev.steer.engine.tensor.HostTensor;
 
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.engine.PtNDManager;
-import ai.djl.pytorch.jni.IValue;
-import ai.djl.pytorch.jni.JniUtils;
-import dev.steer.engine.BadInputException;
-
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,7 +58,7 @@ public final class DjlBackend implements Backend {
     private long weightBytes;
     private final OpProfile profile = new OpProfile();
     /** {@code 1 + w} of each 1-D weight (the RMSNorm scales), by identity of the weight's array. */
-    private final Map<NDArray, NDArray> onePlus = new java.util.IdentityHashMap<>();
+    private final Map<NDArray, NDArray> onePlus = new IdentityHashMap<>();
     /** Reused for every upload: DJL copies a heap buffer into a fresh direct one, freed only when the GC runs. */
     private ByteBuffer staging;
 
@@ -368,7 +366,7 @@ public final class DjlBackend implements Backend {
      */
     private StepLayout maskLayout;
     private NDManager maskManager;
-    private final Map<Integer, NDArray> masks = new java.util.HashMap<>();
+    private final Map<Integer, NDArray> masks = new HashMap<>();
 
     /** Additive mask [B, 1, 1, T, S]: 0 where key slot j is visible to query slot i, else {@link #MASKED}. */
     private NDArray mask(StepLayout layout, int slots, int window) {
