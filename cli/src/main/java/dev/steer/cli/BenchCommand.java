@@ -106,6 +106,8 @@ final class BenchCommand implements Callable<Integer> {
         if (!(topP > 0 && topP <= 1)) throw new BadInputException("--top-p: must be in (0, 1], was " + topP);
         var out = spec.commandLine().getOut();
         try (Backend b = backend.open()) {
+            // On the cpu backend every figure comes with its floor: measured here, before the weights take the memory.
+            ReadBandwidth bandwidth = b.name().equals("cpu") ? ReadBandwidth.measure(backendThreads(b)) : null;
             long t0 = System.nanoTime();
             LoadedModel m = source.model != null ? LoadedModel.open(source.model, b) : LoadedModel.random(source.random, 1234, b);
             double loadSeconds = (System.nanoTime() - t0) / 1e9;
@@ -125,10 +127,17 @@ final class BenchCommand implements Callable<Integer> {
                     new Variant("steered", true, true));
             List<Map<String, Object>> rows = new ArrayList<>();
             Generator gen = new Generator(lm);
+            long weightBytes = b.stats().get("weight_bytes") instanceof Long l ? l : -1;
+            Double floorMs = bandwidth != null && weightBytes > 0 ? bandwidth.floorMillis(weightBytes) : null;
             if (!format.json()) {
                 out.printf("model %s, backend %s (%s), prompt %d, new tokens %d, %s, hook blocks.%d.hook_resid_post, load %.1f s%n",
                         m.source(), b.name(), b.device(), promptLen, newTokens, sampling(), hooked, loadSeconds);
-                out.printf("%6s %-10s %14s %14s %12s %10s%n", "batch", "variant", "prefill tok/s", "decode tok/s", "ms/step", "overhead");
+                if (floorMs != null)
+                    out.printf("floor: read bandwidth %.1f GB/s (%d threads, %d MiB buffer, best of %d passes); weights %.3f GB, so a "
+                            + "decode step needs at least %.3f ms%n", bandwidth.gbPerSecond(), bandwidth.threads(), bandwidth.bufferBytes() >> 20,
+                            bandwidth.passes(), weightBytes / 1e9, floorMs);
+                out.printf("%6s %-10s %14s %14s %12s %10s", "batch", "variant", "prefill tok/s", "decode tok/s", "ms/step", "overhead");
+                out.println(floorMs != null ? String.format(" %10s %9s", "floor ms", "of floor") : "");
             }
             for (int batch : batches) {
                 List<int[]> prompts = new ArrayList<>();
@@ -167,10 +176,17 @@ final class BenchCommand implements Callable<Integer> {
                     row.put("overhead_vs_plain", overhead);
                     row.put("peak_memory_bytes", peakDeviceMemory(b));
                     row.put("peak_rss_bytes", ProcessMemory.peakRssBytes());
+                    // the floor's share of the step: 100% is a step that only streams the weights
+                    if (floorMs != null) {
+                        row.put("floor_ms_per_step", floorMs);
+                        row.put("of_floor", floorMs / best[v].decodeMillisPerStep());
+                    }
                     rows.add(row);
-                    if (!format.json())
-                        out.printf("%6d %-10s %14.1f %14.1f %12.3f %9.1f%%%n", batch, var.name, prefill, decode,
+                    if (!format.json()) {
+                        out.printf("%6d %-10s %14.1f %14.1f %12.3f %9.1f%%", batch, var.name, prefill, decode,
                                 best[v].decodeMillisPerStep(), 100 * overhead);
+                        out.println(floorMs != null ? String.format(" %10.3f %8.1f%%", floorMs, 100 * floorMs / best[v].decodeMillisPerStep()) : "");
+                    }
                 }
             }
             if (format.json()) {
@@ -183,6 +199,16 @@ final class BenchCommand implements Callable<Integer> {
                 o.put("load_seconds", loadSeconds);
                 o.put("peak_memory_bytes", peakDeviceMemory(b));
                 o.put("peak_rss_bytes", ProcessMemory.peakRssBytes());
+                if (floorMs != null) {
+                    Map<String, Object> floor = new LinkedHashMap<>();
+                    floor.put("read_bandwidth_bytes_per_s", bandwidth.bytesPerSecond());
+                    floor.put("threads", bandwidth.threads());
+                    floor.put("buffer_bytes", bandwidth.bufferBytes());
+                    floor.put("passes", bandwidth.passes());
+                    floor.put("weight_bytes", weightBytes);
+                    floor.put("ms_per_step", floorMs);
+                    o.put("floor", floor);
+                }
                 o.put("backend_stats", b.stats());
                 o.put("runs", rows);
                 CommandJson.print(out, o);
@@ -260,6 +286,11 @@ final class BenchCommand implements Callable<Integer> {
     private static Long peakDeviceMemory(Backend b) {
         long peak = b.peakMemoryBytes();
         return peak >= 0 ? peak : null;
+    }
+
+    /** The threads the backend computes on (what its floor is measured with): its own count, else the cores. */
+    private static int backendThreads(Backend b) {
+        return b.stats().get("intra_op_threads") instanceof Integer n ? n : Runtime.getRuntime().availableProcessors();
     }
 
     private String sampling() {

@@ -45,6 +45,7 @@ public final class LoadedModel implements AutoCloseable {
             TextTokenizer tok = hasTokenizer ? TextTokenizer.open(dir) : null;
             try {
                 if (tok != null) tok.requireFits(cfg.vocabSize(), Checkpoint.configFile(dir));
+                backend.checkRoomForWeights(cfg.parameterCount(), dir.toString());
                 ckpt.requireFinite(cfg.weightShapes().keySet());
                 Gemma2 model = new Gemma2(cfg, ckpt::tensor, backend);
                 return new LoadedModel(dir.toString(), dir, cfg, model, tok);
@@ -59,6 +60,7 @@ public final class LoadedModel implements AutoCloseable {
     public static LoadedModel random(String preset, long seed, Backend backend) {
         Gemma2Config cfg = Gemma2Config.preset(preset);
         RandomWeights weights = new RandomWeights(cfg, seed);
+        backend.checkRoomForWeights(cfg.parameterCount(), "random:" + preset);
         return new LoadedModel("random:" + preset, null, cfg, new Gemma2(cfg, weights::tensor, backend), null);
     }
 

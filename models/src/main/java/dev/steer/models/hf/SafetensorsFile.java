@@ -11,6 +11,7 @@ import dev.steer.engine.JsonErrorText;
 
 import java.io.IOException;
 import java.io.StringReader;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
@@ -47,15 +48,17 @@ public final class SafetensorsFile implements AutoCloseable {
     private static final long MAX_HEADER_BYTES = 100_000_000L;
 
     private final Path file;
+    private final long dataStart;
     private final long windowBytes;
     private final Map<String, String> metadata;
     private final Map<String, SafetensorsTensor> tensors;
     private final Map<String, SafetensorsTensor.Entry> entries;
     private volatile ByteBuffer[] windows;
 
-    private SafetensorsFile(Path file, long windowBytes, Map<String, String> metadata,
+    private SafetensorsFile(Path file, long dataStart, long windowBytes, Map<String, String> metadata,
                             Map<String, SafetensorsTensor.Entry> entries, ByteBuffer[] windows) {
         this.file = file;
+        this.dataStart = dataStart;
         this.windowBytes = windowBytes;
         this.metadata = Collections.unmodifiableMap(metadata);
         this.windows = windows;
@@ -96,7 +99,7 @@ public final class SafetensorsFile implements AutoCloseable {
             }
             checkDisjoint(file, entries);
             ByteBuffer[] windows = map(channel, dataStart, dataLength, windowBytes);
-            return new SafetensorsFile(file, windowBytes, metadata, entries, windows);
+            return new SafetensorsFile(file, dataStart, windowBytes, metadata, entries, windows);
         } catch (IOException e) {
             throw InputFiles.unreadable(file, e);
         }
@@ -191,6 +194,25 @@ public final class SafetensorsFile implements AutoCloseable {
         int from = (int) (byteOffset - windowStart);
         return w[index].duplicate().position(from).limit(from + count * elementBytes).slice()
                 .order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /**
+     * Fills {@code dst} with the data-area bytes from {@code byteOffset} by positional reads, not through the
+     * mapping: pages read through a mapping count in this process's resident set until it is unmapped, which Java 17
+     * leaves to the GC, so loading a checkpoint through it kept the whole file resident next to the converted copy.
+     */
+    void read(long byteOffset, ByteBuffer dst) {
+        if (windows == null) throw new IllegalStateException(file + " is closed");
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            long at = dataStart + byteOffset;
+            while (dst.hasRemaining()) {
+                int n = channel.read(dst, at);
+                if (n < 0) throw new IOException("unexpected end of file");
+                at += n;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+        }
     }
 
     private static ByteBuffer[] map(FileChannel channel, long dataStart, long dataLength, long windowBytes)

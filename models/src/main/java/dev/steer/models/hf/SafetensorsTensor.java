@@ -9,18 +9,22 @@ import dev.steer.engine.tensor.HostTensor;
 
 import java.math.BigDecimal;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
 import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
- * One tensor of a {@link SafetensorsFile}, read straight from the mapping. Reads are bulk copies through typed
- * buffer views (little-endian), converted to float32 in chunks; nothing is cached on the heap.
+ * One tensor of a {@link SafetensorsFile}. Reads are positional file reads of at most {@link #READ_BYTES} (not the
+ * mapping: see {@link SafetensorsFile#read}), converted to float32 in chunks through typed little-endian views;
+ * nothing is cached on the heap.
  */
 public final class SafetensorsTensor implements HostTensor {
     /** Elements converted per step: big enough to amortise the call overhead, small enough to stay in L1/L2. */
     private static final int CHUNK = 4096;
+    /** Bytes read from the file per positional read. */
+    private static final int READ_BYTES = 1 << 20;
 
     private final SafetensorsFile file;
     private final String name;
@@ -118,9 +122,12 @@ public final class SafetensorsTensor implements HostTensor {
         long remaining = checkRange(offset, dst.remaining());
         int bytes = entry.dtype.bytes;
         long at = entry.begin + offset * bytes;
+        ByteBuffer src = readBuffer(remaining, bytes);
         while (remaining > 0) {
-            ByteBuffer src = file.slice(at, bytes, remaining);
-            int n = src.remaining() / bytes;
+            int n = (int) Math.min(remaining, src.capacity() / bytes);
+            src.clear().limit(n * bytes);
+            file.read(at, src);
+            src.flip();
             switch (entry.dtype) {
                 case F32 -> dst.put(src.asFloatBuffer());
                 case BF16, F16 -> widenHalves(src.asShortBuffer(), n, dst, entry.dtype == StoredDtype.BF16);
@@ -145,13 +152,22 @@ public final class SafetensorsTensor implements HostTensor {
         }
         long remaining = checkRange(offset, dst.remaining());
         long at = entry.begin + offset * 2;
+        ByteBuffer src = readBuffer(remaining, 2);
         while (remaining > 0) {
-            ShortBuffer src = file.slice(at, 2, remaining).asShortBuffer();
-            int n = src.remaining();
-            dst.put(src);
+            int n = (int) Math.min(remaining, src.capacity() / 2);
+            src.clear().limit(n * 2);
+            file.read(at, src);
+            src.flip();
+            dst.put(src.asShortBuffer());
             at += 2L * n;
             remaining -= n;
         }
+    }
+
+    /** A little-endian buffer for up to {@link #READ_BYTES} of the {@code count} elements a read wants. */
+    private static ByteBuffer readBuffer(long count, int elementBytes) {
+        int cap = (int) Math.min(count * elementBytes, READ_BYTES / elementBytes * elementBytes);
+        return ByteBuffer.allocate(Math.max(cap, elementBytes)).order(ByteOrder.LITTLE_ENDIAN);
     }
 
     @Override

@@ -16,6 +16,13 @@ public interface Backend extends AutoCloseable {
     /** The device in words, for reports and benchmarks. */
     String device();
 
+    /**
+     * Refuses ({@link dev.steer.engine.BadInputException}, one line naming {@code model}) when {@code parameters}
+     * weights cannot fit where this backend keeps them; called before the first {@link #weight}. No check by default.
+     */
+    default void checkRoomForWeights(long parameters, String model) {
+    }
+
     /** Uploads a weight once; it lives as long as the backend. The backend picks the storage dtype. */
     Tensor weight(HostTensor source);
 

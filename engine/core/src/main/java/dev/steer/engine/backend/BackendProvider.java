@@ -22,10 +22,24 @@ public interface BackendProvider {
      */
     Backend open(String precision);
 
+    /**
+     * {@link #open(String)} with {@code threads} compute threads (0: the backend's default). Only a backend that
+     * computes on the host's cores takes a count; the others refuse one.
+     */
+    default Backend open(String precision, int threads) {
+        if (threads != 0) throw new BadInputException("--threads: the " + name() + " backend does not take a thread count (only cpu does)");
+        return open(precision);
+    }
+
     /** {@code precision}: null for the backend's default (f32 on cpu, bf16 on cuda). */
     static Backend open(String name, String precision) {
+        return open(name, precision, 0);
+    }
+
+    /** {@code threads}: 0 for the backend's default. */
+    static Backend open(String name, String precision, int threads) {
         for (BackendProvider p : ServiceLoader.load(BackendProvider.class))
-            if (p.name().equals(name)) return p.open(precision);
+            if (p.name().equals(name)) return p.open(precision, threads);
         throw new BadInputException("--backend: '" + name + "' is not available (available: " + String.join(", ", names()) + ")");
     }
 
