@@ -164,11 +164,20 @@ public final class Checkpoint implements TensorSource, AutoCloseable {
             for (long from = 0; from < t.elementCount(); from += SCAN_CHUNK)
                 chunks.add(new Chunk(name, from, Math.min(SCAN_CHUNK, t.elementCount() - from)));
         }
-        Optional<String> bad = chunks.parallelStream().map(c -> {
-            SafetensorsTensor t = tensors.get(c.name());
-            long at = t.file().firstNonFinite(c.name(), c.from(), c.count());
-            return at < 0 ? null : t.file().file() + ": tensor " + c.name() + " holds a non-finite value (NaN or infinity) at element "
-                    + at + "; every output would be NaN";
+        // One worker per core, each reading its chunks into one buffer of its own: a buffer per chunk was garbage the
+        // heap grew by, and reading through the mapping kept every scanned page resident (the load's peak memory).
+        int workers = Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), chunks.size()));
+        Optional<String> bad = java.util.stream.IntStream.range(0, workers).parallel().mapToObj(w -> {
+            java.nio.ByteBuffer scratch = java.nio.ByteBuffer.allocateDirect(SafetensorsFile.SCAN_BUFFER_BYTES)
+                    .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (int i = w; i < chunks.size(); i += workers) {
+                Chunk c = chunks.get(i);
+                SafetensorsTensor t = tensors.get(c.name());
+                long at = t.file().firstNonFinite(c.name(), c.from(), c.count(), scratch);
+                if (at >= 0) return t.file().file() + ": tensor " + c.name() + " holds a non-finite value (NaN or infinity) at element "
+                        + at + "; every output would be NaN";
+            }
+            return null;
         }).filter(Objects::nonNull).findFirst();
         if (bad.isPresent()) throw new BadInputException(bad.get());
     }

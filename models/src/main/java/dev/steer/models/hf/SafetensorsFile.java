@@ -47,6 +47,9 @@ public final class SafetensorsFile implements AutoCloseable {
     /** The reference implementation refuses headers above 100 MB; a larger length means a foreign or corrupt file. */
     private static final long MAX_HEADER_BYTES = 100_000_000L;
 
+    /** The scan's read size: large enough that a positional read costs little per byte. */
+    static final int SCAN_BUFFER_BYTES = 8 << 20;
+
     private final Path file;
     private final long dataStart;
     private final long windowBytes;
@@ -131,15 +134,20 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /**
      * Flat index of the first NaN or infinite element of tensor {@code name} among elements
-     * {@code [from, from + count)}, or -1: read from the mapping, nothing converted.
+     * {@code [from, from + count)}, or -1: read into {@code b} (a little-endian scratch buffer of a whole number of
+     * 8-byte words), nothing converted.
      */
-    long firstNonFinite(String name, long from, long count) {
+    long firstNonFinite(String name, long from, long count, ByteBuffer b) {
         SafetensorsTensor.Entry e = entries.get(name);
         int width = e.dtype().bytes;
+        // Read, not mapped: pages touched through the mapping stay in the resident set (see read), and a scan of every
+        // weight through it made a load's peak the file's size above the converted copy.
         long at = e.begin() + from * width, index = from, remaining = count;
         while (remaining > 0) {
-            ByteBuffer b = slice(at, width, remaining);
-            int n = b.remaining() / width;
+            int n = (int) Math.min(remaining, b.capacity() / width);
+            b.clear().limit(n * width);
+            read(at, b);
+            b.flip();
             int hit = NonFiniteScan.first(b, e.dtype());
             if (hit >= 0) return index + hit;
             at += (long) n * width;
