@@ -70,9 +70,12 @@ class VectorInteropTest {
         return CliRun.of(args.toArray(String[]::new));
     }
 
+    /** What ran, not how it was asked for: {@code settings} names the files, so two spellings differ only there. */
     static JsonObject ok(CliRun r) {
         assertEquals(0, r.code(), r.err());
-        return r.json();
+        JsonObject o = r.json();
+        o.remove("settings");
+        return o;
     }
 
     @Test
