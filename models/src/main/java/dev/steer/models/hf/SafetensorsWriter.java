@@ -27,8 +27,6 @@ import java.util.TreeMap;
  * concurrently sees the old or the new one).
  */
 public final class SafetensorsWriter {
-    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
-
     private SafetensorsWriter() {}
 
     /**
@@ -40,43 +38,22 @@ public final class SafetensorsWriter {
                              Map<String, String> metadata) {
         Map<String, float[]> sorted = new TreeMap<>(tensors);
         byte[] header = header(sorted, shapes, metadata);
-        Path dir = file.toAbsolutePath().getParent();
-        if (!Files.isDirectory(dir)) throw new BadInputException(file + ": directory " + dir + " does not exist");
-        Path tmp = null;
-        try {
-            // Not Files.createTempFile, whose 0600 would make every vector unreadable to the rest of a group: CREATE_NEW
-            // under a random name gives the mode of the user's umask, as any other written file.
-            tmp = dir.resolve("." + file.getFileName() + "." + Long.toUnsignedString(RANDOM.nextLong(), 36) + ".tmp");
-            try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
-                writeFully(out, length);
-                writeFully(out, ByteBuffer.wrap(header));
-                ByteBuffer block = ByteBuffer.allocateDirect(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
-                for (float[] values : sorted.values()) {
-                    for (int from = 0; from < values.length; ) {
-                        int n = Math.min(values.length - from, block.capacity() / 4);
-                        block.clear();
-                        block.asFloatBuffer().put(values, from, n);
-                        block.limit(n * 4);
-                        writeFully(out, block);
-                        from += n;
-                    }
-                }
-                out.force(true);
-            }
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            tmp = null;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file + ": " + e, e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // The original failure is the one worth reporting.
+        AtomicWrite.write(file, out -> {
+            ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
+            AtomicWrite.fully(out, length);
+            AtomicWrite.fully(out, ByteBuffer.wrap(header));
+            ByteBuffer block = ByteBuffer.allocateDirect(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+            for (float[] values : sorted.values()) {
+                for (int from = 0; from < values.length; ) {
+                    int n = Math.min(values.length - from, block.capacity() / 4);
+                    block.clear();
+                    block.asFloatBuffer().put(values, from, n);
+                    block.limit(n * 4);
+                    AtomicWrite.fully(out, block);
+                    from += n;
                 }
             }
-        }
+        });
     }
 
     private static byte[] header(Map<String, float[]> sorted, Map<String, long[]> shapes, Map<String, String> metadata) {
@@ -117,7 +94,4 @@ public final class SafetensorsWriter {
         return out;
     }
 
-    private static void writeFully(FileChannel out, ByteBuffer bytes) throws IOException {
-        while (bytes.hasRemaining()) out.write(bytes);
-    }
 }

@@ -22,6 +22,17 @@ class VectorFileTest {
     @TempDir
     Path tmp;
 
+    /** json and gguf vectors are written for others to read too: the umask's mode, not createTempFile's 0600. */
+    @Test
+    void jsonAndGgufVectorsTakeTheUmasksMode() throws IOException {
+        Path reference = Files.createFile(tmp.resolve("reference"));
+        Path json = tmp.resolve("v.json"), gguf = tmp.resolve("v.gguf");
+        VectorFile.write(json, new float[] {1f, 2f}, Map.of());
+        VectorFile.writeGguf(gguf, new java.util.TreeMap<>(Map.of(1, new float[] {1f, 2f})), "gemma2", Map.of());
+        assertEquals(Files.getPosixFilePermissions(reference), Files.getPosixFilePermissions(json));
+        assertEquals(Files.getPosixFilePermissions(reference), Files.getPosixFilePermissions(gguf));
+    }
+
     @Test
     void writeReadRoundTrip() {
         Path file = tmp.resolve("optimism_L12.safetensors");
