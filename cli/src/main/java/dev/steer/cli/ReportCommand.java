@@ -5,7 +5,6 @@ import dev.steer.engine.report.ImportJsonl;
 import dev.steer.engine.report.LawReport;
 import dev.steer.engine.report.PlotOptions;
 import dev.steer.engine.report.Plots;
-import dev.steer.engine.report.RatioBuckets;
 import dev.steer.engine.report.ReportSettings;
 import dev.steer.engine.report.ReportJson;
 import dev.steer.engine.report.ReportText;
@@ -53,20 +52,8 @@ final class ReportCommand implements Callable<Integer> {
     @Option(names = "--plot", paramLabel = "DIR", description = "Also write the figures into DIR (pooled) and DIR/{trait}/.")
     Path plotDir;
 
-    @Option(names = "--plot-format", defaultValue = "png,svg,pdf", paramLabel = "F,...",
-            description = "Figure formats: png, svg, pdf. Default: ${DEFAULT-VALUE}.")
-    String plotFormats;
-
-    @Option(names = "--log-x", description = "Draw the ratio axis on a log scale (runs at ratio 0 are left out of the scatter charts).")
-    boolean logX;
-
-    @Option(names = "--coherence-threshold", defaultValue = "70", paramLabel = "T",
-            description = "A run is coherent when its mean coherence is at least T (0-100). Default: ${DEFAULT-VALUE}.")
-    double threshold;
-
-    @Option(names = "--buckets", defaultValue = "0.3,0.5,0.8,1.0,1.3", paramLabel = "EDGES",
-            description = "Ratio bucket edges after 0, ascending: 0.3,0.5 gives 0.0-0.3, 0.3-0.5, 0.5+. Default: ${DEFAULT-VALUE} (the seed's).")
-    String buckets;
+    @Mixin
+    ReportOptions reporting;
 
     @Mixin
     OutputFormat format;
@@ -76,8 +63,8 @@ final class ReportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ReportSettings settings = new ReportSettings(threshold, RatioBuckets.parse(buckets, "--buckets"));
-        PlotOptions plotOptions = new PlotOptions(settings, logX, PlotOptions.parseFormats(plotFormats, "--plot-format"));
+        ReportSettings settings = reporting.settings();
+        PlotOptions plotOptions = reporting.plotOptions(settings);
         List<RunPoint> points;
         if (source != null && source.importFile != null) {
             points = ImportJsonl.read(source.importFile);

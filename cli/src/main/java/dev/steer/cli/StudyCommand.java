@@ -9,10 +9,8 @@ import dev.steer.engine.judge.JudgeSpec;
 import dev.steer.engine.law.PerturbationRatio;
 import dev.steer.engine.model.LayerSelection;
 import dev.steer.engine.report.LawReport;
-import dev.steer.engine.report.PlotOptions;
 import dev.steer.engine.report.Plots;
 import dev.steer.engine.report.RatioBucket;
-import dev.steer.engine.report.RatioBuckets;
 import dev.steer.engine.report.ReportJson;
 import dev.steer.engine.report.ReportSettings;
 import dev.steer.engine.report.ReportText;
@@ -121,16 +119,8 @@ final class StudyCommand implements Callable<Integer> {
     @Option(names = "--chat", description = "Wrap prompts and questions as one user turn with the model's chat template.")
     boolean chat;
 
-    @Option(names = "--coherence-threshold", defaultValue = "70", paramLabel = "T",
-            description = "Coherence a search step needs to grow, and a run to count as coherent in the report. Default: ${DEFAULT-VALUE}.")
-    double threshold;
-
-    @Option(names = "--buckets", defaultValue = "0.3,0.5,0.8,1.0,1.3", paramLabel = "EDGES",
-            description = "The report's ratio bucket edges after 0. Default: ${DEFAULT-VALUE} (the seed's).")
-    String buckets;
-
-    @Option(names = "--log-x", description = "Figures with a log ratio axis.")
-    boolean logX;
+    @Mixin
+    ReportOptions reporting;
 
     @Option(names = "--out", defaultValue = "study", paramLabel = "DIR",
             description = "Study directory: vectors/, report.md, report.json, figures/. Default: ${DEFAULT-VALUE}.")
@@ -166,7 +156,8 @@ final class StudyCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut();
         // Every check that needs no model, before one loads.
         List<Method> methodList = Method.parseList(methods, "--methods");
-        ReportSettings settings = new ReportSettings(threshold, RatioBuckets.parse(buckets, "--buckets"));
+        ReportSettings settings = reporting.settings();
+        reporting.plotOptions(settings); // --plot-format checked here, before any work
         List<Double> targets = NumberList.doubles(ratios, "--ratios");
         for (double r : targets) {
             if (!(r > 0)) throw new BadInputException("--ratios: " + r + " must be > 0");
@@ -175,7 +166,7 @@ final class StudyCommand implements Callable<Integer> {
                         + "; place targets inside buckets (e.g. 0.4, 0.65, 0.9, 1.15) so a run measured a hair off lands in the bucket meant");
         }
         if (bestLayers < 1) throw new BadInputException("--best-layers: must be at least 1, was " + bestLayers);
-        new SearchSettings(steps, threshold, SearchSettings.GROW, SearchSettings.SHRINK, 0, SearchSettings.START_FRACTION, Direction.POSITIVE);
+        new SearchSettings(steps, reporting.threshold, SearchSettings.GROW, SearchSettings.SHRINK, 0, SearchSettings.START_FRACTION, Direction.POSITIVE);
         JudgeSpec.parse(judge, "--judge");
         if (coherenceJudge != null) JudgeSpec.parse(coherenceJudge, "--coherence-judge");
         List<Trait> all = new ArrayList<>();
@@ -247,7 +238,7 @@ final class StudyCommand implements Callable<Integer> {
             double[] norms = s.questionNorms(batchSize);
             List<AdaptiveSearch.LayerStart> starts = new ArrayList<>();
             for (int i = 0; i < layerList.length; i++) starts.add(new AdaptiveSearch.LayerStart(layerList[i], norms[i]));
-            SearchSettings settings = new SearchSettings(steps, threshold, SearchSettings.GROW, SearchSettings.SHRINK, 0,
+            SearchSettings settings = new SearchSettings(steps, reporting.threshold, SearchSettings.GROW, SearchSettings.SHRINK, 0,
                     SearchSettings.START_FRACTION, Direction.POSITIVE);
             phase(o, tag, "search, " + layerList.length + " layers x " + steps + " steps on " + q + " questions, " + s.judgeSummary());
             // Baseline and every step of every layer: the bar's total is fixed now and reused runs count as done.
@@ -348,7 +339,7 @@ final class StudyCommand implements Callable<Integer> {
         if (points.isEmpty()) throw new BadInputException("--traits: no steered run with a ratio was stored; nothing to report");
         LawReport report = LawReport.build(points, settings);
         Path figures = out.resolve("figures");
-        List<Path> written = Plots.write(figures, points, new PlotOptions(settings, logX, Set.of(PlotOptions.Format.values())));
+        List<Path> written = Plots.write(figures, points, reporting.plotOptions(settings));
 
         StringBuilder md = new StringBuilder();
         md.append("# Ratio-law study: ").append(String.join(", ", traitNames)).append("\n\n");
