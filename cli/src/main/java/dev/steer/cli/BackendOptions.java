@@ -24,8 +24,13 @@ final class BackendOptions {
             description = "cpu: compute threads (PyTorch's intra- and inter-op pools), set before the first op. Default: the cores this process may use.")
     Integer threads;
 
-    Backend open() {
+    /** The checks that need no backend, for commands that open one only after other work. */
+    void check() {
         if (threads != null && (threads < 1 || threads > 1024)) throw new BadInputException("--threads: must be between 1 and 1024, was " + threads);
+    }
+
+    Backend open() {
+        check();
         return BackendProvider.open(name, Precision.backendName(precision), threads == null ? 0 : threads);
     }
 

@@ -49,6 +49,9 @@ final class ExportCommand implements Callable<Integer> {
         // Both formats checked before anything is read or written.
         Export.Format runFormat = target == null ? null : Export.Format.of(target, "--out");
         Export.Format answerFormat = answers == null ? null : Export.Format.of(answers, "--answers");
+        // Both targets checked before either is written: a bad --answers must not cost the --out file it would replace.
+        if (target != null) checkTarget(target, "--out");
+        if (answers != null) checkTarget(answers, "--answers");
         if (!Files.exists(db)) throw new BadInputException("--db " + db + ": no such results database");
         var out = spec.commandLine().getOut();
         try (RunStore store = RunStore.openForReading(db)) {
@@ -67,5 +70,12 @@ final class ExportCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    private static void checkTarget(Path file, String flag) {
+        Path dir = file.toAbsolutePath().getParent();
+        if (!Files.isDirectory(dir))
+            throw new BadInputException(flag + " " + file + ": " + (Files.exists(dir) ? dir + " is not a directory" : "directory " + dir + " does not exist"));
+        if (Files.isDirectory(file)) throw new BadInputException(flag + " " + file + ": is a directory");
     }
 }

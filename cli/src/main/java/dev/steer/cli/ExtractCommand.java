@@ -175,7 +175,16 @@ final class ExtractCommand implements Callable<Integer> {
 
     private List<int[]> encode(LoadedModel m, List<String> texts, String flag) {
         List<int[]> ids = new ArrayList<>();
-        for (String t : texts) ids.add(m.encodePrompt(t, prompting.chat, flag));
+        for (String t : texts) {
+            int[] p = m.encodePrompt(t, prompting.chat, flag);
+            // Checked here, before the progress bar starts, so a prompt too long is the only line on stderr.
+            try {
+                m.lm().dims().checkContext(p.length, 0);
+            } catch (BadInputException e) {
+                throw new BadInputException(flag + ": " + e.getMessage(), e);
+            }
+            ids.add(p);
+        }
         return ids;
     }
 

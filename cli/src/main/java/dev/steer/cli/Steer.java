@@ -37,11 +37,18 @@ public final class Steer implements Runnable {
         System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
+    /** Every command's -V/--version names the build, not only the top level's, nested ones ({@code vector info}) too. */
+    private static void setVersion(java.util.Collection<CommandLine> commands) {
+        for (CommandLine sub : commands) {
+            sub.getCommandSpec().versionProvider(new Version());
+            setVersion(sub.getSubcommands().values());
+        }
+    }
+
     /** Runs a command line, writing to {@code out}/{@code err}; returns the exit code (used by tests too). */
     public static int execute(String[] args, PrintWriter out, PrintWriter err) {
         CommandLine cl = new CommandLine(new Steer());
-        // Every command's -V/--version names the build, not only the top level's.
-        for (CommandLine sub : cl.getSubcommands().values()) sub.getCommandSpec().versionProvider(new Version());
+        setVersion(cl.getSubcommands().values());
         cl.setOut(out);
         cl.setErr(err);
         cl.setParameterExceptionHandler((ex, a) -> {

@@ -151,6 +151,12 @@ final class StudyCommand implements Callable<Integer> {
     private record Studied(String trait, Method method, List<LayerTrajectory> layers, List<Integer> swept, Set<Long> runIds) {
     }
 
+    /** An onnx judge's directory must be there before hours of generation are spent on answers it cannot score. */
+    private static void requireJudgeFiles(JudgeSpec spec, String flag) {
+        if (spec.kind() == JudgeSpec.Kind.ONNX && !Files.isDirectory(Path.of(spec.argument())))
+            throw new BadInputException(flag + " onnx:" + spec.argument() + ": no such directory");
+    }
+
     @Override
     public Integer call() {
         PrintWriter o = spec.commandLine().getOut();
@@ -167,14 +173,18 @@ final class StudyCommand implements Callable<Integer> {
         }
         if (bestLayers < 1) throw new BadInputException("--best-layers: must be at least 1, was " + bestLayers);
         new SearchSettings(steps, reporting.threshold, SearchSettings.GROW, SearchSettings.SHRINK, 0, SearchSettings.START_FRACTION, Direction.POSITIVE);
-        JudgeSpec.parse(judge, "--judge");
-        if (coherenceJudge != null) JudgeSpec.parse(coherenceJudge, "--coherence-judge");
+        requireJudgeFiles(JudgeSpec.parse(judge, "--judge"), "--judge");
+        if (coherenceJudge != null) requireJudgeFiles(JudgeSpec.parse(coherenceJudge, "--coherence-judge"), "--coherence-judge");
+        model.backend.check();
         List<Trait> all = new ArrayList<>();
         Set<String> names = new LinkedHashSet<>();
         for (String t : traits.split(",", -1)) {
             if (t.isBlank()) throw new BadInputException("--traits '" + traits + "': empty entry");
             TraitDataset d = TraitDataset.load(t.strip());
             if (!names.add(d.name())) throw new BadInputException("--traits: " + d.name() + " is listed twice");
+            if (questions != null && (questions < 1 || questions > d.questions().size()))
+                throw new BadInputException("--questions " + questions + ": trait " + d.name() + " has " + d.questions().size()
+                        + " eval questions; give 1.." + d.questions().size());
             all.add(new Trait(d, t.strip()));
         }
         Shard part = shard == null ? Shard.WHOLE : shard;
@@ -184,6 +194,7 @@ final class StudyCommand implements Callable<Integer> {
         Path dbFile = db != null ? db : out.resolve(RunStore.DEFAULT_FILE);
         // Checked and created before the model loads; kept (not closed) because the study's database may live in it.
         OutputDirectory.prepare(out, "--out", List.of("report.md", "report.json"));
+        RunStore.open(dbFile).close(); // a runs database (or a new one) where --db says, before any work
 
         o.printf("study: %d trait%s%s (%s), layers %s, methods %s, %d search steps, sweep ratios %s, db %s%n", mine.size(),
                 mine.size() == 1 ? "" : "s", part.whole() ? "" : " of " + all.size() + " (shard " + part + ")",

@@ -37,7 +37,7 @@ class VersionTest {
         // The commit of this checkout (a linked worktree too, where the plugin once used named the main one's).
         assertEquals(headOfThisCheckout(), git.getProperty("git.commit.id"));
         assertTrue(git.getProperty("git.commit.id").startsWith(id));
-        for (String[] args : new String[][] {{"-V"}, {"--version"}, {"generate", "-V"}, {"export", "--version"}}) {
+        for (String[] args : new String[][] {{"-V"}, {"--version"}, {"generate", "-V"}, {"export", "--version"}, {"vector", "info", "-V"}, {"vector", "convert", "--version"}}) {
             CliRun r = CliRun.of(args);
             assertEquals(0, r.code(), r.err());
             assertTrue(r.out().strip().matches("steer " + java.util.regex.Pattern.quote(git.getProperty("git.build.version"))

@@ -52,7 +52,7 @@ record StoredArray(String dtype, long[] shape, double[] values) {
             n = Math.multiplyExact(n, d);
         }
         if (n > Integer.MAX_VALUE - 8) throw new BadInputException(where + ": " + n + " elements is too many for a vector file");
-        double[] out = new double[(int) n];
+        double[] out = new double[0];
         if (n > 0) {
             // The extreme elements the view touches must lie inside the storage; every other one lies between.
             long lo = offset, hi = offset;
@@ -64,6 +64,9 @@ record StoredArray(String dtype, long[] shape, double[] values) {
             if (lo < 0 || hi >= capacity)
                 throw new BadInputException(where + ": shape " + Arrays.toString(shape) + ", strides " + Arrays.toString(strides)
                         + " at offset " + offset + " reach past its storage of " + capacity + " " + e.label + " elements (truncated file?)");
+            // Allocated only once the view is known to lie inside the storage: a header claiming 2^30 elements over a
+            // few bytes is a truncated or forged file, not an allocation to attempt.
+            out = new double[(int) n];
             int base = b.position();
             long[] idx = new long[shape.length];
             for (int k = 0; k < n; k++) {

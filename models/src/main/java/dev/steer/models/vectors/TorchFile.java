@@ -71,8 +71,13 @@ final class TorchFile {
             Object value;
             try (InputStream in = zip.getInputStream(zip.getEntry(root + "data.pkl"))) {
                 value = new SafeUnpickler(file).load(in);
-            } catch (PickleException | ClassCastException | ArrayIndexOutOfBoundsException e) {
-                throw new BadInputException(file + ": data.pkl is not a tensor pickle steer reads (" + e.getMessage() + ")", e);
+            } catch (BadInputException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                // A malformed pickle surfaces from the unpickler as whatever broke first (a number that is not one, an
+                // empty stack, a wrong type): all of them say the file is not a pickle steer can read.
+                throw new BadInputException(file + ": data.pkl is not a tensor pickle steer reads (malformed pickle: "
+                        + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ", " + e.getMessage()) + ")", e);
             }
             Map<String, StoredArray> arrays = new LinkedHashMap<>();
             Map<String, String> meta = new LinkedHashMap<>();

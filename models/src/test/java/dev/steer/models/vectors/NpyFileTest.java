@@ -38,6 +38,14 @@ class NpyFileTest {
         return out.toByteArray();
     }
 
+    /** A header claiming 2^30 elements over 16 bytes was an OutOfMemoryError (exit 1) before: now bad input. */
+    @Test
+    void aHeaderClaimingMoreThanTheDataIsBadInput() throws IOException {
+        Path f = Files.write(tmp.resolve("huge.npy"), npy("<f4", false, "(1073741824,)", new byte[16]));
+        BadInputException e = assertThrows(BadInputException.class, () -> VectorFile.open(f));
+        assertTrue(e.getMessage().contains(f.toString()), e.getMessage());
+    }
+
     @Test
     void float16AsEasySteerShipsIt() throws IOException {
         float[] v = {1f, -2f, 0.5f, 0.25f, -0.125f, 3f};

@@ -138,6 +138,25 @@ class TorchFileTest {
         assertBad(() -> VectorFile.open(past), "reach past its storage");
     }
 
+    /** Found by a hostile run: these were an OutOfMemoryError and internal errors (exit 1) before. */
+    @Test
+    void aForgedShapeAndMalformedPicklesAreBadInputNotCrashes() throws IOException {
+        // A [2^30] view over 4 floats: refused by the bounds check before anything is allocated.
+        Path huge = new TorchSaveTestWriter().tensor("FloatStorage", "0", 4, 0, new long[] {1L << 30}, new long[] {1})
+                .storage("0", TorchSaveTestWriter.floats(1, 2, 3, 4)).write(tmp.resolve("huge.pt"), "huge");
+        assertBad(() -> VectorFile.open(huge), "reach past its storage");
+        // 'I' with text where a number goes; a bare STOP; POP on an empty stack.
+        for (String body : new String[] {"Igarbage\n.", ".", "0."}) {
+            Path f = tmp.resolve("bad" + body.length() + ".pt");
+            try (var os = Files.newOutputStream(f); var zip = new java.util.zip.ZipOutputStream(os)) {
+                zip.putNextEntry(new java.util.zip.ZipEntry("bad/data.pkl"));
+                zip.write(body.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+                zip.closeEntry();
+            }
+            assertBad(() -> VectorFile.open(f), f.toString(), "malformed pickle");
+        }
+    }
+
     private static void assertBad(org.junit.jupiter.api.function.Executable run, String... fragments) {
         BadInputException e = assertThrows(BadInputException.class, run);
         for (String s : fragments) assertTrue(e.getMessage().contains(s), e.getMessage());

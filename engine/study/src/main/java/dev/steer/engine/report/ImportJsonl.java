@@ -9,7 +9,6 @@ import dev.steer.engine.BadInputException;
 
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -50,8 +49,11 @@ public final class ImportJsonl {
             }
         } catch (NoSuchFileException e) {
             throw new BadInputException(file + ": no such file");
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new BadInputException(file + ": is not UTF-8 text", e);
         } catch (IOException e) {
-            throw new UncheckedIOException(file + ": read failed: " + e.getMessage(), e);
+            // A directory, a file this user may not read: the user's input, not an internal error.
+            throw new BadInputException(file + ": cannot be read (" + e.getMessage() + ")", e);
         }
         return points;
     }

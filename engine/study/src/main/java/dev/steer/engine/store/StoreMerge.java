@@ -55,9 +55,12 @@ public final class StoreMerge {
             if (!Files.isRegularFile(s)) throw new BadInputException(s + ": no such runs database");
             Path n = normal(s);
             if (!seen.add(n)) throw new BadInputException(s + ": listed twice");
-            if (n.equals(target)) throw new BadInputException("--into " + into + ": is also a source; merge into a new or another file");
+            if (n.equals(target) || sameFile(s, into)) throw new BadInputException("--into " + into + ": is also a source; merge into a new or another file");
         }
         for (Path s : sources) RunStore.open(s).close();   // a runs database, at this schema version, or bad input now
+        // Every source's judge cache is read before anything is written: a bad one must not leave the runs merged
+        // and the caches not.
+        if (intoCache != null) for (Path cache : caches) if (cache != null && Files.isRegularFile(cache)) checkCache(cache);
         RunStore.open(into).close();
         int[] counts = new int[5];
         // The store's own opener: WAL, its busy timeout, foreign keys, write transactions that lock at their start.
@@ -223,6 +226,23 @@ public final class StoreMerge {
             throw new StoreException(intoCache + ": judge cache merge failed: " + e.getMessage(), e);
         }
         return added;
+    }
+
+    /** Two names of one file (a hard link, a bind mount), which path comparison cannot see. */
+    private static boolean sameFile(Path a, Path b) {
+        try {
+            return Files.exists(a) && Files.exists(b) && Files.isSameFile(a, b);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static void checkCache(Path cache) {
+        try (Connection c = SqliteFile.openReadOnly(cache); Statement st = c.createStatement()) {
+            st.executeQuery("SELECT count(*) FROM judge_cache").close();
+        } catch (SQLException e) {
+            throw new BadInputException(cache + ": not a judge cache steer can merge (" + e.getMessage() + ")", e);
+        }
     }
 
     private static Path normal(Path p) {
