@@ -14,7 +14,6 @@ import java.io.StringReader;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -32,18 +31,18 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * One memory-mapped safetensors file. Layout: 8-byte little-endian header length N, N bytes of UTF-8 JSON
+ * One safetensors file, open for reading. Layout: 8-byte little-endian header length N, N bytes of UTF-8 JSON
  * ({@code name → {dtype, shape, data_offsets:[begin,end)}} plus optional {@code __metadata__}), then the data area;
  * offsets are relative to the data area's start.
  *
- * <p>The data area is mapped in windows of at most 1 GiB (one {@link MappedByteBuffer} cannot exceed 2 GiB), so a
- * tensor may straddle windows and is read element range by element range. Closing drops the mappings; tensors read
- * after that throw.
+ * <p>Tensors are read by positional reads on one channel ({@link #read}), never through a memory mapping: pages read
+ * through a mapping count in this process's resident set until it is unmapped, which Java 17 leaves to the GC, so a
+ * load kept the whole file resident next to the converted copy. Positional reads may run from several threads at
+ * once (the load-time NaN scan does). Closing closes the channel; tensors read after that throw.
  */
 public final class SafetensorsFile implements AutoCloseable {
-    static final int DEFAULT_WINDOW_BYTES = 1 << 30;
-    /** Consecutive windows overlap by this much so every element (at most 8 bytes) lies wholly inside one window. */
-    static final int WINDOW_OVERLAP = 8;
+    /** One positional read transfers at most this much (the whole request, in practice). */
+    static final int DEFAULT_MAX_READ_BYTES = Integer.MAX_VALUE;
     /** The reference implementation refuses headers above 100 MB; a larger length means a foreign or corrupt file. */
     private static final long MAX_HEADER_BYTES = 100_000_000L;
 
@@ -52,19 +51,20 @@ public final class SafetensorsFile implements AutoCloseable {
 
     private final Path file;
     private final long dataStart;
-    private final long windowBytes;
+    private final int maxReadBytes;
     private final Map<String, String> metadata;
     private final Map<String, SafetensorsTensor> tensors;
     private final Map<String, SafetensorsTensor.Entry> entries;
-    private volatile ByteBuffer[] windows;
+    private final FileChannel channel;
+    private volatile boolean closed;
 
-    private SafetensorsFile(Path file, long dataStart, long windowBytes, Map<String, String> metadata,
-                            Map<String, SafetensorsTensor.Entry> entries, ByteBuffer[] windows) {
+    private SafetensorsFile(Path file, FileChannel channel, long dataStart, int maxReadBytes, Map<String, String> metadata,
+                            Map<String, SafetensorsTensor.Entry> entries) {
         this.file = file;
+        this.channel = channel;
         this.dataStart = dataStart;
-        this.windowBytes = windowBytes;
+        this.maxReadBytes = maxReadBytes;
         this.metadata = Collections.unmodifiableMap(metadata);
-        this.windows = windows;
         this.entries = Map.copyOf(entries);
         Map<String, SafetensorsTensor> t = new TreeMap<>();
         entries.forEach((name, e) -> t.put(name, new SafetensorsTensor(this, name, e)));
@@ -72,14 +72,16 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     public static SafetensorsFile open(Path file) {
-        return open(file, DEFAULT_WINDOW_BYTES);
+        return open(file, DEFAULT_MAX_READ_BYTES);
     }
 
-    /** {@code windowBytes} is a parameter only so tests can make tensors straddle windows with small files. */
-    static SafetensorsFile open(Path file, int windowBytes) {
+    /** {@code maxReadBytes} is a parameter only so tests can split reads into pieces that cut elements apart. */
+    static SafetensorsFile open(Path file, int maxReadBytes) {
         if (Files.isDirectory(file)) throw new BadInputException(file + ": is a directory, not a safetensors file");
         if (!Files.isRegularFile(file)) throw new BadInputException(file + ": safetensors file does not exist");
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+        FileChannel channel = null;
+        try {
+            channel = FileChannel.open(file, StandardOpenOption.READ);
             long size = channel.size();
             if (size < 8) throw truncated(file, "file is " + size + " bytes, shorter than the 8-byte header length");
             ByteBuffer lengthBytes = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
@@ -101,10 +103,13 @@ public final class SafetensorsFile implements AutoCloseable {
                 else entries.put(e.getKey(), SafetensorsTensor.Entry.parse(file, e.getKey(), e.getValue(), dataLength));
             }
             checkDisjoint(file, entries);
-            ByteBuffer[] windows = map(channel, dataStart, dataLength, windowBytes);
-            return new SafetensorsFile(file, dataStart, windowBytes, metadata, entries, windows);
+            return new SafetensorsFile(file, channel, dataStart, maxReadBytes, metadata, entries);
         } catch (IOException e) {
+            closeQuietly(channel);
             throw InputFiles.unreadable(file, e);
+        } catch (RuntimeException e) {
+            closeQuietly(channel);
+            throw e;
         }
     }
 
@@ -184,55 +189,37 @@ public final class SafetensorsFile implements AutoCloseable {
 
     @Override
     public void close() {
-        // The mappings go away when the buffers become unreachable; Java 17 has no supported explicit unmap.
-        windows = null;
+        closed = true;
+        closeQuietly(channel);
     }
 
-    /**
-     * A view of the {@code count × elementBytes} bytes at data-area offset {@code byteOffset}, little-endian, where
-     * {@code count} is as many elements as start inside that offset's window (at least 1, at most {@code maxCount}).
-     */
-    ByteBuffer slice(long byteOffset, int elementBytes, long maxCount) {
-        ByteBuffer[] w = windows;
-        if (w == null) throw new IllegalStateException(file + " is closed");
-        int index = (int) (byteOffset / windowBytes);
-        long windowStart = index * windowBytes;
-        long startingHere = (windowStart + windowBytes - byteOffset + elementBytes - 1) / elementBytes;
-        int count = (int) Math.min(maxCount, startingHere);
-        int from = (int) (byteOffset - windowStart);
-        return w[index].duplicate().position(from).limit(from + count * elementBytes).slice()
-                .order(ByteOrder.LITTLE_ENDIAN);
+    private static void closeQuietly(FileChannel channel) {
+        if (channel == null) return;
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // Read-only: nothing is lost by a failed close.
+        }
     }
 
-    /**
-     * Fills {@code dst} with the data-area bytes from {@code byteOffset} by positional reads, not through the
-     * mapping: pages read through a mapping count in this process's resident set until it is unmapped, which Java 17
-     * leaves to the GC, so loading a checkpoint through it kept the whole file resident next to the converted copy.
-     */
+    /** Fills {@code dst} with the data-area bytes from {@code byteOffset} by positional reads. */
     void read(long byteOffset, ByteBuffer dst) {
-        if (windows == null) throw new IllegalStateException(file + " is closed");
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+        if (closed) throw new IllegalStateException(file + " is closed");
+        int limit = dst.limit();
+        try {
             long at = dataStart + byteOffset;
             while (dst.hasRemaining()) {
+                dst.limit((int) Math.min(limit, (long) dst.position() + maxReadBytes));
                 int n = channel.read(dst, at);
                 if (n < 0) throw new IOException("unexpected end of file");
                 at += n;
+                dst.limit(limit);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+        } finally {
+            dst.limit(limit);
         }
-    }
-
-    private static ByteBuffer[] map(FileChannel channel, long dataStart, long dataLength, long windowBytes)
-            throws IOException {
-        int n = (int) ((dataLength + windowBytes - 1) / windowBytes);
-        ByteBuffer[] windows = new ByteBuffer[n];
-        for (int i = 0; i < n; i++) {
-            long from = i * windowBytes;
-            long length = Math.min(windowBytes + WINDOW_OVERLAP, dataLength - from);
-            windows[i] = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + from, length);
-        }
-        return windows;
     }
 
     private static JsonObject parseHeader(Path file, ByteBuffer bytes) {

@@ -71,7 +71,7 @@ class SafetensorsFileTest {
         }
     }
 
-    /** Small windows (37 bytes: elements straddle boundaries) must read exactly what one big window reads. */
+    /** Reads split into 37-byte pieces (elements cut apart between reads) must give exactly what one read gives. */
     @Test
     void tensorsStraddlingWindowsReadTheSame() {
         try (SafetensorsFile whole = SafetensorsFile.open(FIXTURE); SafetensorsFile windowed = SafetensorsFile.open(FIXTURE, 37)) {
