@@ -1,15 +1,11 @@
 package dev.steer.cli;
 
-import dev.steer.models.hf.SafetensorsFile;
-import dev.steer.models.hf.SafetensorsWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -40,23 +36,7 @@ class BadInputTest {
 
     /** A copy of the tiny checkpoint whose weights pass through {@code edit} (name -> values, name -> shape). */
     Path modelWith(Consumer<Map<String, Object[]>> edit) throws Exception {
-        Path dir = tmp.resolve("model");
-        Files.createDirectories(dir);
-        for (String f : new String[] {"config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json"})
-            Files.copy(CliRun.TINY.resolve(f), dir.resolve(f), StandardCopyOption.REPLACE_EXISTING);
-        Map<String, Object[]> tensors = new LinkedHashMap<>();
-        try (SafetensorsFile f = SafetensorsFile.open(CliRun.TINY.resolve("model.safetensors"))) {
-            for (String n : f.names()) tensors.put(n, new Object[] {f.tensor(n).toFloatArray(), f.tensor(n).shape()});
-        }
-        edit.accept(tensors);
-        Map<String, float[]> values = new LinkedHashMap<>();
-        Map<String, long[]> shapes = new LinkedHashMap<>();
-        tensors.forEach((n, v) -> {
-            values.put(n, (float[]) v[0]);
-            shapes.put(n, (long[]) v[1]);
-        });
-        SafetensorsWriter.write(dir.resolve("model.safetensors"), values, shapes, Map.of());
-        return dir;
+        return InputBoundsTest.modelWithWeights(tmp.resolve("model"), edit);
     }
 
     @Test
