@@ -107,7 +107,7 @@ final class BenchCommand implements Callable<Integer> {
         var out = spec.commandLine().getOut();
         try (Backend b = backend.open()) {
             // On the cpu backend every figure comes with its floor: measured here, before the weights take the memory.
-            ReadBandwidth bandwidth = b.name().equals("cpu") ? ReadBandwidth.measure(backendThreads(b)) : null;
+            ReadBandwidth bandwidth = b.name().equals("cpu") ? ReadBandwidth.measure(b, backendThreads(b)) : null;
             long t0 = System.nanoTime();
             LoadedModel m = source.model != null ? LoadedModel.open(source.model, b) : LoadedModel.random(source.random, 1234, b);
             double loadSeconds = (System.nanoTime() - t0) / 1e9;
@@ -133,11 +133,12 @@ final class BenchCommand implements Callable<Integer> {
                 out.printf("model %s, backend %s (%s), prompt %d, new tokens %d, %s, hook blocks.%d.hook_resid_post, load %.1f s%n",
                         m.source(), b.name(), b.device(), promptLen, newTokens, sampling(), hooked, loadSeconds);
                 if (floorMs != null)
-                    out.printf("floor: read bandwidth %.1f GB/s (%d threads, %d MiB buffer, best of %d passes); weights %.3f GB, so a "
-                            + "decode step needs at least %.3f ms%n", bandwidth.gbPerSecond(), bandwidth.threads(), bandwidth.bufferBytes() >> 20,
-                            bandwidth.passes(), weightBytes / 1e9, floorMs);
+                    out.printf("floor: read bandwidth %.1f GB/s before loading (%d threads, %s, %d MiB buffer, best of %d passes); weights %.3f GB, "
+                            + "so a decode step needs at least %.3f ms; each row's floor is measured again just before and after its best run "
+                            + "(the higher bandwidth of the two, best of %d passes)%n", bandwidth.gbPerSecond(), bandwidth.threads(), bandwidth.method(),
+                            bandwidth.bufferBytes() >> 20, bandwidth.passes(), weightBytes / 1e9, floorMs, ADJACENT_PASSES);
                 out.printf("%6s %-10s %14s %14s %12s %10s", "batch", "variant", "prefill tok/s", "decode tok/s", "ms/step", "overhead");
-                out.println(floorMs != null ? String.format(" %10s %9s", "floor ms", "of floor") : "");
+                out.println(floorMs != null ? String.format(" %10s %9s %8s", "floor ms", "of floor", "GB/s") : "");
             }
             for (int batch : batches) {
                 List<int[]> prompts = new ArrayList<>();
@@ -151,14 +152,22 @@ final class BenchCommand implements Callable<Integer> {
                 gen.generate(requests(prompts, steerSpec), new GenerationOptions(newTokens, temperature, topP, 0, false, null, false));
                 // Repeats outermost, variants interleaved: drift (JIT, allocator, clocks) hits every variant alike.
                 GenerationStats[] best = new GenerationStats[variants.size()];
+                // The host's bandwidth drifts (a shared VM's moved 26-50 GB/s within minutes), so each run's floor is
+                // measured right before and right after it; a row's floor is the higher bandwidth of its best run's.
+                double[] runBandwidth = new double[variants.size()];
                 for (int i = 0; i < Math.max(1, repeats); i++) {
                     for (int v = 0; v < variants.size(); v++) {
                         Variant var = variants.get(v);
                         GenerationOptions opts = new GenerationOptions(newTokens, temperature, topP, 0, false,
                                 var.measure && !var.steer ? new int[] {hooked} : null, false);
+                        double before = bandwidth != null ? ReadBandwidth.measure(b, bandwidth.threads(), ADJACENT_PASSES).bytesPerSecond() : 0;
                         gen.generate(requests(prompts, var.steer ? steerSpec : null), opts);
                         GenerationStats s = gen.lastStats();
-                        if (best[v] == null || s.decodeNanos() < best[v].decodeNanos()) best[v] = s;
+                        double after = bandwidth != null ? ReadBandwidth.measure(b, bandwidth.threads(), ADJACENT_PASSES).bytesPerSecond() : 0;
+                        if (best[v] == null || s.decodeNanos() < best[v].decodeNanos()) {
+                            best[v] = s;
+                            runBandwidth[v] = Math.max(before, after);
+                        }
                     }
                 }
                 double plainDecode = best[0].decodeTokensPerSecond();
@@ -177,15 +186,18 @@ final class BenchCommand implements Callable<Integer> {
                     row.put("peak_memory_bytes", peakDeviceMemory(b));
                     row.put("peak_rss_bytes", ProcessMemory.peakRssBytes());
                     // the floor's share of the step: 100% is a step that only streams the weights
-                    if (floorMs != null) {
-                        row.put("floor_ms_per_step", floorMs);
-                        row.put("of_floor", floorMs / best[v].decodeMillisPerStep());
+                    Double rowFloor = floorMs != null ? weightBytes / runBandwidth[v] * 1e3 : null;
+                    if (rowFloor != null) {
+                        row.put("read_bandwidth_bytes_per_s", runBandwidth[v]);
+                        row.put("floor_ms_per_step", rowFloor);
+                        row.put("of_floor", rowFloor / best[v].decodeMillisPerStep());
                     }
                     rows.add(row);
                     if (!format.json()) {
                         out.printf("%6d %-10s %14.1f %14.1f %12.3f %9.1f%%", batch, var.name, prefill, decode,
                                 best[v].decodeMillisPerStep(), 100 * overhead);
-                        out.println(floorMs != null ? String.format(" %10.3f %8.1f%%", floorMs, 100 * floorMs / best[v].decodeMillisPerStep()) : "");
+                        out.println(rowFloor != null ? String.format(" %10.3f %8.1f%% %8.1f", rowFloor, 100 * rowFloor / best[v].decodeMillisPerStep(),
+                                runBandwidth[v] / 1e9) : "");
                     }
                 }
             }
@@ -205,6 +217,7 @@ final class BenchCommand implements Callable<Integer> {
                     floor.put("threads", bandwidth.threads());
                     floor.put("buffer_bytes", bandwidth.bufferBytes());
                     floor.put("passes", bandwidth.passes());
+                    floor.put("method", bandwidth.method());
                     floor.put("weight_bytes", weightBytes);
                     floor.put("ms_per_step", floorMs);
                     o.put("floor", floor);
@@ -289,6 +302,9 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** The threads the backend computes on (what its floor is measured with): its own count, else the cores. */
+    /** Passes of each floor measured beside a run (the one before loading takes {@link ReadBandwidth#PASSES}). */
+    static final int ADJACENT_PASSES = 3;
+
     private static int backendThreads(Backend b) {
         return b.stats().get("intra_op_threads") instanceof Integer n ? n : Runtime.getRuntime().availableProcessors();
     }

@@ -12,18 +12,39 @@ import java.util.concurrent.Future;
  * larger than the caches (512 MiB), best of several passes. A CPU decode step streams every weight once, so
  * {@code weight bytes / this} is the floor a step cannot beat; bench prints each CPU step against it.
  *
+ * <p>The cpu backend's kernels have their own pass (see {@link #measure(dev.steer.engine.backend.Backend, int)}),
+ * which reached 44-50 GB/s on the 2-core VM where this Java pass read 32-34: the Java pass is the fallback.
+ *
  * <p>Summing longs with four independent accumulators keeps the loop load-bound (more than one 8-byte load a cycle),
  * so the figure is the memory system's, not the loop's. The buffer is native memory (jdk.unsupported's Unsafe,
  * whose raw loads run as fast as a heap array's) and is freed when the measurement ends: a heap array would stay
  * committed, in the process's resident set next to the weights loaded after it, and direct ByteBuffer reads
  * measured 2-3x slower.
  */
-record ReadBandwidth(double bytesPerSecond, int threads, long bufferBytes, int passes) {
+record ReadBandwidth(double bytesPerSecond, int threads, long bufferBytes, int passes, String method) {
     static final long BUFFER_BYTES = 512L << 20;
     static final int PASSES = 7;
     private static final sun.misc.Unsafe UNSAFE = unsafe();
 
+    /**
+     * The backend's own pass where it has one (the cpu backend's kernels: the threads its products run on, with
+     * 512-bit loads where the CPU has them), else this class's Java pass on {@code threads} threads.
+     */
+    static ReadBandwidth measure(dev.steer.engine.backend.Backend backend, int threads) {
+        return measure(backend, threads, PASSES);
+    }
+
+    static ReadBandwidth measure(dev.steer.engine.backend.Backend backend, int threads, int passes) {
+        double own = backend.readBandwidth(BUFFER_BYTES, passes);
+        if (own > 0) return new ReadBandwidth(own, threads, BUFFER_BYTES, passes, backend.readBandwidthMethod());
+        return measure(threads, passes);
+    }
+
     static ReadBandwidth measure(int threads) {
+        return measure(threads, PASSES);
+    }
+
+    static ReadBandwidth measure(int threads, int passes) {
         long base = UNSAFE.allocateMemory(BUFFER_BYTES);
         ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
             Thread t = new Thread(r, "read-bandwidth");
@@ -35,13 +56,13 @@ record ReadBandwidth(double bytesPerSecond, int threads, long bufferBytes, int p
             run(pool, threads, base, true);
             double best = 0;
             long sink = 0;
-            for (int p = 0; p < PASSES; p++) {
+            for (int p = 0; p < passes; p++) {
                 long t0 = System.nanoTime();
                 sink += run(pool, threads, base, false);
                 best = Math.max(best, BUFFER_BYTES / ((System.nanoTime() - t0) / 1e9));
             }
             if (sink == 42) System.out.print("");   // keeps the sums live
-            return new ReadBandwidth(best, threads, BUFFER_BYTES, PASSES);
+            return new ReadBandwidth(best, threads, BUFFER_BYTES, passes, "Java, 64-bit loads");
         } finally {
             pool.shutdownNow();
             UNSAFE.freeMemory(base);

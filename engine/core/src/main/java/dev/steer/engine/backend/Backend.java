@@ -181,6 +181,20 @@ public interface Backend extends AutoCloseable {
         return Pending.of(toHost(t));
     }
 
+    /**
+     * The host's read bandwidth in bytes a second as this backend's own threads stream memory (threads summing
+     * disjoint slices of a fresh buffer of {@code bytes}, best of {@code passes}), or NaN where the backend has no
+     * such pass of its own (the caller then measures one itself). By default NaN.
+     */
+    default double readBandwidth(long bytes, int passes) {
+        return Double.NaN;
+    }
+
+    /** What {@link #readBandwidth} runs, in words (e.g. the loads and threads), or null by default. */
+    default String readBandwidthMethod() {
+        return null;
+    }
+
     /** {@link #sample}, queued like {@link #toHostLater}. By default drawn now. */
     default Pending<int[]> sampleLater(Tensor logits, double temperature, double topP, double[] uniforms) {
         return Pending.of(sample(logits, temperature, topP, uniforms));

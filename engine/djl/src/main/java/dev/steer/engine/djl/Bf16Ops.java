@@ -46,6 +46,9 @@ final class Bf16Ops implements AutoCloseable {
                 rows: Tensor) -> int:
                 _0 = torch.copy_(torch.slice(dst, 0, row, torch.add(row, torch.size(rows, 0))), rows)
                 return 0
+              def first_row(self: __torch__.Ops,
+                w: Tensor) -> Tensor:
+                return torch.slice(w, 0, 0, 1)
               def linear(self: __torch__.Ops,
                 x: Tensor,
                 w: Tensor) -> Tensor:
@@ -92,6 +95,13 @@ final class Bf16Ops implements AutoCloseable {
     void fill(IValue dst, long row, PtNDArray rows) {
         try (IValue r = IValue.from(row); IValue src = IValue.from(rows); IValue done = IValueUtils.runMethod(module, "fill", dst, r, src)) {
             // nothing returned
+        }
+    }
+
+    /** The first row of a bf16 weight (a view, starting at the weight's first element): DJL holds it and gives its buffer without asking its dtype. */
+    PtNDArray firstRow(IValue w) {
+        try (IValue y = IValueUtils.runMethod(module, "first_row", w)) {
+            return y.toTensor(manager);
         }
     }
 

@@ -61,12 +61,26 @@ public final class DjlBackend implements Backend {
     private final Map<NDArray, NDArray> onePlus = new IdentityHashMap<>();
     /** Reused for every upload: DJL copies a heap buffer into a fresh direct one, freed only when the GC runs. */
     private ByteBuffer staging;
+    /**
+     * Whether the products, and the other ops at up to {@link CpuKernels#MAX_ROWS} rows, run on {@link CpuKernels}
+     * (else all on PyTorch), and why not when they do not.
+     */
+    private final boolean kernels;
+    private final String kernelsOff;
+    /** The kernels' instruction-set variant (index into {@link CpuKernels#ISAS}). */
+    private final int isa;
+    /** First-element address of each float32 weight matrix, for the kernels. */
+    private final Map<NDArray, Long> addresses = new IdentityHashMap<>();
+    private long hugePageBytes;
 
-    private DjlBackend(NDManager root, boolean bf16) {
+    private DjlBackend(NDManager root, boolean bf16, String kernelsOff, int isa) {
         this.root = root;
         this.weights = root.newSubManager();
         this.scopes.push(root.newSubManager());
         this.bf16 = bf16 ? Bf16Ops.load((PtNDManager) weights) : null;
+        this.kernels = kernelsOff == null;
+        this.kernelsOff = kernelsOff;
+        this.isa = isa;
     }
 
     /** Opens the PyTorch engine on the CPU, float32, on the default threads. */
@@ -83,7 +97,29 @@ public final class DjlBackend implements Backend {
         CpuThreads.beforeEngine(threads);
         Engine engine = Engine.getEngine("PyTorch");
         CpuThreads.afterEngine(threads);
-        return new DjlBackend(engine.newBaseManager(Device.cpu()), bf16);
+        String setting = System.getProperty(KERNELS_PROPERTY, "");
+        String off = kernelsOff(setting);
+        int isa = -1;
+        if (off == null) {
+            CpuKernels.useThreads(CpuThreads.resolve(threads));
+            isa = CpuKernels.resolveIsa(setting.isEmpty() ? -1 : CpuKernels.ISAS.indexOf(setting));
+        }
+        return new DjlBackend(engine.newBaseManager(Device.cpu()), bf16, off, isa);
+    }
+
+    /**
+     * {@code -Dsteer.cpu.kernels=}: empty (the default) for steer's kernels on the best instruction set this CPU has,
+     * {@code off} for PyTorch's GEMM everywhere (the comparison BENCHMARKS.md makes), or a variant's name from
+     * {@link CpuKernels#ISAS} to run that one (no better than the CPU has).
+     */
+    static final String KERNELS_PROPERTY = "steer.cpu.kernels";
+
+    private static String kernelsOff(String setting) {
+        if (setting.equals("off")) return "off (-D" + KERNELS_PROPERTY + "=off)";
+        if (!CpuKernels.available()) return "unavailable: " + CpuKernels.problem();
+        if (!setting.isEmpty() && !CpuKernels.ISAS.contains(setting))
+            throw new IllegalArgumentException("-D" + KERNELS_PROPERTY + ": expected off or one of " + CpuKernels.ISAS + ", got " + setting);
+        return null;
     }
 
     @Override
@@ -95,7 +131,8 @@ public final class DjlBackend implements Backend {
     public String device() {
         return "CPU (DJL " + Engine.getDjlVersion() + ", PyTorch " + Engine.getEngine("PyTorch").getVersion()
                 + ", " + JniUtils.getNumThreads() + " threads of " + Runtime.getRuntime().availableProcessors() + " cores, "
-                + (bf16 != null ? "bf16" : "f32") + " weights)";
+                + (bf16 != null ? "bf16" : "f32") + " weights, decode products on "
+                + (kernels ? "steer's " + CpuKernels.ISAS.get(isa) + " kernels" : "PyTorch") + ")";
     }
 
     /** The thread pools as PyTorch reports them, and what the weights take. */
@@ -106,6 +143,8 @@ public final class DjlBackend implements Backend {
         m.put("inter_op_threads", JniUtils.getNumInteropThreads());
         m.put("weight_dtype", bf16 != null ? "bf16" : "f32");
         m.put("weight_bytes", weightBytes);
+        m.put("cpu_kernels", kernels ? CpuKernels.ISAS.get(isa) : kernelsOff);
+        m.put("huge_page_advised_bytes", hugePageBytes);
         m.put("op_profile", profile.lines());
         return m;
     }
@@ -113,6 +152,17 @@ public final class DjlBackend implements Backend {
     /** Bytes per stored parameter: matrices dominate, so a bf16 backend counts 2. */
     private int bytesPerParameter() {
         return bf16 != null ? 2 : 4;
+    }
+
+    /** With the kernels: their pool's threads sum a fresh anonymous mapping with the widest loads the CPU has. */
+    @Override
+    public double readBandwidth(long bytes, int passes) {
+        return kernels ? CpuKernels.readBandwidth(isa, bytes, passes) : Double.NaN;
+    }
+
+    @Override
+    public String readBandwidthMethod() {
+        return kernels ? "steer's kernels, " + (CpuKernels.ISAS.get(isa).startsWith("avx512") ? "512-bit" : "64-bit") + " loads" : null;
     }
 
     @Override
@@ -148,6 +198,14 @@ public final class DjlBackend implements Backend {
         if (staging.capacity() < 4 * rowsPerChunk * rowLen) staging = ByteBuffer.allocateDirect((int) (4 * rowsPerChunk * rowLen)).order(ByteOrder.nativeOrder());
         IValue w16 = matrix && bf16 != null ? bf16.empty(shape[0], shape[1]) : null;
         NDArray w = w16 == null ? weights.create(new Shape(shape), DataType.FLOAT32) : null;
+        long address = 0;
+        if (kernels && matrix) {
+            // the weight's memory is allocated but not yet touched: ask for 2 MiB pages before the fill below
+            address = addressOf(w16 != null ? bf16.firstRow(w16) : w.get(new NDIndex("0:1")));
+            long bytes = n * (w16 != null ? 2 : 4);
+            if (CpuKernels.adviseHugePages(address, bytes) > 0) hugePageBytes += bytes;
+            if (w != null) addresses.put(w, address);
+        }
         for (long r0 = 0; r0 < rows; r0 += rowsPerChunk) {
             long count = Math.min(rowsPerChunk, rows - r0);
             int len = (int) (count * rowLen);
@@ -171,7 +229,15 @@ public final class DjlBackend implements Backend {
         }
         if (w16 == null) return new DjlTensor(w);
         bf16Weights.add(w16);
-        return new Bf16Weight(w16, shape);
+        return new Bf16Weight(w16, shape, address);
+    }
+
+    /** Where a contiguous view's data starts (the view is closed here). */
+    private long addressOf(NDArray view) {
+        try (NDManager tmp = weights.newSubManager()) {
+            view.attach(tmp);
+            return CpuKernels.address(JniUtils.getByteBuffer((PtNDArray) view, true));
+        }
     }
 
     @Override
@@ -245,6 +311,23 @@ public final class DjlBackend implements Backend {
         return out(rows.reshape(s[0], s[1], -1).mul(scale));
     }
 
+    /** Rows of a [..., F] activation (its elements over the last dimension). */
+    private static long rows(NDArray a) {
+        long[] s = a.getShape().getShape();
+        long m = 1;
+        for (int i = 0; i < s.length - 1; i++) m *= s[i];
+        return m;
+    }
+
+    /** Whether an op over {@code rows} rows runs on the kernels: decode's few rows (prefill stays on PyTorch). */
+    private boolean onKernels(long rows) {
+        return kernels && rows <= CpuKernels.MAX_ROWS;
+    }
+
+    private static ByteBuffer buffer(NDArray a) {
+        return JniUtils.getByteBuffer((PtNDArray) a, true);
+    }
+
     private Tensor rmsNorm0(Tensor x, Tensor w, float eps) {
         NDArray a = nd(x);
         NDArray onePlusW = onePlus.get(nd(w));
@@ -252,12 +335,30 @@ public final class DjlBackend implements Backend {
             onePlusW = nd(w).add(1f);
             onePlusW.attach(current());
         }
+        long m = rows(a);
+        if (onKernels(m)) {
+            NDArray y = current().create(a.getShape(), DataType.FLOAT32);
+            CpuKernels.rmsNorm(buffer(a), buffer(onePlusW), buffer(y), (int) m, (int) a.getShape().get(a.getShape().dimension() - 1), eps);
+            return new DjlTensor(y);
+        }
         NDArray ms = a.square().mean(new int[] {-1}, true);
         return out(a.div(ms.add(eps).sqrt()).mul(onePlusW));
     }
 
     private Tensor linear0(Tensor x, Tensor w) {
         NDArray a = nd(x);
+        // With the kernels every product runs on them, whatever its rows: a row's result then never depends on the
+        // rows beside it (batch composition, prefill or decode), and bf16 means one arithmetic (see CpuKernels).
+        long address = !kernels ? 0 : w instanceof Bf16Weight bw ? bw.address() : addresses.getOrDefault(nd(w), 0L);
+        long[] xs = a.getShape().getShape(), ws = w.shape();
+        if (address != 0 && xs[xs.length - 1] == ws[1] && rows(a) <= Integer.MAX_VALUE / Math.max(ws[0], ws[1])) {
+            long[] ys = xs.clone();
+            ys[ys.length - 1] = ws[0];
+            NDArray y = current().create(new Shape(ys), DataType.FLOAT32);
+            CpuKernels.gemv(isa, address, w instanceof Bf16Weight ? CpuKernels.W_BF16 : CpuKernels.W_F32, buffer(a), buffer(y), (int) rows(a),
+                    (int) ws[0], (int) ws[1]);
+            return new DjlTensor(y);
+        }
         if (w instanceof Bf16Weight b) return out(bf16.linear((PtNDArray) a, b.value()));
         NDList r = a.getNDArrayInternal().linear(a, nd(w), null);
         return out(r.singletonOrThrow());
@@ -290,6 +391,17 @@ public final class DjlBackend implements Backend {
     @Override
     public Tensor attentionPacked(Tensor qkv, RopeTable rope, KvCache cache, int layer, StepLayout layout, AttentionSpec spec) {
         NDArray a = nd(qkv);
+        DjlKvCache c = (DjlKvCache) cache;
+        if (onKernels((long) layout.batch() * layout.steps()) && c.fitsKernels(layout.batch(), spec.kvHeads(), spec.headDim())) {
+            long t0 = System.nanoTime();
+            long[] kv = c.addresses(layer, layout.batch(), spec.kvHeads(), spec.headDim());
+            NDArray y = current().create(new Shape(layout.batch(), layout.steps(), (long) spec.heads() * spec.headDim()), DataType.FLOAT32);
+            CpuKernels.attentionPacked(buffer(a), buffer(((DjlRope) rope).table()), kv[0], kv[1], buffer(y), layout.padLeft(), layout.batch(),
+                    layout.steps(), layout.past(), c.capacity(), spec.heads(), spec.kvHeads(), spec.headDim(), spec.scale(), spec.softcap(),
+                    spec.window());
+            profile.add(OpProfile.Op.ATTENTION, t0);
+            return new DjlTensor(y);
+        }
         long q = (long) spec.heads() * spec.headDim(), kv = (long) spec.kvHeads() * spec.headDim();
         Tensor qt = rope(out(a.get(new NDIndex("..., :{}", q))), spec.heads(), spec.headDim(), rope);
         Tensor kt = rope(out(a.get(new NDIndex("..., {}:{}", q, q + kv))), spec.kvHeads(), spec.headDim(), rope);
@@ -300,11 +412,21 @@ public final class DjlBackend implements Backend {
     public Tensor geluTanhMulPacked(Tensor gateUp) {
         NDArray a = nd(gateUp);
         long inner = a.getShape().get(a.getShape().dimension() - 1) / 2;
+        long m = rows(a);
+        if (onKernels(m)) {
+            long t0 = System.nanoTime();
+            long[] ys = a.getShape().getShape();
+            ys[ys.length - 1] = inner;
+            NDArray y = current().create(new Shape(ys), DataType.FLOAT32);
+            CpuKernels.geluTanhMulPacked(isa, buffer(a), buffer(y), (int) m, (int) inner);
+            profile.add(OpProfile.Op.GELU_MUL, t0);
+            return new DjlTensor(y);
+        }
         return geluTanhMul(out(a.get(new NDIndex("..., :{}", inner))), out(a.get(new NDIndex("..., {}:", inner))));
     }
 
-    /** cos and sin [B, T, 1, headDim/2]. */
-    private record DjlRope(NDArray cos, NDArray sin) implements RopeTable {
+    /** cos and sin [B, T, 1, headDim/2], views of the table [B, T, 1, headDim] (cos, then sin, of each frequency). */
+    private record DjlRope(NDArray table, NDArray cos, NDArray sin) implements RopeTable {
     }
 
     private RotaryAngles angles;
@@ -314,7 +436,7 @@ public final class DjlBackend implements Backend {
         if (angles == null || !angles.matches(headDim, theta)) angles = new RotaryAngles(headDim, theta);
         int half = headDim / 2;
         NDArray table = current().create(angles.table(layout.positions()), new Shape(layout.batch(), layout.steps(), 1, headDim));
-        return new DjlRope(table.get(new NDIndex("..., :{}", half)), table.get(new NDIndex("..., {}:", half)));
+        return new DjlRope(table, table.get(new NDIndex("..., :{}", half)), table.get(new NDIndex("..., {}:", half)));
     }
 
     private Tensor rope0(Tensor x, int heads, int headDim, RopeTable table) {

@@ -46,6 +46,32 @@ final class DjlKvCache extends SlotCount {
         return new NDArray[] {kAll, vAll};
     }
 
+    /** First-element addresses of each layer's keys and values, for the kernels (0 until allocated). */
+    private final long[][] addresses = new long[2][];
+
+    /** Whether a layer's cache fits one direct buffer's int-sized view (the kernels address it whole). */
+    boolean fitsKernels(int batch, int kvHeads, int headDim) {
+        return 4L * batch * kvHeads * capacity() * headDim <= Integer.MAX_VALUE;
+    }
+
+    /** Allocates the layer's keys and values [B, kvH, capacity, D] if needed; their first elements' addresses. */
+    long[] addresses(int layer, int batch, int kvHeads, int headDim) {
+        if (keys[layer] == null) {
+            Shape full = new Shape(batch, kvHeads, capacity(), headDim);
+            keys[layer] = manager.zeros(full, ai.djl.ndarray.types.DataType.FLOAT32);
+            values[layer] = manager.zeros(full, ai.djl.ndarray.types.DataType.FLOAT32);
+        }
+        if (addresses[0] == null) {
+            addresses[0] = new long[keys.length];
+            addresses[1] = new long[keys.length];
+        }
+        if (addresses[0][layer] == 0) {
+            addresses[0][layer] = CpuKernels.address(ai.djl.pytorch.jni.JniUtils.getByteBuffer((ai.djl.pytorch.engine.PtNDArray) keys[layer], true));
+            addresses[1][layer] = CpuKernels.address(ai.djl.pytorch.jni.JniUtils.getByteBuffer((ai.djl.pytorch.engine.PtNDArray) values[layer], true));
+        }
+        return new long[] {addresses[0][layer], addresses[1][layer]};
+    }
+
     @Override
     public void close() {
         manager.close();

@@ -1,0 +1,691 @@
+/*
+ * steer's CPU kernels: the decode step's matrix-vector products (a few activation rows against a weight matrix,
+ * float32 or bf16 weights) and the read-bandwidth pass that sets bench's floor, both on one pool of threads.
+ *
+ * Why: at M = 1..8 rows PyTorch's CPU GEMM reads a gemma-2-2b weight at about half the machine's read bandwidth
+ * (BENCHMARKS.md, "CPU after issue #18"); a decode step is a stream over every weight once, so these loops do
+ * nothing but stream each weight row once against the activation rows held in cache.
+ *
+ * Each kernel exists per instruction set, chosen at run time (cpuid): AVX512_BF16 (bf16 dot products, vdpbf16ps),
+ * AVX-512F, AVX2+FMA, and plain C. Every variant computes the same products: bf16 weights times activations
+ * rounded to bf16 (round to nearest even), float32 weights times float32 activations, float32 accumulation; they
+ * differ only in summation order. Built by engine/djl's pom with gcc; loaded by CpuKernels.java.
+ */
+#include <jni.h>
+#include <immintrin.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { ISA_SCALAR = 0, ISA_AVX2 = 1, ISA_AVX512 = 2, ISA_AVX512_BF16 = 3 };
+enum { W_F32 = 0, W_BF16 = 1 };
+#define MAX_ROWS_M 8
+
+/* ------------------------------------------------------------------ instruction set */
+
+static int isa_best(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) {
+        if (__builtin_cpu_supports("avx512bf16")) return ISA_AVX512_BF16;
+        return ISA_AVX512;
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ISA_AVX2;
+    return ISA_SCALAR;
+}
+
+
+/* ------------------------------------------------------------------ thread pool */
+
+typedef void (*task_fn)(void *ctx, int part, int parts);
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static int pool_size = 1;               /* threads taking part in a task, the caller included */
+static pthread_t *pool_threads;
+static _Atomic int pool_gen;            /* bumped once per task; workers wait on it */
+static _Atomic int pool_left;           /* workers still running the current task */
+static _Atomic int pool_stop;
+static int pool_base_gen;              /* pool_gen when the workers were made: where each starts waiting */
+static task_fn pool_fn;
+static void *pool_ctx;
+/* how long an idle worker spins before sleeping in the kernel: decode's products come every few hundred us */
+#define SPIN_NS 200000L
+
+static long futex(_Atomic int *addr, int op, int val) {
+    return syscall(SYS_futex, (int *) addr, op, val, NULL, NULL, 0);
+}
+
+static long now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+static void *worker(void *arg) {
+    int part = (int) (intptr_t) arg;
+    /* not pool_gen itself: a task posted before this thread first ran would be missed, and its caller wait forever */
+    int seen = pool_base_gen;
+    for (;;) {
+        long start = now_ns();
+        int spins = 0;
+        while (atomic_load_explicit(&pool_gen, memory_order_acquire) == seen) {
+            if (atomic_load(&pool_stop)) return NULL;
+            if ((++spins & 63) == 0 && now_ns() - start > SPIN_NS) futex(&pool_gen, FUTEX_WAIT_PRIVATE, seen);
+            else _mm_pause();
+        }
+        seen = atomic_load(&pool_gen);
+        if (atomic_load(&pool_stop)) return NULL;
+        pool_fn(pool_ctx, part, pool_size);
+        atomic_fetch_sub_explicit(&pool_left, 1, memory_order_release);
+    }
+}
+
+static void pool_resize_locked(int n) {
+    if (n < 1) n = 1;
+    if (n == pool_size && (n == 1 || pool_threads)) return;
+    if (pool_threads) {
+        atomic_store(&pool_stop, 1);
+        atomic_fetch_add(&pool_gen, 1);
+        futex(&pool_gen, FUTEX_WAKE_PRIVATE, 1 << 30);
+        for (int i = 1; i < pool_size; i++) pthread_join(pool_threads[i], NULL);
+        free(pool_threads);
+        pool_threads = NULL;
+        atomic_store(&pool_stop, 0);
+    }
+    pool_size = n;
+    pool_base_gen = atomic_load(&pool_gen);
+    if (n > 1) {
+        pool_threads = calloc((size_t) n, sizeof(pthread_t));
+        for (int i = 1; i < n; i++) pthread_create(&pool_threads[i], NULL, worker, (void *) (intptr_t) i);
+    }
+}
+
+/* Runs fn(ctx, part, parts) for every part on the pool, part 0 on the caller; returns when all are done. */
+static void pool_run(task_fn fn, void *ctx) {
+    pthread_mutex_lock(&pool_lock);
+    if (pool_size == 1) {
+        fn(ctx, 0, 1);
+    } else {
+        pool_fn = fn;
+        pool_ctx = ctx;
+        atomic_store(&pool_left, pool_size - 1);
+        atomic_fetch_add_explicit(&pool_gen, 1, memory_order_release);
+        futex(&pool_gen, FUTEX_WAKE_PRIVATE, 1 << 30);
+        fn(ctx, 0, pool_size);
+        while (atomic_load_explicit(&pool_left, memory_order_acquire) > 0) _mm_pause();
+    }
+    pthread_mutex_unlock(&pool_lock);
+}
+
+/* ------------------------------------------------------------------ bf16 */
+
+static inline uint16_t f32_to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t) ((u >> 16) | 0x40);   /* NaN stays NaN */
+    u += 0x7fffu + ((u >> 16) & 1u);                                              /* round to nearest even */
+    return (uint16_t) (u >> 16);
+}
+
+static inline float bf16_to_f32(uint16_t h) {
+    uint32_t u = (uint32_t) h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* ------------------------------------------------------------------ products */
+
+/*
+ * y[i][r] = sum_c w[r][c] * x[i][c] for rows r in [r0, r1), activation rows i < m. xf: the activations as float32
+ * (for bf16 weights already rounded to bf16 values); bf16 weights only: xb the same as bf16 bits, xp the same as
+ * float32 permuted per chunk of pair_chunk(isa) columns (the chunk's even columns, then its odd ones).
+ */
+typedef struct {
+    const void *w;
+    int wtype;
+    const float *xf;
+    const uint16_t *xb;
+    const float *xp;
+    float *y;
+    int m, rows, cols, isa;
+} gemv_args;
+
+static void rows_scalar(const gemv_args *a, int r0, int r1) {
+    const int C = a->cols;
+    for (int r = r0; r < r1; r++) {
+        for (int i = 0; i < a->m; i++) {
+            const float *x = a->xf + (size_t) i * C;
+            float s = 0;
+            if (a->wtype == W_F32) {
+                const float *w = (const float *) a->w + (size_t) r * C;
+                for (int c = 0; c < C; c++) s += w[c] * x[c];
+            } else {
+                const uint16_t *w = (const uint16_t *) a->w + (size_t) r * C;
+                for (int c = 0; c < C; c++) s += bf16_to_f32(w[c]) * x[c];
+            }
+            a->y[(size_t) i * a->rows + r] = s;
+        }
+    }
+}
+
+/* the scalar tail of row r for activation row i, from column c0 */
+static inline float tail(const gemv_args *a, int r, int i, int c0) {
+    const int C = a->cols;
+    const float *x = a->xf + (size_t) i * C;
+    float s = 0;
+    if (a->wtype == W_F32) {
+        const float *w = (const float *) a->w + (size_t) r * C;
+        for (int c = c0; c < C; c++) s += w[c] * x[c];
+    } else {
+        const uint16_t *w = (const uint16_t *) a->w + (size_t) r * C;
+        for (int c = c0; c < C; c++) s += bf16_to_f32(w[c]) * x[c];
+    }
+    return s;
+}
+
+/* Rows past r1 in a kernel's last block repeat row r1 - 1 and are not stored; columns past the last whole chunk are
+ * summed in plain C (tail). A thread's rows are whole multiples of PART_ROWS. */
+#define PART_ROWS 8
+
+__attribute__((target("avx2,fma")))
+static inline float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/*
+ * One kernel body per instruction set: RB weight rows at a time, each weight vector loaded once and used for up to
+ * MB activation rows (RB x MB accumulators, sized to the registers the instruction set has), the activation rows
+ * in groups of MB, expanded for NM = 1..MB (constants, so the accumulators stay in registers). Each chunk of V
+ * columns is one load per weight row giving one operand (OPS 1) or two (OPS 2: a bf16 chunk widened without
+ * shuffles into its even and odd elements, multiplied by the activation's even and odd elements, see xp).
+ */
+#define KERNEL(NAME, TARGET, RB, MB, VEC, OPV, RAW, V, OPS, ZERO, LOADW, OPERAND, LOADX, FMA, HSUM)                      \
+    __attribute__((target(TARGET), always_inline)) static inline void NAME##_nm(const gemv_args *a, int r, int nr,     \
+                                                                                int i0, const int NM) {                \
+        const int C = a->cols, main = C / (V) * (V);                                                                   \
+        size_t off[RB];                                                                                                \
+        for (int k = 0; k < (RB); k++) off[k] = (size_t) (r + (k < nr ? k : nr - 1)) * C;                             \
+        VEC acc[RB][MB];                                                                                               \
+        _Pragma("GCC unroll 8") for (int k = 0; k < (RB); k++)                                                        \
+        _Pragma("GCC unroll 4") for (int i = 0; i < NM; i++) acc[k][i] = ZERO;                                        \
+        for (int c = 0; c < main; c += (V)) {                                                                          \
+            RAW wr[RB];                                                                                                \
+            _Pragma("GCC unroll 8") for (int k = 0; k < (RB); k++) wr[k] = LOADW(off[k] + c);                         \
+            _Pragma("GCC unroll 2") for (int o = 0; o < (OPS); o++) {                                                  \
+                OPV wv[RB];                                                                                            \
+                _Pragma("GCC unroll 8") for (int k = 0; k < (RB); k++) wv[k] = OPERAND(wr[k], o);                     \
+                _Pragma("GCC unroll 4") for (int i = 0; i < NM; i++) {                                                \
+                    OPV xv = LOADX((size_t) (i0 + i) * C + c, o);                                                      \
+                    _Pragma("GCC unroll 8") for (int k = 0; k < (RB); k++) acc[k][i] = FMA(acc[k][i], wv[k], xv);     \
+                }                                                                                                      \
+            }                                                                                                          \
+        }                                                                                                              \
+        for (int k = 0; k < nr; k++)                                                                                   \
+            for (int i = 0; i < NM; i++)                                                                               \
+                a->y[(size_t) (i0 + i) * a->rows + r + k] = HSUM(acc[k][i]) + tail(a, r + k, i0 + i, main);          \
+    }                                                                                                                  \
+    __attribute__((target(TARGET))) static void NAME(const gemv_args *a, int r0, int r1) {                             \
+        for (int r = r0; r < r1; r += (RB)) {                                                                          \
+            int nr = r1 - r < (RB) ? r1 - r : (RB);                                                                    \
+            for (int i0 = 0; i0 < a->m; i0 += (MB)) {                                                                  \
+                int nm = a->m - i0 < (MB) ? a->m - i0 : (MB);                                                          \
+                if (nm == 1) NAME##_nm(a, r, nr, i0, 1);                                                               \
+                else if (nm == 2 || (MB) == 2) NAME##_nm(a, r, nr, i0, 2);                                             \
+                else if (nm == 3) NAME##_nm(a, r, nr, i0, 3);                                                          \
+                else NAME##_nm(a, r, nr, i0, 4);                                                                       \
+            }                                                                                                          \
+        }                                                                                                              \
+    }
+
+#define ONE(w, o) (w)
+#define W32(i) ((const float *) a->w + (i))
+#define W16(i) ((const uint16_t *) a->w + (i))
+
+/* float32 weights */
+#define AVX2_F32_W(i) _mm256_loadu_ps(W32(i))
+#define AVX2_X(i, o) _mm256_loadu_ps(a->xf + (i))
+#define AVX2_FMA(acc, w, x) _mm256_fmadd_ps(w, x, acc)
+KERNEL(rows_avx2_f32, "avx2,fma", 4, 2, __m256, __m256, __m256, 8, 1, _mm256_setzero_ps(), AVX2_F32_W, ONE, AVX2_X, AVX2_FMA, hsum256)
+
+#define AVX512_F32_W(i) _mm512_loadu_ps(W32(i))
+#define AVX512_X(i, o) _mm512_loadu_ps(a->xf + (i))
+#define AVX512_FMA(acc, w, x) _mm512_fmadd_ps(w, x, acc)
+KERNEL(rows_avx512_f32, "avx512f,avx512bw", 4, 4, __m512, __m512, __m512, 16, 1, _mm512_setzero_ps(), AVX512_F32_W, ONE, AVX512_X, AVX512_FMA, _mm512_reduce_add_ps)
+
+/*
+ * bf16 weights widened to float32 (exact) against activations rounded to bf16: a chunk's 32-bit lanes hold the
+ * pairs (2j, 2j + 1); shifted left 16 the lane is element 2j, masked to its high half element 2j + 1. xp holds the
+ * activation permuted to match: per chunk the even elements, then the odd.
+ */
+#define AVX2_BF16_W(i) _mm256_loadu_si256((const __m256i *) W16(i))
+#define AVX2_HALF(w, o) ((o) == 0 ? _mm256_castsi256_ps(_mm256_slli_epi32(w, 16)) \
+                                  : _mm256_castsi256_ps(_mm256_and_si256(w, _mm256_set1_epi32((int) 0xffff0000u))))
+#define AVX2_XP(i, o) _mm256_loadu_ps(a->xp + (i) + 8 * (o))
+KERNEL(rows_avx2_bf16, "avx2,fma", 4, 1, __m256, __m256, __m256i, 16, 2, _mm256_setzero_ps(), AVX2_BF16_W, AVX2_HALF, AVX2_XP, AVX2_FMA, hsum256)
+
+#define AVX512_BF16_W(i) _mm512_loadu_si512((const void *) W16(i))
+#define AVX512_HALF(w, o) ((o) == 0 ? _mm512_castsi512_ps(_mm512_slli_epi32(w, 16)) \
+                                    : _mm512_castsi512_ps(_mm512_and_si512(w, _mm512_set1_epi32((int) 0xffff0000u))))
+#define AVX512_XP(i, o) _mm512_loadu_ps(a->xp + (i) + 16 * (o))
+KERNEL(rows_avx512_bf16w, "avx512f,avx512bw", 8, 2, __m512, __m512, __m512i, 32, 2, _mm512_setzero_ps(), AVX512_BF16_W, AVX512_HALF, AVX512_XP, AVX512_FMA, _mm512_reduce_add_ps)
+
+/* bf16 dot products: 32 bf16 pairs a vdpbf16ps, the activations as bf16 bits */
+#define DP_W(i) ((__m512bh) _mm512_loadu_si512((const void *) W16(i)))
+#define DP_X(i, o) ((__m512bh) _mm512_loadu_si512((const void *) (a->xb + (i))))
+#define DP_FMA(acc, w, x) _mm512_dpbf16_ps(acc, w, x)
+KERNEL(rows_avx512_dpbf16, "avx512f,avx512bw,avx512bf16", 8, 2, __m512, __m512bh, __m512bh, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_reduce_add_ps)
+
+/* the chunk (columns) the widening kernels permute xp by, for an instruction set */
+static int pair_chunk(int isa) {
+    return isa == ISA_AVX2 ? 16 : isa == ISA_AVX512 ? 32 : 0;
+}
+
+static void gemv_part(void *ctx, int part, int parts) {
+    const gemv_args *a = ctx;
+    /* contiguous row ranges, whole blocks of 8 rows (the last range takes the remainder) */
+    int blocks = (a->rows + PART_ROWS - 1) / PART_ROWS;
+    int r0 = (int) ((long) blocks * part / parts) * PART_ROWS;
+    int r1 = (int) ((long) blocks * (part + 1) / parts) * PART_ROWS;
+    if (r1 > a->rows) r1 = a->rows;
+    if (r0 >= r1) return;
+    switch (a->isa) {
+        case ISA_AVX512_BF16:
+            if (a->wtype == W_BF16) { rows_avx512_dpbf16(a, r0, r1); break; }
+            __attribute__((fallthrough)); /* float32 weights have no bf16 dot product */
+        case ISA_AVX512:
+            if (a->wtype == W_BF16) rows_avx512_bf16w(a, r0, r1);
+            else rows_avx512_f32(a, r0, r1);
+            break;
+        case ISA_AVX2:
+            if (a->wtype == W_BF16) rows_avx2_bf16(a, r0, r1);
+            else rows_avx2_f32(a, r0, r1);
+            break;
+        default: rows_scalar(a, r0, r1); break;
+    }
+}
+
+/* ------------------------------------------------------------------ the decode step's other ops */
+
+/*
+ * The ops between the products at a decode step's few rows, where PyTorch spends 15-900 us an op in dispatch
+ * (BENCHMARKS.md): plain C on the caller's thread, float32 throughout, the same formulas as DjlBackend's PyTorch
+ * forms (which remain the path for prefill).
+ */
+
+/* y = x / sqrt(mean(x^2) + eps) * w1 over rows of n (w1 = 1 + the norm's weight) */
+static void rms_norm(const float *x, const float *w1, float *y, int m, int n, float eps) {
+    for (int i = 0; i < m; i++) {
+        const float *xi = x + (size_t) i * n;
+        float *yi = y + (size_t) i * n;
+        double ss = 0;
+        for (int c = 0; c < n; c++) ss += (double) xi[c] * xi[c];
+        float inv = 1.0f / sqrtf((float) (ss / n) + eps);
+        for (int c = 0; c < n; c++) yi[c] = xi[c] * inv * w1[c];
+    }
+}
+
+/*
+ * exp(x) for x in about [-87, 88] (clamped), within 2 ulp: x = n ln2 + r with |r| <= ln2 / 2 (ln2 split in two
+ * parts, Cody-Waite), e^r by its degree-6 Taylor polynomial (a relative error under 2e-7 for |r| <= ln2 / 2), 2^n put into the exponent bits. Plain arithmetic, so
+ * the compiler vectorizes the loops that call it (libm's expf/tanhf would be a call per element).
+ */
+static inline float exp_approx(float x) {
+    x = __builtin_fminf(__builtin_fmaxf(x, -87.0f), 88.0f);
+    /* round to nearest: adding and taking away 1.5 * 2^23 leaves the integer part (no fast-math here to fold it) */
+    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = x - n * 0.693359375f;
+    r = r + n * 2.12194440e-4f;
+    float p = 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    int32_t bits = ((int32_t) n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, 4);
+    return p * scale;
+}
+
+/* the same exp, 16 and 8 lanes at a time */
+__attribute__((target("avx512f"))) static inline __m512 exp512(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 720.0f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+__attribute__((target("avx2,fma"))) static inline __m256 exp256(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fmadd_ps(n, _mm256_set1_ps(2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 720.0f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+}
+
+static inline float gelu_tanh_mul1(float x, float u) {
+    float z = 0.7978845608028654f * (x + 0.044715f * x * x * x);   /* sqrt(2 / pi) (x + 0.044715 x^3) */
+    float th = 1.0f - 2.0f / (exp_approx(2.0f * z) + 1.0f);         /* tanh(z) */
+    return 0.5f * x * (1.0f + th) * u;
+}
+
+__attribute__((target("avx512f"))) static int gelu512(const float *g, const float *u, float *y, int n) {
+    const __m512 k = _mm512_set1_ps(0.7978845608028654f), c3 = _mm512_set1_ps(0.044715f), one = _mm512_set1_ps(1.0f),
+                 two = _mm512_set1_ps(2.0f), half = _mm512_set1_ps(0.5f);
+    int c = 0;
+    for (; c + 16 <= n; c += 16) {
+        __m512 x = _mm512_loadu_ps(g + c);
+        __m512 z = _mm512_mul_ps(k, _mm512_fmadd_ps(_mm512_mul_ps(c3, x), _mm512_mul_ps(x, x), x));
+        __m512 th = _mm512_sub_ps(one, _mm512_div_ps(two, _mm512_add_ps(exp512(_mm512_mul_ps(two, z)), one)));
+        _mm512_storeu_ps(y + c, _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(half, x), _mm512_add_ps(one, th)), _mm512_loadu_ps(u + c)));
+    }
+    return c;
+}
+
+__attribute__((target("avx2,fma"))) static int gelu256(const float *g, const float *u, float *y, int n) {
+    const __m256 k = _mm256_set1_ps(0.7978845608028654f), c3 = _mm256_set1_ps(0.044715f), one = _mm256_set1_ps(1.0f),
+                 two = _mm256_set1_ps(2.0f), half = _mm256_set1_ps(0.5f);
+    int c = 0;
+    for (; c + 8 <= n; c += 8) {
+        __m256 x = _mm256_loadu_ps(g + c);
+        __m256 z = _mm256_mul_ps(k, _mm256_fmadd_ps(_mm256_mul_ps(c3, x), _mm256_mul_ps(x, x), x));
+        __m256 th = _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(exp256(_mm256_mul_ps(two, z)), one)));
+        _mm256_storeu_ps(y + c, _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(half, x), _mm256_add_ps(one, th)), _mm256_loadu_ps(u + c)));
+    }
+    return c;
+}
+
+/* rows of [gate | up] (2 * inner) -> gelu_pytorch_tanh(gate) * up (inner), tanh(z) = 1 - 2 / (e^{2z} + 1) */
+static void gelu_tanh_mul_packed(const float *gu, float *y, int m, int inner, int isa) {
+    for (int i = 0; i < m; i++) {
+        const float *g = gu + (size_t) i * 2 * inner, *u = g + inner;
+        float *yi = y + (size_t) i * inner;
+        int c = isa >= ISA_AVX512 ? gelu512(g, u, yi, inner) : isa == ISA_AVX2 ? gelu256(g, u, yi, inner) : 0;
+        for (; c < inner; c++) yi[c] = gelu_tanh_mul1(g[c], u[c]);
+    }
+}
+
+/*
+ * Gemma-2 attention of a step's rows from packed q|k|v [B, T, (H + 2 kvH) D]: rotary on q and k (table [B, T, D]:
+ * cos of the D/2 frequencies, then their sin; halves rotated as x1 cos - x2 sin | x2 cos + x1 sin), k and v written
+ * into the caches [B, kvH, cap, D] at slots past .. past + T, then per query head (kv head h / group) softmax over
+ * the visible slots j (padLeft[b] <= j <= past + t, and past + t - j < window when window > 0) of
+ * scale q.k (softcapped: cap tanh(s / cap) when cap > 0), times v. A query with no visible slot (a pad position)
+ * averages every slot up to its own, as the additive -1e30 mask does in the PyTorch form.
+ */
+static void attention_packed(const float *qkv, const float *rope, float *kc, float *vc, float *out, const int *pad_left,
+                             int B, int T, int past, int cap, int H, int KV, int D, float scale, float softcap, int window,
+                             float *scratch) {
+    const int group = H / KV, half = D / 2, width = (H + 2 * KV) * D;
+    float *q = scratch, *scores = scratch + D;
+    for (int b = 0; b < B; b++) {
+        for (int t = 0; t < T; t++) {
+            const float *row = qkv + ((size_t) b * T + t) * width;
+            const float *cs = rope + ((size_t) b * T + t) * D, *sn = cs + half;
+            int pos = past + t;
+            for (int h = 0; h < KV; h++) {
+                const float *k = row + (size_t) (H + h) * D, *v = row + (size_t) (H + KV + h) * D;
+                float *kd = kc + (((size_t) b * KV + h) * cap + pos) * D, *vd = vc + (((size_t) b * KV + h) * cap + pos) * D;
+                for (int c = 0; c < half; c++) {
+                    kd[c] = k[c] * cs[c] - k[c + half] * sn[c];
+                    kd[c + half] = k[c + half] * cs[c] + k[c] * sn[c];
+                }
+                memcpy(vd, v, (size_t) D * sizeof(float));
+            }
+        }
+    }
+    for (int b = 0; b < B; b++) {
+        for (int t = 0; t < T; t++) {
+            const float *row = qkv + ((size_t) b * T + t) * width;
+            const float *cs = rope + ((size_t) b * T + t) * D, *sn = cs + half;
+            int pos = past + t;
+            int lo = pad_left[b];
+            if (window > 0 && pos - window + 1 > lo) lo = pos - window + 1;
+            int hi = pos;                                   /* inclusive */
+            int none = lo > hi;
+            if (none) { lo = 0; }
+            for (int h = 0; h < H; h++) {
+                const float *qs = row + (size_t) h * D;
+                for (int c = 0; c < half; c++) {
+                    q[c] = qs[c] * cs[c] - qs[c + half] * sn[c];
+                    q[c + half] = qs[c + half] * cs[c] + qs[c] * sn[c];
+                }
+                int kvh = h / group;
+                const float *kbase = kc + ((size_t) b * KV + kvh) * cap * D, *vbase = vc + ((size_t) b * KV + kvh) * cap * D;
+                float *o = out + ((size_t) b * T + t) * H * D + (size_t) h * D;
+                if (none) {
+                    /* uniform over slots 0 .. past + T - 1, as softmax of equal masked scores */
+                    int slots = past + T;
+                    for (int c = 0; c < D; c++) o[c] = 0;
+                    for (int j = 0; j < slots; j++) for (int c = 0; c < D; c++) o[c] += vbase[(size_t) j * D + c];
+                    for (int c = 0; c < D; c++) o[c] /= (float) slots;
+                    continue;
+                }
+                float mx = -INFINITY;
+                for (int j = lo; j <= hi; j++) {
+                    const float *kj = kbase + (size_t) j * D;
+                    float s = 0;
+                    for (int c = 0; c < D; c++) s += q[c] * kj[c];
+                    s *= scale;
+                    if (softcap > 0) s = softcap * tanhf(s / softcap);
+                    scores[j - lo] = s;
+                    if (s > mx) mx = s;
+                }
+                float sum = 0;
+                for (int j = lo; j <= hi; j++) {
+                    float e = expf(scores[j - lo] - mx);
+                    scores[j - lo] = e;
+                    sum += e;
+                }
+                for (int c = 0; c < D; c++) o[c] = 0;
+                for (int j = lo; j <= hi; j++) {
+                    const float p = scores[j - lo] / sum, *vj = vbase + (size_t) j * D;
+                    for (int c = 0; c < D; c++) o[c] += p * vj[c];
+                }
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ read bandwidth */
+
+typedef struct {
+    const char *base;
+    size_t bytes;
+    int touch, isa;
+    double sums[256];
+} read_args;
+
+__attribute__((target("avx512f")))
+static double read_avx512(const char *lo, const char *hi) {
+    __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+    for (const char *p = lo; p + 256 <= hi; p += 256) {
+        s0 = _mm512_add_epi64(s0, _mm512_load_si512((const void *) p));
+        s1 = _mm512_add_epi64(s1, _mm512_load_si512((const void *) (p + 64)));
+        s2 = _mm512_add_epi64(s2, _mm512_load_si512((const void *) (p + 128)));
+        s3 = _mm512_add_epi64(s3, _mm512_load_si512((const void *) (p + 192)));
+    }
+    return (double) _mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3)));
+}
+
+static double read_scalar(const char *lo, const char *hi) {
+    const uint64_t *p = (const uint64_t *) lo, *e = (const uint64_t *) hi;
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+    for (; p + 8 <= e; p += 8) {
+        s0 += p[0]; s1 += p[1]; s2 += p[2]; s3 += p[3];
+        s4 += p[4]; s5 += p[5]; s6 += p[6]; s7 += p[7];
+    }
+    return (double) (s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7);
+}
+
+static void read_part(void *ctx, int part, int parts) {
+    read_args *a = ctx;
+    size_t n = a->bytes / 256;                               /* 256-byte blocks */
+    size_t lo = n * part / parts * 256, hi = n * (part + 1) / parts * 256;
+    if (a->touch) {
+        memset((char *) a->base + lo, part + 1, hi - lo);
+        return;
+    }
+    double s = a->isa >= ISA_AVX512 ? read_avx512(a->base + lo, a->base + hi) : read_scalar(a->base + lo, a->base + hi);
+    if (part < 256) a->sums[part] = s;
+}
+
+/* ------------------------------------------------------------------ JNI */
+
+#define JNI(name) JNICALL Java_dev_steer_engine_djl_CpuKernels_##name
+
+JNIEXPORT jint JNI(bestIsa)(JNIEnv *env, jclass cls) {
+    return isa_best();
+}
+
+/* A variant index as asked (negative or past what the CPU has: the best it has). */
+static int resolve_isa(int isa) {
+    int best = isa_best();
+    return isa < 0 || isa > best ? best : isa;
+}
+
+JNIEXPORT jint JNI(resolveIsa)(JNIEnv *env, jclass cls, jint isa) {
+    return resolve_isa(isa);
+}
+
+JNIEXPORT jint JNI(useThreads)(JNIEnv *env, jclass cls, jint n) {
+    pthread_mutex_lock(&pool_lock);
+    pool_resize_locked(n);
+    int size = pool_size;
+    pthread_mutex_unlock(&pool_lock);
+    return size;
+}
+
+JNIEXPORT jlong JNI(address)(JNIEnv *env, jclass cls, jobject buffer) {
+    return (jlong) (intptr_t) (*env)->GetDirectBufferAddress(env, buffer);
+}
+
+/* Asks the kernel for 2 MiB pages over [address, address + bytes) (whole huge pages inside it only). */
+JNIEXPORT jint JNI(adviseHugePages)(JNIEnv *env, jclass cls, jlong address, jlong bytes) {
+    const uintptr_t huge = 2u << 20;
+    uintptr_t lo = ((uintptr_t) address + huge - 1) & ~(huge - 1), hi = ((uintptr_t) address + (uintptr_t) bytes) & ~(huge - 1);
+    if (hi <= lo) return 0;
+    return madvise((void *) lo, hi - lo, MADV_HUGEPAGE) == 0 ? 1 : -1;
+}
+
+/*
+ * y [m, rows] = x [m, cols] · wᵀ, w [rows, cols] at address w (wtype 0 float32, 1 bf16), x and y direct buffers
+ * of float32. bf16 weights: x is rounded to bf16 first (into a buffer of this call).
+ */
+JNIEXPORT void JNI(gemv)(JNIEnv *env, jclass cls, jint isa, jlong w, jint wtype, jobject x, jobject y, jint m, jint rows, jint cols) {
+    isa = resolve_isa(isa);
+    gemv_args a = {(const void *) (intptr_t) w, wtype, (*env)->GetDirectBufferAddress(env, x), NULL, NULL,
+                   (*env)->GetDirectBufferAddress(env, y), m, rows, cols, isa};
+    float *xr = NULL, *xp = NULL;
+    uint16_t *xb = NULL;
+    if (wtype == W_BF16) {
+        size_t n = (size_t) m * cols;
+        xr = malloc(n * sizeof(float));
+        xb = malloc(n * sizeof(uint16_t));
+        for (size_t i = 0; i < n; i++) {
+            xb[i] = f32_to_bf16(a.xf[i]);
+            xr[i] = bf16_to_f32(xb[i]);
+        }
+        int chunk = pair_chunk(isa);
+        if (chunk > 0) {
+            xp = malloc(n * sizeof(float));
+            for (int i = 0; i < m; i++) {
+                const float *src = xr + (size_t) i * cols;
+                float *dst = xp + (size_t) i * cols;
+                int main = cols / chunk * chunk, half = chunk / 2;
+                for (int c = 0; c < main; c += chunk)
+                    for (int j = 0; j < half; j++) {
+                        dst[c + j] = src[c + 2 * j];
+                        dst[c + half + j] = src[c + 2 * j + 1];
+                    }
+                for (int c = main; c < cols; c++) dst[c] = src[c];
+            }
+        }
+        a.xf = xr;
+        a.xb = xb;
+        a.xp = xp;
+    }
+    pool_run(gemv_part, &a);
+    free(xr);
+    free(xb);
+    free(xp);
+}
+
+/*
+ * The read bandwidth of the pool's threads: each sums its slice of a buffer of `bytes` (first touched by the same
+ * thread, so its pages are local to it), best of `passes` timed passes, in bytes a second.
+ */
+JNIEXPORT jdouble JNI(readBandwidth)(JNIEnv *env, jclass cls, jint isa, jlong bytes, jint passes) {
+    read_args *a = calloc(1, sizeof(read_args));
+    a->isa = resolve_isa(isa);
+    size_t n = (size_t) bytes / 64 * 64;
+    char *buf = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (buf == MAP_FAILED) {
+        free(a);
+        return -1;
+    }
+    a->base = buf;
+    a->bytes = n;
+    a->touch = 1;
+    pool_run(read_part, a);
+    a->touch = 0;
+    double best = 0, sink = 0;
+    for (int p = 0; p < passes; p++) {
+        long t0 = now_ns();
+        pool_run(read_part, a);
+        double s = (now_ns() - t0) / 1e9;
+        if (n / s > best) best = n / s;
+        for (int i = 0; i < 256; i++) sink += a->sums[i];
+    }
+    munmap(buf, n);
+    free(a);
+    return sink == -1 ? 0 : best;
+}
+
+JNIEXPORT void JNI(rmsNorm)(JNIEnv *env, jclass cls, jobject x, jobject w1, jobject y, jint m, jint n, jfloat eps) {
+    rms_norm((*env)->GetDirectBufferAddress(env, x), (*env)->GetDirectBufferAddress(env, w1), (*env)->GetDirectBufferAddress(env, y), m, n, eps);
+}
+
+JNIEXPORT void JNI(geluTanhMulPacked)(JNIEnv *env, jclass cls, jint isa, jobject gu, jobject y, jint m, jint inner) {
+    gelu_tanh_mul_packed((*env)->GetDirectBufferAddress(env, gu), (*env)->GetDirectBufferAddress(env, y), m, inner, resolve_isa(isa));
+}
+
+JNIEXPORT void JNI(attentionPacked)(JNIEnv *env, jclass cls, jobject qkv, jobject rope, jlong keys, jlong values, jobject out,
+                                    jintArray padLeft, jint B, jint T, jint past, jint cap, jint H, jint KV, jint D,
+                                    jfloat scale, jfloat softcap, jint window) {
+    jint *pad = (*env)->GetIntArrayElements(env, padLeft, NULL);
+    float *scratch = malloc(((size_t) D + (size_t) past + T) * sizeof(float));
+    attention_packed((*env)->GetDirectBufferAddress(env, qkv), (*env)->GetDirectBufferAddress(env, rope), (float *) (intptr_t) keys,
+                     (float *) (intptr_t) values, (*env)->GetDirectBufferAddress(env, out), pad, B, T, past, cap, H, KV, D, scale,
+                     softcap, window, scratch);
+    free(scratch);
+    (*env)->ReleaseIntArrayElements(env, padLeft, pad, JNI_ABORT);
+}

@@ -1,0 +1,117 @@
+package dev.steer.engine.djl;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URL;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * steer's own CPU kernels ({@code src/main/c/steercpu.c}, built by this module's pom with gcc into
+ * {@code libsteercpu.so}): the decode step's products of a few activation rows with a weight matrix (on one pool of
+ * native threads sized like PyTorch's), its RMSNorms, gelu and attention (on the calling thread), and the
+ * read-bandwidth pass of bench's floor (on the pool).
+ *
+ * <p>Why not PyTorch for these: at M = 1..8 rows PyTorch's CPU GEMM streamed a gemma-2-2b weight at about half the
+ * read bandwidth the machine has, and its ops between the products cost 15-900 us each in dispatch (BENCHMARKS.md);
+ * these loops stream each weight row once against activations held in cache. Every product runs here, whatever
+ * its rows, so a row's result does not depend on the rows beside it; the cost is prefill with bf16 weights at
+ * many rows, where PyTorch's oneDNN GEMM was about 2x faster (float32: these were faster at every M measured).
+ *
+ * <p>Where the library cannot load (another OS or CPU architecture, a build without gcc) {@link #available()} is
+ * false with the reason in {@link #problem()}, and the backend runs every product on PyTorch as before.
+ */
+final class CpuKernels {
+    /**
+     * Instruction-set variants, best last; each call names the one to run (see {@link #resolveIsa}). They compute
+     * the same products in different summation orders.
+     */
+    static final List<String> ISAS = List.of("scalar", "avx2", "avx512", "avx512_bf16");
+    static final int W_F32 = 0, W_BF16 = 1;
+    /**
+     * Most rows (batch x steps) the norms, gelu and attention take here (a decode step's); prefill's go to PyTorch,
+     * whose forms are multi-threaded. Products take any number of rows.
+     */
+    static final int MAX_ROWS = 8;
+
+    private static final String LIBRARY = "libsteercpu.so";
+    private static final String problem = load();
+
+    private CpuKernels() {
+    }
+
+    static boolean available() {
+        return problem == null;
+    }
+
+    /** Why the kernels are not used, or null when they are. */
+    static String problem() {
+        return problem;
+    }
+
+    private static String load() {
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String arch = System.getProperty("os.arch", "");
+        if (!os.contains("linux") || !(arch.equals("amd64") || arch.equals("x86_64")))
+            return "built for linux x86-64 only (this is " + os + " " + arch + ")";
+        URL url = CpuKernels.class.getResource(LIBRARY);
+        if (url == null) return LIBRARY + " is not in the build (gcc missing when engine/djl was built?)";
+        try {
+            if (url.getProtocol().equals("file")) {
+                System.load(Path.of(url.toURI()).toString());
+            } else {
+                Path tmp = Files.createTempFile("steer-cpu", ".so");
+                try (InputStream in = url.openStream()) {
+                    Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+                    System.load(tmp.toString());
+                } finally {
+                    Files.deleteIfExists(tmp);   // the loaded library stays mapped
+                }
+            }
+            return null;
+        } catch (IOException | java.net.URISyntaxException | UnsatisfiedLinkError e) {
+            return "cannot load " + LIBRARY + ": " + e.getMessage();
+        }
+    }
+
+    /** A variant as asked (an index into {@link #ISAS}; negative, or past what the CPU has: the best it has). */
+    static native int resolveIsa(int isa);
+
+    /** Resizes the pool (threads taking part in a product, the caller included); returns its size. */
+    static native int useThreads(int threads);
+
+    /** The address of a direct buffer's first byte. */
+    static native long address(ByteBuffer direct);
+
+    /** madvise(MADV_HUGEPAGE) over the whole 2 MiB pages inside the range: 1 done, 0 none inside, -1 refused. */
+    static native int adviseHugePages(long address, long bytes);
+
+    /**
+     * {@code y [m, rows] = x [m, cols] · wᵀ} with the weight at {@code w} ({@link #W_F32} or {@link #W_BF16}, row
+     * major), x and y direct float32 buffers; bf16 weights multiply x rounded to bf16, accumulating in float32.
+     */
+    static native void gemv(int isa, long w, int wtype, ByteBuffer x, ByteBuffer y, int m, int rows, int cols);
+
+    /** {@code y = x / sqrt(mean(x²) + eps) · w1} over m rows of n (w1: one plus the norm's weight); direct float32 buffers. */
+    static native void rmsNorm(ByteBuffer x, ByteBuffer w1, ByteBuffer y, int m, int n, float eps);
+
+    /** Rows of {@code [gate | up]} (2 · inner) to {@code gelu_pytorch_tanh(gate) · up} (inner). */
+    static native void geluTanhMulPacked(int isa, ByteBuffer gateUp, ByteBuffer y, int m, int inner);
+
+    /**
+     * Gemma-2 attention of a step from packed q|k|v [B, T, (H + 2 kvH) D] with the rotary table [B, T, D] (cos then
+     * sin of the D/2 frequencies): rotates q and k, writes k and v into the caches at {@code keys}/{@code values}
+     * ([B, kvH, cap, D] float32) at slots past .. past + T, and writes [B, T, H D] into {@code out}. See
+     * steercpu.c's attention_packed for the mask (left padding, window) and the softcap.
+     */
+    static native void attentionPacked(ByteBuffer qkv, ByteBuffer rope, long keys, long values, ByteBuffer out, int[] padLeft,
+                                       int batch, int steps, int past, int capacity, int heads, int kvHeads, int headDim,
+                                       float scale, float softcap, int window);
+
+    /** Read bandwidth of the pool's threads over a fresh buffer of {@code bytes}, best of {@code passes}, bytes/s. */
+    static native double readBandwidth(int isa, long bytes, int passes);
+}

@@ -1,0 +1,178 @@
+package dev.steer.engine.djl;
+
+import dev.steer.engine.tensor.Bf16;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * steer's CPU kernels against references computed here in double precision, on every instruction-set variant this
+ * CPU runs (the others are reported as not run): the products with float32 and bf16 weights at shapes with ragged
+ * row blocks and column tails, the bf16 rounding of the activations, and the thread pool's row split.
+ *
+ * <p>Tolerance of a product: float32 accumulation of {@code cols} terms in any order is within
+ * {@code cols · 2^-24 · Σ|w·x|} of the exact sum (the standard bound for recursive summation, γ_n), and the bf16
+ * products are exact in float32 (8-bit significands), so the bf16 reference is the exact sum of
+ * {@code bf16(w) · bf16(x)}: a wrong row, column, tail, rounding or thread split is off by whole terms, far outside.
+ */
+class CpuKernelsTest {
+    @BeforeEach
+    void assumeKernels() {
+        assumeTrue(CpuKernels.available(), () -> "kernels not loaded: " + CpuKernels.problem());
+    }
+
+    /** The variants this CPU runs, printed with the ones it cannot. */
+    static List<Integer> variants() {
+        int best = CpuKernels.resolveIsa(-1);
+        List<Integer> v = new ArrayList<>();
+        for (int i = 0; i <= best; i++) v.add(i);
+        System.out.println("kernel variants run: " + CpuKernels.ISAS.subList(0, best + 1) + (best + 1 < CpuKernels.ISAS.size()
+                ? ", not on this CPU: " + CpuKernels.ISAS.subList(best + 1, CpuKernels.ISAS.size()) : ""));
+        return v;
+    }
+
+    static ByteBuffer direct(long bytes) {
+        return ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.nativeOrder());
+    }
+
+    static ByteBuffer floats(float[] v) {
+        ByteBuffer b = direct(4L * v.length);
+        b.asFloatBuffer().put(v);
+        return b;
+    }
+
+    static float[] read(ByteBuffer b, int n) {
+        float[] v = new float[n];
+        b.asFloatBuffer().get(v);
+        return v;
+    }
+
+    static float[] gaussian(SplittableRandom r, int n, double scale) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) (r.nextGaussian() * scale);
+        return v;
+    }
+
+    /** Runs a product on the kernels: y [m, rows]. */
+    static float[] gemv(int isa, float[] w, boolean bf16, float[] x, int m, int rows, int cols) {
+        ByteBuffer wb;
+        if (bf16) {
+            wb = direct(2L * w.length);
+            for (int i = 0; i < w.length; i++) wb.putShort(2 * i, Bf16.fromFloat(w[i]));
+        } else {
+            wb = floats(w);
+        }
+        ByteBuffer y = direct(4L * m * rows);
+        CpuKernels.gemv(isa, CpuKernels.address(wb), bf16 ? CpuKernels.W_BF16 : CpuKernels.W_F32, floats(x), y, m, rows, cols);
+        return read(y, m * rows);
+    }
+
+    static void checkProduct(int isa, boolean bf16, int m, int rows, int cols, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] w = gaussian(r, rows * cols, 0.05), x = gaussian(r, m * cols, 1);
+        float[] y = gemv(isa, w, bf16, x, m, rows, cols);
+        for (int i = 0; i < m; i++) {
+            for (int o = 0; o < rows; o++) {
+                double exact = 0, mag = 0;
+                for (int c = 0; c < cols; c++) {
+                    double wv = bf16 ? Bf16.toFloat(Bf16.fromFloat(w[o * cols + c])) : w[o * cols + c];
+                    double xv = bf16 ? Bf16.round(x[i * cols + c]) : x[i * cols + c];
+                    exact += wv * xv;
+                    mag += Math.abs(wv * xv);
+                }
+                double bound = cols * 0x1p-24 * mag + 1e-30;
+                double err = Math.abs(y[i * rows + o] - exact);
+                int row = i, out = o;
+                double want = exact;
+                assertTrue(err <= bound, () -> String.format("%s %s m=%d rows=%d cols=%d: y[%d][%d] = %s, exact %s, error %.3g > bound %.3g",
+                        CpuKernels.ISAS.get(isa), bf16 ? "bf16" : "f32", m, rows, cols, row, out, y[row * rows + out], want, err, bound));
+            }
+        }
+    }
+
+    @Test
+    void productsMatchTheExactSumOnEveryVariant() {
+        int[][] shapes = {{1, 1, 1}, {1, 5, 7}, {3, 37, 75}, {8, 33, 100}, {1, 64, 2304}, {2, 19, 64}, {4, 8, 33}, {5, 13, 48}};
+        long seed = 1;
+        for (int isa : variants()) {
+            for (int[] s : shapes) {
+                checkProduct(isa, false, s[0], s[1], s[2], seed++);
+                checkProduct(isa, true, s[0], s[1], s[2], seed++);
+            }
+        }
+    }
+
+    /** A row computed differently than its neighbours shows up: rows 0..n-1 of an identity-like weight. */
+    @Test
+    void everyRowLandsInItsPlace() {
+        int rows = 45, cols = 48, m = 3;
+        float[] w = new float[rows * cols];
+        for (int o = 0; o < rows; o++) w[o * cols + (o % cols)] = 1;
+        float[] x = new float[m * cols];
+        for (int i = 0; i < m; i++) for (int c = 0; c < cols; c++) x[i * cols + c] = 100 * i + c;   // exact in bf16 below 256
+        for (int isa : variants()) {
+            for (boolean bf16 : new boolean[] {false, true}) {
+                float[] y = gemv(isa, w, bf16, x, m, rows, cols);
+                for (int i = 0; i < m; i++)
+                    for (int o = 0; o < rows; o++) {
+                        float want = bf16 ? Bf16.round(x[i * cols + o % cols]) : x[i * cols + o % cols];
+                        assertEquals(want, y[i * rows + o], CpuKernels.ISAS.get(isa) + (bf16 ? " bf16" : " f32") + " y[" + i + "][" + o + "]");
+                    }
+            }
+        }
+    }
+
+    /** bf16 weights multiply the activation rounded to nearest, ties to even, as the CUDA path and torch's .to(bfloat16). */
+    @Test
+    void bf16ActivationsRoundToNearestEven() {
+        float[] x = {1 + 0x1p-8f, 1 + 3 * 0x1p-8f, 1 + 0x1p-8f + 0x1p-20f, -(1 + 0x1p-8f), 3.0e38f};
+        float[] want = {1f, 1 + 0x1p-6f, 1 + 0x1p-7f, -1f, Bf16.round(3.0e38f)};
+        for (int isa : variants()) {
+            for (int i = 0; i < x.length; i++) {
+                float[] y = gemv(isa, new float[] {1f}, true, new float[] {x[i]}, 1, 1, 1);
+                assertEquals(want[i], y[0], CpuKernels.ISAS.get(isa) + ": bf16(" + x[i] + ")");
+            }
+        }
+    }
+
+    /** Each row is computed by one thread with the same code, so 1, 2 or 3 threads give the same bits. */
+    @Test
+    void theThreadSplitDoesNotChangeABit() {
+        SplittableRandom r = new SplittableRandom(9);
+        int rows = 203, cols = 130, m = 2;
+        float[] w = gaussian(r, rows * cols, 0.05), x = gaussian(r, m * cols, 1);
+        int before = CpuKernels.useThreads(1);
+        try {
+            for (int isa : variants()) {
+                for (boolean bf16 : new boolean[] {false, true}) {
+                    CpuKernels.useThreads(1);
+                    float[] one = gemv(isa, w, bf16, x, m, rows, cols);
+                    for (int t : new int[] {2, 3}) {
+                        assertEquals(t, CpuKernels.useThreads(t));
+                        assertArrayEquals(one, gemv(isa, w, bf16, x, m, rows, cols), CpuKernels.ISAS.get(isa) + " with " + t + " threads");
+                    }
+                }
+            }
+        } finally {
+            CpuKernels.useThreads(before);
+        }
+    }
+
+    @Test
+    void theReadPassReportsAFiniteBandwidth() {
+        for (int isa : variants()) {
+            double b = CpuKernels.readBandwidth(isa, 64L << 20, 2);
+            assertTrue(b > 1e8 && Double.isFinite(b), CpuKernels.ISAS.get(isa) + ": " + b + " bytes/s");
+        }
+    }
+}
