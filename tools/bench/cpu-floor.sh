@@ -2,12 +2,15 @@
 # The CPU figures BENCHMARKS.md's CPU sections need, each with the machine's load beside it. Run on a QUIET machine
 # (load average well below the core count) from anywhere: tools/bench/cpu-floor.sh [WORKDIR]
 #   1. gemma-2-2b random weights, batch 1, prompt 16, 16 new tokens: float32 and --precision bf16, each decode step
-#      against the measured floor (weight bytes / read bandwidth) and the cpu backend's op profile;
+#      against the measured floor (weight bytes / read bandwidth, measured again beside each row's best run) and
+#      the cpu backend's op profile; on steer's CPU kernels (the default), then with -Dsteer.cpu.kernels=off
+#      (every op on PyTorch: the path before the kernels, as the in-run comparison);
 #   2. the tiny model's decode with --threads 1 and with the default;
 #   3. peak RSS (/usr/bin/time -v) of loading a gemma-2-2b-layout checkpoint written as BF16 and as F32
 #      safetensors: bf16 -> f32, f32 -> f32, bf16 -> bf16.
 # Needs ~13 GB of available memory for the gemma-2-2b steps (skipped with a note otherwise) and ~16 GB of disk in
-# WORKDIR (default: a fresh directory under /tmp, removed at the end). Took 3 min 46 s on a quiet 2-core VM.
+# WORKDIR (default: a fresh directory under /tmp, removed at the end). Took 3 min 46 s on a quiet 2-core VM before the
+# kernels' rows were added.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 KEEP=${1:+yes}
@@ -31,10 +34,13 @@ java -version 2>&1 | head -1
 section "build (also compiles the models test classes: RandomCheckpoint, LoadPeak)"
 mvn -B -ntp -q -pl cli -am -DskipTests package
 
-section "gemma-2-2b random, float32, batch 1"
-if big_ok; then java -jar "$JAR" bench --random gemma-2-2b --batch 1 --prompt-len 16 --new-tokens 16; fi
-section "gemma-2-2b random, --precision bf16, batch 1"
-if big_ok; then java -jar "$JAR" bench --random gemma-2-2b --precision bf16 --batch 1 --prompt-len 16 --new-tokens 16; fi
+for kernels in "" off; do
+  opt=${kernels:+-Dsteer.cpu.kernels=$kernels}
+  section "gemma-2-2b random, float32, batch 1 ${opt:-(steer's kernels)}"
+  if big_ok; then java $opt -jar "$JAR" bench --random gemma-2-2b --batch 1 --prompt-len 16 --new-tokens 16 --repeats 2; fi
+  section "gemma-2-2b random, --precision bf16, batch 1 ${opt:-(steer's kernels)}"
+  if big_ok; then java $opt -jar "$JAR" bench --random gemma-2-2b --precision bf16 --batch 1 --prompt-len 16 --new-tokens 16 --repeats 2; fi
+done
 
 section "tiny model decode, --threads 1"
 java -jar "$JAR" bench --random tiny --batch 1 --prompt-len 16 --new-tokens 128 --threads 1 --repeats 3

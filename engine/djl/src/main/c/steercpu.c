@@ -335,6 +335,14 @@ static void rms_norm(const float *x, const float *w1, float *y, int m, int n, fl
     }
 }
 
+/* res = h + rms_norm(x, w1post); y = rms_norm(res, w1pre): a Gemma-2 layer's residual add between its norms */
+static void add_rms_norm(const float *h, const float *x, const float *w1post, const float *w1pre, float *res, float *y, int m, int n,
+                         float eps) {
+    rms_norm(x, w1post, res, m, n, eps);
+    for (size_t i = 0; i < (size_t) m * n; i++) res[i] += h[i];
+    rms_norm(res, w1pre, y, m, n, eps);
+}
+
 /*
  * exp(x) for x in about [-87, 88] (clamped), within 2 ulp: x = n ln2 + r with |r| <= ln2 / 2 (ln2 split in two
  * parts, Cody-Waite), e^r by its degree-6 Taylor polynomial (a relative error under 2e-7 for |r| <= ln2 / 2), 2^n put into the exponent bits. Plain arithmetic, so
@@ -431,6 +439,32 @@ static void gelu_tanh_mul_packed(const float *gu, float *y, int m, int inner, in
         int c = isa >= ISA_AVX512 ? gelu512(g, u, yi, inner) : isa == ISA_AVX2 ? gelu256(g, u, yi, inner) : 0;
         for (; c < inner; c++) yi[c] = gelu_tanh_mul1(g[c], u[c]);
     }
+}
+
+/* y = cap tanh(x / cap), tanh(z) = 1 - 2 / (e^{2z} + 1) (final-logit softcapping) */
+__attribute__((target("avx512f"))) static size_t softcap512(const float *x, float *y, size_t n, float cap) {
+    const __m512 one = _mm512_set1_ps(1.0f), two = _mm512_set1_ps(2.0f), c = _mm512_set1_ps(cap), k = _mm512_set1_ps(2.0f / cap);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 e = exp512(_mm512_mul_ps(k, _mm512_loadu_ps(x + i)));
+        _mm512_storeu_ps(y + i, _mm512_mul_ps(c, _mm512_sub_ps(one, _mm512_div_ps(two, _mm512_add_ps(e, one)))));
+    }
+    return i;
+}
+
+__attribute__((target("avx2,fma"))) static size_t softcap256(const float *x, float *y, size_t n, float cap) {
+    const __m256 one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f), c = _mm256_set1_ps(cap), k = _mm256_set1_ps(2.0f / cap);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 e = exp256(_mm256_mul_ps(k, _mm256_loadu_ps(x + i)));
+        _mm256_storeu_ps(y + i, _mm256_mul_ps(c, _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(e, one)))));
+    }
+    return i;
+}
+
+static void softcap_all(const float *x, float *y, size_t n, float cap, int isa) {
+    size_t i = isa >= ISA_AVX512 ? softcap512(x, y, n, cap) : isa == ISA_AVX2 ? softcap256(x, y, n, cap) : 0;
+    for (; i < n; i++) y[i] = cap * (1.0f - 2.0f / (exp_approx(2.0f * x[i] / cap) + 1.0f));
 }
 
 /*
@@ -688,4 +722,15 @@ JNIEXPORT void JNI(attentionPacked)(JNIEnv *env, jclass cls, jobject qkv, jobjec
                      softcap, window, scratch);
     free(scratch);
     (*env)->ReleaseIntArrayElements(env, padLeft, pad, JNI_ABORT);
+}
+
+JNIEXPORT void JNI(addRmsNorm)(JNIEnv *env, jclass cls, jobject h, jobject x, jobject w1post, jobject w1pre, jobject res, jobject y,
+                               jint m, jint n, jfloat eps) {
+    add_rms_norm((*env)->GetDirectBufferAddress(env, h), (*env)->GetDirectBufferAddress(env, x), (*env)->GetDirectBufferAddress(env, w1post),
+                 (*env)->GetDirectBufferAddress(env, w1pre), (*env)->GetDirectBufferAddress(env, res), (*env)->GetDirectBufferAddress(env, y),
+                 m, n, eps);
+}
+
+JNIEXPORT void JNI(softcap)(JNIEnv *env, jclass cls, jint isa, jobject x, jobject y, jlong n, jfloat cap) {
+    softcap_all((*env)->GetDirectBufferAddress(env, x), (*env)->GetDirectBufferAddress(env, y), (size_t) n, cap, resolve_isa(isa));
 }

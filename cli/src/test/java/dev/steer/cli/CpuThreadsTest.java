@@ -36,7 +36,9 @@ class CpuThreadsTest {
         JsonObject stats = benchInOwnJvm("--threads", "1").getAsJsonObject("backend_stats");
         assertEquals(1, stats.get("intra_op_threads").getAsInt(), stats.toString());
         assertEquals(1, stats.get("inter_op_threads").getAsInt(), stats.toString());
+        assertEquals(1, stats.get("kernel_threads").getAsInt(), "steer's kernels take the same count: " + stats);
         JsonObject three = benchInOwnJvm("--threads", "3");
+        assertEquals(3, three.getAsJsonObject("backend_stats").get("kernel_threads").getAsInt());
         assertEquals(3, three.getAsJsonObject("backend_stats").get("intra_op_threads").getAsInt());
         assertEquals(3, three.getAsJsonObject("backend_stats").get("inter_op_threads").getAsInt());
         assertTrue(three.get("device").getAsString().contains("3 threads"), three.get("device").getAsString());
@@ -48,6 +50,7 @@ class CpuThreadsTest {
         int cores = Runtime.getRuntime().availableProcessors();
         assertEquals(cores, stats.get("intra_op_threads").getAsInt(), stats.toString());
         assertEquals(cores, stats.get("inter_op_threads").getAsInt(), stats.toString());
+        assertEquals(cores, stats.get("kernel_threads").getAsInt(), stats.toString());
     }
 
     @Test
@@ -60,9 +63,14 @@ class CpuThreadsTest {
         long weights = floor.get("weight_bytes").getAsLong();
         assertEquals(o.getAsJsonObject("backend_stats").get("weight_bytes").getAsLong(), weights);
         assertEquals(weights / bandwidth * 1e3, floor.get("ms_per_step").getAsDouble(), 1e-9);
+        assertTrue(floor.get("method").getAsString().startsWith("steer's kernels"), floor.toString());
+        // each row's floor comes from passes just before and after its own best run
         for (var e : o.getAsJsonArray("runs")) {
             JsonObject row = e.getAsJsonObject();
-            assertEquals(floor.get("ms_per_step").getAsDouble() / row.get("decode_ms_per_step").getAsDouble(), row.get("of_floor").getAsDouble(), 1e-9);
+            double rowBandwidth = row.get("read_bandwidth_bytes_per_s").getAsDouble();
+            assertTrue(rowBandwidth > 1e8, row.toString());
+            assertEquals(weights / rowBandwidth * 1e3, row.get("floor_ms_per_step").getAsDouble(), 1e-9);
+            assertEquals(row.get("floor_ms_per_step").getAsDouble() / row.get("decode_ms_per_step").getAsDouble(), row.get("of_floor").getAsDouble(), 1e-9);
         }
     }
 

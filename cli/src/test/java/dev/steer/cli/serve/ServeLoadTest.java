@@ -31,10 +31,14 @@ class ServeLoadTest {
     static final String LONG_STREAM = "{\"prompt\":\"Once upon a time\",\"max_tokens\":200,\"temperature\":0,\"ignore_eos\":true,\"stream\":true}";
 
     static void waitFor(BooleanSupplier condition, String what) throws InterruptedException {
+        waitFor(condition, what, 10);
+    }
+
+    static void waitFor(BooleanSupplier condition, String what, long pollMillis) throws InterruptedException {
         long deadline = System.currentTimeMillis() + 60_000;
         while (!condition.getAsBoolean()) {
             if (System.currentTimeMillis() > deadline) fail("timed out waiting for " + what);
-            Thread.sleep(10);
+            Thread.sleep(pollMillis);
         }
     }
 

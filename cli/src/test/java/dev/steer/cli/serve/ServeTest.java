@@ -391,9 +391,11 @@ class ServeTest {
         int promptTokens = ref.tokenizer().encode(longPrompt).length;
         assertTrue(promptTokens > 104 && promptTokens <= 124, "prompt tokens " + promptTokens);
         SteerServer server = serve.server();
-        // X holds the batch so that A and B wait and start the next batch together
-        var x = serve.postAsync("/v1/completions", new Req(longPrompt, List.of(), 8, 0, 0, false).body());
-        ServeLoadTest.waitFor(() -> server.scheduler().runningRows() == 1, "X running");
+        // X holds the batch so that A and B wait and start the next batch together; X's answer as long as the context
+        // allows and a 1 ms poll, since on the CPU kernels X can finish within one 10 ms poll
+        int xTokens = Math.min(15, 127 - promptTokens);
+        var x = serve.postAsync("/v1/completions", new Req(longPrompt, List.of(), xTokens, 0, 0, false).body());
+        ServeLoadTest.waitFor(() -> server.scheduler().runningRows() == 1, "X running", 1);
         var a = serve.postAsync("/v1/completions", new Req(longPrompt, List.of(), 4, 0, 0, false).body());
         ServeLoadTest.waitFor(() -> server.scheduler().queued() == 1 || x.isDone(), "A queued");
         var b = serve.postAsync("/v1/completions", new Req("Hello", List.of(), 24, 0, 0, false).body());

@@ -99,6 +99,13 @@ final class CpuKernels {
     /** {@code y = x / sqrt(mean(x²) + eps) · w1} over m rows of n (w1: one plus the norm's weight); direct float32 buffers. */
     static native void rmsNorm(ByteBuffer x, ByteBuffer w1, ByteBuffer y, int m, int n, float eps);
 
+    /** {@code res = h + rmsNorm(x, w1post)}, {@code y = rmsNorm(res, w1pre)} over m rows of n, in one call. */
+    static native void addRmsNorm(ByteBuffer h, ByteBuffer x, ByteBuffer w1post, ByteBuffer w1pre, ByteBuffer res, ByteBuffer y, int m, int n,
+                                  float eps);
+
+    /** {@code y = cap · tanh(x / cap)} over n elements. */
+    static native void softcap(int isa, ByteBuffer x, ByteBuffer y, long n, float cap);
+
     /** Rows of {@code [gate | up]} (2 · inner) to {@code gelu_pytorch_tanh(gate) · up} (inner). */
     static native void geluTanhMulPacked(int isa, ByteBuffer gateUp, ByteBuffer y, int m, int inner);
 

@@ -67,13 +67,14 @@ public final class DjlBackend implements Backend {
      */
     private final boolean kernels;
     private final String kernelsOff;
-    /** The kernels' instruction-set variant (index into {@link CpuKernels#ISAS}). */
+    /** The kernels' instruction-set variant (index into {@link CpuKernels#ISAS}), and their pool's threads. */
     private final int isa;
+    private final int kernelThreads;
     /** First-element address of each float32 weight matrix, for the kernels. */
     private final Map<NDArray, Long> addresses = new IdentityHashMap<>();
     private long hugePageBytes;
 
-    private DjlBackend(NDManager root, boolean bf16, String kernelsOff, int isa) {
+    private DjlBackend(NDManager root, boolean bf16, String kernelsOff, int isa, int kernelThreads) {
         this.root = root;
         this.weights = root.newSubManager();
         this.scopes.push(root.newSubManager());
@@ -81,6 +82,7 @@ public final class DjlBackend implements Backend {
         this.kernels = kernelsOff == null;
         this.kernelsOff = kernelsOff;
         this.isa = isa;
+        this.kernelThreads = kernelThreads;
     }
 
     /** Opens the PyTorch engine on the CPU, float32, on the default threads. */
@@ -99,12 +101,12 @@ public final class DjlBackend implements Backend {
         CpuThreads.afterEngine(threads);
         String setting = System.getProperty(KERNELS_PROPERTY, "");
         String off = kernelsOff(setting);
-        int isa = -1;
+        int isa = -1, pool = 0;
         if (off == null) {
-            CpuKernels.useThreads(CpuThreads.resolve(threads));
+            pool = CpuKernels.useThreads(CpuThreads.resolve(threads));
             isa = CpuKernels.resolveIsa(setting.isEmpty() ? -1 : CpuKernels.ISAS.indexOf(setting));
         }
-        return new DjlBackend(engine.newBaseManager(Device.cpu()), bf16, off, isa);
+        return new DjlBackend(engine.newBaseManager(Device.cpu()), bf16, off, isa, pool);
     }
 
     /**
@@ -144,6 +146,7 @@ public final class DjlBackend implements Backend {
         m.put("weight_dtype", bf16 != null ? "bf16" : "f32");
         m.put("weight_bytes", weightBytes);
         m.put("cpu_kernels", kernels ? CpuKernels.ISAS.get(isa) : kernelsOff);
+        if (kernels) m.put("kernel_threads", kernelThreads);
         m.put("huge_page_advised_bytes", hugePageBytes);
         m.put("op_profile", profile.lines());
         return m;
@@ -328,13 +331,33 @@ public final class DjlBackend implements Backend {
         return JniUtils.getByteBuffer((PtNDArray) a, true);
     }
 
-    private Tensor rmsNorm0(Tensor x, Tensor w, float eps) {
-        NDArray a = nd(x);
+    /** {@code 1 + w} of a norm weight: made at upload, or here (in the current scope) for another tensor. */
+    private NDArray onePlus(Tensor w) {
         NDArray onePlusW = onePlus.get(nd(w));
         if (onePlusW == null) {
             onePlusW = nd(w).add(1f);
             onePlusW.attach(current());
         }
+        return onePlusW;
+    }
+
+    /** At decode's few rows: the residual add and both norms in one kernel call (the PyTorch form: five ops). */
+    @Override
+    public Tensor[] addRmsNorm(Tensor h, Tensor x, Tensor wPost, Tensor wPre, float eps) {
+        NDArray a = nd(x);
+        long m = rows(a);
+        if (!onKernels(m) || !a.getShape().equals(nd(h).getShape())) return Backend.super.addRmsNorm(h, x, wPost, wPre, eps);
+        long t0 = System.nanoTime();
+        NDArray res = current().create(a.getShape(), DataType.FLOAT32), y = current().create(a.getShape(), DataType.FLOAT32);
+        CpuKernels.addRmsNorm(buffer(nd(h)), buffer(a), buffer(onePlus(wPost)), buffer(onePlus(wPre)), buffer(res), buffer(y), (int) m,
+                (int) a.getShape().get(a.getShape().dimension() - 1), eps);
+        profile.add(OpProfile.Op.RMS_NORM, t0);
+        return new Tensor[] {new DjlTensor(res), new DjlTensor(y)};
+    }
+
+    private Tensor rmsNorm0(Tensor x, Tensor w, float eps) {
+        NDArray a = nd(x);
+        NDArray onePlusW = onePlus(w);
         long m = rows(a);
         if (onKernels(m)) {
             NDArray y = current().create(a.getShape(), DataType.FLOAT32);
@@ -376,6 +399,12 @@ public final class DjlBackend implements Backend {
     }
 
     private Tensor softcap0(Tensor x, float cap) {
+        NDArray a = nd(x);
+        if (onKernels(rows(a)) && a.getShape().size() <= Integer.MAX_VALUE / 4) {
+            NDArray y = current().create(a.getShape(), DataType.FLOAT32);
+            CpuKernels.softcap(isa, buffer(a), buffer(y), a.getShape().size(), cap);
+            return new DjlTensor(y);
+        }
         return out(nd(x).div(cap).tanh().mul(cap));
     }
 

@@ -1,0 +1,174 @@
+package dev.steer.engine.djl;
+
+import dev.steer.engine.backend.AttentionSpec;
+import dev.steer.engine.backend.Backend;
+import dev.steer.engine.backend.KvCache;
+import dev.steer.engine.backend.Scope;
+import dev.steer.engine.backend.StepLayout;
+import dev.steer.engine.backend.Tensor;
+import dev.steer.engine.tensor.ArrayTensor;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The ops the kernels take at a decode step's few rows (RMSNorm, gelu, attention with rotary, cache write, softcap,
+ * sliding window and left padding) against DjlBackend's PyTorch forms, which stay the prefill path: the same inputs
+ * through a backend with the kernels and one with {@code -Dsteer.cpu.kernels=off}. The forms compute the same
+ * formulas in float32 in different orders (and the kernels' exp is a polynomial within 2 ulp), so they agree to
+ * a few float32 ulps of the outputs' scale: 2e-6 of it here; a wrong mask slot, rotation sign or head mapping
+ * moves outputs by a whole fraction of it.
+ */
+class CpuKernelOpsTest {
+    static Backend kernels;
+    static Backend torch;
+
+    @BeforeAll
+    static void open() {
+        assumeTrue(CpuKernels.available(), () -> "kernels not loaded: " + CpuKernels.problem());
+        kernels = DjlBackend.cpu(false, 0);
+        String before = System.getProperty(DjlBackend.KERNELS_PROPERTY);
+        System.setProperty(DjlBackend.KERNELS_PROPERTY, "off");
+        try {
+            torch = DjlBackend.cpu(false, 0);
+        } finally {
+            if (before == null) System.clearProperty(DjlBackend.KERNELS_PROPERTY);
+            else System.setProperty(DjlBackend.KERNELS_PROPERTY, before);
+        }
+        assertTrue(String.valueOf(torch.stats().get("cpu_kernels")).startsWith("off"));
+        assertEquals(CpuKernels.ISAS.get(CpuKernels.resolveIsa(-1)), kernels.stats().get("cpu_kernels"));
+    }
+
+    @AfterAll
+    static void close() {
+        if (kernels != null) kernels.close();
+        if (torch != null) torch.close();
+    }
+
+    static float[] gaussian(SplittableRandom r, int n, double scale) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) (r.nextGaussian() * scale);
+        return v;
+    }
+
+    static void assertNear(float[] want, float[] got, String what) {
+        assertEquals(want.length, got.length, what);
+        double scale = 0, worst = 0;
+        int at = 0;
+        for (float w : want) scale = Math.max(scale, Math.abs(w));
+        for (int i = 0; i < want.length; i++) {
+            double d = Math.abs(want[i] - got[i]);
+            if (d > worst) { worst = d; at = i; }
+        }
+        double tol = 2e-6 * scale + 1e-30;
+        int i = at;
+        double w = worst;
+        assertTrue(worst <= tol, () -> what + ": max |diff| " + w + " at " + i + " (" + want[i] + " vs " + got[i] + ") > " + tol);
+    }
+
+    @Test
+    void rmsNormMatchesTheTorchForm() {
+        SplittableRandom r = new SplittableRandom(3);
+        int n = 37;
+        float[] w = gaussian(r, n, 0.3), x = gaussian(r, 2 * 3 * n, 2);
+        Tensor wk = kernels.weight(new ArrayTensor("w", new long[] {n}, w)), wt = torch.weight(new ArrayTensor("w", new long[] {n}, w));
+        try (Scope a = kernels.openScope(); Scope b = torch.openScope()) {
+            float[] got = kernels.toHost(kernels.rmsNorm(kernels.floats(x, 2, 3, n), wk, 1e-6f));
+            float[] want = torch.toHost(torch.rmsNorm(torch.floats(x, 2, 3, n), wt, 1e-6f));
+            assertNear(want, got, "rmsNorm");
+            float[] h = gaussian(r, 2 * 3 * n, 5);
+            Tensor[] k = kernels.addRmsNorm(kernels.floats(h, 2, 3, n), kernels.floats(x, 2, 3, n), wk, wk, 1e-6f);
+            Tensor[] t = torch.addRmsNorm(torch.floats(h, 2, 3, n), torch.floats(x, 2, 3, n), wt, wt, 1e-6f);
+            assertNear(torch.toHost(t[0]), kernels.toHost(k[0]), "addRmsNorm's residual");
+            assertNear(torch.toHost(t[1]), kernels.toHost(k[1]), "addRmsNorm's norm of it");
+        }
+    }
+
+    @Test
+    void geluMatchesTheTorchForm() {
+        SplittableRandom r = new SplittableRandom(4);
+        int inner = 50;
+        float[] gu = gaussian(r, 4 * 2 * inner, 3);
+        gu[0] = 12;
+        gu[1] = -12;
+        gu[2] = 1e-4f;
+        gu[3] = -40;
+        try (Scope a = kernels.openScope(); Scope b = torch.openScope()) {
+            float[] got = kernels.toHost(kernels.geluTanhMulPacked(kernels.floats(gu, 1, 4, 2 * inner)));
+            float[] want = torch.toHost(torch.geluTanhMulPacked(torch.floats(gu, 1, 4, 2 * inner)));
+            assertNear(want, got, "gelu_tanh(gate) * up");
+            // every variant the CPU runs (the backend uses the best), straight on the kernel
+            for (int isa = 0; isa <= CpuKernels.resolveIsa(-1); isa++) {
+                java.nio.ByteBuffer y = CpuKernelsTest.direct(4L * 4 * inner);
+                CpuKernels.geluTanhMulPacked(isa, CpuKernelsTest.floats(gu), y, 4, inner);
+                assertNear(want, CpuKernelsTest.read(y, 4 * inner), "gelu_tanh(gate) * up on " + CpuKernels.ISAS.get(isa));
+            }
+        }
+    }
+
+    @Test
+    void softcapMatchesTheTorchForm() {
+        SplittableRandom r = new SplittableRandom(5);
+        float[] x = gaussian(r, 2 * 1003, 20);
+        x[0] = 400;
+        x[1] = -400;
+        x[2] = 1e-3f;
+        try (Scope a = kernels.openScope(); Scope b = torch.openScope()) {
+            float[] want = torch.toHost(torch.softcap(torch.floats(x, 2, 1003), 30f));
+            assertNear(want, kernels.toHost(kernels.softcap(kernels.floats(x, 2, 1003), 30f)), "softcap");
+            for (int isa = 0; isa <= CpuKernels.resolveIsa(-1); isa++) {
+                java.nio.ByteBuffer y = CpuKernelsTest.direct(4L * x.length);
+                CpuKernels.softcap(isa, CpuKernelsTest.floats(x), y, x.length, 30f);
+                assertNear(want, CpuKernelsTest.read(y, x.length), "softcap on " + CpuKernels.ISAS.get(isa));
+            }
+        }
+    }
+
+    /**
+     * A prompt (left-padded row: its first position sees no key, the pad rule), then decode steps past the window,
+     * each step's output compared; the caches are written by each backend's own path. Then a prompt long enough
+     * for the PyTorch form on both, continued on the kernels: they read the cache the PyTorch form wrote.
+     */
+    @Test
+    void attentionMatchesTheTorchForm() {
+        for (float softcap : new float[] {0f, 5f}) {
+            for (int window : new int[] {0, 3}) {
+                String what = "softcap " + softcap + ", window " + window;
+                AttentionSpec spec = new AttentionSpec(4, 2, 8, 0.35f, softcap, window);
+                run(spec, 2, 3, new int[] {0, 1}, 5, what + ", short prompt (kernels at once)");
+                run(spec, 1, 12, new int[] {0}, 4, what + ", long prompt (PyTorch writes the cache, kernels read it)");
+            }
+        }
+    }
+
+    private static void run(AttentionSpec spec, int batch, int prompt, int[] padLeft, int steps, String what) {
+        SplittableRandom r = new SplittableRandom(11);
+        int width = (spec.heads() + 2 * spec.kvHeads()) * spec.headDim();
+        int capacity = prompt + steps;
+        KvCache ck = kernels.kvCache(1, batch, spec.kvHeads(), spec.headDim(), capacity);
+        KvCache ct = torch.kvCache(1, batch, spec.kvHeads(), spec.headDim(), capacity);
+        try {
+            for (int s = 0; s <= steps; s++) {
+                int t = s == 0 ? prompt : 1, past = s == 0 ? 0 : prompt + s - 1;
+                StepLayout layout = new StepLayout(batch, past, t, padLeft);
+                float[] qkv = gaussian(r, batch * t * width, 1);
+                try (Scope a = kernels.openScope(); Scope b = torch.openScope()) {
+                    float[] got = kernels.toHost(kernels.attentionPacked(kernels.floats(qkv, batch, t, width),
+                            kernels.ropeTable(layout, spec.headDim(), 100), ck, 0, layout, spec));
+                    float[] want = torch.toHost(torch.attentionPacked(torch.floats(qkv, batch, t, width),
+                            torch.ropeTable(layout, spec.headDim(), 100), ct, 0, layout, spec));
+                    assertNear(want, got, what + ", step " + s);
+                }
+            }
+        } finally {
+            ck.close();
+            ct.close();
+        }
+    }
+}
