@@ -36,9 +36,10 @@ mvn -B -ntp -q -pl cli -am -DskipTests package
 
 for kernels in "" off; do
   opt=${kernels:+-Dsteer.cpu.kernels=$kernels}
-  section "gemma-2-2b random, float32, batch 1 ${opt:-(steer's kernels)}"
+  label=${opt:-"(the kernels)"}
+  section "gemma-2-2b random, float32, batch 1 $label"
   if big_ok; then java $opt -jar "$JAR" bench --random gemma-2-2b --batch 1 --prompt-len 16 --new-tokens 16 --repeats 2; fi
-  section "gemma-2-2b random, --precision bf16, batch 1 ${opt:-(steer's kernels)}"
+  section "gemma-2-2b random, --precision bf16, batch 1 $label"
   if big_ok; then java $opt -jar "$JAR" bench --random gemma-2-2b --precision bf16 --batch 1 --prompt-len 16 --new-tokens 16 --repeats 2; fi
 done
 

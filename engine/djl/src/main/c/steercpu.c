@@ -194,6 +194,8 @@ static inline float tail(const gemv_args *a, int r, int i, int c0) {
 /* Rows past r1 in a kernel's last block repeat row r1 - 1 and are not stored; columns past the last whole chunk are
  * summed in plain C (tail). A thread's rows are whole multiples of PART_ROWS. */
 #define PART_ROWS 8
+/* multiply-adds under which a product runs on the calling thread only */
+#define SMALL_PRODUCT (1u << 18)
 
 __attribute__((target("avx2,fma")))
 static inline float hsum256(__m256 v) {
@@ -667,7 +669,9 @@ JNIEXPORT void JNI(gemv)(JNIEnv *env, jclass cls, jint isa, jlong w, jint wtype,
         a.xb = xb;
         a.xp = xp;
     }
-    pool_run(gemv_part, &a);
+    /* a small product (the tiny test model's) costs less on the caller alone than the hand-off to the pool */
+    if ((size_t) m * rows * cols < SMALL_PRODUCT) gemv_part(&a, 0, 1);
+    else pool_run(gemv_part, &a);
     free(xr);
     free(xb);
     free(xp);

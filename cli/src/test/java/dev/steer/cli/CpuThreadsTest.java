@@ -75,6 +75,21 @@ class CpuThreadsTest {
     }
 
     @Test
+    void anUnknownKernelSettingIsOneLineExit2() {
+        String before = System.getProperty("steer.cpu.kernels");
+        System.setProperty("steer.cpu.kernels", "avx9000");
+        try {
+            CliRun run = CliRun.of("bench", "--random", "tiny");
+            assertEquals(2, run.code(), run.err());
+            assertEquals("steer: -Dsteer.cpu.kernels: expected off or one of scalar, avx2, avx512, avx512_bf16, got avx9000", run.err().strip());
+            assertEquals("", run.out());
+        } finally {
+            if (before == null) System.clearProperty("steer.cpu.kernels");
+            else System.setProperty("steer.cpu.kernels", before);
+        }
+    }
+
+    @Test
     void badThreadCountsAreRefused() {
         CliRun zero = CliRun.of("bench", "--random", "tiny", "--threads", "0");
         assertEquals(2, zero.code());

@@ -120,7 +120,7 @@ public final class DjlBackend implements Backend {
         if (setting.equals("off")) return "off (-D" + KERNELS_PROPERTY + "=off)";
         if (!CpuKernels.available()) return "unavailable: " + CpuKernels.problem();
         if (!setting.isEmpty() && !CpuKernels.ISAS.contains(setting))
-            throw new IllegalArgumentException("-D" + KERNELS_PROPERTY + ": expected off or one of " + CpuKernels.ISAS + ", got " + setting);
+            throw new dev.steer.engine.BadInputException("-D" + KERNELS_PROPERTY + ": expected off or one of " + String.join(", ", CpuKernels.ISAS) + ", got " + setting);
         return null;
     }
 

@@ -145,11 +145,14 @@ class CpuKernelsTest {
         }
     }
 
-    /** Each row is computed by one thread with the same code, so 1, 2 or 3 threads give the same bits. */
+    /**
+     * Each row is computed by one thread with the same code, so 1, 2 or 3 threads give the same bits (a product this
+     * size, 2 x 203 x 1300 multiply-adds, is above the size that stays on the calling thread alone).
+     */
     @Test
     void theThreadSplitDoesNotChangeABit() {
         SplittableRandom r = new SplittableRandom(9);
-        int rows = 203, cols = 130, m = 2;
+        int rows = 203, cols = 1300, m = 2;
         float[] w = gaussian(r, rows * cols, 0.05), x = gaussian(r, m * cols, 1);
         int before = CpuKernels.useThreads(1);
         try {
