@@ -564,10 +564,10 @@ __attribute__((target("avx512f")))
 static double read_avx512(const char *lo, const char *hi) {
     __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
     for (const char *p = lo; p + 256 <= hi; p += 256) {
-        s0 = _mm512_add_epi64(s0, _mm512_load_si512((const void *) p));
-        s1 = _mm512_add_epi64(s1, _mm512_load_si512((const void *) (p + 64)));
-        s2 = _mm512_add_epi64(s2, _mm512_load_si512((const void *) (p + 128)));
-        s3 = _mm512_add_epi64(s3, _mm512_load_si512((const void *) (p + 192)));
+        s0 = _mm512_add_epi64(s0, _mm512_loadu_si512((const void *) p));
+        s1 = _mm512_add_epi64(s1, _mm512_loadu_si512((const void *) (p + 64)));
+        s2 = _mm512_add_epi64(s2, _mm512_loadu_si512((const void *) (p + 128)));
+        s3 = _mm512_add_epi64(s3, _mm512_loadu_si512((const void *) (p + 192)));
     }
     return (double) _mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3)));
 }
@@ -591,6 +591,25 @@ static void read_part(void *ctx, int part, int parts) {
         return;
     }
     double s = a->isa >= ISA_AVX512 ? read_avx512(a->base + lo, a->base + hi) : read_scalar(a->base + lo, a->base + hi);
+    if (part < 256) a->sums[part] = s;
+}
+
+/* the same sum over a list of regions (a model's weights), each split across the threads */
+typedef struct {
+    const jlong *addr, *bytes;
+    int count, isa;
+    double sums[256];
+} regions_args;
+
+static void regions_part(void *ctx, int part, int parts) {
+    regions_args *a = ctx;
+    double s = 0;
+    for (int r = 0; r < a->count; r++) {
+        size_t blocks = (size_t) a->bytes[r] / 256;
+        const char *base = (const char *) (intptr_t) a->addr[r];
+        const char *lo = base + blocks * part / parts * 256, *hi = base + blocks * (part + 1) / parts * 256;
+        s += a->isa >= ISA_AVX512 ? read_avx512(lo, hi) : read_scalar(lo, hi);
+    }
     if (part < 256) a->sums[part] = s;
 }
 
@@ -737,4 +756,29 @@ JNIEXPORT void JNI(addRmsNorm)(JNIEnv *env, jclass cls, jobject h, jobject x, jo
 
 JNIEXPORT void JNI(softcap)(JNIEnv *env, jclass cls, jint isa, jobject x, jobject y, jlong n, jfloat cap) {
     softcap_all((*env)->GetDirectBufferAddress(env, x), (*env)->GetDirectBufferAddress(env, y), (size_t) n, cap, resolve_isa(isa));
+}
+
+/*
+ * Read bandwidth over given memory regions (a model's weight matrices, read in place, in whole 256-byte blocks), by
+ * the pool's threads, best of `passes`, in bytes a second of the bytes read.
+ */
+JNIEXPORT jdouble JNI(readRegions)(JNIEnv *env, jclass cls, jint isa, jlongArray addresses, jlongArray sizes, jint passes) {
+    regions_args *a = calloc(1, sizeof(regions_args));
+    a->count = (*env)->GetArrayLength(env, addresses);
+    a->addr = (*env)->GetLongArrayElements(env, addresses, NULL);
+    a->bytes = (*env)->GetLongArrayElements(env, sizes, NULL);
+    a->isa = resolve_isa(isa);
+    double total = 0, best = 0, sink = 0;
+    for (int r = 0; r < a->count; r++) total += (double) ((size_t) a->bytes[r] / 256 * 256);
+    for (int p = 0; p < passes; p++) {
+        long t0 = now_ns();
+        pool_run(regions_part, a);
+        double s = (now_ns() - t0) / 1e9;
+        if (total / s > best) best = total / s;
+        for (int i = 0; i < 256; i++) sink += a->sums[i];
+    }
+    (*env)->ReleaseLongArrayElements(env, addresses, (jlong *) a->addr, JNI_ABORT);
+    (*env)->ReleaseLongArrayElements(env, sizes, (jlong *) a->bytes, JNI_ABORT);
+    free(a);
+    return sink == -1 ? 0 : best;
 }

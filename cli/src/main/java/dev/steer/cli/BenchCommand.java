@@ -134,9 +134,9 @@ final class BenchCommand implements Callable<Integer> {
                         m.source(), b.name(), b.device(), promptLen, newTokens, sampling(), hooked, loadSeconds);
                 if (floorMs != null)
                     out.printf("floor: read bandwidth %.1f GB/s before loading (%d threads, %s, %d MiB buffer, best of %d passes); weights %.3f GB, "
-                            + "so a decode step needs at least %.3f ms; each row's floor is measured again just before and after its best run "
-                            + "(the higher bandwidth of the two, best of %d passes)%n", bandwidth.gbPerSecond(), bandwidth.threads(), bandwidth.method(),
-                            bandwidth.bufferBytes() >> 20, bandwidth.passes(), weightBytes / 1e9, floorMs, ADJACENT_PASSES);
+                            + "so a decode step needs at least %.3f ms; each row's floor is measured again, reading %s, just before and after "
+                            + "its best run (the higher bandwidth of the two, best of %d passes each)%n", bandwidth.gbPerSecond(), bandwidth.threads(),
+                            bandwidth.method(), bandwidth.bufferBytes() >> 20, bandwidth.passes(), weightBytes / 1e9, floorMs, adjacentMethod(b), ADJACENT_PASSES);
                 out.printf("%6s %-10s %14s %14s %12s %10s", "batch", "variant", "prefill tok/s", "decode tok/s", "ms/step", "overhead");
                 out.println(floorMs != null ? String.format(" %10s %9s %8s", "floor ms", "of floor", "GB/s") : "");
             }
@@ -160,10 +160,10 @@ final class BenchCommand implements Callable<Integer> {
                         Variant var = variants.get(v);
                         GenerationOptions opts = new GenerationOptions(newTokens, temperature, topP, 0, false,
                                 var.measure && !var.steer ? new int[] {hooked} : null, false);
-                        double before = bandwidth != null ? ReadBandwidth.measure(b, bandwidth.threads(), ADJACENT_PASSES).bytesPerSecond() : 0;
+                        double before = bandwidth != null ? adjacentBandwidth(b, bandwidth.threads()) : 0;
                         gen.generate(requests(prompts, var.steer ? steerSpec : null), opts);
                         GenerationStats s = gen.lastStats();
-                        double after = bandwidth != null ? ReadBandwidth.measure(b, bandwidth.threads(), ADJACENT_PASSES).bytesPerSecond() : 0;
+                        double after = bandwidth != null ? adjacentBandwidth(b, bandwidth.threads()) : 0;
                         if (best[v] == null || s.decodeNanos() < best[v].decodeNanos()) {
                             best[v] = s;
                             runBandwidth[v] = Math.max(before, after);
@@ -218,6 +218,8 @@ final class BenchCommand implements Callable<Integer> {
                     floor.put("buffer_bytes", bandwidth.bufferBytes());
                     floor.put("passes", bandwidth.passes());
                     floor.put("method", bandwidth.method());
+                    floor.put("beside_runs", adjacentMethod(b));
+                    floor.put("beside_runs_passes", ADJACENT_PASSES);
                     floor.put("weight_bytes", weightBytes);
                     floor.put("ms_per_step", floorMs);
                     o.put("floor", floor);
@@ -303,7 +305,26 @@ final class BenchCommand implements Callable<Integer> {
 
     /** The threads the backend computes on (what its floor is measured with): its own count, else the cores. */
     /** Passes of each floor measured beside a run (the one before loading takes {@link ReadBandwidth#PASSES}). */
-    static final int ADJACENT_PASSES = 3;
+    static final int ADJACENT_PASSES = 2;
+
+    /**
+     * The bandwidth beside a run: the backend streaming its own weights in place where it can and they are far larger
+     * than the caches (the memory a step reads, for as long as a step takes), else the buffer pass.
+     */
+    private static double adjacentBandwidth(Backend b, int threads) {
+        double w = inPlace(b) ? b.weightReadBandwidth(ADJACENT_PASSES) : Double.NaN;
+        return w > 0 ? w : ReadBandwidth.measure(b, threads, ADJACENT_PASSES).bytesPerSecond();
+    }
+
+    private static boolean inPlace(Backend b) {
+        return b.weightReadBytes() >= ReadBandwidth.BUFFER_BYTES;
+    }
+
+    /** What the floors beside the runs read, in words. */
+    private static String adjacentMethod(Backend b) {
+        return inPlace(b) ? String.format("the %.3f GB of weight matrices read in place", b.weightReadBytes() / 1e9)
+                : "the buffer (the weights are smaller than it)";
+    }
 
     private static int backendThreads(Backend b) {
         return b.stats().get("intra_op_threads") instanceof Integer n ? n : Runtime.getRuntime().availableProcessors();

@@ -64,6 +64,8 @@ class CpuThreadsTest {
         assertEquals(o.getAsJsonObject("backend_stats").get("weight_bytes").getAsLong(), weights);
         assertEquals(weights / bandwidth * 1e3, floor.get("ms_per_step").getAsDouble(), 1e-9);
         assertTrue(floor.get("method").getAsString().startsWith("steer's kernels"), floor.toString());
+        // the tiny model's weights fit in the caches: the passes beside its runs read the buffer, not the weights
+        assertTrue(floor.get("beside_runs").getAsString().startsWith("the buffer"), floor.toString());
         // each row's floor comes from passes just before and after its own best run
         for (var e : o.getAsJsonArray("runs")) {
             JsonObject row = e.getAsJsonObject();

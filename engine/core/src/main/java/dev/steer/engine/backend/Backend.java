@@ -190,6 +190,20 @@ public interface Backend extends AutoCloseable {
         return Double.NaN;
     }
 
+    /**
+     * The read bandwidth, in bytes a second, of streaming this backend's own weight matrices once in place (their
+     * bytes in {@link #weightReadBytes}) on its threads, best of {@code passes}: the floor of a decode step measured
+     * on the very memory a step reads. NaN where the backend has no such pass (by default).
+     */
+    default double weightReadBandwidth(int passes) {
+        return Double.NaN;
+    }
+
+    /** The bytes {@link #weightReadBandwidth} reads a pass (0 by default). */
+    default long weightReadBytes() {
+        return 0;
+    }
+
     /** What {@link #readBandwidth} runs, in words (e.g. the loads and threads), or null by default. */
     default String readBandwidthMethod() {
         return null;

@@ -119,6 +119,9 @@ final class CpuKernels {
                                        int batch, int steps, int past, int capacity, int heads, int kvHeads, int headDim,
                                        float scale, float softcap, int window);
 
+    /** Read bandwidth of the pool's threads over the given regions read in place (a model's weights), bytes/s. */
+    static native double readRegions(int isa, long[] addresses, long[] bytes, int passes);
+
     /** Read bandwidth of the pool's threads over a fresh buffer of {@code bytes}, best of {@code passes}, bytes/s. */
     static native double readBandwidth(int isa, long bytes, int passes);
 }

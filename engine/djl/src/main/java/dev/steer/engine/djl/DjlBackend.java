@@ -72,6 +72,8 @@ public final class DjlBackend implements Backend {
     private final int kernelThreads;
     /** First-element address of each float32 weight matrix, for the kernels. */
     private final Map<NDArray, Long> addresses = new IdentityHashMap<>();
+    /** Every weight matrix's address and bytes (float32 or bf16), for the weight read pass. */
+    private final List<long[]> matrices = new ArrayList<>();
     private long hugePageBytes;
 
     private DjlBackend(NDManager root, boolean bf16, String kernelsOff, int isa, int kernelThreads) {
@@ -163,6 +165,25 @@ public final class DjlBackend implements Backend {
         return kernels ? CpuKernels.readBandwidth(isa, bytes, passes) : Double.NaN;
     }
 
+    /** With the kernels: their pool's threads read every weight matrix once where it lies. */
+    @Override
+    public double weightReadBandwidth(int passes) {
+        if (!kernels || matrices.isEmpty()) return Double.NaN;
+        long[] a = new long[matrices.size()], n = new long[matrices.size()];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = matrices.get(i)[0];
+            n[i] = matrices.get(i)[1];
+        }
+        return CpuKernels.readRegions(isa, a, n, passes);
+    }
+
+    @Override
+    public long weightReadBytes() {
+        long total = 0;
+        for (long[] m : matrices) total += m[1] / 256 * 256;
+        return total;
+    }
+
     @Override
     public String readBandwidthMethod() {
         return kernels ? "steer's kernels, " + (CpuKernels.ISAS.get(isa).startsWith("avx512") ? "512-bit" : "64-bit") + " loads" : null;
@@ -207,6 +228,7 @@ public final class DjlBackend implements Backend {
             address = addressOf(w16 != null ? bf16.firstRow(w16) : w.get(new NDIndex("0:1")));
             long bytes = n * (w16 != null ? 2 : 4);
             if (CpuKernels.adviseHugePages(address, bytes) > 0) hugePageBytes += bytes;
+            matrices.add(new long[] {address, bytes});
             if (w != null) addresses.put(w, address);
         }
         for (long r0 = 0; r0 < rows; r0 += rowsPerChunk) {

@@ -112,6 +112,19 @@ class CpuKernelOpsTest {
         }
     }
 
+    /** The floor's pass over the weights themselves reads every matrix (whole 256-byte blocks), not the norm vectors. */
+    @Test
+    void theWeightReadPassCoversEveryMatrix() {
+        try (DjlBackend b = DjlBackend.cpu(false, 0)) {
+            b.weight(new ArrayTensor("a", new long[] {300, 1000}, new float[300 * 1000]));
+            b.weight(new ArrayTensor("b", new long[] {7, 9}, new float[63]));
+            b.weight(new ArrayTensor("norm", new long[] {1000}, new float[1000]));
+            assertEquals(300 * 1000 * 4L / 256 * 256 + 7 * 9 * 4L / 256 * 256, b.weightReadBytes());
+            double bw = b.weightReadBandwidth(2);
+            assertTrue(bw > 1e8 && Double.isFinite(bw), bw + " bytes/s");
+        }
+    }
+
     @Test
     void softcapMatchesTheTorchForm() {
         SplittableRandom r = new SplittableRandom(5);

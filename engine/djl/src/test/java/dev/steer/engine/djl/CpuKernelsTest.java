@@ -176,6 +176,9 @@ class CpuKernelsTest {
         for (int isa : variants()) {
             double b = CpuKernels.readBandwidth(isa, 64L << 20, 2);
             assertTrue(b > 1e8 && Double.isFinite(b), CpuKernels.ISAS.get(isa) + ": " + b + " bytes/s");
+            ByteBuffer one = direct(24L << 20), two = direct((8L << 20) + 100);
+            double w = CpuKernels.readRegions(isa, new long[] {CpuKernels.address(one), CpuKernels.address(two)}, new long[] {24L << 20, (8L << 20) + 100}, 2);
+            assertTrue(w > 1e8 && Double.isFinite(w), CpuKernels.ISAS.get(isa) + " over regions: " + w + " bytes/s");
         }
     }
 }
