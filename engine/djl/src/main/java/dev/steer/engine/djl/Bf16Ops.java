@@ -25,9 +25,11 @@ import java.util.zip.ZipOutputStream;
  * fast path on CPUs without AVX512-FP16. So the weights live as TorchScript values ({@link IValue}s, which DJL
  * passes through without reading their dtype), made and used by a small TorchScript module compiled by libtorch
  * at open from the source below (written into a TorchScript archive here: no Python, no binary in the repository).
- * Its {@code linear} rounds the float32 activation to bf16 (round to nearest even) and multiplies bf16 by bf16
- * with float32 accumulation in PyTorch's CPU GEMM (oneDNN, which uses AVX512_BF16 or AMX where the CPU has them
- * and widens to float32 elsewhere), then widens its bf16 result back to float32 for the rest of the step.
+ * With steer's CPU kernels (the default) the products read these weights by address ({@link #firstRow}) and this
+ * module only makes, fills, gathers (embedding rows) and reads them back. Without the kernels its {@code linear}
+ * rounds the float32 activation to bf16 (round to nearest even) and multiplies bf16 by bf16 with float32
+ * accumulation in PyTorch's CPU GEMM (oneDNN, which uses AVX512_BF16 or AMX where the CPU has them and widens to
+ * float32 elsewhere), then widens its bf16 result back to float32 for the rest of the step.
  */
 final class Bf16Ops implements AutoCloseable {
     /** TorchScript's serialized form: dtypes are ScalarType codes (15 bfloat16, 6 float32). */
