@@ -103,7 +103,13 @@ static void pool_resize_locked(int n) {
     pool_base_gen = atomic_load(&pool_gen);
     if (n > 1) {
         pool_threads = calloc((size_t) n, sizeof(pthread_t));
-        for (int i = 1; i < n; i++) pthread_create(&pool_threads[i], NULL, worker, (void *) (intptr_t) i);
+        int made = 1;
+        while (made < n && pthread_create(&pool_threads[made], NULL, worker, (void *) (intptr_t) made) == 0) made++;
+        pool_size = made;   /* a thread the system refused: the pool runs with the ones it has (a task waits for pool_size - 1) */
+        if (made == 1) {
+            free(pool_threads);
+            pool_threads = NULL;
+        }
     }
 }
 
@@ -358,7 +364,7 @@ static void add_rms_norm(const float *h, const float *x, const float *w1post, co
  * the compiler vectorizes the loops that call it (libm's expf/tanhf would be a call per element).
  */
 static inline float exp_approx(float x) {
-    x = __builtin_fminf(__builtin_fmaxf(x, -87.0f), 88.0f);
+    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;   /* comparisons, not fminf/fmaxf: a NaN stays NaN */
     /* round to nearest: adding and taking away 1.5 * 2^23 leaves the integer part (no fast-math here to fold it) */
     float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = x - n * 0.693359375f;
@@ -378,7 +384,8 @@ static inline float exp_approx(float x) {
 
 /* the same exp, 16 and 8 lanes at a time */
 __attribute__((target("avx512f"))) static inline __m512 exp512(__m512 x) {
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+    /* max/min return their second operand when one is NaN: x second, so a NaN stays NaN */
+    x = _mm512_min_ps(_mm512_set1_ps(88.0f), _mm512_max_ps(_mm512_set1_ps(-87.0f), x));
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
     r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
@@ -393,7 +400,7 @@ __attribute__((target("avx512f"))) static inline __m512 exp512(__m512 x) {
 }
 
 __attribute__((target("avx2,fma"))) static inline __m256 exp256(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+    x = _mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(_mm256_set1_ps(-87.0f), x));
     __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
     r = _mm256_fmadd_ps(n, _mm256_set1_ps(2.12194440e-4f), r);
@@ -484,12 +491,45 @@ static void softcap_all(const float *x, float *y, size_t n, float cap, int isa) 
  * scale q.k (softcapped: cap tanh(s / cap) when cap > 0), times v. A query with no visible slot (a pad position)
  * averages every slot up to its own, as the additive -1e30 mask does in the PyTorch form.
  */
+__attribute__((target("avx512f"))) static float dot512(const float *a, const float *b, int n) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0;
+    int c = 0;
+    for (; c + 32 <= n; c += 32) {
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + c), _mm512_loadu_ps(b + c), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + c + 16), _mm512_loadu_ps(b + c + 16), s1);
+    }
+    float s = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+    for (; c < n; c++) s += a[c] * b[c];
+    return s;
+}
+
+__attribute__((target("avx2,fma"))) static float dot256(const float *a, const float *b, int n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+    int c = 0;
+    for (; c + 16 <= n; c += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + c), _mm256_loadu_ps(b + c), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + c + 8), _mm256_loadu_ps(b + c + 8), s1);
+    }
+    float s = hsum256(_mm256_add_ps(s0, s1));
+    for (; c < n; c++) s += a[c] * b[c];
+    return s;
+}
+
+/* a . b in the instruction set's fixed order (the same for a row whatever the batch) */
+static inline float dot(int isa, const float *a, const float *b, int n) {
+    if (isa >= ISA_AVX512) return dot512(a, b, n);
+    if (isa == ISA_AVX2) return dot256(a, b, n);
+    float s = 0;
+    for (int c = 0; c < n; c++) s += a[c] * b[c];
+    return s;
+}
+
 static void attention_packed(const float *qkv, const float *rope, float *kc, float *vc, float *out, const int *pad_left,
-                             int B, int T, int past, int cap, int H, int KV, int D, float scale, float softcap, int window,
-                             float *scratch) {
+                             int b0, int B, int T, int past, int cap, int H, int KV, int D, float scale, float softcap, int window,
+                             float *scratch, int isa) {
     const int group = H / KV, half = D / 2, width = (H + 2 * KV) * D;
     float *q = scratch, *scores = scratch + D;
-    for (int b = 0; b < B; b++) {
+    for (int b = b0; b < B; b++) {
         for (int t = 0; t < T; t++) {
             const float *row = qkv + ((size_t) b * T + t) * width;
             const float *cs = rope + ((size_t) b * T + t) * D, *sn = cs + half;
@@ -505,7 +545,7 @@ static void attention_packed(const float *qkv, const float *rope, float *kc, flo
             }
         }
     }
-    for (int b = 0; b < B; b++) {
+    for (int b = b0; b < B; b++) {
         for (int t = 0; t < T; t++) {
             const float *row = qkv + ((size_t) b * T + t) * width;
             const float *cs = rope + ((size_t) b * T + t) * D, *sn = cs + half;
@@ -534,10 +574,7 @@ static void attention_packed(const float *qkv, const float *rope, float *kc, flo
                 }
                 float mx = -INFINITY;
                 for (int j = lo; j <= hi; j++) {
-                    const float *kj = kbase + (size_t) j * D;
-                    float s = 0;
-                    for (int c = 0; c < D; c++) s += q[c] * kj[c];
-                    s *= scale;
+                    float s = dot(isa, q, kbase + (size_t) j * D, D) * scale;
                     if (softcap > 0) s = softcap * tanhf(s / softcap);
                     scores[j - lo] = s;
                     if (s > mx) mx = s;
@@ -672,6 +709,12 @@ JNIEXPORT void JNI(gemv)(JNIEnv *env, jclass cls, jint isa, jlong w, jint wtype,
         size_t n = (size_t) m * cols;
         xr = malloc(n * sizeof(float));
         xb = malloc(n * sizeof(uint16_t));
+        if (!xr || !xb) {
+            free(xr);
+            free(xb);
+            (*env)->ThrowNew(env, (*env)->FindClass(env, "java/lang/OutOfMemoryError"), "steercpu: product scratch");
+            return;
+        }
         for (size_t i = 0; i < n; i++) {
             xb[i] = f32_to_bf16(a.xf[i]);
             xr[i] = bf16_to_f32(xb[i]);
@@ -679,6 +722,12 @@ JNIEXPORT void JNI(gemv)(JNIEnv *env, jclass cls, jint isa, jlong w, jint wtype,
         int chunk = pair_chunk(isa);
         if (chunk > 0) {
             xp = malloc(n * sizeof(float));
+            if (!xp) {
+                free(xr);
+                free(xb);
+                (*env)->ThrowNew(env, (*env)->FindClass(env, "java/lang/OutOfMemoryError"), "steercpu: product scratch");
+                return;
+            }
             for (int i = 0; i < m; i++) {
                 const float *src = xr + (size_t) i * cols;
                 float *dst = xp + (size_t) i * cols;
@@ -734,36 +783,10 @@ JNIEXPORT jdouble JNI(readBandwidth)(JNIEnv *env, jclass cls, jint isa, jlong by
     return sink == -1 ? 0 : best;
 }
 
-JNIEXPORT void JNI(rmsNorm)(JNIEnv *env, jclass cls, jobject x, jobject w1, jobject y, jint m, jint n, jfloat eps) {
-    rms_norm((*env)->GetDirectBufferAddress(env, x), (*env)->GetDirectBufferAddress(env, w1), (*env)->GetDirectBufferAddress(env, y), m, n, eps);
-}
 
-JNIEXPORT void JNI(geluTanhMulPacked)(JNIEnv *env, jclass cls, jint isa, jobject gu, jobject y, jint m, jint inner) {
-    gelu_tanh_mul_packed((*env)->GetDirectBufferAddress(env, gu), (*env)->GetDirectBufferAddress(env, y), m, inner, resolve_isa(isa));
-}
 
-JNIEXPORT void JNI(attentionPacked)(JNIEnv *env, jclass cls, jobject qkv, jobject rope, jlong keys, jlong values, jobject out,
-                                    jintArray padLeft, jint B, jint T, jint past, jint cap, jint H, jint KV, jint D,
-                                    jfloat scale, jfloat softcap, jint window) {
-    jint *pad = (*env)->GetIntArrayElements(env, padLeft, NULL);
-    float *scratch = malloc(((size_t) D + (size_t) past + T) * sizeof(float));
-    attention_packed((*env)->GetDirectBufferAddress(env, qkv), (*env)->GetDirectBufferAddress(env, rope), (float *) (intptr_t) keys,
-                     (float *) (intptr_t) values, (*env)->GetDirectBufferAddress(env, out), pad, B, T, past, cap, H, KV, D, scale,
-                     softcap, window, scratch);
-    free(scratch);
-    (*env)->ReleaseIntArrayElements(env, padLeft, pad, JNI_ABORT);
-}
 
-JNIEXPORT void JNI(addRmsNorm)(JNIEnv *env, jclass cls, jobject h, jobject x, jobject w1post, jobject w1pre, jobject res, jobject y,
-                               jint m, jint n, jfloat eps) {
-    add_rms_norm((*env)->GetDirectBufferAddress(env, h), (*env)->GetDirectBufferAddress(env, x), (*env)->GetDirectBufferAddress(env, w1post),
-                 (*env)->GetDirectBufferAddress(env, w1pre), (*env)->GetDirectBufferAddress(env, res), (*env)->GetDirectBufferAddress(env, y),
-                 m, n, eps);
-}
 
-JNIEXPORT void JNI(softcap)(JNIEnv *env, jclass cls, jint isa, jobject x, jobject y, jlong n, jfloat cap) {
-    softcap_all((*env)->GetDirectBufferAddress(env, x), (*env)->GetDirectBufferAddress(env, y), (size_t) n, cap, resolve_isa(isa));
-}
 
 /*
  * Read bandwidth over given memory regions (a model's weight matrices, read in place, in whole 256-byte blocks), by
@@ -788,4 +811,97 @@ JNIEXPORT jdouble JNI(readRegions)(JNIEnv *env, jclass cls, jint isa, jlongArray
     (*env)->ReleaseLongArrayElements(env, sizes, (jlong *) a->bytes, JNI_ABORT);
     free(a);
     return sink == -1 ? 0 : best;
+}
+
+/* ------------------------------------------------------------------ row-wise ops on the pool */
+
+/*
+ * The row-wise ops over rows i0 .. i1: each row's result is computed by one thread with the same code whatever the
+ * rows beside it, so from 16 rows on they are split across the pool without changing a bit.
+ */
+enum { OP_RMS, OP_ADD_RMS, OP_GELU, OP_SOFTCAP };
+typedef struct {
+    int op, m, n, isa;
+    const float *a, *b, *c, *d;
+    float *y, *z, eps;
+} rows_args;
+
+static void rows_range(const rows_args *r, int i0, int i1) {
+    size_t n = (size_t) r->n, k = (size_t) i0;
+    int rows = i1 - i0;
+    switch (r->op) {
+        case OP_RMS: rms_norm(r->a + k * n, r->b, r->y + k * n, rows, r->n, r->eps); break;
+        case OP_ADD_RMS: add_rms_norm(r->a + k * n, r->b + k * n, r->c, r->d, r->y + k * n, r->z + k * n, rows, r->n, r->eps); break;
+        case OP_GELU: gelu_tanh_mul_packed(r->a + k * 2 * n, r->y + k * n, rows, r->n, r->isa); break;
+        default: softcap_all(r->a + k * n, r->y + k * n, (size_t) rows * n, r->eps, r->isa); break;
+    }
+}
+
+static void rows_part(void *ctx, int part, int parts) {
+    const rows_args *r = ctx;
+    int i0 = (int) ((long) r->m * part / parts), i1 = (int) ((long) r->m * (part + 1) / parts);
+    if (i0 < i1) rows_range(r, i0, i1);
+}
+
+static void rows_run(rows_args *r) {
+    if (r->m >= 16) pool_run(rows_part, r);
+    else rows_range(r, 0, r->m);
+}
+
+#define BUF(o) ((float *) (*env)->GetDirectBufferAddress(env, o))
+
+JNIEXPORT void JNI(rmsNorm)(JNIEnv *env, jclass cls, jobject x, jobject w1, jobject y, jint m, jint n, jfloat eps) {
+    rows_args r = {OP_RMS, m, n, 0, BUF(x), BUF(w1), NULL, NULL, BUF(y), NULL, eps};
+    rows_run(&r);
+}
+
+JNIEXPORT void JNI(addRmsNorm)(JNIEnv *env, jclass cls, jobject h, jobject x, jobject w1post, jobject w1pre, jobject res, jobject y,
+                               jint m, jint n, jfloat eps) {
+    rows_args r = {OP_ADD_RMS, m, n, 0, BUF(h), BUF(x), BUF(w1post), BUF(w1pre), BUF(res), BUF(y), eps};
+    rows_run(&r);
+}
+
+JNIEXPORT void JNI(geluTanhMulPacked)(JNIEnv *env, jclass cls, jint isa, jobject gu, jobject y, jint m, jint inner) {
+    rows_args r = {OP_GELU, m, inner, resolve_isa(isa), BUF(gu), NULL, NULL, NULL, BUF(y), NULL, 0};
+    rows_run(&r);
+}
+
+JNIEXPORT void JNI(softcap)(JNIEnv *env, jclass cls, jint isa, jobject x, jobject y, jint m, jint n, jfloat cap) {
+    rows_args r = {OP_SOFTCAP, m, n, resolve_isa(isa), BUF(x), NULL, NULL, NULL, BUF(y), NULL, cap};
+    rows_run(&r);
+}
+
+/* attention's batch rows split across the pool: each row's heads are computed by one thread */
+typedef struct {
+    const float *qkv, *rope;
+    float *kc, *vc, *out;
+    const jint *pad;
+    int B, T, past, cap, H, KV, D, window, isa, failed;
+    float scale, softcap;
+} attention_args;
+
+static void attention_part(void *ctx, int part, int parts) {
+    attention_args *a = ctx;
+    int b0 = (int) ((long) a->B * part / parts), b1 = (int) ((long) a->B * (part + 1) / parts);
+    if (b0 >= b1) return;
+    float *scratch = malloc(((size_t) a->D + (size_t) a->past + a->T) * sizeof(float));
+    if (!scratch) {
+        a->failed = 1;
+        return;
+    }
+    attention_packed(a->qkv, a->rope, a->kc, a->vc, a->out, (const int *) a->pad, b0, b1, a->T, a->past, a->cap, a->H, a->KV, a->D,
+                     a->scale, a->softcap, a->window, scratch, a->isa);
+    free(scratch);
+}
+
+JNIEXPORT void JNI(attentionPacked)(JNIEnv *env, jclass cls, jint isa, jobject qkv, jobject rope, jlong keys, jlong values, jobject out,
+                                    jintArray padLeft, jint B, jint T, jint past, jint cap, jint H, jint KV, jint D,
+                                    jfloat scale, jfloat softcap, jint window) {
+    jint *pad = (*env)->GetIntArrayElements(env, padLeft, NULL);
+    attention_args a = {BUF(qkv), BUF(rope), (float *) (intptr_t) keys, (float *) (intptr_t) values, BUF(out), pad, B, T, past, cap, H,
+                        KV, D, window, resolve_isa(isa), 0, scale, softcap};
+    if (B >= 2) pool_run(attention_part, &a);
+    else attention_part(&a, 0, 1);
+    (*env)->ReleaseIntArrayElements(env, padLeft, pad, JNI_ABORT);
+    if (a.failed) (*env)->ThrowNew(env, (*env)->FindClass(env, "java/lang/OutOfMemoryError"), "steercpu: attention scratch");
 }

@@ -12,9 +12,10 @@ import java.util.Locale;
 
 /**
  * steer's own CPU kernels ({@code src/main/c/steercpu.c}, built by this module's pom with gcc into
- * {@code libsteercpu.so}): the decode step's products of a few activation rows with a weight matrix (on one pool of
- * native threads sized like PyTorch's), its RMSNorms, gelu and attention (on the calling thread), and the
- * read-bandwidth pass of bench's floor (on the pool).
+ * {@code libsteercpu.so}): every linear product, RMSNorm, gelu and final softcap of the backend, and the attention of
+ * decode steps (one new position a row), on one pool of native threads sized like PyTorch's; and the
+ * read-bandwidth passes of bench's floor on the same pool. Each row's result is computed by one thread with the same
+ * code whatever the rows beside it, so a row's output does not depend on the batch it runs in.
  *
  * <p>Why not PyTorch for these: at M = 1..8 rows PyTorch's CPU GEMM streamed a gemma-2-2b weight at about half the
  * read bandwidth the machine has, and its ops between the products cost 15-900 us each in dispatch (BENCHMARKS.md);
@@ -32,11 +33,6 @@ final class CpuKernels {
      */
     static final List<String> ISAS = List.of("scalar", "avx2", "avx512", "avx512_bf16");
     static final int W_F32 = 0, W_BF16 = 1;
-    /**
-     * Most rows (batch x steps) the norms, gelu and attention take here (a decode step's); prefill's go to PyTorch,
-     * whose forms are multi-threaded. Products take any number of rows.
-     */
-    static final int MAX_ROWS = 8;
 
     private static final String LIBRARY = "libsteercpu.so";
     private static final String problem = load();
@@ -103,8 +99,8 @@ final class CpuKernels {
     static native void addRmsNorm(ByteBuffer h, ByteBuffer x, ByteBuffer w1post, ByteBuffer w1pre, ByteBuffer res, ByteBuffer y, int m, int n,
                                   float eps);
 
-    /** {@code y = cap · tanh(x / cap)} over n elements. */
-    static native void softcap(int isa, ByteBuffer x, ByteBuffer y, long n, float cap);
+    /** {@code y = cap · tanh(x / cap)} over m rows of n. */
+    static native void softcap(int isa, ByteBuffer x, ByteBuffer y, int m, int n, float cap);
 
     /** Rows of {@code [gate | up]} (2 · inner) to {@code gelu_pytorch_tanh(gate) · up} (inner). */
     static native void geluTanhMulPacked(int isa, ByteBuffer gateUp, ByteBuffer y, int m, int inner);
@@ -115,7 +111,7 @@ final class CpuKernels {
      * ([B, kvH, cap, D] float32) at slots past .. past + T, and writes [B, T, H D] into {@code out}. See
      * steercpu.c's attention_packed for the mask (left padding, window) and the softcap.
      */
-    static native void attentionPacked(ByteBuffer qkv, ByteBuffer rope, long keys, long values, ByteBuffer out, int[] padLeft,
+    static native void attentionPacked(int isa, ByteBuffer qkv, ByteBuffer rope, long keys, long values, ByteBuffer out, int[] padLeft,
                                        int batch, int steps, int past, int capacity, int heads, int kvHeads, int headDim,
                                        float scale, float softcap, int window);
 

@@ -62,8 +62,8 @@ public final class DjlBackend implements Backend {
     /** Reused for every upload: DJL copies a heap buffer into a fresh direct one, freed only when the GC runs. */
     private ByteBuffer staging;
     /**
-     * Whether the products, and the other ops at up to {@link CpuKernels#MAX_ROWS} rows, run on {@link CpuKernels}
-     * (else all on PyTorch), and why not when they do not.
+     * Whether the products, norms, gelu, softcap and decode attention run on {@link CpuKernels} (else all on
+     * PyTorch), and why not when they do not.
      */
     private final boolean kernels;
     private final String kernelsOff;
@@ -122,7 +122,7 @@ public final class DjlBackend implements Backend {
         if (setting.equals("off")) return "off (-D" + KERNELS_PROPERTY + "=off)";
         if (!CpuKernels.available()) return "unavailable: " + CpuKernels.problem();
         if (!setting.isEmpty() && !CpuKernels.ISAS.contains(setting))
-            throw new dev.steer.engine.BadInputException("-D" + KERNELS_PROPERTY + ": expected off or one of " + String.join(", ", CpuKernels.ISAS) + ", got " + setting);
+            throw new dev.steer.engine.BadInputException("-D" + KERNELS_PROPERTY + ": expected off or one of " + String.join(", ", CpuKernels.ISAS) + " (or empty: the best), got \"" + setting + "\"");
         return null;
     }
 
@@ -344,9 +344,12 @@ public final class DjlBackend implements Backend {
         return m;
     }
 
-    /** Whether an op over {@code rows} rows runs on the kernels: decode's few rows (prefill stays on PyTorch). */
+    /**
+     * Whether a row-wise op over {@code rows} rows runs on the kernels: every size with the kernels (rows are
+     * computed one by one, so a row's result never depends on the rows beside it), within an int's count.
+     */
     private boolean onKernels(long rows) {
-        return kernels && rows <= CpuKernels.MAX_ROWS;
+        return kernels && rows <= Integer.MAX_VALUE;
     }
 
     private static ByteBuffer buffer(NDArray a) {
@@ -424,7 +427,7 @@ public final class DjlBackend implements Backend {
         NDArray a = nd(x);
         if (onKernels(rows(a)) && a.getShape().size() <= Integer.MAX_VALUE / 4) {
             NDArray y = current().create(a.getShape(), DataType.FLOAT32);
-            CpuKernels.softcap(isa, buffer(a), buffer(y), a.getShape().size(), cap);
+            CpuKernels.softcap(isa, buffer(a), buffer(y), (int) rows(a), (int) a.getShape().get(a.getShape().dimension() - 1), cap);
             return new DjlTensor(y);
         }
         return out(nd(x).div(cap).tanh().mul(cap));
@@ -443,11 +446,15 @@ public final class DjlBackend implements Backend {
     public Tensor attentionPacked(Tensor qkv, RopeTable rope, KvCache cache, int layer, StepLayout layout, AttentionSpec spec) {
         NDArray a = nd(qkv);
         DjlKvCache c = (DjlKvCache) cache;
-        if (onKernels((long) layout.batch() * layout.steps()) && c.fitsKernels(layout.batch(), spec.kvHeads(), spec.headDim())) {
+        // decode steps (one new position a row, whatever the batch) on the kernels; prefill's attention stays on PyTorch
+        if (kernels && layout.steps() == 1 && c.fitsKernels(layout.batch(), spec.kvHeads(), spec.headDim())) {
             long t0 = System.nanoTime();
+            // the kernel writes slots past .. past + T of the cache in place: never past its end
+            if (layout.past() + layout.steps() > c.capacity())
+                throw new IllegalStateException("KV cache of " + c.capacity() + " slots, step writes slots " + layout.past() + ".." + (layout.past() + layout.steps() - 1));
             long[] kv = c.addresses(layer, layout.batch(), spec.kvHeads(), spec.headDim());
             NDArray y = current().create(new Shape(layout.batch(), layout.steps(), (long) spec.heads() * spec.headDim()), DataType.FLOAT32);
-            CpuKernels.attentionPacked(buffer(a), buffer(((DjlRope) rope).table()), kv[0], kv[1], buffer(y), layout.padLeft(), layout.batch(),
+            CpuKernels.attentionPacked(isa, buffer(a), buffer(((DjlRope) rope).table()), kv[0], kv[1], buffer(y), layout.padLeft(), layout.batch(),
                     layout.steps(), layout.past(), c.capacity(), spec.heads(), spec.kvHeads(), spec.headDim(), spec.scale(), spec.softcap(),
                     spec.window());
             profile.add(OpProfile.Op.ATTENTION, t0);

@@ -13,14 +13,16 @@ import org.junit.jupiter.api.Test;
 
 import java.util.SplittableRandom;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The ops the kernels take at a decode step's few rows (RMSNorm, gelu, attention with rotary, cache write, softcap,
- * sliding window and left padding) against DjlBackend's PyTorch forms, which stay the prefill path: the same inputs
- * through a backend with the kernels and one with {@code -Dsteer.cpu.kernels=off}. The forms compute the same
+ * The ops the kernels take besides the products (RMSNorm, the fused add between norms, gelu, softcap, and decode
+ * steps' attention with rotary, cache write, softcap, sliding window and left padding) against DjlBackend's PyTorch
+ * forms (prefill's attention stays on them): the same inputs through a backend with the kernels and one with
+ * {@code -Dsteer.cpu.kernels=off}; and that a row's result does not depend on the rows beside it. The forms compute the same
  * formulas in float32 in different orders (and the kernels' exp is a polynomial within 2 ulp), so they agree to
  * a few float32 ulps of the outputs' scale: 2e-6 of it here; a wrong mask slot, rotation sign or head mapping
  * moves outputs by a whole fraction of it.
@@ -125,6 +127,36 @@ class CpuKernelOpsTest {
         }
     }
 
+    /**
+     * Row 5 of 20 rows (split across the pool from 16 on) against row 5 alone: the same bits for every row-wise op
+     * and the product, so batch composition cannot move a row's output.
+     */
+    @Test
+    void aRowsResultDoesNotDependOnTheRowsBesideIt() {
+        SplittableRandom r = new SplittableRandom(8);
+        int n = 96, rowsOut = 37;
+        float[] x = gaussian(r, 20 * n, 2), h = gaussian(r, 20 * n, 1), gu = gaussian(r, 20 * 2 * n, 2), w = gaussian(r, n, 0.3);
+        Tensor norm = kernels.weight(new ArrayTensor("w", new long[] {n}, w));
+        Tensor mat = kernels.weight(new ArrayTensor("m", new long[] {rowsOut, n}, gaussian(r, rowsOut * n, 0.1)));
+        float[] x5 = java.util.Arrays.copyOfRange(x, 5 * n, 6 * n), h5 = java.util.Arrays.copyOfRange(h, 5 * n, 6 * n);
+        float[] gu5 = java.util.Arrays.copyOfRange(gu, 5 * 2 * n, 6 * 2 * n);
+        try (Scope s = kernels.openScope()) {
+            Tensor all = kernels.floats(x, 1, 20, n), one = kernels.floats(x5, 1, 1, n);
+            assertRow5(kernels.toHost(kernels.rmsNorm(all, norm, 1e-6f)), kernels.toHost(kernels.rmsNorm(one, norm, 1e-6f)), n, "rmsNorm");
+            Tensor[] fa = kernels.addRmsNorm(kernels.floats(h, 1, 20, n), all, norm, norm, 1e-6f);
+            Tensor[] f1 = kernels.addRmsNorm(kernels.floats(h5, 1, 1, n), one, norm, norm, 1e-6f);
+            assertRow5(kernels.toHost(fa[1]), kernels.toHost(f1[1]), n, "addRmsNorm");
+            assertRow5(kernels.toHost(kernels.geluTanhMulPacked(kernels.floats(gu, 1, 20, 2 * n))),
+                    kernels.toHost(kernels.geluTanhMulPacked(kernels.floats(gu5, 1, 1, 2 * n))), n, "gelu");
+            assertRow5(kernels.toHost(kernels.softcap(all, 3f)), kernels.toHost(kernels.softcap(one, 3f)), n, "softcap");
+            assertRow5(kernels.toHost(kernels.linear(all, mat)), kernels.toHost(kernels.linear(one, mat)), rowsOut, "linear");
+        }
+    }
+
+    static void assertRow5(float[] all, float[] one, int width, String what) {
+        assertArrayEquals(one, java.util.Arrays.copyOfRange(all, 5 * width, 6 * width), what + ": row 5 of 20 against it alone");
+    }
+
     @Test
     void softcapMatchesTheTorchForm() {
         SplittableRandom r = new SplittableRandom(5);
@@ -137,16 +169,17 @@ class CpuKernelOpsTest {
             assertNear(want, kernels.toHost(kernels.softcap(kernels.floats(x, 2, 1003), 30f)), "softcap");
             for (int isa = 0; isa <= CpuKernels.resolveIsa(-1); isa++) {
                 java.nio.ByteBuffer y = CpuKernelsTest.direct(4L * x.length);
-                CpuKernels.softcap(isa, CpuKernelsTest.floats(x), y, x.length, 30f);
+                CpuKernels.softcap(isa, CpuKernelsTest.floats(x), y, 2, 1003, 30f);
                 assertNear(want, CpuKernelsTest.read(y, x.length), "softcap on " + CpuKernels.ISAS.get(isa));
             }
         }
     }
 
     /**
-     * A prompt (left-padded row: its first position sees no key, the pad rule), then decode steps past the window,
-     * each step's output compared; the caches are written by each backend's own path. Then a prompt long enough
-     * for the PyTorch form on both, continued on the kernels: they read the cache the PyTorch form wrote.
+     * A prompt on the PyTorch form (one row left-padded: its first position sees no key, the pad rule), then decode
+     * steps past the window on the kernels, each step's output compared with the PyTorch form's; the kernels read
+     * the cache the PyTorch form wrote at prefill and write their own slots after it. Batches of 2 split across the
+     * pool.
      */
     @Test
     void attentionMatchesTheTorchForm() {
@@ -154,8 +187,8 @@ class CpuKernelOpsTest {
             for (int window : new int[] {0, 3}) {
                 String what = "softcap " + softcap + ", window " + window;
                 AttentionSpec spec = new AttentionSpec(4, 2, 8, 0.35f, softcap, window);
-                run(spec, 2, 3, new int[] {0, 1}, 5, what + ", short prompt (kernels at once)");
-                run(spec, 1, 12, new int[] {0}, 4, what + ", long prompt (PyTorch writes the cache, kernels read it)");
+                run(spec, 2, 3, new int[] {0, 1}, 5, what + ", batch 2, padded");
+                run(spec, 1, 12, new int[] {0}, 4, what + ", batch 1");
             }
         }
     }
