@@ -322,8 +322,8 @@ final class BenchCommand implements Callable<Integer> {
 
     /** What the floors beside the runs read, in words. */
     private static String adjacentMethod(Backend b) {
-        return inPlace(b) ? String.format("the %.3f GB of weight matrices read in place", b.weightReadBytes() / 1e9)
-                : "the buffer (the weights are smaller than it)";
+        if (inPlace(b)) return String.format("the %.3f GB of weight matrices read in place", b.weightReadBytes() / 1e9);
+        return b.weightReadBytes() > 0 ? "the buffer (the weights are smaller than it)" : "the buffer (this backend cannot read its weights in place)";
     }
 
     private static int backendThreads(Backend b) {
