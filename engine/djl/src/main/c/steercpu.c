@@ -31,7 +31,7 @@ enum { W_F32 = 0, W_BF16 = 1 };
 
 /* ------------------------------------------------------------------ instruction set */
 
-static int isa_best(void) {
+static int isa_detect(void) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) {
         if (__builtin_cpu_supports("avx512bf16")) return ISA_AVX512_BF16;
@@ -39,6 +39,14 @@ static int isa_best(void) {
     }
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ISA_AVX2;
     return ISA_SCALAR;
+}
+
+/* the CPU's best variant, detected once (every kernel call resolves its variant against it) */
+static int isa_best(void) {
+    static _Atomic int best = -1;
+    int b = atomic_load_explicit(&best, memory_order_relaxed);
+    if (b < 0) atomic_store_explicit(&best, b = isa_detect(), memory_order_relaxed);
+    return b;
 }
 
 

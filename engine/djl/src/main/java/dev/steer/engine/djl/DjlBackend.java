@@ -399,12 +399,13 @@ public final class DjlBackend implements Backend {
         // rows beside it (batch composition, prefill or decode), and bf16 means one arithmetic (see CpuKernels).
         long address = !kernels ? 0 : w instanceof Bf16Weight bw ? bw.address() : addresses.getOrDefault(nd(w), 0L);
         long[] xs = a.getShape().getShape(), ws = w.shape();
-        if (address != 0 && xs[xs.length - 1] == ws[1] && rows(a) <= Integer.MAX_VALUE / Math.max(ws[0], ws[1])) {
+        long m = rows(a);
+        if (address != 0 && xs[xs.length - 1] == ws[1] && m <= Integer.MAX_VALUE / Math.max(ws[0], ws[1])) {
             long[] ys = xs.clone();
             ys[ys.length - 1] = ws[0];
             NDArray y = current().create(new Shape(ys), DataType.FLOAT32);
-            CpuKernels.gemv(isa, address, w instanceof Bf16Weight ? CpuKernels.W_BF16 : CpuKernels.W_F32, buffer(a), buffer(y), (int) rows(a),
-                    (int) ws[0], (int) ws[1]);
+            CpuKernels.gemv(isa, address, w instanceof Bf16Weight ? CpuKernels.W_BF16 : CpuKernels.W_F32, buffer(a), buffer(y), (int) m, (int) ws[0],
+                    (int) ws[1]);
             return new DjlTensor(y);
         }
         if (w instanceof Bf16Weight b) return out(bf16.linear((PtNDArray) a, b.value()));
@@ -425,9 +426,10 @@ public final class DjlBackend implements Backend {
 
     private Tensor softcap0(Tensor x, float cap) {
         NDArray a = nd(x);
-        if (onKernels(rows(a)) && a.getShape().size() <= Integer.MAX_VALUE / 4) {
+        long m = rows(a);
+        if (onKernels(m) && a.getShape().size() <= Integer.MAX_VALUE / 4) {
             NDArray y = current().create(a.getShape(), DataType.FLOAT32);
-            CpuKernels.softcap(isa, buffer(a), buffer(y), (int) rows(a), (int) a.getShape().get(a.getShape().dimension() - 1), cap);
+            CpuKernels.softcap(isa, buffer(a), buffer(y), (int) m, (int) a.getShape().get(a.getShape().dimension() - 1), cap);
             return new DjlTensor(y);
         }
         return out(nd(x).div(cap).tanh().mul(cap));

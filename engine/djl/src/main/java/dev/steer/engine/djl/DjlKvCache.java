@@ -3,7 +3,10 @@ package dev.steer.engine.djl;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import dev.steer.engine.backend.SlotCount;
 
 /**
@@ -22,6 +25,8 @@ final class DjlKvCache extends SlotCount {
         this.manager = parent.newSubManager();
         this.keys = new NDArray[layers];
         this.values = new NDArray[layers];
+        this.keyAddress = new long[layers];
+        this.valueAddress = new long[layers];
     }
 
     /**
@@ -29,12 +34,8 @@ final class DjlKvCache extends SlotCount {
      * values of slots {@code 0 .. past + T}, attached to {@code scope}.
      */
     NDArray[] write(int layer, NDArray k, NDArray v, int past, NDManager scope) {
-        if (keys[layer] == null) {
-            Shape s = k.getShape();
-            Shape full = new Shape(s.get(0), s.get(1), capacity(), s.get(3));
-            keys[layer] = manager.zeros(full, k.getDataType());
-            values[layer] = manager.zeros(full, v.getDataType());
-        }
+        Shape s = k.getShape();
+        allocate(layer, s.get(0), s.get(1), s.get(3));
         long t = k.getShape().get(2);
         NDIndex at = new NDIndex(":, :, {}:{}", past, past + t);
         keys[layer].set(at, k);
@@ -46,30 +47,30 @@ final class DjlKvCache extends SlotCount {
         return new NDArray[] {kAll, vAll};
     }
 
-    /** First-element addresses of each layer's keys and values, for the kernels (0 until allocated). */
-    private final long[][] addresses = new long[2][];
+    /** The layer's keys and values [B, kvH, capacity, D] (float32, zeros), at its first step. */
+    private void allocate(int layer, long batch, long kvHeads, long headDim) {
+        if (keys[layer] != null) return;
+        Shape full = new Shape(batch, kvHeads, capacity(), headDim);
+        keys[layer] = manager.zeros(full, DataType.FLOAT32);
+        values[layer] = manager.zeros(full, DataType.FLOAT32);
+    }
 
-    /** Whether a layer's cache fits one direct buffer's int-sized view (the kernels address it whole). */
+    /** Whether a layer's cache fits one direct buffer (int-sized), as the kernels address it. */
     boolean fitsKernels(int batch, int kvHeads, int headDim) {
         return 4L * batch * kvHeads * capacity() * headDim <= Integer.MAX_VALUE;
     }
 
-    /** Allocates the layer's keys and values [B, kvH, capacity, D] if needed; their first elements' addresses. */
+    /** First-element addresses of each layer's keys and values, for the kernels (0 until asked for). */
+    private final long[] keyAddress, valueAddress;
+
+    /** Allocates the layer's keys and values if needed; their first elements' addresses. */
     long[] addresses(int layer, int batch, int kvHeads, int headDim) {
-        if (keys[layer] == null) {
-            Shape full = new Shape(batch, kvHeads, capacity(), headDim);
-            keys[layer] = manager.zeros(full, ai.djl.ndarray.types.DataType.FLOAT32);
-            values[layer] = manager.zeros(full, ai.djl.ndarray.types.DataType.FLOAT32);
+        allocate(layer, batch, kvHeads, headDim);
+        if (keyAddress[layer] == 0) {
+            keyAddress[layer] = CpuKernels.address(JniUtils.getByteBuffer((PtNDArray) keys[layer], true));
+            valueAddress[layer] = CpuKernels.address(JniUtils.getByteBuffer((PtNDArray) values[layer], true));
         }
-        if (addresses[0] == null) {
-            addresses[0] = new long[keys.length];
-            addresses[1] = new long[keys.length];
-        }
-        if (addresses[0][layer] == 0) {
-            addresses[0][layer] = CpuKernels.address(ai.djl.pytorch.jni.JniUtils.getByteBuffer((ai.djl.pytorch.engine.PtNDArray) keys[layer], true));
-            addresses[1][layer] = CpuKernels.address(ai.djl.pytorch.jni.JniUtils.getByteBuffer((ai.djl.pytorch.engine.PtNDArray) values[layer], true));
-        }
-        return new long[] {addresses[0][layer], addresses[1][layer]};
+        return new long[] {keyAddress[layer], valueAddress[layer]};
     }
 
     @Override
