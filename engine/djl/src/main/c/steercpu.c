@@ -170,6 +170,8 @@ typedef struct {
     const float *xp;
     float *y;
     int m, rows, cols, isa;
+    int chunk;                  /* rows a thread takes at a time from next (a multiple of PART_ROWS) */
+    _Atomic int next;           /* the first row no thread has taken yet */
 } gemv_args;
 
 static void rows_scalar(const gemv_args *a, int r0, int r1) {
@@ -296,11 +298,15 @@ KERNEL(rows_avx2_bf16, "avx2,fma", 4, 1, __m256, __m256, __m256i, 16, 2, _mm256_
 #define AVX512_XP(i, o) _mm512_loadu_ps(a->xp + (i) + 16 * (o))
 KERNEL(rows_avx512_bf16w, "avx512f,avx512bw", 8, 2, __m512, __m512, __m512i, 32, 2, _mm512_setzero_ps(), AVX512_BF16_W, AVX512_HALF, AVX512_XP, AVX512_FMA, _mm512_reduce_add_ps)
 
-/* bf16 dot products: 32 bf16 pairs a vdpbf16ps, the activations as bf16 bits */
+/* bf16 dot products: 32 bf16 pairs a vdpbf16ps, the activations as bf16 bits. One weight row at a time for 1-3
+ * activation rows: the weights are then read as one sequential stream, as the read pass reads them (8 rows at a time
+ * read 8 streams 4.6 KB apart, a new 8 every 72 cache lines: gemma-2-2b's bf16 products of a decode step at a
+ * median 86.5% of the pass over the same matrices on this AMD EPYC, one row 97.7%; tools/bench/gemv-rows.c). The
+ * sums are the same: each (weight row, activation row) has its own accumulator, chunk by chunk, whatever the block. */
 #define DP_W(i) ((__m512bh) _mm512_loadu_si512((const void *) W16(i)))
 #define DP_X(i, o) ((__m512bh) _mm512_loadu_si512((const void *) (a->xb + (i))))
 #define DP_FMA(acc, w, x) _mm512_dpbf16_ps(acc, w, x)
-KERNEL(rows_avx512_dpbf16, "avx512f,avx512bw,avx512bf16", 8, 2, __m512, __m512bh, __m512bh, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_reduce_add_ps)
+KERNEL(rows_avx512_dpbf16, "avx512f,avx512bw,avx512bf16", 1, 2, __m512, __m512bh, __m512bh, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_reduce_add_ps)
 /* the same for 4 or more activation rows: each weight vector feeds 4 rows' dot products, so prefill re-reads the
  * weights from cache half as often (measured at 64 rows: see BENCHMARKS.md) */
 KERNEL(rows_avx512_dpbf16_m4, "avx512f,avx512bw,avx512bf16", 4, 4, __m512, __m512bh, __m512bh, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_reduce_add_ps)
@@ -310,14 +316,7 @@ static int pair_chunk(int isa) {
     return isa == ISA_AVX2 ? 16 : isa == ISA_AVX512 ? 32 : 0;
 }
 
-static void gemv_part(void *ctx, int part, int parts) {
-    const gemv_args *a = ctx;
-    /* contiguous row ranges, whole blocks of 8 rows (the last range takes the remainder) */
-    int blocks = (a->rows + PART_ROWS - 1) / PART_ROWS;
-    int r0 = (int) ((long) blocks * part / parts) * PART_ROWS;
-    int r1 = (int) ((long) blocks * (part + 1) / parts) * PART_ROWS;
-    if (r1 > a->rows) r1 = a->rows;
-    if (r0 >= r1) return;
+static void gemv_rows(const gemv_args *a, int r0, int r1) {
     switch (a->isa) {
         case ISA_AVX512_BF16:
             if (a->wtype == W_BF16) {
@@ -335,6 +334,25 @@ static void gemv_part(void *ctx, int part, int parts) {
             else rows_avx2_f32(a, r0, r1);
             break;
         default: rows_scalar(a, r0, r1); break;
+    }
+}
+
+/*
+ * The pool's threads take chunks of rows in turn until none is left, rather than a fixed share each: on a shared
+ * 2-core VM a thread is often slowed (another process, PyTorch's OpenMP threads spinning after an op) and a fixed
+ * half made the other wait for it (the caller's wait was 5.6% of a bf16 decode step's samples in perf). Each row is
+ * still computed whole by one thread with the same code, so which thread takes it changes no bit.
+ */
+static void gemv_part(void *ctx, int part, int parts) {
+    gemv_args *a = ctx;
+    if (parts == 1) {
+        gemv_rows(a, 0, a->rows);
+        return;
+    }
+    for (;;) {
+        int r0 = atomic_fetch_add_explicit(&a->next, a->chunk, memory_order_relaxed);
+        if (r0 >= a->rows) return;
+        gemv_rows(a, r0, r0 + a->chunk < a->rows ? r0 + a->chunk : a->rows);
     }
 }
 
@@ -703,39 +721,35 @@ JNIEXPORT jint JNI(adviseHugePages)(JNIEnv *env, jclass cls, jlong address, jlon
     return madvise((void *) lo, hi - lo, MADV_HUGEPAGE) == 0 ? 1 : -1;
 }
 
-/*
- * y [m, rows] = x [m, cols] · wᵀ, w [rows, cols] at address w (wtype 0 float32, 1 bf16), x and y direct buffers
- * of float32. bf16 weights: x is rounded to bf16 first (into a buffer of this call).
- */
-JNIEXPORT void JNI(gemv)(JNIEnv *env, jclass cls, jint isa, jlong w, jint wtype, jobject x, jobject y, jint m, jint rows, jint cols) {
-    isa = resolve_isa(isa);
-    gemv_args a = {(const void *) (intptr_t) w, wtype, (*env)->GetDirectBufferAddress(env, x), NULL, NULL,
-                   (*env)->GetDirectBufferAddress(env, y), m, rows, cols, isa};
+static void throw_oom(JNIEnv *env, const char *what) {
+    (*env)->ThrowNew(env, (*env)->FindClass(env, "java/lang/OutOfMemoryError"), what);
+}
+
+/* y [m, rows] = x [m, cols] . w^T on the pool (see JNI gemv); 0, or -1 when its scratch could not be allocated */
+static int gemv_run(int isa, const void *w, int wtype, const float *x, float *y, int m, int rows, int cols) {
+    /* about 8 chunks a thread: small enough to even out a slowed thread, large enough to stream (>= 1 MB of gemma's) */
+    int per = rows / (8 * (pool_size > 0 ? pool_size : 1));
+    per = per < PART_ROWS ? PART_ROWS : per / PART_ROWS * PART_ROWS;
+    gemv_args a = {w, wtype, x, NULL, NULL, y, m, rows, cols, isa, per, 0};
     float *xr = NULL, *xp = NULL;
     uint16_t *xb = NULL;
     if (wtype == W_BF16) {
         size_t n = (size_t) m * cols;
+        int chunk = pair_chunk(isa);
         xr = malloc(n * sizeof(float));
         xb = malloc(n * sizeof(uint16_t));
-        if (!xr || !xb) {
+        if (chunk > 0) xp = malloc(n * sizeof(float));
+        if (!xr || !xb || (chunk > 0 && !xp)) {
             free(xr);
             free(xb);
-            (*env)->ThrowNew(env, (*env)->FindClass(env, "java/lang/OutOfMemoryError"), "steercpu: product scratch");
-            return;
+            free(xp);
+            return -1;
         }
         for (size_t i = 0; i < n; i++) {
-            xb[i] = f32_to_bf16(a.xf[i]);
+            xb[i] = f32_to_bf16(x[i]);
             xr[i] = bf16_to_f32(xb[i]);
         }
-        int chunk = pair_chunk(isa);
         if (chunk > 0) {
-            xp = malloc(n * sizeof(float));
-            if (!xp) {
-                free(xr);
-                free(xb);
-                (*env)->ThrowNew(env, (*env)->FindClass(env, "java/lang/OutOfMemoryError"), "steercpu: product scratch");
-                return;
-            }
             for (int i = 0; i < m; i++) {
                 const float *src = xr + (size_t) i * cols;
                 float *dst = xp + (size_t) i * cols;
@@ -758,6 +772,17 @@ JNIEXPORT void JNI(gemv)(JNIEnv *env, jclass cls, jint isa, jlong w, jint wtype,
     free(xr);
     free(xb);
     free(xp);
+    return 0;
+}
+
+/*
+ * y [m, rows] = x [m, cols] · wᵀ, w [rows, cols] at address w (wtype 0 float32, 1 bf16), x and y direct buffers
+ * of float32. bf16 weights: x is rounded to bf16 first (into a buffer of this call).
+ */
+JNIEXPORT void JNI(gemv)(JNIEnv *env, jclass cls, jint isa, jlong w, jint wtype, jobject x, jobject y, jint m, jint rows, jint cols) {
+    if (gemv_run(resolve_isa(isa), (const void *) (intptr_t) w, wtype, (*env)->GetDirectBufferAddress(env, x),
+                 (*env)->GetDirectBufferAddress(env, y), m, rows, cols) != 0)
+        throw_oom(env, "steercpu: product scratch");
 }
 
 /*
@@ -911,5 +936,84 @@ JNIEXPORT void JNI(attentionPacked)(JNIEnv *env, jclass cls, jint isa, jobject q
     if (B >= 2) pool_run(attention_part, &a);
     else attention_part(&a, 0, 1);
     (*env)->ReleaseIntArrayElements(env, padLeft, pad, JNI_ABORT);
-    if (a.failed) (*env)->ThrowNew(env, (*env)->FindClass(env, "java/lang/OutOfMemoryError"), "steercpu: attention scratch");
+    if (a.failed) throw_oom(env, "steercpu: attention scratch");
+}
+
+/* ------------------------------------------------------------------ a whole decode layer, and argmax */
+
+/* this thread's scratch for decode_layer's intermediates, grown when a call needs more, kept between calls */
+static __thread float *layer_scratch;
+static __thread size_t layer_scratch_n;
+
+/*
+ * One Gemma-2 decoder layer of a decode step (T = 1, any batch B) in one call, with exactly the functions the op-by-op
+ * path calls (so the same bits): qkv = n . Wqkv^T; attention (attention_packed: rotary, cache write, softcap, window,
+ * padding); h1 = h + rms(attn . Wo^T; postAttn); n2 = rms(h1; preFfn); act = gelu(n2 . Wgu^T); m = act . Wdown^T;
+ * hOut = h1 + rms(m; postFfn); nOut = rms(hOut; next). The ops between the products then cost no tensor of their
+ * own: issued one by one each cost ~100 us of allocation and dispatch with caches the weight stream just emptied.
+ * Norm weights are 1 + w. w[0..3]: Wqkv, Wo, Wgu, Wdown. Returns 0, or -1 when scratch could not be allocated.
+ */
+static int decode_layer(int isa, const void *const *w, int wtype, const float *h, const float *n, const float *post_attn,
+                        const float *pre_ffn, const float *post_ffn, const float *next, const float *rope, float *kc, float *vc,
+                        const jint *pad, float *h_out, float *n_out, int B, int past, int cap, int hidden, int heads, int KV, int D,
+                        int inner, float scale, float softcap, int window, float eps) {
+    const size_t qkv_w = (size_t) (heads + 2 * KV) * D, att_w = (size_t) heads * D;
+    size_t need = (size_t) B * (qkv_w + att_w + 4 * (size_t) hidden + 3 * (size_t) inner);
+    if (need > layer_scratch_n) {
+        float *grown = realloc(layer_scratch, need * sizeof(float));
+        if (!grown) return -1;
+        layer_scratch = grown;
+        layer_scratch_n = need;
+    }
+    float *qkv = layer_scratch, *att = qkv + B * qkv_w, *o = att + B * att_w, *h1 = o + (size_t) B * hidden, *n2 = h1 + (size_t) B * hidden,
+          *gu = n2 + (size_t) B * hidden, *act = gu + 2 * (size_t) B * inner, *m = act + (size_t) B * inner;
+    if (gemv_run(isa, w[0], wtype, n, qkv, B, (int) qkv_w, hidden) != 0) return -1;
+    attention_args a = {qkv, rope, kc, vc, att, pad, B, 1, past, cap, heads, KV, D, window, isa, 0, scale, softcap};
+    if (B >= 2) pool_run(attention_part, &a);
+    else attention_part(&a, 0, 1);
+    if (a.failed) return -1;
+    if (gemv_run(isa, w[1], wtype, att, o, B, hidden, (int) att_w) != 0) return -1;
+    rows_args r1 = {OP_ADD_RMS, B, hidden, 0, h, o, post_attn, pre_ffn, h1, n2, eps};
+    rows_run(&r1);
+    if (gemv_run(isa, w[2], wtype, n2, gu, B, 2 * inner, hidden) != 0) return -1;
+    rows_args r2 = {OP_GELU, B, inner, isa, gu, NULL, NULL, NULL, act, NULL, 0};
+    rows_run(&r2);
+    if (gemv_run(isa, w[3], wtype, act, m, B, hidden, inner) != 0) return -1;
+    rows_args r3 = {OP_ADD_RMS, B, hidden, 0, h1, m, post_ffn, next, h_out, n_out, eps};
+    rows_run(&r3);
+    return 0;
+}
+
+JNIEXPORT void JNI(decodeLayer)(JNIEnv *env, jclass cls, jint isa, jlongArray weights, jint wtype, jobject h, jobject n, jobject postAttn,
+                                jobject preFfn, jobject postFfn, jobject next, jobject rope, jlong keys, jlong values, jintArray padLeft,
+                                jobject hOut, jobject nOut, jint B, jint past, jint cap, jint hidden, jint heads, jint KV, jint D,
+                                jint inner, jfloat scale, jfloat softcap, jint window, jfloat eps) {
+    jlong wa[4];
+    (*env)->GetLongArrayRegion(env, weights, 0, 4, wa);
+    const void *w[4] = {(const void *) (intptr_t) wa[0], (const void *) (intptr_t) wa[1], (const void *) (intptr_t) wa[2],
+                        (const void *) (intptr_t) wa[3]};
+    jint *pad = (*env)->GetIntArrayElements(env, padLeft, NULL);
+    int rc = decode_layer(resolve_isa(isa), w, wtype, BUF(h), BUF(n), BUF(postAttn), BUF(preFfn), BUF(postFfn), BUF(next), BUF(rope),
+                          (float *) (intptr_t) keys, (float *) (intptr_t) values, pad, BUF(hOut), BUF(nOut), B, past, cap, hidden, heads,
+                          KV, D, inner, scale, softcap, window, eps);
+    (*env)->ReleaseIntArrayElements(env, padLeft, pad, JNI_ABORT);
+    if (rc != 0) throw_oom(env, "steercpu: decode layer scratch");
+}
+
+/* the index of each row's largest value, the lowest on ties; a NaN is never larger (as DjlBackend's host loop) */
+JNIEXPORT void JNI(argmax)(JNIEnv *env, jclass cls, jobject x, jint rows, jint cols, jintArray out) {
+    const float *v = BUF(x);
+    jint *best = (*env)->GetIntArrayElements(env, out, NULL);
+    for (int r = 0; r < rows; r++) {
+        const float *row = v + (size_t) r * cols;
+        int bi = 0;
+        float bv = row[0];
+        for (int c = 1; c < cols; c++)
+            if (row[c] > bv) {
+                bv = row[c];
+                bi = c;
+            }
+        best[r] = bi;
+    }
+    (*env)->ReleaseIntArrayElements(env, out, best, 0);
 }

@@ -170,6 +170,12 @@ final class BenchCommand implements Callable<Integer> {
                         }
                     }
                 }
+                // The floor at the same moments as the steps: one more plain run, each decode step followed by one
+                // pass over the weights in place (the bandwidth beside a whole run is the best of a few passes, on a VM
+                // whose bandwidth moves within a second: measured 30-55 GB/s between consecutive runs).
+                Interleaved inter = floorMs != null && inPlace(b)
+                        ? interleaved(gen, b, requests(prompts, null), new GenerationOptions(newTokens, temperature, topP, 0, false, null, false), weightBytes)
+                        : null;
                 double plainDecode = best[0].decodeTokensPerSecond();
                 for (int v = 0; v < variants.size(); v++) {
                     Variant var = variants.get(v);
@@ -192,6 +198,12 @@ final class BenchCommand implements Callable<Integer> {
                         row.put("floor_ms_per_step", rowFloor);
                         row.put("of_floor", rowFloor / best[v].decodeMillisPerStep());
                     }
+                    if (v == 0 && inter != null) {
+                        row.put("interleaved_steps", inter.steps());
+                        row.put("interleaved_ms_per_step", inter.stepMillis());
+                        row.put("interleaved_floor_ms_per_step", inter.floorMillis());
+                        row.put("interleaved_of_floor", inter.ofFloor());
+                    }
                     rows.add(row);
                     if (!format.json()) {
                         out.printf("%6d %-10s %14.1f %14.1f %12.3f %9.1f%%", batch, var.name, prefill, decode,
@@ -200,6 +212,10 @@ final class BenchCommand implements Callable<Integer> {
                                 runBandwidth[v] / 1e9) : "");
                     }
                 }
+                if (!format.json() && inter != null)
+                    out.printf("%6d %-10s %d decode steps of %.3f ms, each followed by one pass over the weights in place: a floor of %.3f ms a step = "
+                            + "%.1f%% of floor at the same moments%n", batch, "interleaved", inter.steps(), inter.stepMillis(), inter.floorMillis(),
+                            100 * inter.ofFloor());
             }
             if (format.json()) {
                 Map<String, Object> o = CommandJson.header(m.source(), b.name(), b.device());
@@ -303,7 +319,34 @@ final class BenchCommand implements Callable<Integer> {
         return peak >= 0 ? peak : null;
     }
 
-    /** The threads the backend computes on (what its floor is measured with): its own count, else the cores. */
+    /** Decode steps each followed by a pass over the weights: their mean times, the pass's scaled to every weight byte. */
+    record Interleaved(int steps, double stepMillis, double floorMillis) {
+        double ofFloor() {
+            return floorMillis / stepMillis;
+        }
+    }
+
+    /**
+     * One generation whose every decode step is followed (in the progress callback, outside the step's timing) by one
+     * pass over the backend's weights in place; a step's time runs from the end of the previous callback to the start
+     * of its own.
+     */
+    private static Interleaved interleaved(Generator gen, Backend b, List<GenerationRequest> reqs, GenerationOptions opts, long weightBytes) {
+        long[] mark = {0};
+        double[] stepNanos = {0}, floorNanos = {0};
+        int[] steps = {0};
+        gen.generate(reqs, opts, fresh -> {
+            long enter = System.nanoTime();
+            if (mark[0] != 0) {
+                stepNanos[0] += enter - mark[0];
+                steps[0]++;
+                floorNanos[0] += weightBytes / b.weightReadBandwidth(1) * 1e9;
+            }
+            mark[0] = System.nanoTime();
+        });
+        return new Interleaved(steps[0], stepNanos[0] / 1e6 / steps[0], floorNanos[0] / 1e6 / steps[0]);
+    }
+
     /** Passes of each floor measured beside a run (the one before loading takes {@link ReadBandwidth#PASSES}). */
     static final int ADJACENT_PASSES = 2;
 
@@ -326,6 +369,7 @@ final class BenchCommand implements Callable<Integer> {
         return b.weightReadBytes() > 0 ? "the buffer (the weights are smaller than it)" : "the buffer (this backend cannot read its weights in place)";
     }
 
+    /** The threads the backend computes on (what its floor is measured with): its own count, else the cores. */
     private static int backendThreads(Backend b) {
         return b.stats().get("intra_op_threads") instanceof Integer n ? n : Runtime.getRuntime().availableProcessors();
     }

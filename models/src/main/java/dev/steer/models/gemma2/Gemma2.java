@@ -3,6 +3,7 @@ package dev.steer.models.gemma2;
 import dev.steer.engine.backend.AttentionSpec;
 import dev.steer.engine.backend.Backend;
 import dev.steer.engine.backend.KvCache;
+import dev.steer.engine.backend.PackedLayer;
 import dev.steer.engine.backend.RopeTable;
 import dev.steer.engine.backend.Scope;
 import dev.steer.engine.backend.StepLayout;
@@ -28,11 +29,17 @@ public final class Gemma2 implements CausalLm {
     private final Tensor lmHead;
     private final Tensor finalNorm;
     private final Layer[] layers;
+    /** Each layer's packed weights (null entries when the backend takes them separately). */
+    private final PackedLayer[] packed;
     private final AttentionSpec[] attention;
 
     /** Either q, k, v, gate, up (separate) or qkv, gateUp (packed, when the backend asks for it) are set. */
     private record Layer(Tensor inputNorm, Tensor q, Tensor k, Tensor v, Tensor qkv, Tensor o, Tensor postAttnNorm,
                          Tensor preFfnNorm, Tensor gate, Tensor up, Tensor gateUp, Tensor down, Tensor postFfnNorm) {
+        /** The packed weights as {@link Backend#decodeLayer} takes them, or null when the projections are separate. */
+        PackedLayer packed() {
+            return qkv == null ? null : new PackedLayer(qkv, o, postAttnNorm, preFfnNorm, gateUp, down, postFfnNorm);
+        }
     }
 
     /**
@@ -47,6 +54,7 @@ public final class Gemma2 implements CausalLm {
         this.lmHead = cfg.tieWordEmbeddings() ? embed : backend.weight(weights.apply("lm_head.weight"));
         this.finalNorm = backend.weight(weights.apply("model.norm.weight"));
         this.layers = new Layer[cfg.numLayers()];
+        this.packed = new PackedLayer[cfg.numLayers()];
         this.attention = new AttentionSpec[cfg.numLayers()];
         float scale = (float) (1.0 / Math.sqrt(cfg.queryPreAttnScalar()));
         for (int i = 0; i < layers.length; i++) {
@@ -76,6 +84,7 @@ public final class Gemma2 implements CausalLm {
             }
             layers[i] = new Layer(inputNorm, q, k, v, qkv, o, postAttn, preFfn, gate, up, gateUp, w.apply("mlp.down_proj"),
                     w.apply("post_feedforward_layernorm"));
+            this.packed[i] = layers[i].packed();
             attention[i] = new AttentionSpec(cfg.numHeads(), cfg.numKvHeads(), cfg.headDim(), scale,
                     (float) cfg.attnLogitSoftcap(), cfg.isSliding(i) ? cfg.slidingWindow() : 0);
         }
@@ -121,15 +130,21 @@ public final class Gemma2 implements CausalLm {
             boolean last = l + 1 == layers.length;
             try (Scope layerScope = perLayer ? b.openScope() : STEP) {
                 if (n == null) n = b.rmsNorm(h, w.inputNorm(), eps);
-                Tensor[] parts = layer(b, w, attention[l], h, n, rope, cache, l, layout, eps);
                 if (!perLayer && !hook.hooks(l) && (!last || !allSteps)) {
                     // Nothing to hook here: the residual add fused with both norms around it (this layer's post-FFN
-                    // norm, then the next layer's input norm, or after the last layer the final norm).
-                    Tensor[] r = b.addRmsNorm(parts[0], parts[1], w.postFfnNorm(), last ? finalNorm : layers[l + 1].inputNorm(), eps);
+                    // norm, then the next layer's input norm, or after the last layer the final norm); the whole layer
+                    // in one pass where the backend has one.
+                    Tensor next = last ? finalNorm : layers[l + 1].inputNorm();
+                    Tensor[] r = packed[l] == null ? null : b.decodeLayer(packed[l], h, n, next, rope, cache, l, layout, attention[l], eps);
+                    if (r == null) {
+                        Tensor[] parts = layer(b, w, attention[l], h, n, rope, cache, l, layout, eps);
+                        r = b.addRmsNorm(parts[0], parts[1], w.postFfnNorm(), next, eps);
+                    }
                     h = layerScope.keep(r[0]);
                     if (last) finalNormed = r[1];
                     else n = layerScope.keep(r[1]);
                 } else {
+                    Tensor[] parts = layer(b, w, attention[l], h, n, rope, cache, l, layout, eps);
                     // The layer's last residual add is left to the hook, which may fuse it with its norms and steering.
                     Tensor update = b.rmsNorm(parts[1], w.postFfnNorm(), eps);
                     // the previous layer's output (this layer's input) is dead once the layer ends: its place is reused

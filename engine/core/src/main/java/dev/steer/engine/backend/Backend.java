@@ -106,6 +106,22 @@ public interface Backend extends AutoCloseable {
         return geluTanhMulPacked(linear(x, gateUp));
     }
 
+    /**
+     * One whole decoder layer of a decode step (one new position a row) from its input {@code h} and
+     * {@code n = rmsNorm(h, input norm)}, ending in the residual add fused with the norms around it, in as few passes
+     * as the backend manages; or null where it has no such pass (the caller then runs the ops one by one). The ops:
+     * <pre>
+     * a = attentionPacked(linear(n, w.qkv))        h1, n2 = addRmsNorm(h, linear(a, w.o), w.postAttnNorm, w.preFfnNorm)
+     * m = linear(geluTanhMulPacked(linear(n2, w.gateUp)), w.down)
+     * return addRmsNorm(h1, m, w.postFfnNorm, nextNorm)  // {the layer's output, its norm by the next layer's input norm}
+     * </pre>
+     * The result must equal those ops' on this backend. Null by default.
+     */
+    default Tensor[] decodeLayer(PackedLayer w, Tensor h, Tensor n, Tensor nextNorm, RopeTable rope, KvCache cache, int layer, StepLayout layout,
+                                 AttentionSpec spec, float eps) {
+        return null;
+    }
+
     /** x [B, T, F] → [B, F], the last step of every row. */
     Tensor lastStep(Tensor x);
 

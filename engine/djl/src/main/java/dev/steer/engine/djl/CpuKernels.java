@@ -115,6 +115,22 @@ final class CpuKernels {
                                        int batch, int steps, int past, int capacity, int heads, int kvHeads, int headDim,
                                        float scale, float softcap, int window);
 
+    /**
+     * One whole Gemma-2 decoder layer of a decode step (one new position a row, {@code batch} rows) from its input
+     * residual {@code h} and input norm {@code n} ([batch, hidden] float32): the packed products ({@code weights}: the
+     * addresses of qkv, o, gate|up, down, all {@code wtype}), {@link #attentionPacked}'s attention (the cache at
+     * {@code keys}/{@code values}), the residual adds between the norms ({@code postAttn}, {@code preFfn}, {@code postFfn}:
+     * one plus the norm weights) and the next norm ({@code next}); writes {@code hOut} and {@code nOut} = rmsNorm(hOut,
+     * next). The same functions the op-by-op calls run, so the same bits, in one call.
+     */
+    static native void decodeLayer(int isa, long[] weights, int wtype, ByteBuffer h, ByteBuffer n, ByteBuffer postAttn, ByteBuffer preFfn,
+                                   ByteBuffer postFfn, ByteBuffer next, ByteBuffer rope, long keys, long values, int[] padLeft, ByteBuffer hOut,
+                                   ByteBuffer nOut, int batch, int past, int capacity, int hidden, int heads, int kvHeads, int headDim, int inner,
+                                   float scale, float softcap, int window, float eps);
+
+    /** The index of each of {@code rows} rows' largest value (of {@code cols}) into {@code out}: the lowest on ties, a NaN never larger. */
+    static native void argmax(ByteBuffer x, int rows, int cols, int[] out);
+
     /** Read bandwidth of the pool's threads over the given regions read in place (a model's weights), bytes/s. */
     static native double readRegions(int isa, long[] addresses, long[] bytes, int passes);
 

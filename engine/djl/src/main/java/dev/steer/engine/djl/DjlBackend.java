@@ -15,6 +15,7 @@ import ai.djl.pytorch.jni.JniUtils;
 import dev.steer.engine.backend.AttentionSpec;
 import dev.steer.engine.backend.Backend;
 import dev.steer.engine.backend.KvCache;
+import dev.steer.engine.backend.PackedLayer;
 import dev.steer.engine.backend.RopeTable;
 import dev.steer.engine.backend.RotaryAngles;
 import dev.steer.engine.backend.Scope;
@@ -468,6 +469,46 @@ public final class DjlBackend implements Backend {
         return attention(qt, kt, out(a.get(new NDIndex("..., {}:", q + kv))), cache, layer, layout, spec);
     }
 
+    /**
+     * A decode step's whole layer on the kernels in one call (see {@link CpuKernels#decodeLayer}): the same functions
+     * as the ops one by one, without a tensor, a JNI call and DJL's dispatch for each of them (each ~100 us with the
+     * caches a product's weight stream just emptied: measured, BENCHMARKS.md). Null (the ops one by one) off the kernels,
+     * at prefill, or where a weight is not on the kernels.
+     */
+    @Override
+    public Tensor[] decodeLayer(PackedLayer w, Tensor h, Tensor n, Tensor nextNorm, RopeTable rope, KvCache cache, int layer, StepLayout layout,
+                                AttentionSpec spec, float eps) {
+        DjlKvCache c = (DjlKvCache) cache;
+        if (!kernels || layout.steps() != 1 || !c.fitsKernels(layout.batch(), spec.kvHeads(), spec.headDim())) return null;
+        Tensor[] mats = {w.qkv(), w.o(), w.gateUp(), w.down()};
+        long[] at = new long[4];
+        boolean b16 = mats[0] instanceof Bf16Weight;
+        for (int i = 0; i < 4; i++) {
+            if ((mats[i] instanceof Bf16Weight) != b16) return null;
+            at[i] = b16 ? ((Bf16Weight) mats[i]).address() : addresses.getOrDefault(nd(mats[i]), 0L);
+            if (at[i] == 0) return null;
+        }
+        long[] hs = nd(h).getShape().getShape();
+        int hidden = (int) hs[hs.length - 1], heads = spec.heads(), kvh = spec.kvHeads(), d = spec.headDim();
+        long inner = mats[2].shape()[0] / 2;
+        boolean shapes = hs.length == 3 && hs[0] == layout.batch() && hs[1] == 1 && nd(n).getShape().equals(nd(h).getShape())
+                && mats[0].shape()[0] == (long) (heads + 2 * kvh) * d && mats[0].shape()[1] == hidden
+                && mats[1].shape()[0] == hidden && mats[1].shape()[1] == (long) heads * d
+                && mats[2].shape()[1] == hidden && mats[3].shape()[0] == hidden && mats[3].shape()[1] == inner;
+        if (!shapes) return null;
+        if (layout.past() + 1 > c.capacity())
+            throw new IllegalStateException("KV cache of " + c.capacity() + " slots, step writes slot " + layout.past());
+        long t0 = System.nanoTime();
+        long[] kv = c.addresses(layer, layout.batch(), kvh, d);
+        NDArray hOut = current().create(nd(h).getShape(), DataType.FLOAT32), nOut = current().create(nd(h).getShape(), DataType.FLOAT32);
+        CpuKernels.decodeLayer(isa, at, b16 ? CpuKernels.W_BF16 : CpuKernels.W_F32, buffer(nd(h)), buffer(nd(n)), buffer(onePlus(w.postAttnNorm())),
+                buffer(onePlus(w.preFfnNorm())), buffer(onePlus(w.postFfnNorm())), buffer(onePlus(nextNorm)), buffer(((DjlRope) rope).table()), kv[0],
+                kv[1], layout.padLeft(), buffer(hOut), buffer(nOut), layout.batch(), layout.past(), c.capacity(), hidden, heads, kvh, d, (int) inner,
+                spec.scale(), spec.softcap(), spec.window(), eps);
+        profile.add(OpProfile.Op.DECODE_LAYER, t0);
+        return new Tensor[] {new DjlTensor(hOut), new DjlTensor(nOut)};
+    }
+
     @Override
     public Tensor geluTanhMulPacked(Tensor gateUp) {
         NDArray a = nd(gateUp);
@@ -584,10 +625,18 @@ public final class DjlBackend implements Backend {
     }
 
     private int[] argmax0(Tensor logits) {
-        float[] v = toHost0(logits);
         long[] s = logits.shape();
         int rows = (int) s[0], cols = (int) s[s.length - 1];
         int[] best = new int[rows];
+        if (kernels && logits instanceof DjlTensor t && t.array().getDataType() == DataType.FLOAT32 && (long) rows * cols <= Integer.MAX_VALUE / 4) {
+            // where the logits lie: no copy of them to the heap (1 MB a row for gemma-2-2b's 256,000)
+            ByteBuffer at = buffer(t.array());
+            if (at.capacity() == 4L * rows * cols) {
+                CpuKernels.argmax(at, rows, cols, best);
+                return best;
+            }
+        }
+        float[] v = toHost0(logits);
         for (int r = 0; r < rows; r++) {
             int bi = 0;
             float bv = v[r * cols];

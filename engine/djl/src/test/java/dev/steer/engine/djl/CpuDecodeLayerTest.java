@@ -1,0 +1,133 @@
+package dev.steer.engine.djl;
+
+import dev.steer.engine.backend.AttentionSpec;
+import dev.steer.engine.backend.Backend;
+import dev.steer.engine.backend.KvCache;
+import dev.steer.engine.backend.PackedLayer;
+import dev.steer.engine.backend.RopeTable;
+import dev.steer.engine.backend.Scope;
+import dev.steer.engine.backend.StepLayout;
+import dev.steer.engine.backend.Tensor;
+import dev.steer.engine.tensor.ArrayTensor;
+import org.junit.jupiter.api.Test;
+
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The kernels' whole decode layer in one call ({@link DjlBackend#decodeLayer}) against the same layer's ops one by one
+ * on the same backend (the sequence {@link Backend#decodeLayer} documents): the same bits, for float32 and bf16
+ * weights, batches of 1 and 3 (left padding, a pad row with no visible slot), a sliding window shorter than the
+ * steps and a score softcap, over steps whose keys and values each path writes into its own cache; the gate|up
+ * product large enough to be split across the pool. And the kernels' argmax against the host loop it replaces.
+ */
+class CpuDecodeLayerTest {
+    static final int HIDDEN = 128, HEADS = 4, KV = 2, D = 32, INNER = 1024, STEPS = 6;
+
+    @Test
+    void aDecodeLayerInOneCallEqualsItsOpsBitForBit() {
+        assumeTrue(CpuKernels.available(), () -> "kernels not loaded: " + CpuKernels.problem());
+        for (boolean bf16 : new boolean[] {false, true}) {
+            try (Backend b = DjlBackend.cpu(bf16, 0)) {
+                for (int batch : new int[] {1, 3}) {
+                    for (AttentionSpec spec : new AttentionSpec[] {new AttentionSpec(HEADS, KV, D, 0.2f, 0f, 0),
+                            new AttentionSpec(HEADS, KV, D, 0.2f, 5f, 3)}) {
+                        run(b, bf16, batch, spec);
+                    }
+                }
+            }
+        }
+    }
+
+    private static Tensor weight(Backend b, SplittableRandom r, String name, long... shape) {
+        int n = 1;
+        for (long s : shape) n *= (int) s;
+        return b.weight(new ArrayTensor(name, shape, CpuKernelOpsTest.gaussian(r, n, shape.length == 1 ? 0.3 : 1 / Math.sqrt(shape[1]))));
+    }
+
+    private static void run(Backend b, boolean bf16, int batch, AttentionSpec spec) {
+        String what = (bf16 ? "bf16" : "f32") + ", batch " + batch + ", softcap " + spec.softcap() + ", window " + spec.window();
+        SplittableRandom r = new SplittableRandom(batch * 31L + spec.window());
+        PackedLayer w = new PackedLayer(weight(b, r, "qkv", (HEADS + 2 * KV) * D, HIDDEN), weight(b, r, "o", HIDDEN, HEADS * D),
+                weight(b, r, "post_attn", HIDDEN), weight(b, r, "pre_ffn", HIDDEN), weight(b, r, "gate_up", 2 * INNER, HIDDEN),
+                weight(b, r, "down", HIDDEN, INNER), weight(b, r, "post_ffn", HIDDEN));
+        Tensor inputNorm = weight(b, r, "input", HIDDEN), next = weight(b, r, "next", HIDDEN);
+        int[] padLeft = batch == 1 ? new int[] {0} : new int[] {0, 1, 3};
+        KvCache fused = b.kvCache(1, batch, KV, D, STEPS), ops = b.kvCache(1, batch, KV, D, STEPS);
+        float eps = 1e-6f;
+        try {
+            for (int s = 0; s < STEPS; s++) {
+                StepLayout layout = new StepLayout(batch, s, 1, padLeft);
+                try (Scope scope = b.openScope()) {
+                    Tensor h = b.floats(CpuKernelOpsTest.gaussian(r, batch * HIDDEN, 2), batch, 1, HIDDEN);
+                    Tensor n = b.rmsNorm(h, inputNorm, eps);
+                    RopeTable rope = b.ropeTable(layout, D, 10000);
+                    Tensor[] got = b.decodeLayer(w, h, n, next, rope, fused, 0, layout, spec, eps);
+                    assertNotNull(got, what + ": the kernels' decode layer did not run");
+                    Tensor a = b.attentionPacked(b.linear(n, w.qkv()), rope, ops, 0, layout, spec);
+                    Tensor[] mid = b.addRmsNorm(h, b.linear(a, w.o()), w.postAttnNorm(), w.preFfnNorm(), eps);
+                    Tensor m = b.linear(b.geluTanhMulPacked(b.linear(mid[1], w.gateUp())), w.down());
+                    Tensor[] want = b.addRmsNorm(mid[0], m, w.postFfnNorm(), next, eps);
+                    assertArrayEquals(b.toHost(want[0]), b.toHost(got[0]), what + ", step " + s + ": the layer's output");
+                    assertArrayEquals(b.toHost(want[1]), b.toHost(got[1]), what + ", step " + s + ": its norm");
+                }
+            }
+        } finally {
+            fused.close();
+            ops.close();
+        }
+    }
+
+    @Test
+    void prefillAndTheTorchPathRunTheOpsOneByOne() {
+        assumeTrue(CpuKernels.available(), () -> "kernels not loaded: " + CpuKernels.problem());
+        try (Backend b = DjlBackend.cpu(false, 0)) {
+            SplittableRandom r = new SplittableRandom(5);
+            PackedLayer w = new PackedLayer(weight(b, r, "qkv", (HEADS + 2 * KV) * D, HIDDEN), weight(b, r, "o", HIDDEN, HEADS * D),
+                    weight(b, r, "post_attn", HIDDEN), weight(b, r, "pre_ffn", HIDDEN), weight(b, r, "gate_up", 2 * INNER, HIDDEN),
+                    weight(b, r, "down", HIDDEN, INNER), weight(b, r, "post_ffn", HIDDEN));
+            KvCache c = b.kvCache(1, 1, KV, D, 4);
+            StepLayout prefill = new StepLayout(1, 0, 2, new int[] {0});
+            try (Scope scope = b.openScope()) {
+                Tensor h = b.floats(CpuKernelOpsTest.gaussian(r, 2 * HIDDEN, 1), 1, 2, HIDDEN);
+                assertNull(b.decodeLayer(w, h, h, w.postFfnNorm(), b.ropeTable(prefill, D, 10000), c, 0, prefill,
+                        new AttentionSpec(HEADS, KV, D, 0.2f, 0f, 0), 1e-6f));
+            } finally {
+                c.close();
+            }
+        }
+    }
+
+    @Test
+    void theKernelsArgmaxIsTheHostLoops() {
+        assumeTrue(CpuKernels.available(), () -> "kernels not loaded: " + CpuKernels.problem());
+        float nan = Float.NaN;
+        float[][] rows = {
+                {1, 3, 3, 2},          // a tie: the lowest index
+                {nan, 5, 9, 1},        // a NaN first: nothing is larger than it, so 0 (the host loop's answer)
+                {0, nan, -1, 0.5f},    // a NaN later is never larger
+                {-2, -2, -2, -2},
+        };
+        int[] want = {1, 0, 3, 0};
+        float[] flat = new float[16];
+        for (int i = 0; i < 4; i++) System.arraycopy(rows[i], 0, flat, 4 * i, 4);
+        try (Backend b = DjlBackend.cpu(false, 0); Scope s = b.openScope()) {
+            assertArrayEquals(want, b.argmax(b.floats(flat, 4, 4)));
+            SplittableRandom r = new SplittableRandom(9);
+            float[] big = CpuKernelOpsTest.gaussian(r, 3 * 256_000, 3);
+            big[256_000 + 123_456] = 40;
+            big[2 * 256_000 + 255_999] = 40;
+            assertArrayEquals(new int[] {hostArgmax(big, 0, 256_000), 123_456, 255_999}, b.argmax(b.floats(big, 3, 256_000)));
+        }
+    }
+
+    private static int hostArgmax(float[] v, int from, int n) {
+        int best = 0;
+        for (int i = 1; i < n; i++) if (v[from + i] > v[from + best]) best = i;
+        return best;
+    }
+}
