@@ -4,23 +4,36 @@
  * 2304x2048, gate|up 18432x2304, down 2304x9216, and the 256000x2304 head; 5.2 GB as bf16, 10.5 GB as float32, each
  * matrix in its own 2 MiB-aligned huge-page allocation), each variant's step timed between two read passes over the
  * same matrices (steercpu.c's own pass), so a ratio compares a step with the bandwidth at the same moments; the
- * variants take turns within each round, so the VM's drifting bandwidth hits them alike. Prints each variant's median
+ * variants (weight rows at a time x accumulators per pair) take turns within each round, so the VM's drifting
+ * bandwidth hits them alike. Prints each variant's median
  * (and quartiles) of pass time / step time over the rounds.
  *
  *   gcc -O3 -std=gnu11 -pthread -I$JAVA_HOME/include -I$JAVA_HOME/include/linux tools/bench/gemv-rows.c -o /tmp/gemv-rows -lm
- *   /tmp/gemv-rows [bf16|f32] [rounds]      (needs ~5.3 GB free for bf16, ~10.5 GB for f32; avx512_bf16 for bf16)
+ *   /tmp/gemv-rows [bf16|bf16w|f32] [rounds]   (bf16w: the widening kernel of AVX-512 CPUs without avx512_bf16;
+ *                                              needs ~5.3 GB free for bf16, ~10.5 GB for f32; avx512_bf16 for bf16)
  */
 #include "../../engine/djl/src/main/c/steercpu.c"
 #include <stdio.h>
 
-KERNEL(dp_rb1, "avx512f,avx512bw,avx512bf16", 1, 2, __m512, __m512bh, __m512bh, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_reduce_add_ps)
-KERNEL(dp_rb2, "avx512f,avx512bw,avx512bf16", 2, 2, __m512, __m512bh, __m512bh, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_reduce_add_ps)
-KERNEL(dp_rb4, "avx512f,avx512bw,avx512bf16", 4, 2, __m512, __m512bh, __m512bh, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_reduce_add_ps)
-KERNEL(dp_rb8, "avx512f,avx512bw,avx512bf16", 8, 2, __m512, __m512bh, __m512bh, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_reduce_add_ps)
-KERNEL(f32_rb1, "avx512f,avx512bw", 1, 4, __m512, __m512, __m512, 16, 1, _mm512_setzero_ps(), AVX512_F32_W, ONE, AVX512_X, AVX512_FMA, _mm512_reduce_add_ps)
-KERNEL(f32_rb2, "avx512f,avx512bw", 2, 4, __m512, __m512, __m512, 16, 1, _mm512_setzero_ps(), AVX512_F32_W, ONE, AVX512_X, AVX512_FMA, _mm512_reduce_add_ps)
-KERNEL(f32_rb4, "avx512f,avx512bw", 4, 4, __m512, __m512, __m512, 16, 1, _mm512_setzero_ps(), AVX512_F32_W, ONE, AVX512_X, AVX512_FMA, _mm512_reduce_add_ps)
-KERNEL(f32_rb8, "avx512f,avx512bw", 8, 2, __m512, __m512, __m512, 16, 1, _mm512_setzero_ps(), AVX512_F32_W, ONE, AVX512_X, AVX512_FMA, _mm512_reduce_add_ps)
+/* weight rows at a time x accumulators per (weight row, activation row), for one activation row */
+#define DP(NAME, RB, A) KERNEL(NAME, "avx512f,avx512bw,avx512bf16", RB, 2, A, __m512, __m512bh, __m512bh, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_add_ps, _mm512_reduce_add_ps)
+#define F32(NAME, RB, A) KERNEL(NAME, "avx512f,avx512bw", RB, 4, A, __m512, __m512, __m512, 16, 1, _mm512_setzero_ps(), AVX512_F32_W, ONE, AVX512_X, AVX512_FMA, _mm512_add_ps, _mm512_reduce_add_ps)
+#define BW(NAME, RB, A) KERNEL(NAME, "avx512f,avx512bw", RB, 2, A, __m512, __m512, __m512i, 32, 2, _mm512_setzero_ps(), AVX512_BF16_W, AVX512_HALF, AVX512_XP, AVX512_FMA, _mm512_add_ps, _mm512_reduce_add_ps)
+BW(bw_8_1, 8, 1)
+BW(bw_1_1, 1, 1)
+BW(bw_1_2, 1, 2)
+BW(bw_1_4, 1, 4)
+BW(bw_2_2, 2, 2)
+DP(dp_8_1, 8, 1)
+DP(dp_1_1, 1, 1)
+DP(dp_1_2, 1, 2)
+DP(dp_1_4, 1, 4)
+DP(dp_2_2, 2, 2)
+F32(f32_4_1, 4, 1)
+F32(f32_1_1, 1, 1)
+F32(f32_1_2, 1, 2)
+F32(f32_1_4, 1, 4)
+F32(f32_2_2, 2, 2)
 
 typedef void (*rows_fn)(const gemv_args *, int, int);
 static rows_fn variant_fn;
@@ -36,11 +49,17 @@ static void variant_part(void *ctx, int part, int parts) {
 }
 
 int main(int argc, char **argv) {
-    int bf16 = argc < 2 || strcmp(argv[1], "f32") != 0, rounds = argc > 2 ? atoi(argv[2]) : 12;
-    if (bf16 && !__builtin_cpu_supports("avx512bf16")) { fprintf(stderr, "this CPU has no avx512_bf16\n"); return 2; }
+    int bf16 = argc < 2 || strcmp(argv[1], "f32") != 0, widen = argc > 1 && strcmp(argv[1], "bf16w") == 0;
+    int rounds = argc > 2 ? atoi(argv[2]) : 12;
+    if (bf16 && !widen && !__builtin_cpu_supports("avx512bf16")) { fprintf(stderr, "this CPU has no avx512_bf16\n"); return 2; }
     if (!__builtin_cpu_supports("avx512f")) { fprintf(stderr, "this CPU has no AVX-512\n"); return 2; }
-    rows_fn fns[4] = {bf16 ? dp_rb1 : f32_rb1, bf16 ? dp_rb2 : f32_rb2, bf16 ? dp_rb4 : f32_rb4, bf16 ? dp_rb8 : f32_rb8};
-    const char *names[4] = {"1 row", "2 rows", "4 rows", "8 rows"};
+    enum { NV = 5 };
+    rows_fn fns[NV] = {bf16 ? dp_8_1 : f32_4_1, bf16 ? dp_1_1 : f32_1_1, bf16 ? dp_1_2 : f32_1_2, bf16 ? dp_1_4 : f32_1_4, bf16 ? dp_2_2 : f32_2_2};
+    if (widen) {
+        rows_fn w[NV] = {bw_8_1, bw_1_1, bw_1_2, bw_1_4, bw_2_2};
+        memcpy(fns, w, sizeof(w));
+    }
+    const char *names[NV] = {bf16 ? "8 rows x 1 acc" : "4 rows x 1 acc", "1 row x 1 acc", "1 row x 2 acc", "1 row x 4 acc", "2 rows x 2 acc"};
     size_t es = bf16 ? 2 : 4;
     int shapes[4][2] = {{4096, 2304}, {2304, 2048}, {18432, 2304}, {2304, 9216}};
     enum { L = 26, N = L * 4 + 1 };
@@ -70,19 +89,19 @@ int main(int argc, char **argv) {
         x[i] = bf16_to_f32(xb[i]);
     }
     regions_args ra = {addr, bytes, N, ISA_AVX512};
-    double ratio[4][64];
+    double ratio[NV][64];
     int kept = 0;
     for (int round = 0; round < rounds && kept < 64; round++) {
         long t0 = now_ns();
         pool_run(regions_part, &ra);
         double before = (now_ns() - t0) / 1e9;
-        for (int k = 0; k < 4; k++) {
-            int v = (k + round) % 4;
+        for (int k = 0; k < NV; k++) {
+            int v = (k + round) % NV;
             variant_fn = fns[v];
             t0 = now_ns();
             for (int i = 0; i < N; i++) {
                 int per = R[i] / (8 * threads) / PART_ROWS * PART_ROWS;
-                gemv_args a = {w[i], bf16 ? W_BF16 : W_F32, x, xb, x, y, 1, R[i], C[i], bf16 ? ISA_AVX512_BF16 : ISA_AVX512,
+                gemv_args a = {w[i], bf16 ? W_BF16 : W_F32, x, xb, x, y, 1, R[i], C[i], bf16 && !widen ? ISA_AVX512_BF16 : ISA_AVX512,
                                per < PART_ROWS ? PART_ROWS : per, 0};
                 pool_run(variant_part, &a);
             }
@@ -91,19 +110,20 @@ int main(int argc, char **argv) {
             pool_run(regions_part, &ra);
             double after = (now_ns() - t0) / 1e9;
             if (round > 0) ratio[v][kept] = (before + after) / 2 / step;   /* round 0 warms up */
-            if (round > 0 && v == 0) printf("round %d: pass %.1f GB/s, 1-row step %.1f GB/s\n", round, total / after / 1e9, total / step / 1e9);
+            
             before = after;
         }
         if (round > 0) kept++;
     }
-    printf("%s, %.2f GB of weights, %d threads, %d rounds: pass time / step time (median, quartiles)\n", bf16 ? "bf16 vdpbf16ps" : "float32 AVX-512",
+    printf("%s, %.2f GB of weights, %d threads, %d rounds: pass time / step time (median, quartiles)\n",
+           widen ? "bf16 widened to float32 (AVX-512)" : bf16 ? "bf16 vdpbf16ps" : "float32 AVX-512",
            total / 1e9, threads, kept);
-    for (int v = 0; v < 4; v++) {
+    for (int v = 0; v < NV; v++) {
         double *r = ratio[v];
         for (int i = 0; i < kept; i++)
             for (int j = i + 1; j < kept; j++)
                 if (r[j] < r[i]) { double t = r[i]; r[i] = r[j]; r[j] = t; }
-        printf("  %-7s %.1f%% (%.1f-%.1f)\n", names[v], 100 * r[kept / 2], 100 * r[kept / 4], 100 * r[3 * kept / 4]);
+        printf("  %-15s %.1f%% (%.1f-%.1f)\n", names[v], 100 * r[kept / 2], 100 * r[kept / 4], 100 * r[3 * kept / 4]);
     }
     return 0;
 }

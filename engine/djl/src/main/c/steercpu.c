@@ -223,42 +223,54 @@ static inline float hsum256(__m256 v) {
 
 /*
  * One kernel body per instruction set: RB weight rows at a time, each weight vector loaded once and used for up to
- * MB activation rows (RB x MB accumulators, sized to the registers the instruction set has), the activation rows
+ * MB activation rows (RB x MB x A accumulators, sized to the registers the instruction set has), the activation rows
  * in groups of MB, expanded for NM = 1..MB (constants, so the accumulators stay in registers). Each chunk of V
  * columns is one load per weight row giving one operand (OPS 1) or two (OPS 2: a bf16 chunk widened without
- * shuffles into its even and odd elements, multiplied by the activation's even and odd elements, see xp).
+ * shuffles into its even and odd elements, multiplied by the activation's even and odd elements, see xp). A
+ * accumulators per (weight row, activation row) take the chunks in turn (chunk c into accumulator c mod A), so one
+ * weight row can be streamed alone without one long chain of dependent multiply-adds; they are added in order
+ * (0 + 1, then + 2, ...) before the horizontal sum, then the columns past the last whole A chunks in plain C.
+ * The sum of a (weight row, activation row) depends on V, A and OPS only, never on RB, MB or the rows beside it.
  */
-#define KERNEL(NAME, TARGET, RB, MB, VEC, OPV, RAW, V, OPS, ZERO, LOADW, OPERAND, LOADX, FMA, HSUM)                      \
+#define KERNEL(NAME, TARGET, RB, MB, A, VEC, OPV, RAW, V, OPS, ZERO, LOADW, OPERAND, LOADX, FMA, ADDV, HSUM)            \
     __attribute__((target(TARGET), always_inline)) static inline void NAME##_nm(const gemv_args *a, int r, int nr,     \
                                                                                 int i0, const int NM) {                \
-        const int C = a->cols, main = C / (V) * (V);                                                                   \
+        const int C = a->cols, main = C / ((V) * (A)) * ((V) * (A));                                                   \
         size_t off[RB];                                                                                                \
         for (int k = 0; k < (RB); k++) off[k] = (size_t) (r + (k < nr ? k : nr - 1)) * C;                             \
-        VEC acc[RB][MB];                                                                                               \
+        VEC acc[RB][MB][A];                                                                                            \
         _Pragma("GCC unroll 8") for (int k = 0; k < (RB); k++)                                                        \
-        _Pragma("GCC unroll 4") for (int i = 0; i < NM; i++) acc[k][i] = ZERO;                                        \
-        for (int c = 0; c < main; c += (V)) {                                                                          \
-            RAW wr[RB];                                                                                                \
-            _Pragma("GCC unroll 8") for (int k = 0; k < (RB); k++) wr[k] = LOADW(off[k] + c);                         \
-            _Pragma("GCC unroll 2") for (int o = 0; o < (OPS); o++) {                                                  \
-                OPV wv[RB];                                                                                            \
-                _Pragma("GCC unroll 8") for (int k = 0; k < (RB); k++) wv[k] = OPERAND(wr[k], o);                     \
-                _Pragma("GCC unroll 4") for (int i = 0; i < NM; i++) {                                                \
-                    OPV xv = LOADX((size_t) (i0 + i) * C + c, o);                                                      \
-                    _Pragma("GCC unroll 8") for (int k = 0; k < (RB); k++) acc[k][i] = FMA(acc[k][i], wv[k], xv);     \
+        _Pragma("GCC unroll 4") for (int i = 0; i < NM; i++)                                                          \
+        _Pragma("GCC unroll 4") for (int j = 0; j < (A); j++) acc[k][i][j] = ZERO;                                    \
+        for (int c0 = 0; c0 < main; c0 += (V) * (A)) {                                                                 \
+            _Pragma("GCC unroll 4") for (int j = 0; j < (A); j++) {                                                   \
+                const int c = c0 + j * (V);                                                                            \
+                RAW wr[RB];                                                                                            \
+                _Pragma("GCC unroll 8") for (int k = 0; k < (RB); k++) wr[k] = LOADW(off[k] + c);                     \
+                _Pragma("GCC unroll 2") for (int o = 0; o < (OPS); o++) {                                              \
+                    OPV wv[RB];                                                                                        \
+                    _Pragma("GCC unroll 8") for (int k = 0; k < (RB); k++) wv[k] = OPERAND(wr[k], o);                 \
+                    _Pragma("GCC unroll 4") for (int i = 0; i < NM; i++) {                                            \
+                        OPV xv = LOADX((size_t) (i0 + i) * C + c, o);                                                  \
+                        _Pragma("GCC unroll 8") for (int k = 0; k < (RB); k++)                                        \
+                            acc[k][i][j] = FMA(acc[k][i][j], wv[k], xv);                                               \
+                    }                                                                                                  \
                 }                                                                                                      \
             }                                                                                                          \
         }                                                                                                              \
         for (int k = 0; k < nr; k++)                                                                                   \
-            for (int i = 0; i < NM; i++)                                                                               \
-                a->y[(size_t) (i0 + i) * a->rows + r + k] = HSUM(acc[k][i]) + tail(a, r + k, i0 + i, main);          \
+            for (int i = 0; i < NM; i++) {                                                                             \
+                VEC s = acc[k][i][0];                                                                                  \
+                for (int j = 1; j < (A); j++) s = ADDV(s, acc[k][i][j]);                                               \
+                a->y[(size_t) (i0 + i) * a->rows + r + k] = HSUM(s) + tail(a, r + k, i0 + i, main);                   \
+            }                                                                                                          \
     }                                                                                                                  \
     __attribute__((target(TARGET))) static void NAME(const gemv_args *a, int r0, int r1) {                             \
         for (int r = r0; r < r1; r += (RB)) {                                                                          \
             int nr = r1 - r < (RB) ? r1 - r : (RB);                                                                    \
             for (int i0 = 0; i0 < a->m; i0 += (MB)) {                                                                  \
                 int nm = a->m - i0 < (MB) ? a->m - i0 : (MB);                                                          \
-                if (nm == 1) NAME##_nm(a, r, nr, i0, 1);                                                               \
+                if (nm == 1 || (MB) == 1) NAME##_nm(a, r, nr, i0, 1);                                                  \
                 else if (nm == 2 || (MB) == 2) NAME##_nm(a, r, nr, i0, 2);                                             \
                 else if (nm == 3) NAME##_nm(a, r, nr, i0, 3);                                                          \
                 else NAME##_nm(a, r, nr, i0, 4);                                                                       \
@@ -274,12 +286,16 @@ static inline float hsum256(__m256 v) {
 #define AVX2_F32_W(i) _mm256_loadu_ps(W32(i))
 #define AVX2_X(i, o) _mm256_loadu_ps(a->xf + (i))
 #define AVX2_FMA(acc, w, x) _mm256_fmadd_ps(w, x, acc)
-KERNEL(rows_avx2_f32, "avx2,fma", 4, 2, __m256, __m256, __m256, 8, 1, _mm256_setzero_ps(), AVX2_F32_W, ONE, AVX2_X, AVX2_FMA, hsum256)
+KERNEL(rows_avx2_f32, "avx2,fma", 4, 2, 1, __m256, __m256, __m256, 8, 1, _mm256_setzero_ps(), AVX2_F32_W, ONE, AVX2_X, AVX2_FMA, _mm256_add_ps, hsum256)
 
 #define AVX512_F32_W(i) _mm512_loadu_ps(W32(i))
 #define AVX512_X(i, o) _mm512_loadu_ps(a->xf + (i))
 #define AVX512_FMA(acc, w, x) _mm512_fmadd_ps(w, x, acc)
-KERNEL(rows_avx512_f32, "avx512f,avx512bw", 4, 4, __m512, __m512, __m512, 16, 1, _mm512_setzero_ps(), AVX512_F32_W, ONE, AVX512_X, AVX512_FMA, _mm512_reduce_add_ps)
+/* one weight row at a time for 1-3 activation rows (one sequential stream, as bf16's below: a decode step's products
+ * at a median 92.5% of the read pass against 76.4% for 4 rows at a time, tools/bench/gemv-rows.c), 4 x 4 from 4 rows
+ * (prefill: each weight vector feeds 4 rows); the same sums either way */
+KERNEL(rows_avx512_f32, "avx512f,avx512bw", 1, 2, 1, __m512, __m512, __m512, 16, 1, _mm512_setzero_ps(), AVX512_F32_W, ONE, AVX512_X, AVX512_FMA, _mm512_add_ps, _mm512_reduce_add_ps)
+KERNEL(rows_avx512_f32_m4, "avx512f,avx512bw", 4, 4, 1, __m512, __m512, __m512, 16, 1, _mm512_setzero_ps(), AVX512_F32_W, ONE, AVX512_X, AVX512_FMA, _mm512_add_ps, _mm512_reduce_add_ps)
 
 /*
  * bf16 weights widened to float32 (exact) against activations rounded to bf16: a chunk's 32-bit lanes hold the
@@ -290,13 +306,16 @@ KERNEL(rows_avx512_f32, "avx512f,avx512bw", 4, 4, __m512, __m512, __m512, 16, 1,
 #define AVX2_HALF(w, o) ((o) == 0 ? _mm256_castsi256_ps(_mm256_slli_epi32(w, 16)) \
                                   : _mm256_castsi256_ps(_mm256_and_si256(w, _mm256_set1_epi32((int) 0xffff0000u))))
 #define AVX2_XP(i, o) _mm256_loadu_ps(a->xp + (i) + 8 * (o))
-KERNEL(rows_avx2_bf16, "avx2,fma", 4, 1, __m256, __m256, __m256i, 16, 2, _mm256_setzero_ps(), AVX2_BF16_W, AVX2_HALF, AVX2_XP, AVX2_FMA, hsum256)
+KERNEL(rows_avx2_bf16, "avx2,fma", 4, 1, 1, __m256, __m256, __m256i, 16, 2, _mm256_setzero_ps(), AVX2_BF16_W, AVX2_HALF, AVX2_XP, AVX2_FMA, _mm256_add_ps, hsum256)
 
 #define AVX512_BF16_W(i) _mm512_loadu_si512((const void *) W16(i))
 #define AVX512_HALF(w, o) ((o) == 0 ? _mm512_castsi512_ps(_mm512_slli_epi32(w, 16)) \
                                     : _mm512_castsi512_ps(_mm512_and_si512(w, _mm512_set1_epi32((int) 0xffff0000u))))
 #define AVX512_XP(i, o) _mm512_loadu_ps(a->xp + (i) + 16 * (o))
-KERNEL(rows_avx512_bf16w, "avx512f,avx512bw", 8, 2, __m512, __m512, __m512i, 32, 2, _mm512_setzero_ps(), AVX512_BF16_W, AVX512_HALF, AVX512_XP, AVX512_FMA, _mm512_reduce_add_ps)
+/* one weight row at a time for 1-3 activation rows (85.4% of the read pass against 73.7% for 8 rows at a time,
+ * tools/bench/gemv-rows.c bf16w on this AMD EPYC), 8 x 2 from 4 rows; the same sums either way */
+KERNEL(rows_avx512_bf16w, "avx512f,avx512bw", 1, 2, 1, __m512, __m512, __m512i, 32, 2, _mm512_setzero_ps(), AVX512_BF16_W, AVX512_HALF, AVX512_XP, AVX512_FMA, _mm512_add_ps, _mm512_reduce_add_ps)
+KERNEL(rows_avx512_bf16w_m4, "avx512f,avx512bw", 8, 2, 1, __m512, __m512, __m512i, 32, 2, _mm512_setzero_ps(), AVX512_BF16_W, AVX512_HALF, AVX512_XP, AVX512_FMA, _mm512_add_ps, _mm512_reduce_add_ps)
 
 /* bf16 dot products: 32 bf16 pairs a vdpbf16ps, the activations as bf16 bits. One weight row at a time for 1-3
  * activation rows: the weights are then read as one sequential stream, as the read pass reads them (8 rows at a time
@@ -306,10 +325,10 @@ KERNEL(rows_avx512_bf16w, "avx512f,avx512bw", 8, 2, __m512, __m512, __m512i, 32,
 #define DP_W(i) ((__m512bh) _mm512_loadu_si512((const void *) W16(i)))
 #define DP_X(i, o) ((__m512bh) _mm512_loadu_si512((const void *) (a->xb + (i))))
 #define DP_FMA(acc, w, x) _mm512_dpbf16_ps(acc, w, x)
-KERNEL(rows_avx512_dpbf16, "avx512f,avx512bw,avx512bf16", 1, 2, __m512, __m512bh, __m512bh, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_reduce_add_ps)
+KERNEL(rows_avx512_dpbf16, "avx512f,avx512bw,avx512bf16", 1, 2, 1, __m512, __m512bh, __m512bh, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_add_ps, _mm512_reduce_add_ps)
 /* the same for 4 or more activation rows: each weight vector feeds 4 rows' dot products, so prefill re-reads the
  * weights from cache half as often (measured at 64 rows: see BENCHMARKS.md) */
-KERNEL(rows_avx512_dpbf16_m4, "avx512f,avx512bw,avx512bf16", 4, 4, __m512, __m512bh, __m512bh, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_reduce_add_ps)
+KERNEL(rows_avx512_dpbf16_m4, "avx512f,avx512bw,avx512bf16", 4, 4, 1, __m512, __m512bh, __m512bh, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_add_ps, _mm512_reduce_add_ps)
 
 /* the chunk (columns) the widening kernels permute xp by, for an instruction set */
 static int pair_chunk(int isa) {
@@ -326,7 +345,9 @@ static void gemv_rows(const gemv_args *a, int r0, int r1) {
             }
             __attribute__((fallthrough)); /* float32 weights have no bf16 dot product */
         case ISA_AVX512:
-            if (a->wtype == W_BF16) rows_avx512_bf16w(a, r0, r1);
+            if (a->wtype == W_BF16 && a->m >= 4) rows_avx512_bf16w_m4(a, r0, r1);
+            else if (a->wtype == W_BF16) rows_avx512_bf16w(a, r0, r1);
+            else if (a->m >= 4) rows_avx512_f32_m4(a, r0, r1);
             else rows_avx512_f32(a, r0, r1);
             break;
         case ISA_AVX2:
