@@ -38,13 +38,17 @@ F32(f32_2_2, 2, 2)
 typedef void (*rows_fn)(const gemv_args *, int, int);
 static rows_fn variant_fn;
 
-/* the shipped split: chunks of rows taken by whichever thread is free */
+/* the shipped split (gemv_part's): guided chunks of rows taken by whichever thread is free */
 static void variant_part(void *ctx, int part, int parts) {
     gemv_args *a = ctx;
-    for (;;) {
-        int r0 = atomic_fetch_add(&a->next, a->chunk);
-        if (r0 >= a->rows) return;
-        variant_fn(a, r0, r0 + a->chunk < a->rows ? r0 + a->chunk : a->rows);
+    int r0 = atomic_load(&a->next);
+    while (r0 < a->rows) {
+        int n = (a->rows - r0) / (2 * parts) / PART_ROWS * PART_ROWS;
+        if (n < PART_ROWS) n = PART_ROWS;
+        if (atomic_compare_exchange_weak(&a->next, &r0, r0 + n)) {
+            variant_fn(a, r0, r0 + n < a->rows ? r0 + n : a->rows);
+            r0 = atomic_load(&a->next);
+        }
     }
 }
 
@@ -100,9 +104,7 @@ int main(int argc, char **argv) {
             variant_fn = fns[v];
             t0 = now_ns();
             for (int i = 0; i < N; i++) {
-                int per = R[i] / (8 * threads) / PART_ROWS * PART_ROWS;
-                gemv_args a = {w[i], bf16 ? W_BF16 : W_F32, x, xb, x, y, 1, R[i], C[i], bf16 && !widen ? ISA_AVX512_BF16 : ISA_AVX512,
-                               per < PART_ROWS ? PART_ROWS : per, 0};
+                gemv_args a = {w[i], bf16 ? W_BF16 : W_F32, x, xb, x, y, 1, R[i], C[i], bf16 && !widen ? ISA_AVX512_BF16 : ISA_AVX512, 0};
                 pool_run(variant_part, &a);
             }
             double step = (now_ns() - t0) / 1e9;

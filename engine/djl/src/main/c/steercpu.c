@@ -170,7 +170,6 @@ typedef struct {
     const float *xp;
     float *y;
     int m, rows, cols, isa;
-    int chunk;                  /* rows a thread takes at a time from next (a multiple of PART_ROWS) */
     _Atomic int next;           /* the first row no thread has taken yet */
 } gemv_args;
 
@@ -370,10 +369,16 @@ static void gemv_part(void *ctx, int part, int parts) {
         gemv_rows(a, 0, a->rows);
         return;
     }
-    for (;;) {
-        int r0 = atomic_fetch_add_explicit(&a->next, a->chunk, memory_order_relaxed);
-        if (r0 >= a->rows) return;
-        gemv_rows(a, r0, r0 + a->chunk < a->rows ? r0 + a->chunk : a->rows);
+    /* guided: a chunk is a share of what is left (down to PART_ROWS rows), so the threads finish within a few rows of
+     * each other; a share of 1 / (2 parts) keeps a product to a few dozen chunks */
+    int r0 = atomic_load_explicit(&a->next, memory_order_relaxed);
+    while (r0 < a->rows) {
+        int n = (a->rows - r0) / (2 * parts) / PART_ROWS * PART_ROWS;
+        if (n < PART_ROWS) n = PART_ROWS;
+        if (atomic_compare_exchange_weak_explicit(&a->next, &r0, r0 + n, memory_order_relaxed, memory_order_relaxed)) {
+            gemv_rows(a, r0, r0 + n < a->rows ? r0 + n : a->rows);
+            r0 = atomic_load_explicit(&a->next, memory_order_relaxed);
+        }
     }
 }
 
@@ -748,10 +753,7 @@ static void throw_oom(JNIEnv *env, const char *what) {
 
 /* y [m, rows] = x [m, cols] . w^T on the pool (see JNI gemv); 0, or -1 when its scratch could not be allocated */
 static int gemv_run(int isa, const void *w, int wtype, const float *x, float *y, int m, int rows, int cols) {
-    /* about 8 chunks a thread: small enough to even out a slowed thread, large enough to stream (>= 1 MB of gemma's) */
-    int per = rows / (8 * (pool_size > 0 ? pool_size : 1));
-    per = per < PART_ROWS ? PART_ROWS : per / PART_ROWS * PART_ROWS;
-    gemv_args a = {w, wtype, x, NULL, NULL, y, m, rows, cols, isa, per, 0};
+    gemv_args a = {w, wtype, x, NULL, NULL, y, m, rows, cols, isa, 0};
     float *xr = NULL, *xp = NULL;
     uint16_t *xb = NULL;
     if (wtype == W_BF16) {
