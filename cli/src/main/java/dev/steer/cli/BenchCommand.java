@@ -171,10 +171,11 @@ final class BenchCommand implements Callable<Integer> {
                     }
                 }
                 // The floor at the same moments as the steps: one more plain run, each decode step followed by one
-                // pass over the weights in place (the bandwidth beside a whole run is the best of a few passes, on a VM
+                // pass of the kind beside the runs (the bandwidth beside a whole run is the best of a few passes, on a VM
                 // whose bandwidth moves within a second: measured 30-55 GB/s between consecutive runs).
-                Interleaved inter = floorMs != null && inPlace(b)
-                        ? interleaved(gen, b, requests(prompts, null), new GenerationOptions(newTokens, temperature, topP, 0, false, null, false), weightBytes)
+                Interleaved inter = floorMs != null
+                        ? interleaved(gen, b, bandwidth.threads(), requests(prompts, null),
+                                new GenerationOptions(newTokens, temperature, topP, 0, false, null, false), weightBytes)
                         : null;
                 double plainDecode = best[0].decodeTokensPerSecond();
                 for (int v = 0; v < variants.size(); v++) {
@@ -213,9 +214,9 @@ final class BenchCommand implements Callable<Integer> {
                     }
                 }
                 if (!format.json() && inter != null)
-                    out.printf("%6d %-10s %d decode steps of %.3f ms, each followed by one pass over the weights in place: a floor of %.3f ms a step = "
-                            + "%.1f%% of floor at the same moments%n", batch, "interleaved", inter.steps(), inter.stepMillis(), inter.floorMillis(),
-                            100 * inter.ofFloor());
+                    out.printf("%6d %-10s %d decode steps of %.3f ms, each followed by one pass over %s: a floor of %.3f ms a step = "
+                            + "%.1f%% of floor at the same moments%n", batch, "interleaved", inter.steps(), inter.stepMillis(), adjacentMethod(b),
+                            inter.floorMillis(), 100 * inter.ofFloor());
             }
             if (format.json()) {
                 Map<String, Object> o = CommandJson.header(m.source(), b.name(), b.device());
@@ -328,10 +329,11 @@ final class BenchCommand implements Callable<Integer> {
 
     /**
      * One generation whose every decode step is followed (in the progress callback, outside the step's timing) by one
-     * pass over the backend's weights in place; a step's time runs from the end of the previous callback to the start
-     * of its own.
+     * pass of {@link #adjacentBandwidth}'s (the backend's weights in place where they are larger than the caches);
+     * a step's time runs from the end of the previous callback to the start of its own.
      */
-    private static Interleaved interleaved(Generator gen, Backend b, List<GenerationRequest> reqs, GenerationOptions opts, long weightBytes) {
+    private static Interleaved interleaved(Generator gen, Backend b, int threads, List<GenerationRequest> reqs, GenerationOptions opts,
+                                           long weightBytes) {
         long[] mark = {0};
         double[] stepNanos = {0}, floorNanos = {0};
         int[] steps = {0};
@@ -340,7 +342,7 @@ final class BenchCommand implements Callable<Integer> {
             if (mark[0] != 0) {
                 stepNanos[0] += enter - mark[0];
                 steps[0]++;
-                floorNanos[0] += weightBytes / b.weightReadBandwidth(1) * 1e9;
+                floorNanos[0] += weightBytes / adjacentBandwidth(b, threads, 1) * 1e9;
             }
             mark[0] = System.nanoTime();
         });
@@ -355,8 +357,12 @@ final class BenchCommand implements Callable<Integer> {
      * than the caches (the memory a step reads, for as long as a step takes), else the buffer pass.
      */
     private static double adjacentBandwidth(Backend b, int threads) {
-        double w = inPlace(b) ? b.weightReadBandwidth(ADJACENT_PASSES) : Double.NaN;
-        return w > 0 ? w : ReadBandwidth.measure(b, threads, ADJACENT_PASSES).bytesPerSecond();
+        return adjacentBandwidth(b, threads, ADJACENT_PASSES);
+    }
+
+    private static double adjacentBandwidth(Backend b, int threads, int passes) {
+        double w = inPlace(b) ? b.weightReadBandwidth(passes) : Double.NaN;
+        return w > 0 ? w : ReadBandwidth.measure(b, threads, passes).bytesPerSecond();
     }
 
     private static boolean inPlace(Backend b) {
