@@ -41,9 +41,11 @@ static rows_fn variant_fn;
 /* the shipped split (gemv_part's): guided chunks of rows taken by whichever thread is free */
 static void variant_part(void *ctx, int part, int parts) {
     gemv_args *a = ctx;
+    int cap = a->rows / (16 * parts) / PART_ROWS * PART_ROWS;
     int r0 = atomic_load(&a->next);
     while (r0 < a->rows) {
         int n = (a->rows - r0) / (2 * parts) / PART_ROWS * PART_ROWS;
+        if (n > cap) n = cap;
         if (n < PART_ROWS) n = PART_ROWS;
         if (atomic_compare_exchange_weak(&a->next, &r0, r0 + n)) {
             variant_fn(a, r0, r0 + n < a->rows ? r0 + n : a->rows);

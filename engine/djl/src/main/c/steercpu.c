@@ -370,10 +370,13 @@ static void gemv_part(void *ctx, int part, int parts) {
         return;
     }
     /* guided: a chunk is a share of what is left (down to PART_ROWS rows), so the threads finish within a few rows of
-     * each other; a share of 1 / (2 parts) keeps a product to a few dozen chunks */
+     * each other, and at most 1 / (16 parts) of the product, so a thread the system preempts in a chunk holds up the
+     * others for no more than that */
+    int cap = a->rows / (16 * parts) / PART_ROWS * PART_ROWS;
     int r0 = atomic_load_explicit(&a->next, memory_order_relaxed);
     while (r0 < a->rows) {
         int n = (a->rows - r0) / (2 * parts) / PART_ROWS * PART_ROWS;
+        if (n > cap) n = cap;
         if (n < PART_ROWS) n = PART_ROWS;
         if (atomic_compare_exchange_weak_explicit(&a->next, &r0, r0 + n, memory_order_relaxed, memory_order_relaxed)) {
             gemv_rows(a, r0, r0 + n < a->rows ? r0 + n : a->rows);
@@ -899,8 +902,19 @@ static void rows_part(void *ctx, int part, int parts) {
     if (i0 < i1) rows_range(r, i0, i1);
 }
 
+/* softcap of fewer rows than that, each split into column ranges starting at multiples of 16 from the row's start
+ * (so every element takes the same vector or scalar path as in one call over the row) */
+static void softcap_cols_part(void *ctx, int part, int parts) {
+    const rows_args *r = ctx;
+    int c0 = (int) ((long) r->n * part / parts) / 16 * 16, c1 = part + 1 == parts ? r->n : (int) ((long) r->n * (part + 1) / parts) / 16 * 16;
+    if (c0 >= c1) return;
+    for (int i = 0; i < r->m; i++)
+        softcap_all(r->a + (size_t) i * r->n + c0, r->y + (size_t) i * r->n + c0, (size_t) (c1 - c0), r->eps, r->isa);
+}
+
 static void rows_run(rows_args *r) {
     if (r->m >= 16) pool_run(rows_part, r);
+    else if (r->op == OP_SOFTCAP && r->n >= 65536) pool_run(softcap_cols_part, r);   /* a decode step's 256,000 logits */
     else rows_range(r, 0, r->m);
 }
 
@@ -1039,4 +1053,28 @@ JNIEXPORT void JNI(argmax)(JNIEnv *env, jclass cls, jobject x, jint rows, jint c
         best[r] = bi;
     }
     (*env)->ReleaseIntArrayElements(env, out, best, 0);
+}
+
+/*
+ * Embedding rows: y[i] = table[ids[i]] * scale (bf16 rows widened exactly to float32 first), float32 as PyTorch's
+ * float32 multiply gives it. Every id is checked first: returns the position of the first id outside [0, vocab)
+ * (nothing written), else -1.
+ */
+JNIEXPORT jint JNI(embed)(JNIEnv *env, jclass cls, jlong table, jint wtype, jint vocab, jint hidden, jobject ids, jint n, jobject out,
+                          jfloat scale) {
+    const int64_t *id = (const int64_t *) (*env)->GetDirectBufferAddress(env, ids);
+    float *y = BUF(out);
+    for (int i = 0; i < n; i++)
+        if (id[i] < 0 || id[i] >= vocab) return i;
+    for (int i = 0; i < n; i++) {
+        float *yi = y + (size_t) i * hidden;
+        if (wtype == W_BF16) {
+            const uint16_t *w = (const uint16_t *) (intptr_t) table + (size_t) id[i] * hidden;
+            for (int c = 0; c < hidden; c++) yi[c] = bf16_to_f32(w[c]) * scale;
+        } else {
+            const float *w = (const float *) (intptr_t) table + (size_t) id[i] * hidden;
+            for (int c = 0; c < hidden; c++) yi[c] = w[c] * scale;
+        }
+    }
+    return -1;
 }

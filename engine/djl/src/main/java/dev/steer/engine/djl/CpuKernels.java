@@ -128,6 +128,13 @@ final class CpuKernels {
                                    ByteBuffer nOut, int batch, int past, int capacity, int hidden, int heads, int kvHeads, int headDim, int inner,
                                    float scale, float softcap, int window, float eps);
 
+    /**
+     * {@code out [n, hidden] = table[ids] * scale} (float32; bf16 rows widened exactly first) for int64 {@code ids}
+     * from the weight at {@code table} ({@code vocab} rows); returns the position of the first id outside [0, vocab)
+     * with nothing written, else -1.
+     */
+    static native int embed(long table, int wtype, int vocab, int hidden, ByteBuffer ids, int n, ByteBuffer out, float scale);
+
     /** The index of each of {@code rows} rows' largest value (of {@code cols}) into {@code out}: the lowest on ties, a NaN never larger. */
     static native void argmax(ByteBuffer x, int rows, int cols, int[] out);
 

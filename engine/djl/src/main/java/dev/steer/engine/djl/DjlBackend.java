@@ -60,6 +60,8 @@ public final class DjlBackend implements Backend {
     private final OpProfile profile = new OpProfile();
     /** {@code 1 + w} of each 1-D weight (the RMSNorm scales), by identity of the weight's array. */
     private final Map<NDArray, NDArray> onePlus = new IdentityHashMap<>();
+    /** Direct buffers of those (1 + w), made when the kernels' decode layer first needs them. */
+    private final Map<NDArray, ByteBuffer> onePlusBuffers = new IdentityHashMap<>();
     /** Reused for every upload: DJL copies a heap buffer into a fresh direct one, freed only when the GC runs. */
     private ByteBuffer staging;
     /**
@@ -328,6 +330,15 @@ public final class DjlBackend implements Backend {
     private Tensor embed0(Tensor table, Tensor ids, float scale) {
         NDArray idx = nd(ids);
         long[] s = idx.getShape().getShape();
+        long address = !kernels ? 0 : table instanceof Bf16Weight bw ? bw.address() : addresses.getOrDefault(nd(table), 0L);
+        long[] ts = table.shape();
+        if (address != 0 && idx.getDataType() == DataType.INT64 && s.length == 2 && s[0] * s[1] * ts[1] <= Integer.MAX_VALUE) {
+            // on the kernels: at a decode step PyTorch's gather, cast and multiply cost ~0.7 ms together (op profile)
+            NDArray y = current().create(new Shape(s[0], s[1], ts[1]), DataType.FLOAT32);
+            if (CpuKernels.embed(address, table instanceof Bf16Weight ? CpuKernels.W_BF16 : CpuKernels.W_F32, (int) ts[0], (int) ts[1], buffer(idx),
+                    (int) (s[0] * s[1]), buffer(y), scale) < 0) return new DjlTensor(y);
+            // an id outside the table: PyTorch's gather below says so as it did before the kernels
+        }
         if (table instanceof Bf16Weight w) {
             NDArray rows = bf16.embed(w.value(), (PtNDArray) idx.reshape(-1));
             rows.attach(current());
@@ -457,7 +468,7 @@ public final class DjlBackend implements Backend {
                 throw new IllegalStateException("KV cache of " + c.capacity() + " slots, step writes slots " + layout.past() + ".." + (layout.past() + layout.steps() - 1));
             long[] kv = c.addresses(layer, layout.batch(), spec.kvHeads(), spec.headDim());
             NDArray y = current().create(new Shape(layout.batch(), layout.steps(), (long) spec.heads() * spec.headDim()), DataType.FLOAT32);
-            CpuKernels.attentionPacked(isa, buffer(a), buffer(((DjlRope) rope).table()), kv[0], kv[1], buffer(y), layout.padLeft(), layout.batch(),
+            CpuKernels.attentionPacked(isa, buffer(a), ((DjlRope) rope).tableBuffer(), kv[0], kv[1], buffer(y), layout.padLeft(), layout.batch(),
                     layout.steps(), layout.past(), c.capacity(), spec.heads(), spec.kvHeads(), spec.headDim(), spec.scale(), spec.softcap(),
                     spec.window());
             profile.add(OpProfile.Op.ATTENTION, t0);
@@ -500,13 +511,27 @@ public final class DjlBackend implements Backend {
             throw new IllegalStateException("KV cache of " + c.capacity() + " slots, step writes slot " + layout.past());
         long t0 = System.nanoTime();
         long[] kv = c.addresses(layer, layout.batch(), kvh, d);
+        // a layer's call is ~140 us of this Java side with cold caches when each buffer is asked of DJL (measured in
+        // bench): the norms' and the rotary table's buffers are made once, the last layer's outputs carry theirs
         NDArray hOut = current().create(nd(h).getShape(), DataType.FLOAT32), nOut = current().create(nd(h).getShape(), DataType.FLOAT32);
-        CpuKernels.decodeLayer(isa, at, b16 ? CpuKernels.W_BF16 : CpuKernels.W_F32, buffer(nd(h)), buffer(nd(n)), buffer(onePlus(w.postAttnNorm())),
-                buffer(onePlus(w.preFfnNorm())), buffer(onePlus(w.postFfnNorm())), buffer(onePlus(nextNorm)), buffer(((DjlRope) rope).table()), kv[0],
-                kv[1], layout.padLeft(), buffer(hOut), buffer(nOut), layout.batch(), layout.past(), c.capacity(), hidden, heads, kvh, d, (int) inner,
-                spec.scale(), spec.softcap(), spec.window(), eps);
+        ByteBuffer hb = buffer(hOut), nb = buffer(nOut);
+        CpuKernels.decodeLayer(isa, at, b16 ? CpuKernels.W_BF16 : CpuKernels.W_F32, bufferOf(h), bufferOf(n), normBuffer(w.postAttnNorm()),
+                normBuffer(w.preFfnNorm()), normBuffer(w.postFfnNorm()), normBuffer(nextNorm), ((DjlRope) rope).tableBuffer(), kv[0], kv[1],
+                layout.padLeft(), hb, nb, layout.batch(), layout.past(), c.capacity(), hidden, heads, kvh, d, (int) inner, spec.scale(),
+                spec.softcap(), spec.window(), eps);
         profile.add(OpProfile.Op.DECODE_LAYER, t0);
-        return new Tensor[] {new DjlTensor(hOut), new DjlTensor(nOut)};
+        return new Tensor[] {new DjlTensor(hOut, hb), new DjlTensor(nOut, nb)};
+    }
+
+    private static ByteBuffer bufferOf(Tensor t) {
+        ByteBuffer b = ((DjlTensor) t).buffer();
+        return b != null ? b : buffer(nd(t));
+    }
+
+    /** {@code 1 + w} of a norm weight as a direct buffer: made once for a weight, else now. */
+    private ByteBuffer normBuffer(Tensor w) {
+        if (!onePlus.containsKey(nd(w))) return buffer(onePlus(w));
+        return onePlusBuffers.computeIfAbsent(nd(w), a -> buffer(onePlus.get(a)));
     }
 
     @Override
@@ -526,8 +551,37 @@ public final class DjlBackend implements Backend {
         return geluTanhMul(out(a.get(new NDIndex("..., :{}", inner))), out(a.get(new NDIndex("..., {}:", inner))));
     }
 
-    /** cos and sin [B, T, 1, headDim/2], views of the table [B, T, 1, headDim] (cos, then sin, of each frequency). */
-    private record DjlRope(NDArray table, NDArray cos, NDArray sin) implements RopeTable {
+    /**
+     * The table [B, T, 1, headDim] (cos, then sin, of each frequency); cos and sin [B, T, 1, headDim/2] as views of it
+     * and the table as a direct buffer, each made when first asked for (decode steps on the kernels need only the buffer).
+     */
+    private static final class DjlRope implements RopeTable {
+        private final NDArray table;
+        private NDArray cos, sin;
+        private ByteBuffer buffer;
+
+        DjlRope(NDArray table) {
+            this.table = table;
+        }
+
+        NDArray table() {
+            return table;
+        }
+
+        NDArray cos() {
+            if (cos == null) cos = table.get(new NDIndex("..., :{}", table.getShape().get(3) / 2));
+            return cos;
+        }
+
+        NDArray sin() {
+            if (sin == null) sin = table.get(new NDIndex("..., {}:", table.getShape().get(3) / 2));
+            return sin;
+        }
+
+        ByteBuffer tableBuffer() {
+            if (buffer == null) buffer = buffer(table);
+            return buffer;
+        }
     }
 
     private RotaryAngles angles;
@@ -535,9 +589,7 @@ public final class DjlBackend implements Backend {
     @Override
     public RopeTable ropeTable(StepLayout layout, int headDim, double theta) {
         if (angles == null || !angles.matches(headDim, theta)) angles = new RotaryAngles(headDim, theta);
-        int half = headDim / 2;
-        NDArray table = current().create(angles.table(layout.positions()), new Shape(layout.batch(), layout.steps(), 1, headDim));
-        return new DjlRope(table, table.get(new NDIndex("..., :{}", half)), table.get(new NDIndex("..., {}:", half)));
+        return new DjlRope(current().create(angles.table(layout.positions()), new Shape(layout.batch(), layout.steps(), 1, headDim)));
     }
 
     private Tensor rope0(Tensor x, int heads, int headDim, RopeTable table) {

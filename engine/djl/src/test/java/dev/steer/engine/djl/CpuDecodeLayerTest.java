@@ -23,7 +23,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * on the same backend (the sequence {@link Backend#decodeLayer} documents): the same bits, for float32 and bf16
  * weights, batches of 1 and 3 (left padding, a pad row with no visible slot), a sliding window shorter than the
  * steps and a score softcap, over steps whose keys and values each path writes into its own cache; the gate|up
- * product large enough to be split across the pool. And the kernels' argmax against the host loop it replaces.
+ * product large enough to be split across the pool. And the step's other kernels: argmax against the host loop it
+ * replaces, a row's softcap split by columns against the row alone, the embedding against PyTorch's.
  */
 class CpuDecodeLayerTest {
     static final int HIDDEN = 128, HEADS = 4, KV = 2, D = 32, INNER = 1024, STEPS = 6;
@@ -122,6 +123,46 @@ class CpuDecodeLayerTest {
             big[256_000 + 123_456] = 40;
             big[2 * 256_000 + 255_999] = 40;
             assertArrayEquals(new int[] {hostArgmax(big, 0, 256_000), 123_456, 255_999}, b.argmax(b.floats(big, 3, 256_000)));
+        }
+    }
+
+    /** A decode step's 256,000 logits, split across the pool by columns, equal the same row among 16 (a thread a row). */
+    @Test
+    void aStepsSoftcapSplitByColumnsEqualsTheRowAlone() {
+        assumeTrue(CpuKernels.available(), () -> "kernels not loaded: " + CpuKernels.problem());
+        int v = 256_000;
+        float[] all = CpuKernelOpsTest.gaussian(new SplittableRandom(12), 16 * v, 40);
+        float[] one = java.util.Arrays.copyOfRange(all, 5 * v, 6 * v);
+        try (Backend b = DjlBackend.cpu(false, 2); Scope s = b.openScope()) {
+            float[] rows = b.toHost(b.softcap(b.floats(all, 16, v), 30f));
+            float[] alone = b.toHost(b.softcap(b.floats(one, 1, v), 30f));
+            assertArrayEquals(java.util.Arrays.copyOfRange(rows, 5 * v, 6 * v), alone);
+        }
+    }
+
+    /** The kernels' embedding rows (float32 and bf16 tables) equal PyTorch's gather, cast and multiply bit for bit. */
+    @Test
+    void theKernelsEmbeddingIsPyTorchs() {
+        assumeTrue(CpuKernels.available(), () -> "kernels not loaded: " + CpuKernels.problem());
+        float[] table = CpuKernelOpsTest.gaussian(new SplittableRandom(13), 50 * 24, 1);
+        int[] ids = {0, 49, 7, 7, 31, 2};
+        for (boolean bf16 : new boolean[] {false, true}) {
+            String before = System.getProperty(DjlBackend.KERNELS_PROPERTY);
+            Backend torch;
+            System.setProperty(DjlBackend.KERNELS_PROPERTY, "off");
+            try {
+                torch = DjlBackend.cpu(bf16, 0);
+            } finally {
+                if (before == null) System.clearProperty(DjlBackend.KERNELS_PROPERTY);
+                else System.setProperty(DjlBackend.KERNELS_PROPERTY, before);
+            }
+            try (Backend k = DjlBackend.cpu(bf16, 0); Scope a = k.openScope(); Scope b = torch.openScope()) {
+                float[] want = torch.toHost(torch.embed(torch.weight(new ArrayTensor("e", new long[] {50, 24}, table)), torch.ints(ids, 2, 3), 4.8989797f));
+                float[] got = k.toHost(k.embed(k.weight(new ArrayTensor("e", new long[] {50, 24}, table)), k.ints(ids, 2, 3), 4.8989797f));
+                assertArrayEquals(want, got, bf16 ? "bf16" : "f32");
+            } finally {
+                torch.close();
+            }
         }
     }
 
