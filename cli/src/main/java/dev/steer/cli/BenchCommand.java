@@ -173,7 +173,9 @@ final class BenchCommand implements Callable<Integer> {
                 // The floor at the same moments as the steps: one more plain run, each decode step followed by one
                 // pass of the kind beside the runs (the bandwidth beside a whole run is the best of a few passes, on a VM
                 // whose bandwidth moves within a second: measured 30-55 GB/s between consecutive runs).
-                Interleaved inter = floorMs != null
+                // Not for weights smaller than the buffer: there a pass after each step evicts weights a step would
+                // find in the caches (tiny model: 0.2 -> 0.7-0.95 ms a step), and the floor means nothing.
+                Interleaved inter = floorMs != null && weightBytes >= ReadBandwidth.BUFFER_BYTES
                         ? interleaved(gen, b, bandwidth.threads(), requests(prompts, null),
                                 new GenerationOptions(newTokens, temperature, topP, 0, false, null, false), weightBytes)
                         : null;
