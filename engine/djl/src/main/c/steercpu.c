@@ -291,8 +291,9 @@ KERNEL(rows_avx2_f32, "avx2,fma", 4, 2, 1, __m256, __m256, __m256, 8, 1, _mm256_
 #define AVX512_X(i, o) _mm512_loadu_ps(a->xf + (i))
 #define AVX512_FMA(acc, w, x) _mm512_fmadd_ps(w, x, acc)
 /* one weight row at a time for 1-3 activation rows (one sequential stream, as bf16's below: a decode step's products
- * at a median 92.5% of the read pass against 76.4% for 4 rows at a time, tools/bench/gemv-rows.c), 4 x 4 from 4 rows
- * (prefill: each weight vector feeds 4 rows); the same sums either way */
+ * ahead of 4 rows at a time in two of three harness runs, 92.5% of the read pass against 76.4%, but 80.4 against
+ * 87.6% in one, tools/bench/gemv-rows.c; 95.0% of the pass in place, tools/bench/InSituProducts.java; BENCHMARKS.md),
+ * 4 x 4 from 4 rows (prefill: each weight vector feeds 4 rows); the same sums either way */
 KERNEL(rows_avx512_f32, "avx512f,avx512bw", 1, 2, 1, __m512, __m512, __m512, 16, 1, _mm512_setzero_ps(), AVX512_F32_W, ONE, AVX512_X, AVX512_FMA, _mm512_add_ps, _mm512_reduce_add_ps)
 KERNEL(rows_avx512_f32_m4, "avx512f,avx512bw", 4, 4, 1, __m512, __m512, __m512, 16, 1, _mm512_setzero_ps(), AVX512_F32_W, ONE, AVX512_X, AVX512_FMA, _mm512_add_ps, _mm512_reduce_add_ps)
 
@@ -319,7 +320,8 @@ KERNEL(rows_avx512_bf16w_m4, "avx512f,avx512bw", 8, 2, 1, __m512, __m512, __m512
 /* bf16 dot products: 32 bf16 pairs a vdpbf16ps, the activations as bf16 bits. One weight row at a time for 1-3
  * activation rows: the weights are then read as one sequential stream, as the read pass reads them (8 rows at a time
  * read 8 streams 4.6 KB apart, a new 8 every 72 cache lines: gemma-2-2b's bf16 products of a decode step at a
- * median 86.5% of the pass over the same matrices on this AMD EPYC, one row 97.7%; tools/bench/gemv-rows.c). The
+ * median 84.6-88.0% of the pass over the same matrices on this AMD EPYC, one row 90.4-98.3%, four runs of
+ * tools/bench/gemv-rows.c). The
  * sums are the same: each (weight row, activation row) has its own accumulator, chunk by chunk, whatever the block. */
 #define DP_W(i) ((__m512bh) _mm512_loadu_si512((const void *) W16(i)))
 #define DP_X(i, o) ((__m512bh) _mm512_loadu_si512((const void *) (a->xb + (i))))
