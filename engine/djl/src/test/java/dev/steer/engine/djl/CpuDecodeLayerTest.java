@@ -147,15 +147,7 @@ class CpuDecodeLayerTest {
         float[] table = CpuKernelOpsTest.gaussian(new SplittableRandom(13), 50 * 24, 1);
         int[] ids = {0, 49, 7, 7, 31, 2};
         for (boolean bf16 : new boolean[] {false, true}) {
-            String before = System.getProperty(DjlBackend.KERNELS_PROPERTY);
-            Backend torch;
-            System.setProperty(DjlBackend.KERNELS_PROPERTY, "off");
-            try {
-                torch = DjlBackend.cpu(bf16, 0);
-            } finally {
-                if (before == null) System.clearProperty(DjlBackend.KERNELS_PROPERTY);
-                else System.setProperty(DjlBackend.KERNELS_PROPERTY, before);
-            }
+            Backend torch = CpuKernelOpsTest.onPyTorch(bf16);
             try (Backend k = DjlBackend.cpu(bf16, 0); Scope a = k.openScope(); Scope b = torch.openScope()) {
                 float[] want = torch.toHost(torch.embed(torch.weight(new ArrayTensor("e", new long[] {50, 24}, table)), torch.ints(ids, 2, 3), 4.8989797f));
                 float[] got = k.toHost(k.embed(k.weight(new ArrayTensor("e", new long[] {50, 24}, table)), k.ints(ids, 2, 3), 4.8989797f));

@@ -35,16 +35,21 @@ class CpuKernelOpsTest {
     static void open() {
         assumeTrue(CpuKernels.available(), () -> "kernels not loaded: " + CpuKernels.problem());
         kernels = DjlBackend.cpu(false, 0);
+        torch = onPyTorch(false);
+        assertTrue(String.valueOf(torch.stats().get("cpu_kernels")).startsWith("off"));
+        assertEquals(CpuKernels.ISAS.get(CpuKernels.resolveIsa(-1)), kernels.stats().get("cpu_kernels"));
+    }
+
+    /** A backend with every op on PyTorch ({@code -Dsteer.cpu.kernels=off} while it opens, then as before). */
+    static Backend onPyTorch(boolean bf16) {
         String before = System.getProperty(DjlBackend.KERNELS_PROPERTY);
         System.setProperty(DjlBackend.KERNELS_PROPERTY, "off");
         try {
-            torch = DjlBackend.cpu(false, 0);
+            return DjlBackend.cpu(bf16, 0);
         } finally {
             if (before == null) System.clearProperty(DjlBackend.KERNELS_PROPERTY);
             else System.setProperty(DjlBackend.KERNELS_PROPERTY, before);
         }
-        assertTrue(String.valueOf(torch.stats().get("cpu_kernels")).startsWith("off"));
-        assertEquals(CpuKernels.ISAS.get(CpuKernels.resolveIsa(-1)), kernels.stats().get("cpu_kernels"));
     }
 
     @AfterAll
