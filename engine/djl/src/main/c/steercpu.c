@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 enum { ISA_SCALAR = 0, ISA_AVX2 = 1, ISA_AVX512 = 2, ISA_AVX512_BF16 = 3 };
-enum { W_F32 = 0, W_BF16 = 1 };
+enum { W_F32 = 0, W_BF16 = 1, W_PACKED = 2 };
 #define MAX_ROWS_M 8
 
 /* ------------------------------------------------------------------ instruction set */
@@ -170,8 +170,34 @@ typedef struct {
     const float *xp;
     float *y;
     int m, rows, cols, isa;
+    int packed;                 /* w in the packed layout (pack_rows) */
     _Atomic int next;           /* the first row no thread has taken yet */
 } gemv_args;
+
+/*
+ * The packed layout of a weight matrix: blocks of PACK_ROWS rows, each block's rows interleaved in PACK_BYTES units
+ * (unit u of row 0, of row 1, .., of row 3, then unit u + 1), so a kernel taking the block's 4 rows at once reads one
+ * sequential stream, and each activation vector it loads serves 4 rows. Only for rows a multiple of PACK_ROWS and
+ * columns a multiple of a unit (then no product has a column tail). Row r's column c is at packed_index.
+ */
+#define PACK_ROWS 4
+#define PACK_BYTES 64
+
+static inline size_t packed_index(int r, int c, int cols, int es) {
+    const int u = PACK_BYTES / es;
+    return (size_t) (r / PACK_ROWS * PACK_ROWS) * cols + (size_t) (c / u) * (PACK_ROWS * u) + (size_t) (r % PACK_ROWS) * u + c % u;
+}
+
+static inline int packable(int rows, int cols, int es) {
+    return rows > 0 && cols > 0 && rows % PACK_ROWS == 0 && cols % (PACK_BYTES / es) == 0;
+}
+
+/* element (r, c) of a's weights, packed or not */
+static inline float weight_at(const gemv_args *a, int r, int c) {
+    const int es = a->wtype == W_F32 ? 4 : 2;
+    size_t i = a->packed ? packed_index(r, c, a->cols, es) : (size_t) r * a->cols + c;
+    return a->wtype == W_F32 ? ((const float *) a->w)[i] : bf16_to_f32(((const uint16_t *) a->w)[i]);
+}
 
 static void rows_scalar(const gemv_args *a, int r0, int r1) {
     const int C = a->cols;
@@ -179,7 +205,9 @@ static void rows_scalar(const gemv_args *a, int r0, int r1) {
         for (int i = 0; i < a->m; i++) {
             const float *x = a->xf + (size_t) i * C;
             float s = 0;
-            if (a->wtype == W_F32) {
+            if (a->packed) {
+                for (int c = 0; c < C; c++) s += weight_at(a, r, c) * x[c];
+            } else if (a->wtype == W_F32) {
                 const float *w = (const float *) a->w + (size_t) r * C;
                 for (int c = 0; c < C; c++) s += w[c] * x[c];
             } else {
@@ -331,12 +359,83 @@ KERNEL(rows_avx512_dpbf16, "avx512f,avx512bw,avx512bf16", 1, 2, 1, __m512, __m51
  * weights from cache half as often (measured at 64 rows: see BENCHMARKS.md) */
 KERNEL(rows_avx512_dpbf16_m4, "avx512f,avx512bw,avx512bf16", 4, 4, 1, __m512, __m512bh, __m512bh, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_add_ps, _mm512_reduce_add_ps)
 
+/*
+ * The same products on packed weights (see packed_index): the block's PACK_ROWS rows at a time, MB activation rows,
+ * U columns a unit (V or 2V). Each (weight row, activation row) sums chunk by chunk into one accumulator as KERNEL
+ * with A = 1 does, so a product is bit for bit the one on the unpacked matrix. From 2 activation rows on, the loop
+ * asks for the stream PREFETCH_BYTES ahead into L2: with 2-4 multiply-adds per weight vector the loop's own loads no
+ * longer run far enough ahead to keep the memory busy (tools/bench/gemv-rows.c: gemma-2-2b's bf16 products at 4
+ * rows 46-49% of the read pass without, 73-81% with, on this AMD EPYC).
+ */
+#define PREFETCH_BYTES 8192
+#define PKERNEL(NAME, TARGET, MB, ES, VEC, OPV, RAW, V, U, OPS, ZERO, LOADW, OPERAND, LOADX, FMA, HSUM)                        \
+    __attribute__((target(TARGET), always_inline)) static inline void NAME##_nm(const gemv_args *a, int r, int i0,     \
+                                                                                const int NM) {                        \
+        const int C = a->cols;                                                                                         \
+        const size_t base = (size_t) r * C;                                                                            \
+        VEC acc[PACK_ROWS][MB];                                                                                        \
+        _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++)                                                   \
+        _Pragma("GCC unroll 4") for (int i = 0; i < NM; i++) acc[k][i] = ZERO;                                        \
+        for (int c0 = 0; c0 < C; c0 += (V)) {                                                                          \
+            const size_t at = base + (size_t) (c0 / (U)) * (PACK_ROWS * (U)) + c0 % (U);                               \
+            if (NM >= 2 && c0 % (U) == 0)                                                                              \
+                _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++)                                           \
+                    _mm_prefetch((const char *) a->w + (at + k * (U)) * (ES) + PREFETCH_BYTES, _MM_HINT_T1);         \
+            RAW wr[PACK_ROWS];                                                                                         \
+            _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++) wr[k] = LOADW(at + k * (U));                  \
+            _Pragma("GCC unroll 2") for (int o = 0; o < (OPS); o++) {                                                  \
+                OPV wv[PACK_ROWS];                                                                                     \
+                _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++) wv[k] = OPERAND(wr[k], o);                \
+                _Pragma("GCC unroll 4") for (int i = 0; i < NM; i++) {                                                \
+                    OPV xv = LOADX((size_t) (i0 + i) * C + c0, o);                                                     \
+                    _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++) acc[k][i] = FMA(acc[k][i], wv[k], xv); \
+                }                                                                                                      \
+            }                                                                                                          \
+        }                                                                                                              \
+        for (int k = 0; k < PACK_ROWS; k++)                                                                            \
+            for (int i = 0; i < NM; i++) a->y[(size_t) (i0 + i) * a->rows + r + k] = HSUM(acc[k][i]);                \
+    }                                                                                                                  \
+    __attribute__((target(TARGET))) static void NAME(const gemv_args *a, int r0, int r1) {                             \
+        for (int r = r0; r < r1; r += PACK_ROWS)                                                                       \
+            for (int i0 = 0; i0 < a->m; i0 += (MB)) {                                                                  \
+                int nm = a->m - i0 < (MB) ? a->m - i0 : (MB);                                                          \
+                if (nm == 1 || (MB) == 1) NAME##_nm(a, r, i0, 1);                                                      \
+                else if (nm == 2 || (MB) == 2) NAME##_nm(a, r, i0, 2);                                                 \
+                else if (nm == 3) NAME##_nm(a, r, i0, 3);                                                              \
+                else NAME##_nm(a, r, i0, 4);                                                                           \
+            }                                                                                                          \
+    }
+
+PKERNEL(packed_avx2_f32, "avx2,fma", 2, 4, __m256, __m256, __m256, 8, 16, 1, _mm256_setzero_ps(), AVX2_F32_W, ONE, AVX2_X, AVX2_FMA, hsum256)
+PKERNEL(packed_avx2_bf16, "avx2,fma", 1, 2, __m256, __m256, __m256i, 16, 32, 2, _mm256_setzero_ps(), AVX2_BF16_W, AVX2_HALF, AVX2_XP, AVX2_FMA, hsum256)
+PKERNEL(packed_avx512_f32, "avx512f,avx512bw", 4, 4, __m512, __m512, __m512, 16, 16, 1, _mm512_setzero_ps(), AVX512_F32_W, ONE, AVX512_X, AVX512_FMA, _mm512_reduce_add_ps)
+PKERNEL(packed_avx512_bf16w, "avx512f,avx512bw", 4, 2, __m512, __m512, __m512i, 32, 32, 2, _mm512_setzero_ps(), AVX512_BF16_W, AVX512_HALF, AVX512_XP, AVX512_FMA, _mm512_reduce_add_ps)
+PKERNEL(packed_avx512_dpbf16, "avx512f,avx512bw,avx512bf16", 4, 2, __m512, __m512bh, __m512bh, 32, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_reduce_add_ps)
+
 /* the chunk (columns) the widening kernels permute xp by, for an instruction set */
 static int pair_chunk(int isa) {
     return isa == ISA_AVX2 ? 16 : isa == ISA_AVX512 ? 32 : 0;
 }
 
 static void gemv_rows(const gemv_args *a, int r0, int r1) {
+    if (a->packed) {
+        switch (a->isa) {
+            case ISA_AVX512_BF16:
+                if (a->wtype == W_BF16) packed_avx512_dpbf16(a, r0, r1);
+                else packed_avx512_f32(a, r0, r1);
+                break;
+            case ISA_AVX512:
+                if (a->wtype == W_BF16) packed_avx512_bf16w(a, r0, r1);
+                else packed_avx512_f32(a, r0, r1);
+                break;
+            case ISA_AVX2:
+                if (a->wtype == W_BF16) packed_avx2_bf16(a, r0, r1);
+                else packed_avx2_f32(a, r0, r1);
+                break;
+            default: rows_scalar(a, r0, r1); break;
+        }
+        return;
+    }
     switch (a->isa) {
         case ISA_AVX512_BF16:
             if (a->wtype == W_BF16) {
@@ -758,7 +857,8 @@ static void throw_oom(JNIEnv *env, const char *what) {
 
 /* y [m, rows] = x [m, cols] . w^T on the pool (see JNI gemv); 0, or -1 when its scratch could not be allocated */
 static int gemv_run(int isa, const void *w, int wtype, const float *x, float *y, int m, int rows, int cols) {
-    gemv_args a = {w, wtype, x, NULL, NULL, y, m, rows, cols, isa, 0};
+    gemv_args a = {w, wtype & W_BF16, x, NULL, NULL, y, m, rows, cols, isa, (wtype & W_PACKED) != 0, 0};
+    wtype &= W_BF16;
     float *xr = NULL, *xp = NULL;
     uint16_t *xb = NULL;
     if (wtype == W_BF16) {
@@ -1006,18 +1106,20 @@ static int decode_layer(int isa, const void *const *w, int wtype, const float *h
     }
     float *qkv = layer_scratch, *att = qkv + B * qkv_w, *o = att + B * att_w, *h1 = o + (size_t) B * hidden, *n2 = h1 + (size_t) B * hidden,
           *gu = n2 + (size_t) B * hidden, *act = gu + 2 * (size_t) B * inner, *m = act + (size_t) B * inner;
-    if (gemv_run(isa, w[0], wtype, n, qkv, B, (int) qkv_w, hidden) != 0) return -1;
+#define WT(k) ((wtype & W_BF16) | ((wtype >> (4 + (k))) & 1 ? W_PACKED : 0))
+    if (gemv_run(isa, w[0], WT(0), n, qkv, B, (int) qkv_w, hidden) != 0) return -1;
     attention_args a = {qkv, rope, kc, vc, att, pad, B, 1, past, cap, heads, KV, D, window, isa, 0, scale, softcap};
     if (B >= 2) pool_run(attention_part, &a);
     else attention_part(&a, 0, 1);
     if (a.failed) return -1;
-    if (gemv_run(isa, w[1], wtype, att, o, B, hidden, (int) att_w) != 0) return -1;
+    if (gemv_run(isa, w[1], WT(1), att, o, B, hidden, (int) att_w) != 0) return -1;
     rows_args r1 = {OP_ADD_RMS, B, hidden, 0, h, o, post_attn, pre_ffn, h1, n2, eps};
     rows_run(&r1);
-    if (gemv_run(isa, w[2], wtype, n2, gu, B, 2 * inner, hidden) != 0) return -1;
+    if (gemv_run(isa, w[2], WT(2), n2, gu, B, 2 * inner, hidden) != 0) return -1;
     rows_args r2 = {OP_GELU, B, inner, isa, gu, NULL, NULL, NULL, act, NULL, 0};
     rows_run(&r2);
-    if (gemv_run(isa, w[3], wtype, act, m, B, hidden, inner) != 0) return -1;
+    if (gemv_run(isa, w[3], WT(3), act, m, B, hidden, inner) != 0) return -1;
+#undef WT
     rows_args r3 = {OP_ADD_RMS, B, hidden, 0, h1, m, post_ffn, next, h_out, n_out, eps};
     rows_run(&r3);
     return 0;
@@ -1037,6 +1139,51 @@ JNIEXPORT void JNI(decodeLayer)(JNIEnv *env, jclass cls, jint isa, jlongArray we
                           KV, D, inner, scale, softcap, window, eps);
     (*env)->ReleaseIntArrayElements(env, padLeft, pad, JNI_ABORT);
     if (rc != 0) throw_oom(env, "steercpu: decode layer scratch");
+}
+
+typedef struct {
+    char *w;
+    int rows, cols, es;
+    _Atomic int failed;
+} pack_args;
+
+/* the blocks of a part of the matrix, each through a block-sized buffer of this thread */
+static void pack_part(void *ctx, int part, int parts) {
+    pack_args *a = ctx;
+    const int blocks = a->rows / PACK_ROWS, u = PACK_BYTES / a->es;
+    const size_t row_bytes = (size_t) a->cols * a->es;
+    char *block = malloc(PACK_ROWS * row_bytes);
+    if (!block) {
+        atomic_store(&a->failed, 1);
+        return;
+    }
+    for (int b = (int) ((long) blocks * part / parts); b < (int) ((long) blocks * (part + 1) / parts); b++) {
+        const int r = b * PACK_ROWS;
+        char *dst = a->w + (size_t) r * row_bytes;
+        memcpy(block, dst, PACK_ROWS * row_bytes);
+        for (int c = 0; c < a->cols; c += u)
+            for (int k = 0; k < PACK_ROWS; k++)
+                memcpy(dst + (packed_index(r + k, c, a->cols, a->es) - (size_t) r * a->cols) * a->es, block + k * row_bytes + (size_t) c * a->es,
+                       PACK_BYTES);
+    }
+    free(block);
+}
+
+/*
+ * Rewrites the matrix w [rows, cols] (wtype W_F32 or W_BF16) in place into the packed layout (packed_index), block
+ * by block on the pool. Returns 1, or 0 (untouched) when the shape has no packed form, or -1 when a thread's block
+ * buffer could not be allocated (part of the matrix may then be packed: the caller fails the load).
+ */
+JNIEXPORT jint JNI(pack)(JNIEnv *env, jclass cls, jlong w, jint wtype, jint rows, jint cols) {
+    const int es = (wtype & W_BF16) ? 2 : 4;
+    if (!packable(rows, cols, es)) return 0;
+    void *probe = malloc((size_t) PACK_ROWS * cols * es);
+    if (!probe) return -1;
+    free(probe);
+    pack_args a = {(char *) (intptr_t) w, rows, cols, es, 0};
+    if ((size_t) rows * cols < SMALL_PRODUCT) pack_part(&a, 0, 1);
+    else pool_run(pack_part, &a);
+    return atomic_load(&a.failed) ? -1 : 1;
 }
 
 /* the index of each row's largest value, the lowest on ties; a NaN is never larger (as DjlBackend's host loop) */
@@ -1070,7 +1217,13 @@ JNIEXPORT jint JNI(embed)(JNIEnv *env, jclass cls, jlong table, jint wtype, jint
         if (id[i] < 0 || id[i] >= vocab) return i;
     for (int i = 0; i < n; i++) {
         float *yi = y + (size_t) i * hidden;
-        if (wtype == W_BF16) {
+        if (wtype & W_PACKED) {
+            const int es = (wtype & W_BF16) ? 2 : 4;
+            for (int c = 0; c < hidden; c++) {
+                size_t at = packed_index((int) id[i], c, hidden, es);
+                yi[c] = ((wtype & W_BF16) ? bf16_to_f32(((const uint16_t *) (intptr_t) table)[at]) : ((const float *) (intptr_t) table)[at]) * scale;
+            }
+        } else if (wtype == W_BF16) {
             const uint16_t *w = (const uint16_t *) (intptr_t) table + (size_t) id[i] * hidden;
             for (int c = 0; c < hidden; c++) yi[c] = bf16_to_f32(w[c]) * scale;
         } else {

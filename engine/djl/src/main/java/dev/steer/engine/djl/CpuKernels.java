@@ -33,6 +33,8 @@ final class CpuKernels {
      */
     static final List<String> ISAS = List.of("scalar", "avx2", "avx512", "avx512_bf16");
     static final int W_F32 = 0, W_BF16 = 1;
+    /** Or'd into a weight type: the matrix is in the packed layout {@link #pack} wrote. */
+    static final int W_PACKED = 2;
 
     private static final String LIBRARY = "libsteercpu.so";
     private static final String problem = load();
@@ -127,6 +129,29 @@ final class CpuKernels {
                                    ByteBuffer postFfn, ByteBuffer next, ByteBuffer rope, long keys, long values, int[] padLeft, ByteBuffer hOut,
                                    ByteBuffer nOut, int batch, int past, int capacity, int hidden, int heads, int kvHeads, int headDim, int inner,
                                    float scale, float softcap, int window, float eps);
+
+    /**
+     * Rewrites the weight matrix {@code w [rows, cols]} ({@link #W_F32} or {@link #W_BF16}) in place into the packed
+     * layout: blocks of 4 rows, the block's rows interleaved in 64-byte units, so the products read one sequential
+     * stream and each activation vector serves 4 rows (steercpu.c, packed_index). 1: packed; 0: the shape has none
+     * (rows not a multiple of 4 or columns of a unit), untouched; -1: no memory for a thread's block buffer (the
+     * matrix may be partly packed: the caller fails the load).
+     * Every kernel reading the matrix must then be given {@code wtype | W_PACKED}; PyTorch must not read it.
+     */
+    static native int pack(long w, int wtype, int rows, int cols);
+
+    /**
+     * The row-by-row form of a matrix read in {@link #pack}'s layout (elements as float32, {@code elementBytes} the
+     * stored element's size, 4 or 2): element (r, c) from steercpu.c's packed_index.
+     */
+    static float[] unpacked(float[] packed, int rows, int cols, int elementBytes) {
+        int unit = 64 / elementBytes;
+        float[] rowByRow = new float[packed.length];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+                rowByRow[r * cols + c] = packed[(r / 4 * 4) * cols + (c / unit) * (4 * unit) + (r % 4) * unit + c % unit];
+        return rowByRow;
+    }
 
     /**
      * {@code out [n, hidden] = table[ids] * scale} (float32; bf16 rows widened exactly first) for int64 {@code ids}

@@ -3,6 +3,7 @@ package dev.steer.engine.djl;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -30,10 +31,12 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The reference backend: DJL's PyTorch engine on the CPU (the natives come from Maven). Compute is float32; weight
@@ -75,9 +78,21 @@ public final class DjlBackend implements Backend {
     private final int kernelThreads;
     /** First-element address of each float32 weight matrix, for the kernels. */
     private final Map<NDArray, Long> addresses = new IdentityHashMap<>();
+    /**
+     * Addresses of the weight matrices the kernels hold in their packed layout ({@link CpuKernels#pack}): only the
+     * kernels read them (PyTorch would see the rows interleaved), so a product or gather too large for one kernel
+     * call runs as several.
+     */
+    private final Set<Long> packed = new HashSet<>();
+    /** The most bytes one kernel call's activation or output buffer holds (a direct buffer's int capacity); tests lower it. */
+    static long callBufferBytes = Integer.MAX_VALUE;
+    /** {@code -Dsteer.cpu.pack=off}: weight matrices kept row by row (the comparison BENCHMARKS.md makes). */
+    static final String PACK_PROPERTY = "steer.cpu.pack";
+    private final boolean pack = !System.getProperty(PACK_PROPERTY, "").equals("off");
     /** Every weight matrix's address and bytes (float32 or bf16), for the weight read pass. */
     private final List<long[]> matrices = new ArrayList<>();
     private long hugePageBytes;
+    private long packedBytes;
 
     private DjlBackend(NDManager root, boolean bf16, String kernelsOff, int isa, int kernelThreads) {
         this.root = root;
@@ -153,6 +168,7 @@ public final class DjlBackend implements Backend {
         m.put("cpu_kernels", kernels ? CpuKernels.ISAS.get(isa) : kernelsOff);
         if (kernels) m.put("kernel_threads", kernelThreads);
         m.put("huge_page_advised_bytes", hugePageBytes);
+        m.put("packed_weight_bytes", packedBytes);
         m.put("op_profile", profile.lines());
         return m;
     }
@@ -249,6 +265,14 @@ public final class DjlBackend implements Backend {
                 else w.set(new NDIndex("{}:{}", r0, r0 + count), chunk);
             }
         }
+        if (address != 0 && pack) {
+            int p = CpuKernels.pack(address, w16 != null ? CpuKernels.W_BF16 : CpuKernels.W_F32, (int) shape[0], (int) shape[1]);
+            if (p < 0) throw new OutOfMemoryError("steercpu: a weight block's buffer (" + shape[1] + " columns)");
+            if (p > 0) {
+                packed.add(address);
+                packedBytes += n * (w16 != null ? 2 : 4);
+            }
+        }
         // A norm weight's (1 + w) once here rather than in every rmsNorm call: one op less per norm.
         if (w16 == null && shape.length == 1) {
             NDArray onePlusW = w.add(1f);
@@ -315,10 +339,13 @@ public final class DjlBackend implements Backend {
             try (NDManager tmp = current().newSubManager()) {
                 NDArray f = bf16.rows(w.value(), 0, w.shape()[0]);
                 f.attach(tmp);
-                return f.toFloatArray();
+                float[] v = f.toFloatArray();
+                return packed.contains(w.address()) ? CpuKernels.unpacked(v, (int) w.shape()[0], (int) w.shape()[1], 2) : v;
             }
         }
         NDArray a = nd(t);
+        Long at = addresses.get(a);
+        if (at != null && packed.contains(at)) return CpuKernels.unpacked(a.toFloatArray(), (int) a.getShape().get(0), (int) a.getShape().get(1), 4);
         if (a.getDataType() == DataType.FLOAT32) return a.toFloatArray();
         try (NDManager tmp = current().newSubManager()) {
             NDArray f = a.toType(DataType.FLOAT32, false);
@@ -332,11 +359,22 @@ public final class DjlBackend implements Backend {
         long[] s = idx.getShape().getShape();
         long address = !kernels ? 0 : table instanceof Bf16Weight bw ? bw.address() : addresses.getOrDefault(nd(table), 0L);
         long[] ts = table.shape();
-        if (address != 0 && idx.getDataType() == DataType.INT64 && s.length == 2 && s[0] * s[1] * ts[1] <= Integer.MAX_VALUE) {
+        long most = Math.max(1, callBufferBytes / 4 / Math.max(1, ts[1]));
+        if (address != 0 && s.length == 2 && packed.contains(address) && (idx.getDataType() != DataType.INT64 || s[0] * s[1] > most)) {
+            // a packed table only the kernels read: as int64 ids, in slices of at most one call's buffer
+            NDArray flat = idx.reshape(1, -1).toType(DataType.INT64, false);
+            NDList parts = new NDList();
+            for (long i0 = 0; i0 < s[0] * s[1]; i0 += most) {
+                NDArray slice = flat.get(new NDIndex(":, {}:{}", i0, Math.min(s[0] * s[1], i0 + most)));
+                parts.add(nd(embed0(table, new DjlTensor(slice), scale)));
+            }
+            return out(NDArrays.concat(parts, 1).reshape(s[0], s[1], ts[1]));
+        }
+        if (address != 0 && idx.getDataType() == DataType.INT64 && s.length == 2 && s[0] * s[1] <= most) {
             // on the kernels: at a decode step PyTorch's gather, cast and multiply cost ~0.7 ms together (op profile)
             NDArray y = current().create(new Shape(s[0], s[1], ts[1]), DataType.FLOAT32);
-            if (CpuKernels.embed(address, table instanceof Bf16Weight ? CpuKernels.W_BF16 : CpuKernels.W_F32, (int) ts[0], (int) ts[1], buffer(idx),
-                    (int) (s[0] * s[1]), buffer(y), scale) < 0) return new DjlTensor(y);
+            if (CpuKernels.embed(address, wtype(table, address), (int) ts[0], (int) ts[1], buffer(idx), (int) (s[0] * s[1]), buffer(y), scale) < 0)
+                return new DjlTensor(y);
             // an id outside the table: PyTorch's gather below says so as it did before the kernels
         }
         if (table instanceof Bf16Weight w) {
@@ -405,6 +443,11 @@ public final class DjlBackend implements Backend {
         return out(a.div(ms.add(eps).sqrt()).mul(onePlusW));
     }
 
+    /** The kernels' weight type of a matrix at {@code address}: float32 or bf16, and whether packed. */
+    private int wtype(Tensor w, long address) {
+        return (w instanceof Bf16Weight ? CpuKernels.W_BF16 : CpuKernels.W_F32) | (packed.contains(address) ? CpuKernels.W_PACKED : 0);
+    }
+
     private Tensor linear0(Tensor x, Tensor w) {
         NDArray a = nd(x);
         // With the kernels every product runs on them, whatever its rows: a row's result then never depends on the
@@ -412,13 +455,26 @@ public final class DjlBackend implements Backend {
         long address = !kernels ? 0 : w instanceof Bf16Weight bw ? bw.address() : addresses.getOrDefault(nd(w), 0L);
         long[] xs = a.getShape().getShape(), ws = w.shape();
         long m = rows(a);
-        if (address != 0 && xs[xs.length - 1] == ws[1] && m <= Integer.MAX_VALUE / Math.max(ws[0], ws[1])) {
+        long most = Math.max(1, callBufferBytes / 4 / Math.max(ws[0], ws[1]));
+        if (address != 0 && xs[xs.length - 1] == ws[1] && m <= most) {
             long[] ys = xs.clone();
             ys[ys.length - 1] = ws[0];
             NDArray y = current().create(new Shape(ys), DataType.FLOAT32);
-            CpuKernels.gemv(isa, address, w instanceof Bf16Weight ? CpuKernels.W_BF16 : CpuKernels.W_F32, buffer(a), buffer(y), (int) m, (int) ws[0],
-                    (int) ws[1]);
+            CpuKernels.gemv(isa, address, wtype(w, address), buffer(a), buffer(y), (int) m, (int) ws[0], (int) ws[1]);
             return new DjlTensor(y);
+        }
+        if (address != 0 && xs[xs.length - 1] == ws[1]) {
+            // more rows than one call's buffers hold: in slices of rows, still on the kernels (a packed matrix PyTorch
+            // cannot read; and a row's result stays the same whatever rows come with it)
+            NDArray flat = a.reshape(m, ws[1]);
+            NDList parts = new NDList();
+            for (long r0 = 0; r0 < m; r0 += most) {
+                NDArray slice = flat.get(new NDIndex("{}:{}", r0, Math.min(m, r0 + most)));
+                parts.add(nd(linear0(new DjlTensor(slice), w)));
+            }
+            long[] ys = xs.clone();
+            ys[ys.length - 1] = ws[0];
+            return out(NDArrays.concat(parts, 0).reshape(new Shape(ys)));
         }
         if (w instanceof Bf16Weight b) return out(bf16.linear((PtNDArray) a, b.value()));
         NDList r = a.getNDArrayInternal().linear(a, nd(w), null);
@@ -515,7 +571,10 @@ public final class DjlBackend implements Backend {
         // bench): the norms' and the rotary table's buffers are made once, the last layer's outputs carry theirs
         NDArray hOut = current().create(nd(h).getShape(), DataType.FLOAT32), nOut = current().create(nd(h).getShape(), DataType.FLOAT32);
         ByteBuffer hb = buffer(hOut), nb = buffer(nOut);
-        CpuKernels.decodeLayer(isa, at, b16 ? CpuKernels.W_BF16 : CpuKernels.W_F32, bufferOf(h), bufferOf(n), normBuffer(w.postAttnNorm()),
+        int wtypes = b16 ? CpuKernels.W_BF16 : CpuKernels.W_F32;
+        for (int i = 0; i < 4; i++)
+            if (packed.contains(at[i])) wtypes |= 1 << (4 + i);
+        CpuKernels.decodeLayer(isa, at, wtypes, bufferOf(h), bufferOf(n), normBuffer(w.postAttnNorm()),
                 normBuffer(w.preFfnNorm()), normBuffer(w.postFfnNorm()), normBuffer(nextNorm), ((DjlRope) rope).tableBuffer(), kv[0], kv[1],
                 layout.padLeft(), hb, nb, layout.batch(), layout.past(), c.capacity(), hidden, heads, kvh, d, (int) inner, spec.scale(),
                 spec.softcap(), spec.window(), eps);

@@ -136,6 +136,59 @@ class CpuKernelOpsTest {
      * Row 5 of 20 rows (split across the pool from 16 on) against row 5 alone: the same bits for every row-wise op
      * and the product, so batch composition cannot move a row's output.
      */
+    /** A backend on the kernels with weight matrices row by row ({@code -Dsteer.cpu.pack=off} while it opens). */
+    static Backend unpacked(boolean bf16) {
+        String before = System.getProperty(DjlBackend.PACK_PROPERTY);
+        System.setProperty(DjlBackend.PACK_PROPERTY, "off");
+        try {
+            return DjlBackend.cpu(bf16, 0);
+        } finally {
+            if (before == null) System.clearProperty(DjlBackend.PACK_PROPERTY);
+            else System.setProperty(DjlBackend.PACK_PROPERTY, before);
+        }
+    }
+
+    /**
+     * Weight matrices the kernels pack (4-row blocks): read back as uploaded; their products and embedding rows bit
+     * for bit those of the same kernels on the matrix row by row (float32 and bf16), and for float32 as PyTorch's
+     * (bf16's PyTorch form rounds its output to bf16, another arithmetic); also when a call's rows exceed one kernel
+     * buffer and run as slices (the buffer limit lowered here to force it). A shape without a packed form stays row
+     * by row.
+     */
+    @Test
+    void packedWeightsReadBackAndMultiplyAsRowByRow() {
+        SplittableRandom r = new SplittableRandom(21);
+        int rows = 40, cols = 96, m = 7;
+        float[] w = gaussian(r, rows * cols, 0.1), odd = gaussian(r, 6 * 50, 0.1), x = gaussian(r, m * cols, 1);
+        int[] ids = {3, 39, 0, 17, 17, 8, 21};
+        for (boolean bf16 : new boolean[] {false, true}) {
+            try (Backend k = DjlBackend.cpu(bf16, 0); Backend u = unpacked(bf16); Backend t = onPyTorch(bf16)) {
+                Tensor wk = k.weight(new ArrayTensor("w", new long[] {rows, cols}, w)), wu = u.weight(new ArrayTensor("w", new long[] {rows, cols}, w)),
+                        wt = t.weight(new ArrayTensor("w", new long[] {rows, cols}, w));
+                k.weight(new ArrayTensor("odd", new long[] {6, 50}, odd));
+                String what = bf16 ? "bf16" : "f32";
+                assertEquals((long) rows * cols * (bf16 ? 2 : 4), k.stats().get("packed_weight_bytes"), what + ": only the 40x96 matrix packs");
+                assertEquals(0L, u.stats().get("packed_weight_bytes"), what + " with -Dsteer.cpu.pack=off");
+                assertArrayEquals(t.toHost(wt), k.toHost(wk), what + ": a packed weight reads back as uploaded");
+                try (Scope a = k.openScope(); Scope b = u.openScope(); Scope c = t.openScope()) {
+                    float[] whole = k.toHost(k.linear(k.floats(x, 1, m, cols), wk));
+                    assertArrayEquals(u.toHost(u.linear(u.floats(x, 1, m, cols), wu)), whole, what + " linear, packed against row by row");
+                    if (!bf16) assertNear(t.toHost(t.linear(t.floats(x, 1, m, cols), wt)), whole, what + " linear on packed weights against PyTorch");
+                    float[] rowsWhole = k.toHost(k.embed(wk, k.ints(ids, 1, m), 2f));
+                    assertArrayEquals(t.toHost(t.embed(wt, t.ints(ids, 1, m), 2f)), rowsWhole, what + " embedding rows of a packed table");
+                    long before = DjlBackend.callBufferBytes;
+                    DjlBackend.callBufferBytes = 4L * cols * 3;   // 3 rows a call: slices of 3, 3, 1
+                    try {
+                        assertArrayEquals(whole, k.toHost(k.linear(k.floats(x, 1, m, cols), wk)), what + " linear in slices");
+                        assertArrayEquals(rowsWhole, k.toHost(k.embed(wk, k.ints(ids, 1, m), 2f)), what + " embedding in slices");
+                    } finally {
+                        DjlBackend.callBufferBytes = before;
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void aRowsResultDoesNotDependOnTheRowsBesideIt() {
         SplittableRandom r = new SplittableRandom(8);

@@ -171,6 +171,97 @@ class CpuKernelsTest {
         }
     }
 
+    /** A weight matrix in native memory as the kernels take it: float32, or bf16 bits. */
+    static ByteBuffer weights(float[] w, boolean bf16) {
+        if (!bf16) return floats(w);
+        ByteBuffer wb = direct(2L * w.length);
+        for (int i = 0; i < w.length; i++) wb.putShort(2 * i, Bf16.fromFloat(w[i]));
+        return wb;
+    }
+
+    static float[] readWeights(ByteBuffer wb, boolean bf16, int n) {
+        if (!bf16) return read(wb, n);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = Bf16.toFloat(wb.getShort(2 * i));
+        return v;
+    }
+
+    /**
+     * The packed layout (4 rows interleaved in 64-byte units) gives every product bit for bit the row-by-row one, on
+     * every variant, for 1-9 activation rows (each kernel's groups of 1, 2, 4 and their remainders), on shapes from
+     * one block to one above the size the pool splits; and the memory really is rearranged as the layout says.
+     */
+    @Test
+    void packedProductsEqualTheRowByRowOnesBitForBit() {
+        int[][] shapes = {{4, 32}, {8, 64}, {36, 96}, {64, 2304}, {12, 160}, {208, 1312}};
+        long seed = 40;
+        int before = CpuKernels.useThreads(2);
+        try {
+            for (int isa : variants()) {
+                for (boolean bf16 : new boolean[] {false, true}) {
+                    int wt = bf16 ? CpuKernels.W_BF16 : CpuKernels.W_F32;
+                    for (int[] s : shapes) {
+                        int rows = s[0], cols = s[1];
+                        SplittableRandom r = new SplittableRandom(seed++);
+                        float[] w = gaussian(r, rows * cols, 0.05);
+                        ByteBuffer plain = weights(w, bf16), packed = weights(w, bf16);
+                        float[] stored = readWeights(plain, bf16, rows * cols);
+                        assertEquals(1, CpuKernels.pack(CpuKernels.address(packed), wt, rows, cols), rows + "x" + cols);
+                        float[] moved = readWeights(packed, bf16, rows * cols);
+                        // one 64-byte unit a row (32 bf16 columns) is its own packed form; wider rows must move
+                        if (cols * (bf16 ? 2 : 4) > 64)
+                            assertTrue(!java.util.Arrays.equals(stored, moved), "packing moved nothing at " + rows + "x" + cols);
+                        assertArrayEquals(stored, CpuKernels.unpacked(moved, rows, cols, bf16 ? 2 : 4), "layout " + rows + "x" + cols);
+                        for (int m = 1; m <= 9; m++) {
+                            float[] x = gaussian(r, m * cols, 1);
+                            ByteBuffer y1 = direct(4L * m * rows), y2 = direct(4L * m * rows);
+                            CpuKernels.gemv(isa, CpuKernels.address(plain), wt, floats(x), y1, m, rows, cols);
+                            CpuKernels.gemv(isa, CpuKernels.address(packed), wt | CpuKernels.W_PACKED, floats(x), y2, m, rows, cols);
+                            assertArrayEquals(read(y1, m * rows), read(y2, m * rows),
+                                    CpuKernels.ISAS.get(isa) + (bf16 ? " bf16 " : " f32 ") + "m=" + m + " " + rows + "x" + cols);
+                        }
+                    }
+                }
+            }
+        } finally {
+            CpuKernels.useThreads(before);
+        }
+    }
+
+    /** Shapes without a packed form (rows not a multiple of 4, columns not of a 64-byte unit) are left as they are. */
+    @Test
+    void shapesWithoutAPackedFormStayRowByRow() {
+        int[][] shapes = {{6, 64, 0}, {8, 40, 0}, {8, 48, 1}, {0, 64, 0}};
+        for (int[] s : shapes) {
+            boolean bf16 = s[2] == 1;
+            float[] w = gaussian(new SplittableRandom(3), Math.max(1, s[0] * s[1]), 0.05);
+            ByteBuffer b = weights(w, bf16);
+            float[] before = readWeights(b, bf16, w.length);
+            assertEquals(0, CpuKernels.pack(CpuKernels.address(b), bf16 ? CpuKernels.W_BF16 : CpuKernels.W_F32, s[0], s[1]), s[0] + "x" + s[1]);
+            assertArrayEquals(before, readWeights(b, bf16, w.length));
+        }
+    }
+
+    /** The embedding gather reads a packed table's rows as the row-by-row table's. */
+    @Test
+    void embedReadsAPackedTable() {
+        int vocab = 12, hidden = 64;
+        long[] ids = {0, 5, 11, 3, 3, 7};
+        for (boolean bf16 : new boolean[] {false, true}) {
+            int wt = bf16 ? CpuKernels.W_BF16 : CpuKernels.W_F32;
+            float[] w = gaussian(new SplittableRandom(8), vocab * hidden, 1);
+            ByteBuffer plain = weights(w, bf16), packed = weights(w, bf16), idb = direct(8L * ids.length);
+            assertEquals(1, CpuKernels.pack(CpuKernels.address(packed), wt, vocab, hidden));
+            idb.asLongBuffer().put(ids);
+            ByteBuffer y1 = direct(4L * ids.length * hidden), y2 = direct(4L * ids.length * hidden);
+            assertEquals(-1, CpuKernels.embed(CpuKernels.address(plain), wt, vocab, hidden, idb, ids.length, y1, 1.5f));
+            assertEquals(-1, CpuKernels.embed(CpuKernels.address(packed), wt | CpuKernels.W_PACKED, vocab, hidden, idb, ids.length, y2, 1.5f));
+            float[] a = read(y1, ids.length * hidden);
+            assertArrayEquals(a, read(y2, ids.length * hidden), bf16 ? "bf16" : "f32");
+            assertEquals(readWeights(plain, bf16, vocab * hidden)[5 * hidden + 9] * 1.5f, a[hidden + 9]);
+        }
+    }
+
     @Test
     void theReadPassReportsAFiniteBandwidth() {
         for (int isa : variants()) {
