@@ -170,7 +170,8 @@ typedef struct {
     const float *xp;
     float *y;
     int m, rows, cols, isa;
-    int packed;                 /* w in the packed layout (pack_rows) */
+    int packed;                 /* w in the packed layout (packed_index) */
+    int prefetch;               /* packed only: bytes ahead of the stream the loop asks into L2, 0 for none */
     _Atomic int next;           /* the first row no thread has taken yet */
 } gemv_args;
 
@@ -362,12 +363,17 @@ KERNEL(rows_avx512_dpbf16_m4, "avx512f,avx512bw,avx512bf16", 4, 4, 1, __m512, __
 /*
  * The same products on packed weights (see packed_index): the block's PACK_ROWS rows at a time, MB activation rows,
  * U columns a unit (V or 2V). Each (weight row, activation row) sums chunk by chunk into one accumulator as KERNEL
- * with A = 1 does, so a product is bit for bit the one on the unpacked matrix. From 2 activation rows on, the loop
- * asks for the stream PREFETCH_BYTES ahead into L2: with 2-4 multiply-adds per weight vector the loop's own loads no
- * longer run far enough ahead to keep the memory busy (tools/bench/gemv-rows.c: gemma-2-2b's bf16 products at 4
- * rows 46-49% of the read pass without, 73-81% with, on this AMD EPYC).
+ * with A = 1 does, so a product is bit for bit the one on the unpacked matrix. With a->prefetch the loop asks for the
+ * stream that many bytes ahead into L2: from 3 activation rows on, 3-8 multiply-adds per weight vector leave the
+ * loop's own loads too few in flight to keep the memory busy (tools/bench/gemv-rows.c, gemma-2-2b's bf16 products
+ * on this AMD EPYC, of the read pass: 3 rows 56% without, 83% at 16 KiB; 4 rows 47% / 68%; 8 rows 55% / 85% at 32
+ * KiB); at 1-2 rows it only costs (2 rows 94% without, 89% at 8 KiB).
  */
-#define PREFETCH_BYTES 8192
+/* the prefetch distance for m activation rows (see above) */
+static int prefetch_for(int m) {
+    return m <= 2 ? 0 : m <= 4 ? 16384 : 32768;
+}
+
 #define PKERNEL(NAME, TARGET, MB, ES, VEC, OPV, RAW, V, U, OPS, ZERO, LOADW, OPERAND, LOADX, FMA, HSUM)                        \
     __attribute__((target(TARGET), always_inline)) static inline void NAME##_nm(const gemv_args *a, int r, int i0,     \
                                                                                 const int NM) {                        \
@@ -378,9 +384,9 @@ KERNEL(rows_avx512_dpbf16_m4, "avx512f,avx512bw,avx512bf16", 4, 4, 1, __m512, __
         _Pragma("GCC unroll 4") for (int i = 0; i < NM; i++) acc[k][i] = ZERO;                                        \
         for (int c0 = 0; c0 < C; c0 += (V)) {                                                                          \
             const size_t at = base + (size_t) (c0 / (U)) * (PACK_ROWS * (U)) + c0 % (U);                               \
-            if (NM >= 2 && c0 % (U) == 0)                                                                              \
+            if (a->prefetch && c0 % (U) == 0)                                                                          \
                 _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++)                                           \
-                    _mm_prefetch((const char *) a->w + (at + k * (U)) * (ES) + PREFETCH_BYTES, _MM_HINT_T1);         \
+                    _mm_prefetch((const char *) a->w + (at + k * (U)) * (ES) + a->prefetch, _MM_HINT_T1);            \
             RAW wr[PACK_ROWS];                                                                                         \
             _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++) wr[k] = LOADW(at + k * (U));                  \
             _Pragma("GCC unroll 2") for (int o = 0; o < (OPS); o++) {                                                  \
@@ -407,7 +413,7 @@ KERNEL(rows_avx512_dpbf16_m4, "avx512f,avx512bw,avx512bf16", 4, 4, 1, __m512, __
     }
 
 PKERNEL(packed_avx2_f32, "avx2,fma", 2, 4, __m256, __m256, __m256, 8, 16, 1, _mm256_setzero_ps(), AVX2_F32_W, ONE, AVX2_X, AVX2_FMA, hsum256)
-PKERNEL(packed_avx2_bf16, "avx2,fma", 1, 2, __m256, __m256, __m256i, 16, 32, 2, _mm256_setzero_ps(), AVX2_BF16_W, AVX2_HALF, AVX2_XP, AVX2_FMA, hsum256)
+PKERNEL(packed_avx2_bf16, "avx2,fma", 2, 2, __m256, __m256, __m256i, 16, 32, 2, _mm256_setzero_ps(), AVX2_BF16_W, AVX2_HALF, AVX2_XP, AVX2_FMA, hsum256)
 PKERNEL(packed_avx512_f32, "avx512f,avx512bw", 4, 4, __m512, __m512, __m512, 16, 16, 1, _mm512_setzero_ps(), AVX512_F32_W, ONE, AVX512_X, AVX512_FMA, _mm512_reduce_add_ps)
 PKERNEL(packed_avx512_bf16w, "avx512f,avx512bw", 4, 2, __m512, __m512, __m512i, 32, 32, 2, _mm512_setzero_ps(), AVX512_BF16_W, AVX512_HALF, AVX512_XP, AVX512_FMA, _mm512_reduce_add_ps)
 PKERNEL(packed_avx512_dpbf16, "avx512f,avx512bw,avx512bf16", 4, 2, __m512, __m512bh, __m512bh, 32, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_reduce_add_ps)
@@ -857,7 +863,7 @@ static void throw_oom(JNIEnv *env, const char *what) {
 
 /* y [m, rows] = x [m, cols] . w^T on the pool (see JNI gemv); 0, or -1 when its scratch could not be allocated */
 static int gemv_run(int isa, const void *w, int wtype, const float *x, float *y, int m, int rows, int cols) {
-    gemv_args a = {w, wtype & W_BF16, x, NULL, NULL, y, m, rows, cols, isa, (wtype & W_PACKED) != 0, 0};
+    gemv_args a = {w, wtype & W_BF16, x, NULL, NULL, y, m, rows, cols, isa, (wtype & W_PACKED) != 0, prefetch_for(m), 0};
     wtype &= W_BF16;
     float *xr = NULL, *xp = NULL;
     uint16_t *xb = NULL;
