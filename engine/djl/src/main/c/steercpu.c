@@ -1167,10 +1167,9 @@ static void pack_part(void *ctx, int part, int parts) {
         const int r = b * PACK_ROWS;
         char *dst = a->w + (size_t) r * row_bytes;
         memcpy(block, dst, PACK_ROWS * row_bytes);
+        /* packed_index's order within a block: unit by unit, the block's rows in turn, so the writes are sequential */
         for (int c = 0; c < a->cols; c += u)
-            for (int k = 0; k < PACK_ROWS; k++)
-                memcpy(dst + (packed_index(r + k, c, a->cols, a->es) - (size_t) r * a->cols) * a->es, block + k * row_bytes + (size_t) c * a->es,
-                       PACK_BYTES);
+            for (int k = 0; k < PACK_ROWS; k++, dst += PACK_BYTES) memcpy(dst, block + k * row_bytes + (size_t) c * a->es, PACK_BYTES);
     }
     free(block);
 }

@@ -140,6 +140,11 @@ final class CpuKernels {
      */
     static native int pack(long w, int wtype, int rows, int cols);
 
+    /** Whether {@link #pack} has a form for the shape (steercpu.c's packable): 4-row blocks of whole 64-byte units. */
+    static boolean packable(long rows, long cols, int elementBytes) {
+        return rows > 0 && cols > 0 && rows <= Integer.MAX_VALUE && cols <= Integer.MAX_VALUE && rows % 4 == 0 && cols % (64 / elementBytes) == 0;
+    }
+
     /**
      * The row-by-row form of a matrix read in {@link #pack}'s layout (elements as float32, {@code elementBytes} the
      * stored element's size, 4 or 2): element (r, c) from steercpu.c's packed_index.

@@ -237,6 +237,11 @@ public final class DjlBackend implements Backend {
         long rowLen = shape.length == 0 ? 1 : n / Math.max(1, shape[0]);
         long rows = shape.length == 0 ? 1 : shape[0];
         long rowsPerChunk = Math.max(1, CHUNK_ELEMENTS / Math.max(1, rowLen));
+        int elementBytes = matrix && bf16 != null ? 2 : 4;
+        // packed (see CpuKernels.pack) chunk by chunk right after each chunk's fill, while it is in cache: whole
+        // 4-row blocks a chunk
+        boolean packing = kernels && matrix && pack && CpuKernels.packable(rows, rowLen, elementBytes);
+        if (packing) rowsPerChunk = Math.max(4, rowsPerChunk / 4 * 4);
         if (staging == null) staging = ByteBuffer.allocateDirect((int) (4 * Math.max(CHUNK_ELEMENTS, rowLen))).order(ByteOrder.nativeOrder());
         if (staging.capacity() < 4 * rowsPerChunk * rowLen) staging = ByteBuffer.allocateDirect((int) (4 * rowsPerChunk * rowLen)).order(ByteOrder.nativeOrder());
         IValue w16 = matrix && bf16 != null ? bf16.empty(shape[0], shape[1]) : null;
@@ -264,14 +269,16 @@ public final class DjlBackend implements Backend {
                 else if (shape.length == 0) w.set(new NDIndex(), chunk);
                 else w.set(new NDIndex("{}:{}", r0, r0 + count), chunk);
             }
-        }
-        if (address != 0 && pack) {
-            int p = CpuKernels.pack(address, w16 != null ? CpuKernels.W_BF16 : CpuKernels.W_F32, (int) shape[0], (int) shape[1]);
-            if (p < 0) throw new OutOfMemoryError("steercpu: a weight block's buffer (" + shape[1] + " columns)");
-            if (p > 0) {
-                packed.add(address);
-                packedBytes += n * (w16 != null ? 2 : 4);
+            if (packing) {
+                int p = CpuKernels.pack(address + r0 * rowLen * elementBytes, elementBytes == 2 ? CpuKernels.W_BF16 : CpuKernels.W_F32, (int) count,
+                        (int) rowLen);
+                if (p < 0) throw new OutOfMemoryError("steercpu: a weight block's buffer (" + rowLen + " columns)");
+                if (p == 0) throw new IllegalStateException("steercpu: no packed form for rows " + r0 + "+" + count + " of " + rowLen + " columns");
             }
+        }
+        if (packing) {
+            packed.add(address);
+            packedBytes += n * elementBytes;
         }
         // A norm weight's (1 + w) once here rather than in every rmsNorm call: one op less per norm.
         if (w16 == null && shape.length == 1) {
