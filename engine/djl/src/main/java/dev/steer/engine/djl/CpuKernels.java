@@ -134,8 +134,7 @@ final class CpuKernels {
      * Rewrites the weight matrix {@code w [rows, cols]} ({@link #W_F32} or {@link #W_BF16}) in place into the packed
      * layout: blocks of 4 rows, the block's rows interleaved in 64-byte units, so the products read one sequential
      * stream and each activation vector serves 4 rows (steercpu.c, packed_index). 1: packed; 0: the shape has none
-     * (rows not a multiple of 4 or columns of a unit), untouched; -1: no memory for a thread's block buffer (the
-     * matrix may be partly packed: the caller fails the load).
+     * (rows not a multiple of 4 or columns of a unit), untouched; -1: no memory for the block buffer, untouched.
      * Every kernel reading the matrix must then be given {@code wtype | W_PACKED}; PyTorch must not read it.
      */
     static native int pack(long w, int wtype, int rows, int cols);
