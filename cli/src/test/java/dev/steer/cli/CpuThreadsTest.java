@@ -96,6 +96,21 @@ class CpuThreadsTest {
     }
 
     @Test
+    void anUnknownPackSettingIsOneLineExit2() {
+        String before = System.getProperty("steer.cpu.pack");
+        System.setProperty("steer.cpu.pack", "no");
+        try {
+            CliRun run = CliRun.of("bench", "--random", "tiny");
+            assertEquals(2, run.code(), run.err());
+            assertEquals("steer: -Dsteer.cpu.pack: expected on or off, got \"no\"", run.err().strip());
+            assertEquals("", run.out());
+        } finally {
+            if (before == null) System.clearProperty("steer.cpu.pack");
+            else System.setProperty("steer.cpu.pack", before);
+        }
+    }
+
+    @Test
     void badThreadCountsAreRefused() {
         CliRun zero = CliRun.of("bench", "--random", "tiny", "--threads", "0");
         assertEquals(2, zero.code());

@@ -86,21 +86,25 @@ public final class DjlBackend implements Backend {
     private final Set<Long> packed = new HashSet<>();
     /** The most bytes one kernel call's activation or output buffer holds (a direct buffer's int capacity); tests lower it. */
     static long callBufferBytes = Integer.MAX_VALUE;
-    /** {@code -Dsteer.cpu.pack=off}: weight matrices kept row by row (the comparison BENCHMARKS.md makes). */
+    /**
+     * {@code -Dsteer.cpu.pack=off}: weight matrices kept row by row (the comparison BENCHMARKS.md makes); empty or
+     * {@code on} (the default): packed where the shape allows.
+     */
     static final String PACK_PROPERTY = "steer.cpu.pack";
-    private final boolean pack = !System.getProperty(PACK_PROPERTY, "").equals("off");
+    private final boolean pack;
     /** Every weight matrix's address and bytes (float32 or bf16), for the weight read pass. */
     private final List<long[]> matrices = new ArrayList<>();
     private long hugePageBytes;
     private long packedBytes;
 
-    private DjlBackend(NDManager root, boolean bf16, String kernelsOff, int isa, int kernelThreads) {
+    private DjlBackend(NDManager root, boolean bf16, String kernelsOff, int isa, int kernelThreads, boolean pack) {
         this.root = root;
         this.weights = root.newSubManager();
         this.scopes.push(root.newSubManager());
         this.bf16 = bf16 ? Bf16Ops.load((PtNDManager) weights) : null;
         this.kernels = kernelsOff == null;
         this.kernelsOff = kernelsOff;
+        this.pack = pack;
         this.isa = isa;
         this.kernelThreads = kernelThreads;
     }
@@ -116,6 +120,7 @@ public final class DjlBackend implements Backend {
      */
     public static DjlBackend cpu(boolean bf16, int threads) {
         System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
+        boolean pack = packSetting();
         CpuThreads.beforeEngine(threads);
         Engine engine = Engine.getEngine("PyTorch");
         CpuThreads.afterEngine(threads);
@@ -126,7 +131,7 @@ public final class DjlBackend implements Backend {
             pool = CpuKernels.useThreads(CpuThreads.resolve(threads));
             isa = CpuKernels.resolveIsa(setting.isEmpty() ? -1 : CpuKernels.ISAS.indexOf(setting));
         }
-        return new DjlBackend(engine.newBaseManager(Device.cpu()), bf16, off, isa, pool);
+        return new DjlBackend(engine.newBaseManager(Device.cpu()), bf16, off, isa, pool, pack);
     }
 
     /**
@@ -135,6 +140,13 @@ public final class DjlBackend implements Backend {
      * {@link CpuKernels#ISAS} to run that one (no better than the CPU has).
      */
     static final String KERNELS_PROPERTY = "steer.cpu.kernels";
+
+    private static boolean packSetting() {
+        String setting = System.getProperty(PACK_PROPERTY, "");
+        if (setting.isEmpty() || setting.equals("on")) return true;
+        if (setting.equals("off")) return false;
+        throw new dev.steer.engine.BadInputException("-D" + PACK_PROPERTY + ": expected on or off, got \"" + setting + "\"");
+    }
 
     private static String kernelsOff(String setting) {
         if (setting.equals("off")) return "off (-D" + KERNELS_PROPERTY + "=off)";
