@@ -423,23 +423,17 @@ static int pair_chunk(int isa) {
     return isa == ISA_AVX2 ? 16 : isa == ISA_AVX512 ? 32 : 0;
 }
 
+/* the packed kernels by instruction set (ISA_*) and weight type (W_F32, W_BF16); the scalar loop reads either layout */
+static void (*const PACKED_ROWS[4][2])(const gemv_args *, int, int) = {
+    {rows_scalar, rows_scalar},
+    {packed_avx2_f32, packed_avx2_bf16},
+    {packed_avx512_f32, packed_avx512_bf16w},
+    {packed_avx512_f32, packed_avx512_dpbf16},
+};
+
 static void gemv_rows(const gemv_args *a, int r0, int r1) {
     if (a->packed) {
-        switch (a->isa) {
-            case ISA_AVX512_BF16:
-                if (a->wtype == W_BF16) packed_avx512_dpbf16(a, r0, r1);
-                else packed_avx512_f32(a, r0, r1);
-                break;
-            case ISA_AVX512:
-                if (a->wtype == W_BF16) packed_avx512_bf16w(a, r0, r1);
-                else packed_avx512_f32(a, r0, r1);
-                break;
-            case ISA_AVX2:
-                if (a->wtype == W_BF16) packed_avx2_bf16(a, r0, r1);
-                else packed_avx2_f32(a, r0, r1);
-                break;
-            default: rows_scalar(a, r0, r1); break;
-        }
+        PACKED_ROWS[a->isa][a->wtype](a, r0, r1);
         return;
     }
     switch (a->isa) {

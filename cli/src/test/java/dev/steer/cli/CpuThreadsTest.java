@@ -82,31 +82,27 @@ class CpuThreadsTest {
 
     @Test
     void anUnknownKernelSettingIsOneLineExit2() {
-        String before = System.getProperty("steer.cpu.kernels");
-        System.setProperty("steer.cpu.kernels", "avx9000");
-        try {
-            CliRun run = CliRun.of("bench", "--random", "tiny");
-            assertEquals(2, run.code(), run.err());
-            assertEquals("steer: -Dsteer.cpu.kernels: expected off or one of scalar, avx2, avx512, avx512_bf16 (or empty: the best), got \"avx9000\"", run.err().strip());
-            assertEquals("", run.out());
-        } finally {
-            if (before == null) System.clearProperty("steer.cpu.kernels");
-            else System.setProperty("steer.cpu.kernels", before);
-        }
+        assertRefusedWith("steer.cpu.kernels", "avx9000",
+                "steer: -Dsteer.cpu.kernels: expected off or one of scalar, avx2, avx512, avx512_bf16 (or empty: the best), got \"avx9000\"");
     }
 
     @Test
     void anUnknownPackSettingIsOneLineExit2() {
-        String before = System.getProperty("steer.cpu.pack");
-        System.setProperty("steer.cpu.pack", "no");
+        assertRefusedWith("steer.cpu.pack", "no", "steer: -Dsteer.cpu.pack: expected on or off, got \"no\"");
+    }
+
+    /** With the system property {@code key} = {@code value}, a bench is refused: exit 2, the one line, no stdout. */
+    private static void assertRefusedWith(String key, String value, String line) {
+        String before = System.getProperty(key);
+        System.setProperty(key, value);
         try {
             CliRun run = CliRun.of("bench", "--random", "tiny");
             assertEquals(2, run.code(), run.err());
-            assertEquals("steer: -Dsteer.cpu.pack: expected on or off, got \"no\"", run.err().strip());
+            assertEquals(line, run.err().strip());
             assertEquals("", run.out());
         } finally {
-            if (before == null) System.clearProperty("steer.cpu.pack");
-            else System.setProperty("steer.cpu.pack", before);
+            if (before == null) System.clearProperty(key);
+            else System.setProperty(key, before);
         }
     }
 

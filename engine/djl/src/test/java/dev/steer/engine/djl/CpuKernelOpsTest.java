@@ -42,13 +42,18 @@ class CpuKernelOpsTest {
 
     /** A backend with every op on PyTorch ({@code -Dsteer.cpu.kernels=off} while it opens, then as before). */
     static Backend onPyTorch(boolean bf16) {
-        String before = System.getProperty(DjlBackend.KERNELS_PROPERTY);
-        System.setProperty(DjlBackend.KERNELS_PROPERTY, "off");
+        return openWith(DjlBackend.KERNELS_PROPERTY, "off", bf16);
+    }
+
+    /** A backend opened with the system property {@code key} set to {@code value}, restored after. */
+    static Backend openWith(String key, String value, boolean bf16) {
+        String before = System.getProperty(key);
+        System.setProperty(key, value);
         try {
             return DjlBackend.cpu(bf16, 0);
         } finally {
-            if (before == null) System.clearProperty(DjlBackend.KERNELS_PROPERTY);
-            else System.setProperty(DjlBackend.KERNELS_PROPERTY, before);
+            if (before == null) System.clearProperty(key);
+            else System.setProperty(key, before);
         }
     }
 
@@ -138,14 +143,7 @@ class CpuKernelOpsTest {
      */
     /** A backend on the kernels with weight matrices row by row ({@code -Dsteer.cpu.pack=off} while it opens). */
     static Backend unpacked(boolean bf16) {
-        String before = System.getProperty(DjlBackend.PACK_PROPERTY);
-        System.setProperty(DjlBackend.PACK_PROPERTY, "off");
-        try {
-            return DjlBackend.cpu(bf16, 0);
-        } finally {
-            if (before == null) System.clearProperty(DjlBackend.PACK_PROPERTY);
-            else System.setProperty(DjlBackend.PACK_PROPERTY, before);
-        }
+        return openWith(DjlBackend.PACK_PROPERTY, "off", bf16);
     }
 
     /**
