@@ -11,8 +11,9 @@
  *
  * Variants: the kernels steercpu.c ships (row by row: "rows", as gemv_rows picks them for m; packed: "packed", with
  * the L2 prefetch distance prefetch_for(m) gives), then any named on the command line as
- * packed@BYTES (the packed kernel with the prefetch that far ahead; 0: none) or rows:RBxMB (row by row, RB weight rows
- * by MB activation rows at a time, of 1x2, 4x4, 8x2 and for AVX2 4x2, 4x1).
+ * packed@BYTES (the packed kernel with the prefetch that far ahead; 0: none), packed:MB (the packed kernel taking MB
+ * activation rows a pass over a block: bf16 1, 2, 4; f32 2) or rows:RBxMB (row by row, RB weight rows by MB
+ * activation rows at a time, of 1x2, 4x4, 8x2 and for AVX2 4x2, 4x1).
  *
  *   gcc -O3 -std=gnu11 -pthread -I$JAVA_HOME/include -I$JAVA_HOME/include/linux tools/bench/gemv-rows.c -o /tmp/gemv-rows -lm
  *   /tmp/gemv-rows MODE [rounds] [m] [variant ...]
@@ -34,6 +35,11 @@ F32(f32_1x2, 1, 2) F32(f32_4x4, 4, 4) F32(f32_8x2, 8, 2)
 BW(bw_1x2, 1, 2) BW(bw_4x4, 4, 4) BW(bw_8x2, 8, 2)
 A2F(a2f_1x2, 1, 2) A2F(a2f_4x2, 4, 2) A2F(a2f_4x1, 4, 1)
 A2B(a2b_1x2, 1, 2) A2B(a2b_4x2, 4, 2) A2B(a2b_4x1, 4, 1)
+/* packed alternatives: MB activation rows a pass over a block (the shipped ones: see steercpu.c's PKERNEL lines) */
+PKERNEL(pdp_1, "avx512f,avx512bw,avx512bf16", 1, 2, __m512, __m512bh, __m512bh, 32, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_reduce_add_ps)
+PKERNEL(pdp_2, "avx512f,avx512bw,avx512bf16", 2, 2, __m512, __m512bh, __m512bh, 32, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_reduce_add_ps)
+PKERNEL(pdp_4, "avx512f,avx512bw,avx512bf16", 4, 2, __m512, __m512bh, __m512bh, 32, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_reduce_add_ps)
+PKERNEL(pf32_2, "avx512f,avx512bw", 2, 4, __m512, __m512, __m512, 16, 16, 1, _mm512_setzero_ps(), AVX512_F32_W, ONE, AVX512_X, AVX512_FMA, _mm512_reduce_add_ps)
 
 typedef void (*rows_fn)(const gemv_args *, int, int);
 static const struct {
@@ -46,6 +52,13 @@ static const struct {
     {"avx2-f32", "1x2", a2f_1x2}, {"avx2-f32", "4x2", a2f_4x2}, {"avx2-f32", "4x1", a2f_4x1},
     {"avx2-bf16", "1x2", a2b_1x2}, {"avx2-bf16", "4x2", a2b_4x2}, {"avx2-bf16", "4x1", a2b_4x1},
 };
+static const struct {
+    const char *mode, *name;
+    rows_fn fn;
+} PACKED_ALTERNATIVES[] = {
+    {"bf16", "1", pdp_1}, {"bf16", "2", pdp_2}, {"bf16", "4", pdp_4}, {"f32", "2", pf32_2},
+};
+enum { NPALT = sizeof(PACKED_ALTERNATIVES) / sizeof(PACKED_ALTERNATIVES[0]) };
 enum { NALT = sizeof(ALTERNATIVES) / sizeof(ALTERNATIVES[0]), MAXM = 16, MAXV = 12 };
 
 typedef struct {
@@ -98,12 +111,18 @@ int main(int argc, char **argv) {
         if (strncmp(argv[i], "packed@", 7) == 0) {
             v.packed = 1;
             v.prefetch = atoi(argv[i] + 7);
+        } else if (strncmp(argv[i], "packed:", 7) == 0) {
+            v.packed = 1;
+            v.prefetch = prefetch_for(m);
+            for (int k = 0; k < NPALT; k++)
+                if (strcmp(PACKED_ALTERNATIVES[k].mode, mode) == 0 && strcmp(PACKED_ALTERNATIVES[k].name, argv[i] + 7) == 0) v.fn = PACKED_ALTERNATIVES[k].fn;
+            if (!v.fn) { fprintf(stderr, "%s: no such packed alternative for %s\n", argv[i], mode); return 2; }
         } else if (strncmp(argv[i], "rows:", 5) == 0) {
             for (int k = 0; k < NALT; k++)
                 if (strcmp(ALTERNATIVES[k].mode, mode) == 0 && strcmp(ALTERNATIVES[k].name, argv[i] + 5) == 0) v.fn = ALTERNATIVES[k].fn;
             if (!v.fn) { fprintf(stderr, "%s: no such row-by-row alternative for %s\n", argv[i], mode); return 2; }
         } else {
-            fprintf(stderr, "%s: expected packed@BYTES or rows:RBxMB\n", argv[i]);
+            fprintf(stderr, "%s: expected packed@BYTES, packed:MB or rows:RBxMB\n", argv[i]);
             return 2;
         }
         vs[nv++] = v;
