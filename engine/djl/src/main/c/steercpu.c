@@ -363,7 +363,8 @@ KERNEL(rows_avx512_dpbf16_m4, "avx512f,avx512bw,avx512bf16", 4, 4, 1, __m512, __
 /*
  * The same products on packed weights (see packed_index): the block's PACK_ROWS rows at a time, MB activation rows,
  * U columns a unit (V or 2V). Each (weight row, activation row) sums chunk by chunk into one accumulator as KERNEL
- * with A = 1 does, so a product is bit for bit the one on the unpacked matrix. With a->prefetch the loop asks for the
+ * with A = 1 does, so a product is bit for bit the one on the unpacked matrix (+ 0.0f as KERNEL's empty column tail
+ * adds: a -0 sum, which vdpbf16ps gives for tiny negative products, is stored as +0 by both). With a->prefetch the loop asks for the
  * stream that many bytes ahead into L2: from 3 activation rows on, 3-8 multiply-adds per weight vector leave the
  * loop's own loads too few in flight to keep the memory busy (tools/bench/gemv-rows.c, gemma-2-2b's bf16 products
  * on this AMD EPYC, of the read pass: 3 rows 56% without, 83% at 16 KiB; 4 rows 47% / 68%; 8 rows 55% / 85% at 32
@@ -399,7 +400,7 @@ static int prefetch_for(int m) {
             }                                                                                                          \
         }                                                                                                              \
         for (int k = 0; k < PACK_ROWS; k++)                                                                            \
-            for (int i = 0; i < NM; i++) a->y[(size_t) (i0 + i) * a->rows + r + k] = HSUM(acc[k][i]);                \
+            for (int i = 0; i < NM; i++) a->y[(size_t) (i0 + i) * a->rows + r + k] = HSUM(acc[k][i]) + 0.0f;         \
     }                                                                                                                  \
     __attribute__((target(TARGET))) static void NAME(const gemv_args *a, int r0, int r1) {                             \
         for (int r = r0; r < r1; r += PACK_ROWS)                                                                       \

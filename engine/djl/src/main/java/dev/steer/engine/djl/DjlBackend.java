@@ -392,9 +392,13 @@ public final class DjlBackend implements Backend {
         if (address != 0 && idx.getDataType() == DataType.INT64 && s.length == 2 && s[0] * s[1] <= most) {
             // on the kernels: at a decode step PyTorch's gather, cast and multiply cost ~0.7 ms together (op profile)
             NDArray y = current().create(new Shape(s[0], s[1], ts[1]), DataType.FLOAT32);
-            if (CpuKernels.embed(address, wtype(table, address), (int) ts[0], (int) ts[1], buffer(idx), (int) (s[0] * s[1]), buffer(y), scale) < 0)
-                return new DjlTensor(y);
-            // an id outside the table: PyTorch's gather below says so as it did before the kernels
+            ByteBuffer idBytes = buffer(idx);
+            int bad = CpuKernels.embed(address, wtype(table, address), (int) ts[0], (int) ts[1], idBytes, (int) (s[0] * s[1]), buffer(y), scale);
+            if (bad < 0) return new DjlTensor(y);
+            // said here rather than by PyTorch's gather: for float32 it wraps a negative id to a row from the end, and
+            // a packed table holds its rows interleaved
+            throw new dev.steer.engine.BadInputException("token id " + idBytes.order(ByteOrder.nativeOrder()).getLong(8 * bad) + " is outside the model's "
+                    + ts[0] + "-row embedding table: does the tokenizer match the checkpoint?");
         }
         if (table instanceof Bf16Weight w) {
             NDArray rows = bf16.embed(w.value(), (PtNDArray) idx.reshape(-1));
