@@ -193,11 +193,15 @@ static inline int packable(int rows, int cols, int es) {
     return rows > 0 && cols > 0 && rows % PACK_ROWS == 0 && cols % (PACK_BYTES / es) == 0;
 }
 
+/* element i of a weight's memory as float32 (bf16 widened exactly) */
+static inline float weight_elem(const void *w, int wtype, size_t i) {
+    return (wtype & W_BF16) ? bf16_to_f32(((const uint16_t *) w)[i]) : ((const float *) w)[i];
+}
+
 /* element (r, c) of a's weights, packed or not */
 static inline float weight_at(const gemv_args *a, int r, int c) {
     const int es = a->wtype == W_F32 ? 4 : 2;
-    size_t i = a->packed ? packed_index(r, c, a->cols, es) : (size_t) r * a->cols + c;
-    return a->wtype == W_F32 ? ((const float *) a->w)[i] : bf16_to_f32(((const uint16_t *) a->w)[i]);
+    return weight_elem(a->w, a->wtype, a->packed ? packed_index(r, c, a->cols, es) : (size_t) r * a->cols + c);
 }
 
 static void rows_scalar(const gemv_args *a, int r0, int r1) {
@@ -1194,21 +1198,15 @@ JNIEXPORT jint JNI(embed)(JNIEnv *env, jclass cls, jlong table, jint wtype, jint
     float *y = BUF(out);
     for (int i = 0; i < n; i++)
         if (id[i] < 0 || id[i] >= vocab) return i;
+    /* a row is contiguous runs: the whole row, or (packed) its 64-byte units, PACK_ROWS units apart */
+    const int es = (wtype & W_BF16) ? 2 : 4, packed = (wtype & W_PACKED) != 0, run = packed ? PACK_BYTES / es : hidden;
+    const size_t stride = packed ? (size_t) PACK_ROWS * run : (size_t) hidden;
+    const void *w = (const void *) (intptr_t) table;
     for (int i = 0; i < n; i++) {
         float *yi = y + (size_t) i * hidden;
-        if (wtype & W_PACKED) {
-            const int es = (wtype & W_BF16) ? 2 : 4;
-            for (int c = 0; c < hidden; c++) {
-                size_t at = packed_index((int) id[i], c, hidden, es);
-                yi[c] = ((wtype & W_BF16) ? bf16_to_f32(((const uint16_t *) (intptr_t) table)[at]) : ((const float *) (intptr_t) table)[at]) * scale;
-            }
-        } else if (wtype == W_BF16) {
-            const uint16_t *w = (const uint16_t *) (intptr_t) table + (size_t) id[i] * hidden;
-            for (int c = 0; c < hidden; c++) yi[c] = bf16_to_f32(w[c]) * scale;
-        } else {
-            const float *w = (const float *) (intptr_t) table + (size_t) id[i] * hidden;
-            for (int c = 0; c < hidden; c++) yi[c] = w[c] * scale;
-        }
+        size_t at = packed ? packed_index((int) id[i], 0, hidden, es) : (size_t) id[i] * hidden;
+        for (int c0 = 0; c0 < hidden; c0 += run, at += stride)
+            for (int j = 0; j < run; j++) yi[c0 + j] = weight_elem(w, wtype, at + j) * scale;
     }
     return -1;
 }

@@ -145,19 +145,6 @@ final class CpuKernels {
     }
 
     /**
-     * The row-by-row form of a matrix read in {@link #pack}'s layout (elements as float32, {@code elementBytes} the
-     * stored element's size, 4 or 2): element (r, c) from steercpu.c's packed_index.
-     */
-    static float[] unpacked(float[] packed, int rows, int cols, int elementBytes) {
-        int unit = 64 / elementBytes;
-        float[] rowByRow = new float[packed.length];
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++)
-                rowByRow[r * cols + c] = packed[(r / 4 * 4) * cols + (c / unit) * (4 * unit) + (r % 4) * unit + c % unit];
-        return rowByRow;
-    }
-
-    /**
      * {@code out [n, hidden] = table[ids] * scale} (float32; bf16 rows widened exactly first) for int64 {@code ids}
      * from the weight at {@code table} ({@code vocab} rows); returns the position of the first id outside [0, vocab)
      * with nothing written, else -1.

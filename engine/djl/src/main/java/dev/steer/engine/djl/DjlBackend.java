@@ -354,17 +354,27 @@ public final class DjlBackend implements Backend {
     }
 
     private float[] toHost0(Tensor t) {
+        long address = t instanceof Bf16Weight w ? w.address() : t instanceof DjlTensor d ? addresses.getOrDefault(d.array(), 0L) : 0L;
+        if (packed.contains(address)) {
+            // a packed matrix read back row by row: every row gathered as the embedding gathers them (times 1, exact)
+            try (NDManager tmp = current().newSubManager()) {
+                long rows = t.shape()[0];
+                long[] all = new long[(int) rows];
+                for (int i = 0; i < all.length; i++) all[i] = i;
+                NDArray ids = tmp.create(all, new Shape(rows));
+                NDArray f = nd(embed0(t, new DjlTensor(ids), 1f));
+                f.attach(tmp);
+                return f.toFloatArray();
+            }
+        }
         if (t instanceof Bf16Weight w) {
             try (NDManager tmp = current().newSubManager()) {
                 NDArray f = bf16.rows(w.value(), 0, w.shape()[0]);
                 f.attach(tmp);
-                float[] v = f.toFloatArray();
-                return packed.contains(w.address()) ? CpuKernels.unpacked(v, (int) w.shape()[0], (int) w.shape()[1], 2) : v;
+                return f.toFloatArray();
             }
         }
         NDArray a = nd(t);
-        Long at = addresses.get(a);
-        if (at != null && packed.contains(at)) return CpuKernels.unpacked(a.toFloatArray(), (int) a.getShape().get(0), (int) a.getShape().get(1), 4);
         if (a.getDataType() == DataType.FLOAT32) return a.toFloatArray();
         try (NDManager tmp = current().newSubManager()) {
             NDArray f = a.toType(DataType.FLOAT32, false);
@@ -378,22 +388,18 @@ public final class DjlBackend implements Backend {
         long[] s = idx.getShape().getShape();
         long address = !kernels ? 0 : table instanceof Bf16Weight bw ? bw.address() : addresses.getOrDefault(nd(table), 0L);
         long[] ts = table.shape();
-        long most = Math.max(1, callBufferBytes / 4 / Math.max(1, ts[1]));
-        if (address != 0 && s.length == 2 && packed.contains(address) && (idx.getDataType() != DataType.INT64 || s[0] * s[1] > most)) {
-            // a packed table only the kernels read: as int64 ids, in slices of at most one call's buffer
-            NDArray flat = idx.reshape(1, -1).toType(DataType.INT64, false);
-            NDList parts = new NDList();
-            for (long i0 = 0; i0 < s[0] * s[1]; i0 += most) {
-                NDArray slice = flat.get(new NDIndex(":, {}:{}", i0, Math.min(s[0] * s[1], i0 + most)));
-                parts.add(nd(embed0(table, new DjlTensor(slice), scale)));
-            }
-            return out(NDArrays.concat(parts, 1).reshape(s[0], s[1], ts[1]));
-        }
-        if (address != 0 && idx.getDataType() == DataType.INT64 && s.length == 2 && s[0] * s[1] <= most) {
-            // on the kernels: at a decode step PyTorch's gather, cast and multiply cost ~0.7 ms together (op profile)
-            NDArray y = current().create(new Shape(s[0], s[1], ts[1]), DataType.FLOAT32);
-            ByteBuffer idBytes = buffer(idx);
-            int bad = CpuKernels.embed(address, wtype(table, address), (int) ts[0], (int) ts[1], idBytes, (int) (s[0] * s[1]), buffer(y), scale);
+        if (address != 0) {
+            // on the kernels, whatever the ids' shape and type (a packed table only they can read): at a decode step
+            // PyTorch's gather, cast and multiply cost ~0.7 ms together (op profile); more ids than one call's output
+            // buffer holds run in slices
+            long n = idx.size(), most = Math.max(1, callBufferBytes / 4 / Math.max(1, ts[1]));
+            NDArray flat = idx.getDataType() == DataType.INT64 ? idx.reshape(n, 1) : idx.toType(DataType.INT64, false).reshape(n, 1);
+            long[] ys = java.util.Arrays.copyOf(s, s.length + 1);
+            ys[s.length] = ts[1];
+            if (n > most) return out(bySlices(flat, n, most, slice -> nd(embed0(table, new DjlTensor(slice), scale))).reshape(new Shape(ys)));
+            NDArray y = current().create(new Shape(ys), DataType.FLOAT32);
+            ByteBuffer idBytes = buffer(flat);
+            int bad = CpuKernels.embed(address, wtype(table, address), (int) ts[0], (int) ts[1], idBytes, (int) n, buffer(y), scale);
             if (bad < 0) return new DjlTensor(y);
             // said here rather than by PyTorch's gather: for float32 it wraps a negative id to a row from the end, and
             // a packed table holds its rows interleaved
@@ -466,6 +472,13 @@ public final class DjlBackend implements Backend {
         return out(a.div(ms.add(eps).sqrt()).mul(onePlusW));
     }
 
+    /** {@code f} over the slices of at most {@code most} rows of {@code flat} ({@code n} rows), joined again along rows. */
+    private static NDArray bySlices(NDArray flat, long n, long most, java.util.function.UnaryOperator<NDArray> f) {
+        NDList parts = new NDList();
+        for (long r0 = 0; r0 < n; r0 += most) parts.add(f.apply(flat.get(new NDIndex("{}:{}", r0, Math.min(n, r0 + most)))));
+        return NDArrays.concat(parts, 0);
+    }
+
     /** The kernels' weight type of a matrix at {@code address}: float32 or bf16, and whether packed. */
     private int wtype(Tensor w, long address) {
         return (w instanceof Bf16Weight ? CpuKernels.W_BF16 : CpuKernels.W_F32) | (packed.contains(address) ? CpuKernels.W_PACKED : 0);
@@ -489,15 +502,9 @@ public final class DjlBackend implements Backend {
         if (address != 0 && xs[xs.length - 1] == ws[1]) {
             // more rows than one call's buffers hold: in slices of rows, still on the kernels (a packed matrix PyTorch
             // cannot read; and a row's result stays the same whatever rows come with it)
-            NDArray flat = a.reshape(m, ws[1]);
-            NDList parts = new NDList();
-            for (long r0 = 0; r0 < m; r0 += most) {
-                NDArray slice = flat.get(new NDIndex("{}:{}", r0, Math.min(m, r0 + most)));
-                parts.add(nd(linear0(new DjlTensor(slice), w)));
-            }
             long[] ys = xs.clone();
             ys[ys.length - 1] = ws[0];
-            return out(NDArrays.concat(parts, 0).reshape(new Shape(ys)));
+            return out(bySlices(a.reshape(m, ws[1]), m, most, slice -> nd(linear0(new DjlTensor(slice), w))).reshape(new Shape(ys)));
         }
         if (w instanceof Bf16Weight b) return out(bf16.linear((PtNDArray) a, b.value()));
         NDList r = a.getNDArrayInternal().linear(a, nd(w), null);

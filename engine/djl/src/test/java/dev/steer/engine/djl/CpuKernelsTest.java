@@ -186,6 +186,16 @@ class CpuKernelsTest {
         return v;
     }
 
+    /** The row-by-row form of a matrix read in the packed layout: element (r, c) from steercpu.c's packed_index. */
+    static float[] unpacked(float[] packed, int rows, int cols, int elementBytes) {
+        int unit = 64 / elementBytes;
+        float[] rowByRow = new float[packed.length];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+                rowByRow[r * cols + c] = packed[(r / 4 * 4) * cols + (c / unit) * (4 * unit) + (r % 4) * unit + c % unit];
+        return rowByRow;
+    }
+
     /**
      * The packed layout (4 rows interleaved in 64-byte units) gives every product bit for bit the row-by-row one, on
      * every variant, for 1-9 activation rows (each kernel's groups of 1, 2, 4 and their remainders), on shapes from
@@ -215,7 +225,7 @@ class CpuKernelsTest {
                         // one 64-byte unit a row (32 bf16 columns) is its own packed form; wider rows must move
                         if (cols * (bf16 ? 2 : 4) > 64)
                             assertTrue(!java.util.Arrays.equals(stored, moved), "packing moved nothing at " + rows + "x" + cols);
-                        assertArrayEquals(stored, CpuKernels.unpacked(moved, rows, cols, bf16 ? 2 : 4), "layout " + rows + "x" + cols);
+                        assertArrayEquals(stored, unpacked(moved, rows, cols, bf16 ? 2 : 4), "layout " + rows + "x" + cols);
                         for (int m = 1; m <= 9; m++) {
                             float[] x = gaussian(r, m * cols, 1);
                             if (rows == 12) java.util.Arrays.fill(x, -1e-20f);
