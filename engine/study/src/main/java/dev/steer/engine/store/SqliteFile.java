@@ -37,13 +37,47 @@ public final class SqliteFile {
         config.enforceForeignKeys(true);
         Connection c = config.createConnection("jdbc:sqlite:" + file.toAbsolutePath());
         try (Statement st = c.createStatement()) {
-            st.execute("PRAGMA journal_mode=WAL");
+            toWal(st);
             st.execute("PRAGMA synchronous=FULL");
             return c;
         } catch (SQLException | RuntimeException e) {
             c.close();
             throw e;
         }
+    }
+
+    /**
+     * Puts the file in WAL mode. Switching a new file's journal to WAL takes an exclusive lock for which SQLite does
+     * not call the busy handler: when two processes open one new file at once, one of them got SQLITE_BUSY at once
+     * (81 of 500 tries of two threads). So a busy answer is retried here, a few milliseconds apart, for up to
+     * {@link #BUSY_TIMEOUT_MS} as any other wait for a lock.
+     */
+    private static void toWal(Statement st) throws SQLException {
+        long deadline = System.nanoTime() + BUSY_TIMEOUT_MS * 1_000_000L;
+        for (int attempt = 0; ; attempt++) {
+            try {
+                st.execute("PRAGMA journal_mode=WAL");
+                return;
+            } catch (SQLException e) {
+                if (!isBusy(e) || System.nanoTime() > deadline) throw e;
+            }
+            try {
+                Thread.sleep(Math.min(50, 1 + attempt));
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                throw new SQLException("interrupted while waiting for the database lock", ie);
+            }
+        }
+    }
+
+    private static boolean isBusy(SQLException e) {
+        return primaryCode(e) == SQLiteErrorCode.SQLITE_BUSY.code;
+    }
+
+    /** SQLite's primary result code of {@code e} (the low byte of an extended code). */
+    private static int primaryCode(SQLException e) {
+        SQLiteErrorCode code = e instanceof SQLiteException s ? s.getResultCode() : null;
+        return code == null ? e.getErrorCode() & 0xff : code.code & 0xff;
     }
 
     /**
@@ -91,8 +125,7 @@ public final class SqliteFile {
      * {@link StoreException} (exit 1).
      */
     public static RuntimeException failure(Path file, String what, SQLException e) {
-        SQLiteErrorCode code = e instanceof SQLiteException s ? s.getResultCode() : null;
-        int primary = code == null ? e.getErrorCode() & 0xff : code.code & 0xff;
+        int primary = primaryCode(e);
         if (primary == SQLiteErrorCode.SQLITE_FULL.code)
             return new BadInputException(file + ": " + what + " failed: the disk or the database is full; "
                     + "nothing of this write was kept, everything stored before it is intact", e);

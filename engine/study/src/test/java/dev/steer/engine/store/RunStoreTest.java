@@ -155,10 +155,26 @@ class RunStoreTest {
 
     @Test
     void twoStoresOnOneFileSeeEachOthersRuns() throws Exception {
-        Path db = tmp.resolve("shared.db");
-        // Both open the new file at once: one creates the tables, the other must find them, not fail.
+        // Both open a new file at once: one creates the tables, the other must find them, not fail. Switching the
+        // new file to WAL once failed at once with SQLITE_BUSY in about one try of six (no busy handler for that
+        // lock), so the race is run on 100 new files, both threads let go at once; the last pair then writes and reads each other's runs.
         var pool = java.util.concurrent.Executors.newFixedThreadPool(2);
         try {
+            for (int i = 0; i < 99; i++) {
+                Path db = tmp.resolve("race-" + i + ".db");
+                var start = new java.util.concurrent.CyclicBarrier(2);
+                java.util.concurrent.Callable<RunStore> open = () -> {
+                    start.await();
+                    return RunStore.open(db);
+                };
+                var fa = pool.submit(open);
+                var fb = pool.submit(open);
+                try (RunStore a = fa.get(); RunStore b = fb.get()) {
+                    assertEquals(List.of(), a.runs());
+                    assertEquals(List.of(), b.runs());
+                }
+            }
+            Path db = tmp.resolve("shared.db");
             var fa = pool.submit(() -> RunStore.open(db));
             var fb = pool.submit(() -> RunStore.open(db));
             try (RunStore a = fa.get(); RunStore b = fb.get()) {
