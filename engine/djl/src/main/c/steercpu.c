@@ -373,13 +373,20 @@ KERNEL(rows_avx512_dpbf16_m4, "avx512f,avx512bw,avx512bf16", 4, 4, 1, __m512, __
  * loop's own loads too few in flight to keep the memory busy (tools/bench/gemv-rows.c, gemma-2-2b's bf16 products
  * on this AMD EPYC, of the read pass: 3 rows 56% without, 83% at 16 KiB; 4 rows 47% / 68%; 8 rows 55% / 85% at 32
  * KiB); at 1-2 rows it only costs (2 rows 94% without, 89% at 8 KiB).
+ * XREG 1 loads a chunk's activation vectors once into registers and takes the block's rows one at a time (weight
+ * load, operands, multiply-adds), XREG 0 loads the block's 4 weight vectors first: the same multiply-adds in the same
+ * order per accumulator, so the same sums. AVX2 has 16 vector registers, and its widening bf16 kernel in the second
+ * order spilled (4 raw + 4 widened weights + 8 accumulators + the mask): on an AMD EPYC Zen 3 without AVX-512, the
+ * first order took gemma-2-2b's bf16 products of 2 / 4 / 8 activation rows from 80.6 / 65.1 / 34.6% of the read pass
+ * to 90.0 / 74.2 / 42.8% (tools/bench/gemv-rows.c, one run each, BENCHMARKS.md). The AVX-512 kernels (32 registers)
+ * keep the second order, as measured on the AMD EPYC with AVX-512 they were tuned on.
  */
 /* the prefetch distance for m activation rows (see above) */
 static int prefetch_for(int m) {
     return m <= 2 ? 0 : m <= 4 ? 16384 : 32768;
 }
 
-#define PKERNEL(NAME, TARGET, MB, ES, VEC, OPV, RAW, V, U, OPS, ZERO, LOADW, OPERAND, LOADX, FMA, HSUM)                        \
+#define PKERNEL(NAME, TARGET, MB, XREG, ES, VEC, OPV, RAW, V, U, OPS, ZERO, LOADW, OPERAND, LOADX, FMA, HSUM)                  \
     __attribute__((target(TARGET), always_inline)) static inline void NAME##_nm(const gemv_args *a, int r, int i0,     \
                                                                                 const int NM) {                        \
         const int C = a->cols;                                                                                         \
@@ -392,14 +399,28 @@ static int prefetch_for(int m) {
             if (a->prefetch && c0 % (U) == 0)                                                                          \
                 _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++)                                           \
                     _mm_prefetch((const char *) a->w + (at + k * (U)) * (ES) + a->prefetch, _MM_HINT_T1);            \
-            RAW wr[PACK_ROWS];                                                                                         \
-            _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++) wr[k] = LOADW(at + k * (U));                  \
-            _Pragma("GCC unroll 2") for (int o = 0; o < (OPS); o++) {                                                  \
-                OPV wv[PACK_ROWS];                                                                                     \
-                _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++) wv[k] = OPERAND(wr[k], o);                \
-                _Pragma("GCC unroll 4") for (int i = 0; i < NM; i++) {                                                \
-                    OPV xv = LOADX((size_t) (i0 + i) * C + c0, o);                                                     \
-                    _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++) acc[k][i] = FMA(acc[k][i], wv[k], xv); \
+            if (XREG) {                                                                                                \
+                OPV xv[MB][OPS];                                                                                       \
+                _Pragma("GCC unroll 4") for (int i = 0; i < NM; i++)                                                  \
+                _Pragma("GCC unroll 2") for (int o = 0; o < (OPS); o++) xv[i][o] = LOADX((size_t) (i0 + i) * C + c0, o); \
+                _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++) {                                         \
+                    RAW wr = LOADW(at + k * (U));                                                                      \
+                    _Pragma("GCC unroll 2") for (int o = 0; o < (OPS); o++) {                                          \
+                        OPV wv = OPERAND(wr, o);                                                                       \
+                        _Pragma("GCC unroll 4") for (int i = 0; i < NM; i++) acc[k][i] = FMA(acc[k][i], wv, xv[i][o]); \
+                    }                                                                                                  \
+                }                                                                                                      \
+            } else {                                                                                                   \
+                RAW wr[PACK_ROWS];                                                                                     \
+                _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++) wr[k] = LOADW(at + k * (U));              \
+                _Pragma("GCC unroll 2") for (int o = 0; o < (OPS); o++) {                                              \
+                    OPV wv[PACK_ROWS];                                                                                 \
+                    _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++) wv[k] = OPERAND(wr[k], o);            \
+                    _Pragma("GCC unroll 4") for (int i = 0; i < NM; i++) {                                            \
+                        OPV xv = LOADX((size_t) (i0 + i) * C + c0, o);                                                 \
+                        _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++)                                   \
+                            acc[k][i] = FMA(acc[k][i], wv[k], xv);                                                     \
+                    }                                                                                                  \
                 }                                                                                                      \
             }                                                                                                          \
         }                                                                                                              \
@@ -417,11 +438,11 @@ static int prefetch_for(int m) {
             }                                                                                                          \
     }
 
-PKERNEL(packed_avx2_f32, "avx2,fma", 2, 4, __m256, __m256, __m256, 8, 16, 1, _mm256_setzero_ps(), AVX2_F32_W, ONE, AVX2_X, AVX2_FMA, hsum256)
-PKERNEL(packed_avx2_bf16, "avx2,fma", 2, 2, __m256, __m256, __m256i, 16, 32, 2, _mm256_setzero_ps(), AVX2_BF16_W, AVX2_HALF, AVX2_XP, AVX2_FMA, hsum256)
-PKERNEL(packed_avx512_f32, "avx512f,avx512bw", 4, 4, __m512, __m512, __m512, 16, 16, 1, _mm512_setzero_ps(), AVX512_F32_W, ONE, AVX512_X, AVX512_FMA, _mm512_reduce_add_ps)
-PKERNEL(packed_avx512_bf16w, "avx512f,avx512bw", 4, 2, __m512, __m512, __m512i, 32, 32, 2, _mm512_setzero_ps(), AVX512_BF16_W, AVX512_HALF, AVX512_XP, AVX512_FMA, _mm512_reduce_add_ps)
-PKERNEL(packed_avx512_dpbf16, "avx512f,avx512bw,avx512bf16", 4, 2, __m512, __m512bh, __m512bh, 32, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_reduce_add_ps)
+PKERNEL(packed_avx2_f32, "avx2,fma", 2, 1, 4, __m256, __m256, __m256, 8, 16, 1, _mm256_setzero_ps(), AVX2_F32_W, ONE, AVX2_X, AVX2_FMA, hsum256)
+PKERNEL(packed_avx2_bf16, "avx2,fma", 2, 1, 2, __m256, __m256, __m256i, 16, 32, 2, _mm256_setzero_ps(), AVX2_BF16_W, AVX2_HALF, AVX2_XP, AVX2_FMA, hsum256)
+PKERNEL(packed_avx512_f32, "avx512f,avx512bw", 4, 0, 4, __m512, __m512, __m512, 16, 16, 1, _mm512_setzero_ps(), AVX512_F32_W, ONE, AVX512_X, AVX512_FMA, _mm512_reduce_add_ps)
+PKERNEL(packed_avx512_bf16w, "avx512f,avx512bw", 4, 0, 2, __m512, __m512, __m512i, 32, 32, 2, _mm512_setzero_ps(), AVX512_BF16_W, AVX512_HALF, AVX512_XP, AVX512_FMA, _mm512_reduce_add_ps)
+PKERNEL(packed_avx512_dpbf16, "avx512f,avx512bw,avx512bf16", 4, 0, 2, __m512, __m512bh, __m512bh, 32, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_reduce_add_ps)
 
 /* the chunk (columns) the widening kernels permute xp by, for an instruction set */
 static int pair_chunk(int isa) {
@@ -777,6 +798,25 @@ static double read_avx512(const char *lo, const char *hi) {
     return (double) _mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3)));
 }
 
+__attribute__((target("avx2")))
+static double read_avx2(const char *lo, const char *hi) {
+    __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+    for (const char *p = lo; p + 256 <= hi; p += 256) {
+        s0 = _mm256_add_epi64(s0, _mm256_loadu_si256((const __m256i *) p));
+        s1 = _mm256_add_epi64(s1, _mm256_loadu_si256((const __m256i *) (p + 32)));
+        s2 = _mm256_add_epi64(s2, _mm256_loadu_si256((const __m256i *) (p + 64)));
+        s3 = _mm256_add_epi64(s3, _mm256_loadu_si256((const __m256i *) (p + 96)));
+        s4 = _mm256_add_epi64(s4, _mm256_loadu_si256((const __m256i *) (p + 128)));
+        s5 = _mm256_add_epi64(s5, _mm256_loadu_si256((const __m256i *) (p + 160)));
+        s6 = _mm256_add_epi64(s6, _mm256_loadu_si256((const __m256i *) (p + 192)));
+        s7 = _mm256_add_epi64(s7, _mm256_loadu_si256((const __m256i *) (p + 224)));
+    }
+    __m256i t = _mm256_add_epi64(_mm256_add_epi64(_mm256_add_epi64(s0, s1), _mm256_add_epi64(s2, s3)),
+                                 _mm256_add_epi64(_mm256_add_epi64(s4, s5), _mm256_add_epi64(s6, s7)));
+    __m128i h = _mm_add_epi64(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+    return (double) (uint64_t) (_mm_cvtsi128_si64(h) + _mm_extract_epi64(h, 1));
+}
+
 static double read_scalar(const char *lo, const char *hi) {
     const uint64_t *p = (const uint64_t *) lo, *e = (const uint64_t *) hi;
     uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
@@ -787,6 +827,14 @@ static double read_scalar(const char *lo, const char *hi) {
     return (double) (s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7);
 }
 
+/* the read pass at the widest loads the CPU has */
+static double read_isa(int isa, const char *lo, const char *hi) {
+    if (isa >= ISA_AVX512) return read_avx512(lo, hi);
+    if (isa == ISA_AVX2) return read_avx2(lo, hi);
+    return read_scalar(lo, hi);
+}
+
+
 static void read_part(void *ctx, int part, int parts) {
     read_args *a = ctx;
     size_t n = a->bytes / 256;                               /* 256-byte blocks */
@@ -795,7 +843,7 @@ static void read_part(void *ctx, int part, int parts) {
         memset((char *) a->base + lo, part + 1, hi - lo);
         return;
     }
-    double s = a->isa >= ISA_AVX512 ? read_avx512(a->base + lo, a->base + hi) : read_scalar(a->base + lo, a->base + hi);
+    double s = read_isa(a->isa, a->base + lo, a->base + hi);
     if (part < 256) a->sums[part] = s;
 }
 
@@ -813,7 +861,7 @@ static void regions_part(void *ctx, int part, int parts) {
         size_t blocks = (size_t) a->bytes[r] / 256;
         const char *base = (const char *) (intptr_t) a->addr[r];
         const char *lo = base + blocks * part / parts * 256, *hi = base + blocks * (part + 1) / parts * 256;
-        s += a->isa >= ISA_AVX512 ? read_avx512(lo, hi) : read_scalar(lo, hi);
+        s += read_isa(a->isa, lo, hi);
     }
     if (part < 256) a->sums[part] = s;
 }

@@ -28,7 +28,7 @@ record ReadBandwidth(double bytesPerSecond, int threads, long bufferBytes, int p
 
     /**
      * The backend's own pass where it has one (the cpu backend's kernels: the threads its products run on, with
-     * 512-bit loads where the CPU has them), else this class's Java pass on {@code threads} threads.
+     * the widest loads the CPU has: 512-bit, 256-bit on AVX2), else this class's Java pass on {@code threads} threads.
      */
     static ReadBandwidth measure(dev.steer.engine.backend.Backend backend, int threads) {
         return measure(backend, threads, PASSES);

@@ -88,7 +88,7 @@ class CpuThreadsTest {
 
     @Test
     void anUnknownPackSettingIsOneLineExit2() {
-        assertRefusedWith("steer.cpu.pack", "no", "steer: -Dsteer.cpu.pack: expected on or off, got \"no\"");
+        assertRefusedWith("steer.cpu.pack", "no", "steer: -Dsteer.cpu.pack: expected on or off (or empty: where it is faster), got \"no\"");
     }
 
     /** With the system property {@code key} = {@code value}, a bench is refused: exit 2, the one line, no stdout. */

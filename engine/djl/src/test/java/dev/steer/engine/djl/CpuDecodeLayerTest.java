@@ -34,15 +34,18 @@ class CpuDecodeLayerTest {
     void aDecodeLayerInOneCallEqualsItsOpsBitForBit() {
         assumeTrue(CpuKernels.available(), () -> "kernels not loaded: " + CpuKernels.problem());
         for (boolean bf16 : new boolean[] {false, true}) {
-            try (Backend b = DjlBackend.cpu(bf16, 0)) {
-                for (int batch : new int[] {1, 3}) {
-                    for (AttentionSpec spec : new AttentionSpec[] {new AttentionSpec(HEADS, KV, D, 0.2f, 0f, 0),
-                            new AttentionSpec(HEADS, KV, D, 0.2f, 5f, 3)}) {
-                        run(b, bf16, batch, spec, INNER);
+            // packed (-Dsteer.cpu.pack=on: wherever the shape allows, whatever the default for this CPU) and row by row
+            for (String pack : new String[] {"on", "off"}) {
+                try (Backend b = CpuKernelOpsTest.openWith(DjlBackend.PACK_PROPERTY, pack, bf16)) {
+                    for (int batch : new int[] {1, 3}) {
+                        for (AttentionSpec spec : new AttentionSpec[] {new AttentionSpec(HEADS, KV, D, 0.2f, 0f, 0),
+                                new AttentionSpec(HEADS, KV, D, 0.2f, 5f, 3)}) {
+                            run(b, bf16, pack.equals("on"), batch, spec, INNER);
+                        }
+                        // an inner width of 1000: the down matrix's columns fill no whole 64-byte unit, so it stays row
+                        // by row while the layer's other three matrices are packed
+                        run(b, bf16, pack.equals("on"), batch, new AttentionSpec(HEADS, KV, D, 0.2f, 0f, 0), 1000);
                     }
-                    // an inner width of 1000: the down matrix's columns fill no whole 64-byte unit, so it stays row
-                    // by row while the layer's other three matrices are packed
-                    run(b, bf16, batch, new AttentionSpec(HEADS, KV, D, 0.2f, 0f, 0), 1000);
                 }
             }
         }
@@ -54,15 +57,15 @@ class CpuDecodeLayerTest {
         return b.weight(new ArrayTensor(name, shape, CpuKernelOpsTest.gaussian(r, n, shape.length == 1 ? 0.3 : 1 / Math.sqrt(shape[1]))));
     }
 
-    private static void run(Backend b, boolean bf16, int batch, AttentionSpec spec, int inner) {
-        String what = (bf16 ? "bf16" : "f32") + ", batch " + batch + ", softcap " + spec.softcap() + ", window " + spec.window() + ", inner " + inner;
+    private static void run(Backend b, boolean bf16, boolean packs, int batch, AttentionSpec spec, int inner) {
+        String what = (bf16 ? "bf16" : "f32") + (packs ? ", packed" : ", row by row") + ", batch " + batch + ", softcap " + spec.softcap() + ", window " + spec.window() + ", inner " + inner;
         SplittableRandom r = new SplittableRandom(batch * 31L + spec.window() + inner);
         long packedBefore = (Long) b.stats().get("packed_weight_bytes");
         PackedLayer w = new PackedLayer(weight(b, r, "qkv", (HEADS + 2 * KV) * D, HIDDEN), weight(b, r, "o", HIDDEN, HEADS * D),
                 weight(b, r, "post_attn", HIDDEN), weight(b, r, "pre_ffn", HIDDEN), weight(b, r, "gate_up", 2 * inner, HIDDEN),
                 weight(b, r, "down", HIDDEN, inner), weight(b, r, "post_ffn", HIDDEN));
         long packable = (long) (HEADS + 2 * KV) * D * HIDDEN + (long) HIDDEN * HEADS * D + 2L * inner * HIDDEN + (inner % 32 == 0 ? (long) HIDDEN * inner : 0);
-        assertEquals(packable * (bf16 ? 2 : 4), (Long) b.stats().get("packed_weight_bytes") - packedBefore, what + ": the matrices packed");
+        assertEquals(packs ? packable * (bf16 ? 2 : 4) : 0, (Long) b.stats().get("packed_weight_bytes") - packedBefore, what + ": the matrices packed");
         Tensor inputNorm = weight(b, r, "input", HIDDEN), next = weight(b, r, "next", HIDDEN);
         int[] padLeft = batch == 1 ? new int[] {0} : new int[] {0, 1, 3};
         KvCache fused = b.kvCache(1, batch, KV, D, STEPS), ops = b.kvCache(1, batch, KV, D, STEPS);

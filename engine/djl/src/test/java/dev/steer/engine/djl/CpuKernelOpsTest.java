@@ -151,22 +151,33 @@ class CpuKernelOpsTest {
      * for bit those of the same kernels on the matrix row by row (float32 and bf16), and for float32 as PyTorch's
      * (bf16's PyTorch form rounds its output to bf16, another arithmetic); also when a call's rows exceed one kernel
      * buffer and run as slices (the buffer limit lowered here to force it). A shape without a packed form stays row
-     * by row.
+     * by row; by default (no -Dsteer.cpu.pack) matrices pack only where the instruction set's packed kernel is the
+     * faster.
      */
     @Test
     void packedWeightsReadBackAndMultiplyAsRowByRow() {
+        assertEquals(java.util.List.of(false, true, true, true), java.util.List.of(DjlBackend.packsByDefault(0, 4), DjlBackend.packsByDefault(1, 2),
+                DjlBackend.packsByDefault(2, 4), DjlBackend.packsByDefault(3, 2)), "scalar no, AVX2 bf16, AVX-512 yes");
+        assertEquals(java.util.List.of(false, false), java.util.List.of(DjlBackend.packsByDefault(1, 4), DjlBackend.packsByDefault(0, 2)),
+                "AVX2 float32 and scalar bf16 stay row by row");
         SplittableRandom r = new SplittableRandom(21);
         int rows = 40, cols = 96, m = 7;
         float[] w = gaussian(r, rows * cols, 0.1), odd = gaussian(r, 6 * 50, 0.1), x = gaussian(r, m * cols, 1);
         int[] ids = {3, 39, 0, 17, 17, 8, 21};
         for (boolean bf16 : new boolean[] {false, true}) {
-            try (Backend k = DjlBackend.cpu(bf16, 0); Backend u = unpacked(bf16); Backend t = onPyTorch(bf16)) {
+            try (Backend k = openWith(DjlBackend.PACK_PROPERTY, "on", bf16); Backend u = unpacked(bf16); Backend t = onPyTorch(bf16);
+                 Backend d = DjlBackend.cpu(bf16, 0)) {
                 Tensor wk = k.weight(new ArrayTensor("w", new long[] {rows, cols}, w)), wu = u.weight(new ArrayTensor("w", new long[] {rows, cols}, w)),
                         wt = t.weight(new ArrayTensor("w", new long[] {rows, cols}, w));
                 k.weight(new ArrayTensor("odd", new long[] {6, 50}, odd));
                 String what = bf16 ? "bf16" : "f32";
                 assertEquals((long) rows * cols * (bf16 ? 2 : 4), k.stats().get("packed_weight_bytes"), what + ": only the 40x96 matrix packs");
                 assertEquals(0L, u.stats().get("packed_weight_bytes"), what + " with -Dsteer.cpu.pack=off");
+                // by default only where the instruction set's packed kernel is the faster (AVX2 float32 is not)
+                d.weight(new ArrayTensor("w", new long[] {rows, cols}, w));
+                int isa = CpuKernels.ISAS.indexOf((String) d.stats().get("cpu_kernels"));
+                assertEquals(DjlBackend.packsByDefault(isa, bf16 ? 2 : 4) ? (long) rows * cols * (bf16 ? 2 : 4) : 0L,
+                        d.stats().get("packed_weight_bytes"), what + " on " + d.stats().get("cpu_kernels") + " by default");
                 assertArrayEquals(t.toHost(wt), k.toHost(wk), what + ": a packed weight reads back as uploaded");
                 try (Scope a = k.openScope(); Scope b = u.openScope(); Scope c = t.openScope()) {
                     float[] whole = k.toHost(k.linear(k.floats(x, 1, m, cols), wk));
