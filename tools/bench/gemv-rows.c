@@ -10,7 +10,7 @@
  * bandwidth of each round.
  *
  * Variants: the kernels steercpu.c ships (row by row: "rows", as gemv_rows picks them for m; packed: "packed", with
- * the L2 prefetch distance prefetch_for(m) gives), then any named on the command line as
+ * the L2 prefetch distance prefetch_for(m, isa) gives), then any named on the command line as
  * packed@BYTES (the packed kernel with the prefetch that far ahead; 0: none), packed:MB (the packed kernel taking MB
  * activation rows a pass over a block: bf16 1, 2, 4; f32 2) or rows:RBxMB (row by row, RB weight rows by MB
  * activation rows at a time, of 1x2, 4x4, 8x2 and for AVX2 4x2, 4x1).
@@ -108,7 +108,7 @@ int main(int argc, char **argv) {
     static variant vs[MAXV];
     int nv = 0;
     vs[nv++] = (variant) {"rows (shipped)", 0, 0, NULL};
-    vs[nv++] = (variant) {"packed (shipped)", 1, prefetch_for(m), NULL};
+    vs[nv++] = (variant) {"packed (shipped)", 1, prefetch_for(m, isa), NULL};
     for (int i = 4; i < argc && nv < MAXV; i++) {
         variant v = {"", 0, 0, NULL};
         snprintf(v.name, sizeof v.name, "%s", argv[i]);
@@ -117,7 +117,7 @@ int main(int argc, char **argv) {
             v.prefetch = atoi(argv[i] + 7);
         } else if (strncmp(argv[i], "packed:", 7) == 0) {
             v.packed = 1;
-            v.prefetch = prefetch_for(m);
+            v.prefetch = prefetch_for(m, isa);
             for (int k = 0; k < NPALT; k++)
                 if (strcmp(PACKED_ALTERNATIVES[k].mode, mode) == 0 && strcmp(PACKED_ALTERNATIVES[k].name, argv[i] + 7) == 0) v.fn = PACKED_ALTERNATIVES[k].fn;
             if (!v.fn) { fprintf(stderr, "%s: no such packed alternative for %s\n", argv[i], mode); return 2; }
