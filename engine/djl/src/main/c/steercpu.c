@@ -379,7 +379,11 @@ KERNEL(rows_avx512_dpbf16_m4, "avx512f,avx512bw,avx512bf16", 4, 4, 1, __m512, __
  * order spilled (4 raw + 4 widened weights + 8 accumulators + the mask): on an AMD EPYC Zen 3 without AVX-512, the
  * first order took gemma-2-2b's bf16 products of 2 / 4 / 8 activation rows from 80.6 / 65.1 / 34.6% of the read pass
  * to 90.0 / 74.2 / 42.8% (tools/bench/gemv-rows.c, one run each, BENCHMARKS.md). The AVX-512 kernels (32 registers)
- * keep the second order, as measured on the AMD EPYC with AVX-512 they were tuned on.
+ * keep the second order, as measured on the AMD EPYC with AVX-512 they were tuned on. XREG 2 is the first order, and
+ * at 1 activation row it takes two consecutive blocks at once (8 accumulators, each still summing its own row chunk
+ * by chunk, so again the same sums): one row's 4 chains of dependent multiply-adds (2 a chunk for bf16's even and
+ * odd halves) were too few to keep the weight loads flowing; bf16 at 1 row 79.2% of the read pass with one block,
+ * 90.0% with two, in the same run on the Zen 3 (gemv-rows.c avx2-bf16 8 1 packed:1b).
  */
 /* the prefetch distance for m activation rows on instruction set isa (see above; AVX2's measured on the AMD EPYC
  * Zen 3 without AVX-512, gemma-2-2b's bf16 products in one run of tools/bench/gemv-rows.c each, of the read pass:
@@ -390,25 +394,27 @@ static int prefetch_for(int m, int isa) {
     return m <= 2 ? 0 : m <= 4 ? 16384 : 32768;
 }
 
+/* the element offset, within a unit's column, of row k of NB consecutive blocks (block k / PACK_ROWS) */
+#define WAT(k, U) ((size_t) ((k) / PACK_ROWS) * PACK_ROWS * C + (size_t) ((k) % PACK_ROWS) * (U))
 #define PKERNEL(NAME, TARGET, MB, XREG, ES, VEC, OPV, RAW, V, U, OPS, ZERO, LOADW, OPERAND, LOADX, FMA, HSUM)                  \
     __attribute__((target(TARGET), always_inline)) static inline void NAME##_nm(const gemv_args *a, int r, int i0,     \
-                                                                                const int NM) {                        \
+                                                                                const int NM, const int NB) {          \
         const int C = a->cols;                                                                                         \
         const size_t base = (size_t) r * C;                                                                            \
-        VEC acc[PACK_ROWS][MB];                                                                                        \
-        _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++)                                                   \
+        VEC acc[2 * PACK_ROWS][MB];                                                                                    \
+        _Pragma("GCC unroll 8") for (int k = 0; k < NB * PACK_ROWS; k++)                                              \
         _Pragma("GCC unroll 4") for (int i = 0; i < NM; i++) acc[k][i] = ZERO;                                        \
         for (int c0 = 0; c0 < C; c0 += (V)) {                                                                          \
             const size_t at = base + (size_t) (c0 / (U)) * (PACK_ROWS * (U)) + c0 % (U);                               \
             if (a->prefetch && c0 % (U) == 0)                                                                          \
-                _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++)                                           \
-                    _mm_prefetch((const char *) a->w + (at + k * (U)) * (ES) + a->prefetch, _MM_HINT_T1);            \
+                _Pragma("GCC unroll 8") for (int k = 0; k < NB * PACK_ROWS; k++)                                      \
+                    _mm_prefetch((const char *) a->w + (at + WAT(k, U)) * (ES) + a->prefetch, _MM_HINT_T1);          \
             if (XREG) {                                                                                                \
                 OPV xv[MB][OPS];                                                                                       \
                 _Pragma("GCC unroll 4") for (int i = 0; i < NM; i++)                                                  \
                 _Pragma("GCC unroll 2") for (int o = 0; o < (OPS); o++) xv[i][o] = LOADX((size_t) (i0 + i) * C + c0, o); \
-                _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++) {                                         \
-                    RAW wr = LOADW(at + k * (U));                                                                      \
+                _Pragma("GCC unroll 8") for (int k = 0; k < NB * PACK_ROWS; k++) {                                    \
+                    RAW wr = LOADW(at + WAT(k, U));                                                                    \
                     _Pragma("GCC unroll 2") for (int o = 0; o < (OPS); o++) {                                          \
                         OPV wv = OPERAND(wr, o);                                                                       \
                         _Pragma("GCC unroll 4") for (int i = 0; i < NM; i++) acc[k][i] = FMA(acc[k][i], wv, xv[i][o]); \
@@ -428,22 +434,28 @@ static int prefetch_for(int m, int isa) {
                 }                                                                                                      \
             }                                                                                                          \
         }                                                                                                              \
-        for (int k = 0; k < PACK_ROWS; k++)                                                                            \
+        for (int k = 0; k < NB * PACK_ROWS; k++)                                                                       \
             for (int i = 0; i < NM; i++) a->y[(size_t) (i0 + i) * a->rows + r + k] = HSUM(acc[k][i]) + 0.0f;         \
     }                                                                                                                  \
     __attribute__((target(TARGET))) static void NAME(const gemv_args *a, int r0, int r1) {                             \
-        for (int r = r0; r < r1; r += PACK_ROWS)                                                                       \
+        for (int r = r0; r < r1; r += PACK_ROWS) {                                                                     \
+            if ((XREG) == 2 && a->m == 1 && r + 2 * PACK_ROWS <= r1) {                                                      \
+                NAME##_nm(a, r, 0, 1, 2);                                                                              \
+                r += PACK_ROWS;                                                                                        \
+                continue;                                                                                              \
+            }                                                                                                          \
             for (int i0 = 0; i0 < a->m; i0 += (MB)) {                                                                  \
                 int nm = a->m - i0 < (MB) ? a->m - i0 : (MB);                                                          \
-                if (nm == 1 || (MB) == 1) NAME##_nm(a, r, i0, 1);                                                      \
-                else if (nm == 2 || (MB) == 2) NAME##_nm(a, r, i0, 2);                                                 \
-                else if (nm == 3) NAME##_nm(a, r, i0, 3);                                                              \
-                else NAME##_nm(a, r, i0, 4);                                                                           \
+                if (nm == 1 || (MB) == 1) NAME##_nm(a, r, i0, 1, 1);                                                   \
+                else if (nm == 2 || (MB) == 2) NAME##_nm(a, r, i0, 2, 1);                                              \
+                else if (nm == 3) NAME##_nm(a, r, i0, 3, 1);                                                           \
+                else NAME##_nm(a, r, i0, 4, 1);                                                                        \
             }                                                                                                          \
+        }                                                                                                              \
     }
 
-PKERNEL(packed_avx2_f32, "avx2,fma", 2, 1, 4, __m256, __m256, __m256, 8, 16, 1, _mm256_setzero_ps(), AVX2_F32_W, ONE, AVX2_X, AVX2_FMA, hsum256)
-PKERNEL(packed_avx2_bf16, "avx2,fma", 2, 1, 2, __m256, __m256, __m256i, 16, 32, 2, _mm256_setzero_ps(), AVX2_BF16_W, AVX2_HALF, AVX2_XP, AVX2_FMA, hsum256)
+PKERNEL(packed_avx2_f32, "avx2,fma", 2, 2, 4, __m256, __m256, __m256, 8, 16, 1, _mm256_setzero_ps(), AVX2_F32_W, ONE, AVX2_X, AVX2_FMA, hsum256)
+PKERNEL(packed_avx2_bf16, "avx2,fma", 2, 2, 2, __m256, __m256, __m256i, 16, 32, 2, _mm256_setzero_ps(), AVX2_BF16_W, AVX2_HALF, AVX2_XP, AVX2_FMA, hsum256)
 PKERNEL(packed_avx512_f32, "avx512f,avx512bw", 4, 0, 4, __m512, __m512, __m512, 16, 16, 1, _mm512_setzero_ps(), AVX512_F32_W, ONE, AVX512_X, AVX512_FMA, _mm512_reduce_add_ps)
 PKERNEL(packed_avx512_bf16w, "avx512f,avx512bw", 4, 0, 2, __m512, __m512, __m512i, 32, 32, 2, _mm512_setzero_ps(), AVX512_BF16_W, AVX512_HALF, AVX512_XP, AVX512_FMA, _mm512_reduce_add_ps)
 PKERNEL(packed_avx512_dpbf16, "avx512f,avx512bw,avx512bf16", 4, 0, 2, __m512, __m512bh, __m512bh, 32, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_reduce_add_ps)
