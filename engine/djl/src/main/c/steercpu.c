@@ -382,8 +382,9 @@ KERNEL(rows_avx512_dpbf16_m4, "avx512f,avx512bw,avx512bf16", 4, 4, 1, __m512, __
  * keep the second order, as measured on the AMD EPYC with AVX-512 they were tuned on. XREG 2 is the first order, and
  * at 1 activation row it takes two consecutive blocks at once (8 accumulators, each still summing its own row chunk
  * by chunk, so again the same sums): one row's 4 chains of dependent multiply-adds (2 a chunk for bf16's even and
- * odd halves) were too few to keep the weight loads flowing; bf16 at 1 row 79.2% of the read pass with one block,
- * 90.0% with two, in the same run on the Zen 3 (gemv-rows.c avx2-bf16 8 1 packed:1b).
+ * odd halves) were too few to keep the weight loads flowing; bf16 at 1 row, of the read pass, on the Zen 3
+ * (gemv-rows.c avx2-bf16 8 1 packed:1b packed:3b, four runs): two blocks 90.0 / 92.5 / 87.5 / 88.5%, one block
+ * 79.2 / 88.2 / 85.1 / 90.1%, three blocks (XREG 3) 90.7 / 91.7% in the last two: within this VM's noise of two.
  */
 /* the prefetch distance for m activation rows on instruction set isa (see above; AVX2's measured on the AMD EPYC
  * Zen 3 without AVX-512, gemma-2-2b's bf16 products in one run of tools/bench/gemv-rows.c each, of the read pass:
@@ -396,24 +397,24 @@ static int prefetch_for(int m, int isa) {
 
 /* the element offset, within a unit's column, of row k of NB consecutive blocks (block k / PACK_ROWS) */
 #define WAT(k, U) ((size_t) ((k) / PACK_ROWS) * PACK_ROWS * C + (size_t) ((k) % PACK_ROWS) * (U))
-#define PKERNEL(NAME, TARGET, MB, XREG, ES, VEC, OPV, RAW, V, U, OPS, ZERO, LOADW, OPERAND, LOADX, FMA, HSUM)                  \
+#define PKERNEL(NAME, TARGET, MB, XREG, ES, VEC, OPV, RAW, V, U, OPS, ZERO, LOADW, OPERAND, LOADX, FMA, HSUM)          \
     __attribute__((target(TARGET), always_inline)) static inline void NAME##_nm(const gemv_args *a, int r, int i0,     \
                                                                                 const int NM, const int NB) {          \
         const int C = a->cols;                                                                                         \
         const size_t base = (size_t) r * C;                                                                            \
-        VEC acc[2 * PACK_ROWS][MB];                                                                                    \
-        _Pragma("GCC unroll 8") for (int k = 0; k < NB * PACK_ROWS; k++)                                              \
-        _Pragma("GCC unroll 4") for (int i = 0; i < NM; i++) acc[k][i] = ZERO;                                        \
+        VEC acc[((XREG) > 1 ? (XREG) : 1) * PACK_ROWS][MB];                                                            \
+        _Pragma("GCC unroll 16") for (int k = 0; k < NB * PACK_ROWS; k++)                                              \
+        _Pragma("GCC unroll 4") for (int i = 0; i < NM; i++) acc[k][i] = ZERO;                                         \
         for (int c0 = 0; c0 < C; c0 += (V)) {                                                                          \
             const size_t at = base + (size_t) (c0 / (U)) * (PACK_ROWS * (U)) + c0 % (U);                               \
             if (a->prefetch && c0 % (U) == 0)                                                                          \
-                _Pragma("GCC unroll 8") for (int k = 0; k < NB * PACK_ROWS; k++)                                      \
-                    _mm_prefetch((const char *) a->w + (at + WAT(k, U)) * (ES) + a->prefetch, _MM_HINT_T1);          \
+                _Pragma("GCC unroll 16") for (int k = 0; k < NB * PACK_ROWS; k++)                                      \
+                    _mm_prefetch((const char *) a->w + (at + WAT(k, U)) * (ES) + a->prefetch, _MM_HINT_T1);            \
             if (XREG) {                                                                                                \
                 OPV xv[MB][OPS];                                                                                       \
-                _Pragma("GCC unroll 4") for (int i = 0; i < NM; i++)                                                  \
+                _Pragma("GCC unroll 4") for (int i = 0; i < NM; i++)                                                   \
                 _Pragma("GCC unroll 2") for (int o = 0; o < (OPS); o++) xv[i][o] = LOADX((size_t) (i0 + i) * C + c0, o); \
-                _Pragma("GCC unroll 8") for (int k = 0; k < NB * PACK_ROWS; k++) {                                    \
+                _Pragma("GCC unroll 16") for (int k = 0; k < NB * PACK_ROWS; k++) {                                    \
                     RAW wr = LOADW(at + WAT(k, U));                                                                    \
                     _Pragma("GCC unroll 2") for (int o = 0; o < (OPS); o++) {                                          \
                         OPV wv = OPERAND(wr, o);                                                                       \
@@ -422,26 +423,26 @@ static int prefetch_for(int m, int isa) {
                 }                                                                                                      \
             } else {                                                                                                   \
                 RAW wr[PACK_ROWS];                                                                                     \
-                _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++) wr[k] = LOADW(at + k * (U));              \
+                _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++) wr[k] = LOADW(at + k * (U));               \
                 _Pragma("GCC unroll 2") for (int o = 0; o < (OPS); o++) {                                              \
                     OPV wv[PACK_ROWS];                                                                                 \
-                    _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++) wv[k] = OPERAND(wr[k], o);            \
-                    _Pragma("GCC unroll 4") for (int i = 0; i < NM; i++) {                                            \
+                    _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++) wv[k] = OPERAND(wr[k], o);             \
+                    _Pragma("GCC unroll 4") for (int i = 0; i < NM; i++) {                                             \
                         OPV xv = LOADX((size_t) (i0 + i) * C + c0, o);                                                 \
-                        _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++)                                   \
+                        _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++)                                    \
                             acc[k][i] = FMA(acc[k][i], wv[k], xv);                                                     \
                     }                                                                                                  \
                 }                                                                                                      \
             }                                                                                                          \
         }                                                                                                              \
         for (int k = 0; k < NB * PACK_ROWS; k++)                                                                       \
-            for (int i = 0; i < NM; i++) a->y[(size_t) (i0 + i) * a->rows + r + k] = HSUM(acc[k][i]) + 0.0f;         \
+            for (int i = 0; i < NM; i++) a->y[(size_t) (i0 + i) * a->rows + r + k] = HSUM(acc[k][i]) + 0.0f;           \
     }                                                                                                                  \
     __attribute__((target(TARGET))) static void NAME(const gemv_args *a, int r0, int r1) {                             \
         for (int r = r0; r < r1; r += PACK_ROWS) {                                                                     \
-            if ((XREG) == 2 && a->m == 1 && r + 2 * PACK_ROWS <= r1) {                                                      \
-                NAME##_nm(a, r, 0, 1, 2);                                                                              \
-                r += PACK_ROWS;                                                                                        \
+            if ((XREG) >= 2 && a->m == 1 && r + (XREG) * PACK_ROWS <= r1) {                                            \
+                NAME##_nm(a, r, 0, 1, (XREG));                                                                         \
+                r += ((XREG) - 1) * PACK_ROWS;                                                                         \
                 continue;                                                                                              \
             }                                                                                                          \
             for (int i0 = 0; i0 < a->m; i0 += (MB)) {                                                                  \
