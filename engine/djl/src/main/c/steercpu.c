@@ -379,10 +379,10 @@ KERNEL(rows_avx512_dpbf16_m4, "avx512f,avx512bw,avx512bf16", 4, 4, 1, __m512, __
  * order spilled (4 raw + 4 widened weights + 8 accumulators + the mask): on an AMD EPYC Zen 3 without AVX-512, the
  * first order took gemma-2-2b's bf16 products of 2 / 4 / 8 activation rows from 80.6 / 65.1 / 34.6% of the read pass
  * to 90.0 / 74.2 / 42.8% (tools/bench/gemv-rows.c, one run each, BENCHMARKS.md). The AVX-512 kernels (32 registers)
- * keep the second order, as measured on the AMD EPYC with AVX-512 they were tuned on. XREG 2 is the first order, and
- * at 1 activation row it takes two consecutive blocks at once (8 accumulators, each still summing its own row chunk
- * by chunk, so again the same sums): one row's 4 chains of dependent multiply-adds (2 a chunk for bf16's even and
- * odd halves) were too few to keep the weight loads flowing; bf16 at 1 row, of the read pass, on the Zen 3
+ * keep the second order, as measured on the AMD EPYC with AVX-512 they were tuned on. XREG N >= 2 is the first order,
+ * and at 1 activation row it takes N consecutive blocks at once (shipped: 2 on AVX2, 8 accumulators, each still
+ * summing its own row chunk by chunk, so again the same sums): one block's 4 chains of dependent multiply-adds (2 a
+ * chunk for bf16's even and odd halves) seemed too few to keep the weight loads flowing; bf16 at 1 row, of the read pass, on the Zen 3
  * (gemv-rows.c avx2-bf16 8 1 packed:1b packed:3b, four runs): two blocks 90.0 / 92.5 / 87.5 / 88.5%, one block
  * 79.2 / 88.2 / 85.1 / 90.1%, three blocks (XREG 3) 90.7 / 91.7% in the last two: within this VM's noise of two.
  */
