@@ -145,6 +145,20 @@ final class CpuKernels {
     }
 
     /**
+     * Whether the kernels of instruction set {@code isa} (an index into {@link #ISAS}) read weights of
+     * {@code elementBytes} faster packed than row by row, as measured (tools/bench/gemv-rows.c, gemma-2-2b's products
+     * of a decode step against the read pass; BENCHMARKS.md): yes for AVX-512 (float32 and bf16, an AMD EPYC with
+     * avx512_bf16, batches 2-8 well ahead, batch 1 level) and for AVX2 bf16 (an AMD EPYC Zen 3 without AVX-512:
+     * batches 2-8 ahead by 8-20 points of the read pass, batch 1 by 3-6 in four runs); no for AVX2 float32 (the same
+     * CPU: row by row, four weight rows at a time, ahead at every batch, 1-8), nor for the plain C loop, which gains
+     * nothing from it.
+     */
+    static boolean packsByDefault(int isa, int elementBytes) {
+        String name = isa < 0 || isa >= ISAS.size() ? "" : ISAS.get(isa);
+        return name.startsWith("avx512") || name.equals("avx2") && elementBytes == 2;
+    }
+
+    /**
      * {@code out [n, hidden] = table[ids] * scale} (float32; bf16 rows widened exactly first) for int64 {@code ids}
      * from the weight at {@code table} ({@code vocab} rows); returns the position of the first id outside [0, vocab)
      * with nothing written, else -1.

@@ -88,25 +88,25 @@ public final class DjlBackend implements Backend {
     static long callBufferBytes = Integer.MAX_VALUE;
     /**
      * {@code -Dsteer.cpu.pack=}: empty (the default) packs the weight matrices where the shape allows and the
-     * instruction set's packed kernel was measured ahead of row by row ({@link #packsByDefault}); {@code on} packs
-     * wherever the shape allows, {@code off} keeps every matrix row by row (the comparisons BENCHMARKS.md makes).
+     * instruction set's packed kernel was measured ahead of row by row ({@link CpuKernels#packsByDefault}); {@code on}
+     * packs wherever the shape allows, {@code off} keeps every matrix row by row (the comparisons BENCHMARKS.md makes).
      */
     static final String PACK_PROPERTY = "steer.cpu.pack";
-    /** 1: pack wherever the shape allows; 0: never; -1: as {@link #packsByDefault} says. */
-    private final int pack;
+    /** Whether weight matrices are packed where the shape allows (the setting resolved for this variant and precision). */
+    private final boolean pack;
     /** Every weight matrix's address and bytes (float32 or bf16), for the weight read pass. */
     private final List<long[]> matrices = new ArrayList<>();
     private long hugePageBytes;
     private long packedBytes;
 
-    private DjlBackend(NDManager root, boolean bf16, String kernelsOff, int isa, int kernelThreads, int pack) {
+    private DjlBackend(NDManager root, boolean bf16, String kernelsOff, int isa, int kernelThreads, Boolean pack) {
         this.root = root;
         this.weights = root.newSubManager();
         this.scopes.push(root.newSubManager());
         this.bf16 = bf16 ? Bf16Ops.load((PtNDManager) weights) : null;
         this.kernels = kernelsOff == null;
         this.kernelsOff = kernelsOff;
-        this.pack = pack;
+        this.pack = pack != null ? pack : CpuKernels.packsByDefault(isa, bf16 ? 2 : 4);
         this.isa = isa;
         this.kernelThreads = kernelThreads;
     }
@@ -122,7 +122,7 @@ public final class DjlBackend implements Backend {
      */
     public static DjlBackend cpu(boolean bf16, int threads) {
         System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
-        int pack = packSetting();
+        Boolean pack = packSetting();
         CpuThreads.beforeEngine(threads);
         Engine engine = Engine.getEngine("PyTorch");
         CpuThreads.afterEngine(threads);
@@ -143,25 +143,13 @@ public final class DjlBackend implements Backend {
      */
     static final String KERNELS_PROPERTY = "steer.cpu.kernels";
 
-    private static int packSetting() {
+    /** {@code -Dsteer.cpu.pack}: true for on, false for off, null for the default (see {@link #PACK_PROPERTY}). */
+    private static Boolean packSetting() {
         String setting = System.getProperty(PACK_PROPERTY, "");
-        if (setting.isEmpty()) return -1;
-        if (setting.equals("on")) return 1;
-        if (setting.equals("off")) return 0;
+        if (setting.isEmpty()) return null;
+        if (setting.equals("on")) return true;
+        if (setting.equals("off")) return false;
         throw new dev.steer.engine.BadInputException("-D" + PACK_PROPERTY + ": expected on or off (or empty: where it is faster), got \"" + setting + "\"");
-    }
-
-    /**
-     * Whether the kernels of instruction set {@code isa} (an index into {@link CpuKernels#ISAS}) read weights of
-     * {@code elementBytes} faster packed than row by row, as measured (tools/bench/gemv-rows.c, gemma-2-2b's products
-     * of a decode step against the read pass; BENCHMARKS.md): yes for AVX-512 (float32 and bf16, an AMD EPYC with
-     * avx512_bf16, batches 2-8 well ahead, batch 1 level) and for AVX2 bf16 (an AMD EPYC Zen 3 without AVX-512:
-     * batches 2-8 ahead by 9-18 points, batch 1 4 points behind); no for AVX2 float32 (the same CPU: row by row,
-     * four weight rows at a time, ahead at every batch, 1-8), nor for the plain C loop, which gains nothing from it.
-     */
-    static boolean packsByDefault(int isa, int elementBytes) {
-        String name = isa < 0 || isa >= CpuKernels.ISAS.size() ? "" : CpuKernels.ISAS.get(isa);
-        return name.startsWith("avx512") || name.equals("avx2") && elementBytes == 2;
     }
 
     private static String kernelsOff(String setting) {
@@ -270,8 +258,7 @@ public final class DjlBackend implements Backend {
         int elementBytes = matrix && bf16 != null ? 2 : 4;
         // packed (see CpuKernels.pack) chunk by chunk right after each chunk's fill, while it is in cache: whole
         // 4-row blocks a chunk
-        boolean packing = kernels && matrix && (pack == 1 || pack == -1 && packsByDefault(isa, elementBytes))
-                && CpuKernels.packable(rows, rowLen, elementBytes);
+        boolean packing = kernels && matrix && pack && CpuKernels.packable(rows, rowLen, elementBytes);
         if (packing) rowsPerChunk = Math.max(4, rowsPerChunk / 4 * 4);
         if (staging == null) staging = ByteBuffer.allocateDirect((int) (4 * Math.max(CHUNK_ELEMENTS, rowLen))).order(ByteOrder.nativeOrder());
         if (staging.capacity() < 4 * rowsPerChunk * rowLen) staging = ByteBuffer.allocateDirect((int) (4 * rowsPerChunk * rowLen)).order(ByteOrder.nativeOrder());

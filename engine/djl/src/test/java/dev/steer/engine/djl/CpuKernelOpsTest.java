@@ -156,9 +156,9 @@ class CpuKernelOpsTest {
      */
     @Test
     void packedWeightsReadBackAndMultiplyAsRowByRow() {
-        assertEquals(java.util.List.of(false, true, true, true), java.util.List.of(DjlBackend.packsByDefault(0, 4), DjlBackend.packsByDefault(1, 2),
-                DjlBackend.packsByDefault(2, 4), DjlBackend.packsByDefault(3, 2)), "scalar no, AVX2 bf16, AVX-512 yes");
-        assertEquals(java.util.List.of(false, false), java.util.List.of(DjlBackend.packsByDefault(1, 4), DjlBackend.packsByDefault(0, 2)),
+        assertEquals(java.util.List.of(false, true, true, true), java.util.List.of(CpuKernels.packsByDefault(0, 4), CpuKernels.packsByDefault(1, 2),
+                CpuKernels.packsByDefault(2, 4), CpuKernels.packsByDefault(3, 2)), "scalar no, AVX2 bf16, AVX-512 yes");
+        assertEquals(java.util.List.of(false, false), java.util.List.of(CpuKernels.packsByDefault(1, 4), CpuKernels.packsByDefault(0, 2)),
                 "AVX2 float32 and scalar bf16 stay row by row");
         SplittableRandom r = new SplittableRandom(21);
         int rows = 40, cols = 96, m = 7;
@@ -176,7 +176,7 @@ class CpuKernelOpsTest {
                 // by default only where the instruction set's packed kernel is the faster (AVX2 float32 is not)
                 d.weight(new ArrayTensor("w", new long[] {rows, cols}, w));
                 int isa = CpuKernels.ISAS.indexOf((String) d.stats().get("cpu_kernels"));
-                assertEquals(DjlBackend.packsByDefault(isa, bf16 ? 2 : 4) ? (long) rows * cols * (bf16 ? 2 : 4) : 0L,
+                assertEquals(CpuKernels.packsByDefault(isa, bf16 ? 2 : 4) ? (long) rows * cols * (bf16 ? 2 : 4) : 0L,
                         d.stats().get("packed_weight_bytes"), what + " on " + d.stats().get("cpu_kernels") + " by default");
                 assertArrayEquals(t.toHost(wt), k.toHost(wk), what + ": a packed weight reads back as uploaded");
                 try (Scope a = k.openScope(); Scope b = u.openScope(); Scope c = t.openScope()) {

@@ -157,10 +157,11 @@ class RunStoreTest {
     void twoStoresOnOneFileSeeEachOthersRuns() throws Exception {
         // Both open a new file at once: one creates the tables, the other must find them, not fail. Switching the
         // new file to WAL once failed at once with SQLITE_BUSY in about one try of six (no busy handler for that
-        // lock), so the race is run on 100 new files, both threads let go at once; the last pair then writes and reads each other's runs.
+        // lock), so the race is run on 100 new files, both threads let go at once; the last pair then writes and
+        // reads each other's runs.
         var pool = java.util.concurrent.Executors.newFixedThreadPool(2);
         try {
-            for (int i = 0; i < 99; i++) {
+            for (int i = 0; i < 100; i++) {
                 Path db = tmp.resolve("race-" + i + ".db");
                 var start = new java.util.concurrent.CyclicBarrier(2);
                 java.util.concurrent.Callable<RunStore> open = () -> {
@@ -172,18 +173,14 @@ class RunStoreTest {
                 try (RunStore a = fa.get(); RunStore b = fb.get()) {
                     assertEquals(List.of(), a.runs());
                     assertEquals(List.of(), b.runs());
+                    if (i < 99) continue;
+                    ModelRecord m = a.saveModel(StoredRuns.model());
+                    VectorRecord v = b.saveVector(StoredRuns.vector(b.saveModel(StoredRuns.model()).id(), 2));
+                    RunRecord r1 = a.saveRun(StoredRuns.sweep(m.id(), v.id(), 1.0, 2), StoredRuns.responses(2, 10));
+                    RunRecord r2 = b.saveRun(StoredRuns.sweep(m.id(), v.id(), 2.0, 2), StoredRuns.responses(2, 10));
+                    assertEquals(List.of(r1, r2), a.runs());
+                    assertEquals(r1, b.findByConfigKey(r1.configKey()).orElseThrow());
                 }
-            }
-            Path db = tmp.resolve("shared.db");
-            var fa = pool.submit(() -> RunStore.open(db));
-            var fb = pool.submit(() -> RunStore.open(db));
-            try (RunStore a = fa.get(); RunStore b = fb.get()) {
-                ModelRecord m = a.saveModel(StoredRuns.model());
-                VectorRecord v = b.saveVector(StoredRuns.vector(b.saveModel(StoredRuns.model()).id(), 2));
-                RunRecord r1 = a.saveRun(StoredRuns.sweep(m.id(), v.id(), 1.0, 2), StoredRuns.responses(2, 10));
-                RunRecord r2 = b.saveRun(StoredRuns.sweep(m.id(), v.id(), 2.0, 2), StoredRuns.responses(2, 10));
-                assertEquals(List.of(r1, r2), a.runs());
-                assertEquals(r1, b.findByConfigKey(r1.configKey()).orElseThrow());
             }
         } finally {
             pool.shutdown();
