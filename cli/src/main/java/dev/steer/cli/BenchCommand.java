@@ -170,8 +170,8 @@ final class BenchCommand implements Callable<Integer> {
                         }
                     }
                 }
-                // The floor at the same moments as the steps: one more plain run, each decode step followed by one
-                // pass of the kind beside the runs (the bandwidth beside a whole run is the best of a few passes, on a VM
+                // The floor at the same moments as the steps: one more plain run, each decode step followed by the
+                // passes of the kind beside the runs (the bandwidth beside a whole run is the best of a few passes, on a VM
                 // whose bandwidth moves within a second: measured 30-55 GB/s between consecutive runs).
                 // Not for weights smaller than the buffer: there a pass after each step evicts weights a step would
                 // find in the caches (tiny model: 0.2 -> 0.7-0.95 ms a step), and the floor means nothing.
@@ -216,8 +216,8 @@ final class BenchCommand implements Callable<Integer> {
                     }
                 }
                 if (!format.json() && inter != null)
-                    out.printf("%6d %-10s %d decode steps of %.3f ms, each followed by one pass over %s: a floor of %.3f ms a step = "
-                            + "%.1f%% of floor at the same moments%n", batch, "interleaved", inter.steps(), inter.stepMillis(), adjacentMethod(b),
+                    out.printf("%6d %-10s %d decode steps of %.3f ms, each followed by %d passes over %s (the faster counts): a floor of %.3f ms a "
+                            + "step = %.1f%% of floor at the same moments%n", batch, "interleaved", inter.steps(), inter.stepMillis(), ADJACENT_PASSES, adjacentMethod(b),
                             inter.floorMillis(), 100 * inter.ofFloor());
             }
             if (format.json()) {
@@ -330,8 +330,8 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * One generation whose every decode step is followed (in the progress callback, outside the step's timing) by one
-     * pass of {@link #adjacentBandwidth}'s (the backend's weights in place where they are larger than the caches);
+     * One generation whose every decode step is followed (in the progress callback, outside the step's timing) by the
+     * passes of {@link #adjacentBandwidth} (one of each read pattern where the backend has two) (the backend's weights in place where they are larger than the caches);
      * a step's time runs from the end of the previous callback to the start of its own.
      */
     private static Interleaved interleaved(Generator gen, Backend b, int threads, List<GenerationRequest> reqs, GenerationOptions opts,
@@ -344,14 +344,17 @@ final class BenchCommand implements Callable<Integer> {
             if (mark[0] != 0) {
                 stepNanos[0] += enter - mark[0];
                 steps[0]++;
-                floorNanos[0] += weightBytes / adjacentBandwidth(b, threads, 1) * 1e9;
+                floorNanos[0] += weightBytes / adjacentBandwidth(b, threads) * 1e9;
             }
             mark[0] = System.nanoTime();
         });
         return new Interleaved(steps[0], stepNanos[0] / 1e6 / steps[0], floorNanos[0] / 1e6 / steps[0]);
     }
 
-    /** Passes of each floor measured beside a run (the one before loading takes {@link ReadBandwidth#PASSES}). */
+    /**
+     * Passes of each floor measured beside a run (the one before loading takes {@link ReadBandwidth#PASSES}): two, so
+     * that the cpu kernels' pass reads once in each of its patterns (one stream, 4 streams) and the faster counts.
+     */
     static final int ADJACENT_PASSES = 2;
 
     /**

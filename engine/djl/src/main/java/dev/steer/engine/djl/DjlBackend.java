@@ -223,7 +223,8 @@ public final class DjlBackend implements Backend {
     public String readBandwidthMethod() {
         if (!kernels) return null;
         String name = CpuKernels.ISAS.get(isa);
-        return "steer's kernels, " + (name.startsWith("avx512") ? "512-bit" : name.equals("avx2") ? "256-bit" : "64-bit") + " loads";
+        return "steer's kernels, " + (name.startsWith("avx512") ? "512-bit" : name.equals("avx2") ? "256-bit" : "64-bit") + " loads"
+                + (name.equals("scalar") ? "" : ", one stream and 4 streams 8 KiB apart in turn");
     }
 
     @Override
