@@ -57,7 +57,22 @@ final class ExportCommand implements Callable<Integer> {
         try (RunStore store = RunStore.openForReading(db)) {
             List<RunRecord> runs = new ArrayList<>();
             if (traits == null) runs.addAll(store.runs(RunFilter.ALL));
-            else for (String t : new java.util.LinkedHashSet<>(traits)) runs.addAll(store.runs(RunFilter.ALL.withTrait(t)));
+            else {
+                List<String> missing = new ArrayList<>();
+                for (String t : new java.util.LinkedHashSet<>(traits)) {
+                    List<RunRecord> of = store.runs(RunFilter.ALL.withTrait(t));
+                    if (of.isEmpty()) missing.add(t);
+                    runs.addAll(of);
+                }
+                // A misspelt trait must not pass as an empty export: say so, and which traits the database holds.
+                if (!missing.isEmpty()) {
+                    var present = new java.util.TreeSet<String>();
+                    for (RunRecord r : store.runs(RunFilter.ALL)) if (r.trait() != null) present.add(r.trait());
+                    throw new BadInputException("--trait " + String.join(", ", missing) + ": no runs of "
+                            + (missing.size() == 1 ? "that trait" : "those traits") + " in " + db
+                            + (present.isEmpty() ? " (it holds no runs)" : " (its traits: " + String.join(", ", present) + ")"));
+                }
+            }
             runs.sort(java.util.Comparator.comparingLong(RunRecord::id));
             Export.Names names = Export.Names.of(store);
             if (target != null) {

@@ -23,7 +23,8 @@ import java.util.Set;
 
 /**
  * {@code --steer LAYER:COEF:FILE[#KEY][:POSITIONS]} or {@code --steer LAYER:ratio=R:FILE[#KEY][:POSITIONS]} as
- * written: {@link Converter} parses the text and touches no file; {@link #resolve} reads the vectors (any file
+ * written: {@link Converter} parses the text and reads no file (it only asks whether a file whose name holds a '#'
+ * exists, see below); {@link #resolve} reads the vectors (any file
  * {@link VectorFile} reads) and checks every spec against the model, once; {@link Steering#forPrompt} resolves
  * ratio specs per prompt.
  * <p>
@@ -31,7 +32,8 @@ import java.util.Set;
  * is exactly {@code all}, {@code prompt} or {@code response}; any other last part (a path with a ':' in it) is part
  * of the file name. {@code positions} is null where none was written: the command's {@code --positions} applies.
  * A {@code #KEY} after the file picks one vector of several for this spec alone (a dict key, stack indices such as
- * {@code -1,15}, a GGUF {@code direction.N}). A GGUF control vector's layer comes from the spec: {@code 12:...}
+ * {@code -1,15}, a GGUF {@code direction.N}); where the whole text names an existing file and the part before the
+ * last '#' does not, the '#' is part of the file's name. A GGUF control vector's layer comes from the spec: {@code 12:...}
  * takes {@code direction.12}, and LAYER {@code all} steers every layer the file has (llama.cpp's
  * {@code --control-vector}), one spec per layer.
  *
@@ -103,6 +105,10 @@ record SteerArg(int layer, Mode mode, double value, Path file, Positions positio
         }
         String key = null;
         int hash = file.lastIndexOf('#');
+        // A '#' that is part of an existing file's name (run#3.safetensors) is no key: the one file-system look the
+        // parse takes, and only where a '#' is there to tell apart.
+        if (hash >= 0 && java.nio.file.Files.isRegularFile(Path.of(file)) && !java.nio.file.Files.isRegularFile(Path.of(file.substring(0, hash))))
+            hash = -1;
         if (hash >= 0) {
             key = file.substring(hash + 1);
             file = file.substring(0, hash);

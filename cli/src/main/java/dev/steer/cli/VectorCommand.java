@@ -197,7 +197,7 @@ final class VectorCommand implements Runnable {
         }
 
         private SteeringVector pick(VectorContents c) {
-            return c.select(key);
+            return c.select(key, "--key KEY" + (c.layered() ? " or --layer L" : ""));
         }
     }
 }

@@ -92,6 +92,21 @@ class ExportCommandTest {
     }
 
     @Test
+    void aTraitWithNoRunsIsNamedAndNothingIsReplaced() throws Exception {
+        Path runs = tmp.resolve("kept.jsonl");
+        Files.writeString(runs, "an earlier export\n");
+        CliRun typo = CliRun.of("export", "--db", db.toString(), "--trait", "optimism", "--trait", "optimsm", "--out", runs.toString());
+        assertEquals(Steer.BAD_INPUT, typo.code());
+        assertEquals("steer: --trait optimsm: no runs of that trait in " + db + " (its traits: optimism, refusal, sycophancy)",
+                typo.err().strip());
+        assertEquals("", typo.out());
+        assertEquals("an earlier export\n", Files.readString(runs), "the file a typo would have emptied is kept");
+        CliRun ok = CliRun.of("export", "--db", db.toString(), "--trait", "optimism", "--out", runs.toString());
+        assertEquals(0, ok.code(), ok.err());
+        assertEquals("1 runs written to " + runs, ok.out().strip());
+    }
+
+    @Test
     void reportAndExportShareTheDbDefault() {
         for (String command : List.of("report", "export")) {
             CliRun help = CliRun.of(command, "--help");

@@ -115,6 +115,13 @@ class VectorInteropTest {
         assertBad(generate("1:5:" + npy + "#2"), "index 2 is out of range");
         assertBad(generate("all:5:" + npy + "#0"), "'all' steers every layer");
         assertBad(generate("all:5:" + fa), "LAYER 'all' needs a file with one vector per layer");
+        // A '#' in an existing file's name is part of the name; a key after it still picks.
+        Path hashed = Files.createDirectories(tmp.resolve("run#3")).resolve("v#a.json");
+        Files.copy(fa, hashed);
+        assertEquals(ok(generate("1:5:" + fa)), ok(generate("1:5:" + hashed)));
+        Path hashedStack = Files.copy(npy, tmp.resolve("run#3").resolve("s.npy"));
+        assertEquals(ok(generate("2:-3:" + fb)), ok(generate("2:-3:" + hashedStack + "#1")));
+        assertBad(generate("1:5:" + tmp.resolve("run#3").resolve("none.json")), "does not exist");
     }
 
     @Test
@@ -202,7 +209,14 @@ class VectorInteropTest {
         assertEquals(0, CliRun.of("vector", "convert", npy.toString(), g.toString(), "--key", "1", "--layer", "3").code());
         assertArrayEquals(vec(2, H), VectorFile.open(g).atLayer(3).values());
         Path j = tmp.resolve("all.json");
-        assertBad(CliRun.of("vector", "convert", gguf.toString(), j.toString()), "holds 3 vectors");
+        // convert's way to pick is its own --key / --layer, not generate's FILE#KEY
+        CliRun several = CliRun.of("vector", "convert", gguf.toString(), j.toString());
+        assertBad(several, "holds 3 vectors", "pick one with --key KEY or --layer L");
+        assertFalse(several.err().contains("FILE#KEY"), several.err());
+        CliRun stack = CliRun.of("vector", "convert", npy.toString(), j.toString());
+        assertBad(stack, "pick one with --key KEY");
+        assertFalse(stack.err().contains("FILE#KEY") || stack.err().contains("--layer"), stack.err());
+        assertFalse(Files.exists(j));
         assertBad(CliRun.of("vector", "convert", gguf.toString(), tmp.resolve("x.txt").toString()), "unknown output type");
         assertBad(CliRun.of("vector", "convert", npy.toString(), tmp.resolve("z.gguf").toString(), "--key", "0", "--layer", "0"), "no slot for layer 0");
         assertFalse(Files.exists(tmp.resolve("z.gguf")));

@@ -54,12 +54,17 @@ public record VectorContents(Path file, String format, String dtype, List<Entry>
      * counting from the end as Python does ({@code -1,15}, {@code name[-1,15]}).
      */
     public SteeringVector select(String key) {
+        return select(key, "FILE#KEY" + (layered ? " or a layer" : "") + " (or --vector-key)");
+    }
+
+    /** {@link #select(String)}, naming {@code howToPick} (the caller's way to give a key) when a key is needed. */
+    public SteeringVector select(String key, String howToPick) {
         if (key == null) {
             if (vectors.size() == 1) return vectors.get(0).vector();
             for (Entry e : vectors) if (VectorFile.TENSOR_NAME.equals(e.key())) return e.vector();
             if (vectors.isEmpty()) throw new BadInputException(file + ": holds no vectors");
             throw new BadInputException(file + " holds " + vectors.size() + " vectors (keys: " + keySummary()
-                    + "): pick one with FILE#KEY" + (layered ? " or a layer" : "") + " (or --vector-key)");
+                    + "): pick one with " + howToPick);
         }
         Entry e = find(key);
         if (e == null) e = find(canonical(key.trim()));

@@ -16,6 +16,13 @@ public record RatioSpec(int layer, SteeringVector vector, double ratio, Position
 
     /** The spec with its coefficient resolved from the measured norm. */
     public SteeringSpec resolve(double activationNorm) {
+        // The add's norm is |ratio| x ||h||: where it overflows, say so in the ratio the user gave, not in the
+        // coefficient (Infinity) nobody typed.
+        double size = Math.abs(ratio) * activationNorm;
+        if (Double.isFinite(activationNorm) && !((float) (size * size) < Float.POSITIVE_INFINITY))
+            throw new BadInputException("--steer: ratio " + ratio + " at layer " + layer + " asks for an add of norm |ratio| x ||h|| = "
+                    + size + " (||h|| = " + activationNorm + " on this prompt), which overflows float32 when squared (the residual "
+                    + "stream's type; RMSNorm squares it)");
         return new SteeringSpec(layer, vector, ratio * activationNorm / vector.norm(), positions);
     }
 }
