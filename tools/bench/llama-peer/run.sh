@@ -3,8 +3,9 @@
 # 32 new tokens, 2 threads), alternating so that the VM's drift shows in both: steer, llama.cpp, steer, llama.cpp,
 # first BF16 then F32. Run on a QUIET machine from anywhere: tools/bench/llama-peer/run.sh [WORKDIR] [bf16|f32]...
 # llama.cpp is the build that the npm package node-llama-cpp 3.21.1 ships (prebuilt, one library per x86 level,
-# picked at load for this CPU; its system info line is printed). Needs Node 20 + npm, python3 with numpy (for the
-# GGUF files), ~16 GB of disk in WORKDIR (default /tmp/steer-llama-peer, kept for reruns) and ~12 GB of memory.
+# picked at load for this CPU; its system info line is printed). With LLAMA_BENCH=PATH (build-llama-bench.sh's binary:
+# llama.cpp's own llama-bench, the same source built for this CPU) each round also runs `llama-bench -p 16 -n 32 -t 2`.
+# Needs Node 20 + npm, python3 with numpy (for the GGUF files), ~16 GB of disk in WORKDIR (default /tmp/steer-llama-peer, kept for reruns) and ~12 GB of memory.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 cd "$HERE/../../.."
@@ -28,5 +29,9 @@ for p in $PRECISIONS; do
     java -jar "$JAR" bench --random gemma-2-2b --precision "$p" --batch 1 --prompt-len 16 --new-tokens 32 --repeats 2
     section "llama.cpp, $G, round $round"
     node "$HERE/bench.mjs" "$WORK/$p.gguf" --threads 2 --prompt-len 16 --new-tokens 32 --repeats 2
+    if [ -n "${LLAMA_BENCH:-}" ]; then
+      section "llama-bench (built here, $LLAMA_BENCH), $G, round $round"
+      "$LLAMA_BENCH" -m "$WORK/$p.gguf" -p 16 -n 32 -t 2
+    fi
   done
 done

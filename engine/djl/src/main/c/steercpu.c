@@ -1048,6 +1048,9 @@ JNIEXPORT jdouble JNI(readBandwidth)(JNIEnv *env, jclass cls, jint isa, jlong by
         free(a);
         return -1;
     }
+    /* huge pages where the system gives them on request, as the weights get (adviseHugePages): the same kind of
+     * memory as a step reads */
+    madvise(buf, n, MADV_HUGEPAGE);
     a->base = buf;
     a->bytes = n;
     a->touch = 1;
