@@ -43,6 +43,7 @@ PKERNEL(pdp_4, "avx512f,avx512bw,avx512bf16", 4, 0, 2, __m512, __m512bh, __m512b
 PKERNEL(pa2b_w, "avx2,fma", 2, 0, 2, __m256, __m256, __m256i, 16, 32, 2, _mm256_setzero_ps(), AVX2_BF16_W, AVX2_HALF, AVX2_XP, AVX2_FMA, hsum256)
 PKERNEL(pa2f_w, "avx2,fma", 2, 0, 4, __m256, __m256, __m256, 8, 16, 1, _mm256_setzero_ps(), AVX2_F32_W, ONE, AVX2_X, AVX2_FMA, hsum256)
 PKERNEL(pa2b_1b, "avx2,fma", 2, 1, 2, __m256, __m256, __m256i, 16, 32, 2, _mm256_setzero_ps(), AVX2_BF16_W, AVX2_HALF, AVX2_XP, AVX2_FMA, hsum256)
+PKERNEL(pa2b_4b, "avx2,fma", 2, 4, 2, __m256, __m256, __m256i, 16, 32, 2, _mm256_setzero_ps(), AVX2_BF16_W, AVX2_HALF, AVX2_XP, AVX2_FMA, hsum256)
 PKERNEL(pa2b_3b, "avx2,fma", 2, 3, 2, __m256, __m256, __m256i, 16, 32, 2, _mm256_setzero_ps(), AVX2_BF16_W, AVX2_HALF, AVX2_XP, AVX2_FMA, hsum256)
 PKERNEL(pa2f_3, "avx2,fma", 3, 1, 4, __m256, __m256, __m256, 8, 16, 1, _mm256_setzero_ps(), AVX2_F32_W, ONE, AVX2_X, AVX2_FMA, hsum256)
 PKERNEL(pf32_2, "avx512f,avx512bw", 2, 0, 4, __m512, __m512, __m512, 16, 16, 1, _mm512_setzero_ps(), AVX512_F32_W, ONE, AVX512_X, AVX512_FMA, _mm512_reduce_add_ps)
@@ -63,7 +64,7 @@ static const struct {
     rows_fn fn;
 } PACKED_ALTERNATIVES[] = {
     {"bf16", "1", pdp_1}, {"bf16", "2", pdp_2}, {"bf16", "4", pdp_4}, {"f32", "2", pf32_2},
-    {"avx2-bf16", "2w", pa2b_w}, {"avx2-bf16", "1b", pa2b_1b}, {"avx2-bf16", "3b", pa2b_3b}, {"avx2-f32", "2w", pa2f_w}, {"avx2-f32", "3", pa2f_3},
+    {"avx2-bf16", "2w", pa2b_w}, {"avx2-bf16", "1b", pa2b_1b}, {"avx2-bf16", "3b", pa2b_3b}, {"avx2-bf16", "4b", pa2b_4b}, {"avx2-f32", "2w", pa2f_w}, {"avx2-f32", "3", pa2f_3},
 };
 enum { NPALT = sizeof(PACKED_ALTERNATIVES) / sizeof(PACKED_ALTERNATIVES[0]) };
 enum { NALT = sizeof(ALTERNATIVES) / sizeof(ALTERNATIVES[0]), MAXM = 16, MAXV = 12 };

@@ -380,11 +380,13 @@ KERNEL(rows_avx512_dpbf16_m4, "avx512f,avx512bw,avx512bf16", 4, 4, 1, __m512, __
  * first order took gemma-2-2b's bf16 products of 2 / 4 / 8 activation rows from 80.6 / 65.1 / 34.6% of the read pass
  * to 90.0 / 74.2 / 42.8% (tools/bench/gemv-rows.c, one run each, BENCHMARKS.md). The AVX-512 kernels (32 registers)
  * keep the second order, as measured on the AMD EPYC with AVX-512 they were tuned on. XREG N >= 2 is the first order,
- * and at 1 activation row it takes N consecutive blocks at once (shipped: 2 on AVX2, 8 accumulators, each still
- * summing its own row chunk by chunk, so again the same sums): one block's 4 chains of dependent multiply-adds (2 a
- * chunk for bf16's even and odd halves) seemed too few to keep the weight loads flowing; bf16 at 1 row, of the read pass, on the Zen 3
- * (gemv-rows.c avx2-bf16 8 1 packed:1b packed:3b, four runs): two blocks 90.0 / 92.5 / 87.5 / 88.5%, one block
- * 79.2 / 88.2 / 85.1 / 90.1%, three blocks (XREG 3) 90.7 / 91.7% in the last two: within this VM's noise of two.
+ * and at 1 activation row it takes N consecutive blocks at once (each accumulator still summing its own row chunk
+ * by chunk, so again the same sums): one block's 4 chains of dependent multiply-adds (2 a chunk for bf16's even and
+ * odd halves) seemed too few to keep the weight loads flowing. Shipped: 3 for AVX2 bf16 (12 accumulators), 2 for
+ * AVX2 float32. bf16 at 1 row, of the read pass, on the Zen 3 (gemv-rows.c avx2-bf16 8 1 packed:1b packed:3b):
+ * 2026-12-02, four runs against one-stream passes: two blocks 90.0 / 92.5 / 87.5 / 88.5%, one block 79.2 / 88.2 /
+ * 85.1 / 90.1%, three blocks 90.7 / 91.7% in the last two; 2026-12-03, two runs against the faster of the two
+ * patterns: three blocks 89.9 / 82.8%, two 85.1 / 78.7%, four (harness only; 16 accumulators spill) 77.0%.
  */
 /* the prefetch distance for m activation rows on instruction set isa (see above; AVX2's measured on the AMD EPYC
  * Zen 3 without AVX-512, gemma-2-2b's bf16 products in one run of tools/bench/gemv-rows.c each, of the read pass:
@@ -456,7 +458,7 @@ static int prefetch_for(int m, int isa) {
     }
 
 PKERNEL(packed_avx2_f32, "avx2,fma", 2, 2, 4, __m256, __m256, __m256, 8, 16, 1, _mm256_setzero_ps(), AVX2_F32_W, ONE, AVX2_X, AVX2_FMA, hsum256)
-PKERNEL(packed_avx2_bf16, "avx2,fma", 2, 2, 2, __m256, __m256, __m256i, 16, 32, 2, _mm256_setzero_ps(), AVX2_BF16_W, AVX2_HALF, AVX2_XP, AVX2_FMA, hsum256)
+PKERNEL(packed_avx2_bf16, "avx2,fma", 2, 3, 2, __m256, __m256, __m256i, 16, 32, 2, _mm256_setzero_ps(), AVX2_BF16_W, AVX2_HALF, AVX2_XP, AVX2_FMA, hsum256)
 PKERNEL(packed_avx512_f32, "avx512f,avx512bw", 4, 0, 4, __m512, __m512, __m512, 16, 16, 1, _mm512_setzero_ps(), AVX512_F32_W, ONE, AVX512_X, AVX512_FMA, _mm512_reduce_add_ps)
 PKERNEL(packed_avx512_bf16w, "avx512f,avx512bw", 4, 0, 2, __m512, __m512, __m512i, 32, 32, 2, _mm512_setzero_ps(), AVX512_BF16_W, AVX512_HALF, AVX512_XP, AVX512_FMA, _mm512_reduce_add_ps)
 PKERNEL(packed_avx512_dpbf16, "avx512f,avx512bw,avx512bf16", 4, 0, 2, __m512, __m512bh, __m512bh, 32, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_reduce_add_ps)
