@@ -805,78 +805,35 @@ typedef struct {
     double sums[256];
 } read_args;
 
-__attribute__((target("avx512f")))
-static double read_avx512(const char *lo, const char *hi) {
-    __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
-    for (const char *p = lo; p + 256 <= hi; p += 256) {
-        s0 = _mm512_add_epi64(s0, _mm512_loadu_si512((const void *) p));
-        s1 = _mm512_add_epi64(s1, _mm512_loadu_si512((const void *) (p + 64)));
-        s2 = _mm512_add_epi64(s2, _mm512_loadu_si512((const void *) (p + 128)));
-        s3 = _mm512_add_epi64(s3, _mm512_loadu_si512((const void *) (p + 192)));
-    }
-    return (double) _mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3)));
-}
-
-__attribute__((target("avx2")))
-static double read_avx2(const char *lo, const char *hi) {
-    __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
-    for (const char *p = lo; p + 256 <= hi; p += 256) {
-        s0 = _mm256_add_epi64(s0, _mm256_loadu_si256((const __m256i *) p));
-        s1 = _mm256_add_epi64(s1, _mm256_loadu_si256((const __m256i *) (p + 32)));
-        s2 = _mm256_add_epi64(s2, _mm256_loadu_si256((const __m256i *) (p + 64)));
-        s3 = _mm256_add_epi64(s3, _mm256_loadu_si256((const __m256i *) (p + 96)));
-        s4 = _mm256_add_epi64(s4, _mm256_loadu_si256((const __m256i *) (p + 128)));
-        s5 = _mm256_add_epi64(s5, _mm256_loadu_si256((const __m256i *) (p + 160)));
-        s6 = _mm256_add_epi64(s6, _mm256_loadu_si256((const __m256i *) (p + 192)));
-        s7 = _mm256_add_epi64(s7, _mm256_loadu_si256((const __m256i *) (p + 224)));
-    }
-    __m256i t = _mm256_add_epi64(_mm256_add_epi64(_mm256_add_epi64(s0, s1), _mm256_add_epi64(s2, s3)),
-                                 _mm256_add_epi64(_mm256_add_epi64(s4, s5), _mm256_add_epi64(s6, s7)));
-    __m128i h = _mm_add_epi64(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
-    return (double) (uint64_t) (_mm_cvtsi128_si64(h) + _mm_extract_epi64(h, 1));
-}
-
-static double read_scalar(const char *lo, const char *hi) {
-    const uint64_t *p = (const uint64_t *) lo, *e = (const uint64_t *) hi;
-    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
-    for (; p + 8 <= e; p += 8) {
-        s0 += p[0]; s1 += p[1]; s2 += p[2]; s3 += p[3];
-        s4 += p[4]; s5 += p[5]; s6 += p[6]; s7 += p[7];
-    }
-    return (double) (s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7);
-}
-
 /*
- * The second read pattern: 4 streams READ_WINDOW bytes apart, moving through the range 4 * READ_WINDOW bytes at a
- * time, as the float32 row-by-row kernel reads 4 weight rows (9 KiB apart for gemma-2-2b) at once. On the Zen 3
- * VM (AVX2, 2 threads, 4 GiB on huge pages, 10 passes each, 2026-12-03) it read 28.1-32.4 GB/s against 28.3-32.2
- * for one stream, and the float32 decode step ran at 101.6-106.0% of a one-stream pass timed beside each step:
- * a floor the products beat is no floor, so the passes alternate between the two patterns (read_pattern).
+ * The read pass's loops: [lo, hi) (whole 256-byte blocks) as 4 streams w bytes apart, moving 4 * w bytes at a time.
+ * w = READ_STREAM (64) is one sequential stream of 256-byte steps; w = READ_WINDOW the second pattern: 4 streams
+ * 8 KiB apart, as the float32 row-by-row kernel reads 4 weight rows (9 KiB apart for gemma-2-2b) at once. On the
+ * Zen 3 VM (AVX2, 2 threads, 4 GiB on huge pages, 10 passes each, 2026-12-03) the window read 28.1-32.4 GB/s against
+ * 28.3-32.2 for one stream, and the float32 decode step ran at 101.6-106.0% of a one-stream pass timed beside each
+ * step: a floor the products beat is no floor, so the passes alternate between the two patterns (read_pattern).
+ * w is a constant at every call (the functions inline), so the one-stream loop is the plain 256-byte loop.
  */
+#define READ_STREAM 64
 #define READ_WINDOW 8192
 
-__attribute__((target("avx512f")))
-static double read4_avx512(const char *lo, const char *hi) {
+__attribute__((target("avx512f"), always_inline))
+static inline double read_w_avx512(const char *lo, const char *hi, const size_t w) {
     __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
-    const size_t w = READ_WINDOW;
-    const char *b = lo;
-    for (; b + 4 * w <= hi; b += 4 * w)
+    for (const char *b = lo; b + 4 * w <= hi; b += 4 * w)
         for (size_t k = 0; k < w; k += 64) {
             s0 = _mm512_add_epi64(s0, _mm512_loadu_si512((const void *) (b + k)));
             s1 = _mm512_add_epi64(s1, _mm512_loadu_si512((const void *) (b + w + k)));
             s2 = _mm512_add_epi64(s2, _mm512_loadu_si512((const void *) (b + 2 * w + k)));
             s3 = _mm512_add_epi64(s3, _mm512_loadu_si512((const void *) (b + 3 * w + k)));
         }
-    double tail = read_avx512(b, hi);
-    return tail + (double) _mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3)));
+    return (double) _mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3)));
 }
 
-__attribute__((target("avx2")))
-static double read4_avx2(const char *lo, const char *hi) {
+__attribute__((target("avx2"), always_inline))
+static inline double read_w_avx2(const char *lo, const char *hi, const size_t w) {
     __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
-    const size_t w = READ_WINDOW;
-    const char *b = lo;
-    for (; b + 4 * w <= hi; b += 4 * w)
+    for (const char *b = lo; b + 4 * w <= hi; b += 4 * w)
         for (size_t k = 0; k < w; k += 64) {
             s0 = _mm256_add_epi64(s0, _mm256_loadu_si256((const __m256i *) (b + k)));
             s1 = _mm256_add_epi64(s1, _mm256_loadu_si256((const __m256i *) (b + k + 32)));
@@ -890,13 +847,42 @@ static double read4_avx2(const char *lo, const char *hi) {
     __m256i t = _mm256_add_epi64(_mm256_add_epi64(_mm256_add_epi64(s0, s1), _mm256_add_epi64(s2, s3)),
                                  _mm256_add_epi64(_mm256_add_epi64(s4, s5), _mm256_add_epi64(s6, s7)));
     __m128i h = _mm_add_epi64(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
-    return read_avx2(b, hi) + (double) (uint64_t) (_mm_cvtsi128_si64(h) + _mm_extract_epi64(h, 1));
+    return (double) (uint64_t) (_mm_cvtsi128_si64(h) + _mm_extract_epi64(h, 1));
+}
+
+/* where a pattern's whole windows end: the rest (under 4 windows) is read as one stream */
+static const char *read_windows_end(const char *lo, const char *hi, size_t w) {
+    return lo + (size_t) (hi - lo) / (4 * w) * (4 * w);
+}
+
+__attribute__((target("avx512f")))
+static double read_avx512(int pattern, const char *lo, const char *hi) {
+    if (!pattern) return read_w_avx512(lo, hi, READ_STREAM);
+    const char *e = read_windows_end(lo, hi, READ_WINDOW);
+    return read_w_avx512(lo, e, READ_WINDOW) + read_w_avx512(e, hi, READ_STREAM);
+}
+
+__attribute__((target("avx2")))
+static double read_avx2(int pattern, const char *lo, const char *hi) {
+    if (!pattern) return read_w_avx2(lo, hi, READ_STREAM);
+    const char *e = read_windows_end(lo, hi, READ_WINDOW);
+    return read_w_avx2(lo, e, READ_WINDOW) + read_w_avx2(e, hi, READ_STREAM);
+}
+
+static double read_scalar(const char *lo, const char *hi) {
+    const uint64_t *p = (const uint64_t *) lo, *e = (const uint64_t *) hi;
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+    for (; p + 8 <= e; p += 8) {
+        s0 += p[0]; s1 += p[1]; s2 += p[2]; s3 += p[3];
+        s4 += p[4]; s5 += p[5]; s6 += p[6]; s7 += p[7];
+    }
+    return (double) (s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7);
 }
 
 /* the read pass at the widest loads the CPU has; pattern 1: the 4-stream window (plain C has one pattern) */
 static double read_isa(int isa, int pattern, const char *lo, const char *hi) {
-    if (isa >= ISA_AVX512) return pattern ? read4_avx512(lo, hi) : read_avx512(lo, hi);
-    if (isa == ISA_AVX2) return pattern ? read4_avx2(lo, hi) : read_avx2(lo, hi);
+    if (isa >= ISA_AVX512) return read_avx512(pattern, lo, hi);
+    if (isa == ISA_AVX2) return read_avx2(pattern, lo, hi);
     return read_scalar(lo, hi);
 }
 
