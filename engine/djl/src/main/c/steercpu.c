@@ -380,44 +380,47 @@ KERNEL(rows_avx512_dpbf16_m4, "avx512f,avx512bw,avx512bf16", 4, 4, 1, __m512, __
  * first order took gemma-2-2b's bf16 products of 2 / 4 / 8 activation rows from 80.6 / 65.1 / 34.6% of the read pass
  * to 90.0 / 74.2 / 42.8% (tools/bench/gemv-rows.c, one run each, BENCHMARKS.md). The AVX-512 kernels (32 registers)
  * keep the second order, as measured on the AMD EPYC with AVX-512 they were tuned on. XREG N >= 2 is the first order,
- * and at 1 activation row it takes N consecutive blocks at once (each accumulator still summing its own row chunk
- * by chunk, so again the same sums): one block's 4 chains of dependent multiply-adds (2 a chunk for bf16's even and
- * odd halves) seemed too few to keep the weight loads flowing. Shipped: 3 for AVX2 bf16 (12 accumulators), 2 for
- * AVX2 float32. bf16 at 1 row, of the read pass, on the Zen 3 (gemv-rows.c avx2-bf16 8 1 packed:1b packed:3b):
- * 2026-12-02, four runs against one-stream passes: two blocks 90.0 / 92.5 / 87.5 / 88.5%, one block 79.2 / 88.2 /
- * 85.1 / 90.1%, three blocks 90.7 / 91.7% in the last two; 2026-12-03, two runs against the faster of the two
- * patterns: three blocks 89.9 / 82.8%, two 85.1 / 78.7%, four (harness only; 16 accumulators spill) 77.0%.
+ * and at 1 activation row it takes N consecutive blocks at once (NAME##_m1; each accumulator still sums its own row
+ * chunk by chunk, so again the same sums): one block's 4 chains of dependent multiply-adds (2 a chunk for bf16's even
+ * and odd halves) were too few to keep the weight loads flowing. Shipped: 3 for AVX2 bf16 (12 accumulators), 2 for
+ * AVX2 float32. NAME##_m1 bumps one offset per block a unit at a time, with no prefetch: until 2026-12-03 the 1-row
+ * path was this _nm loop over N blocks, whose per-chunk index arithmetic (and the 12 L2 prefetches a unit) was work in
+ * the loop that held back the weight loads. gemma-2-2b's products at 1 row on the Zen 3, of the faster of the one-
+ * stream and 8 KiB-window passes, rounds paired (tools/bench/gemv-rows.c, 2026-12-03): bf16 87.8 / 89.4% against
+ * 72.9 / 81.8% for the earlier loop (x0.827 / x0.908 paired, 20 and 24 rounds); float32 100.5% against 82.7% (x0.808,
+ * 20 rounds). Without the index arithmetic the prefetch only cost at 1 row (the
+ * 1-row loop with the 2 KiB L2 prefetch: x0.883 of the same loop without, 512 B into L1: x0.929). Earlier, with the
+ * index arithmetic, at 1 row against one-stream passes: two blocks 90.0 / 92.5 / 87.5 / 88.5%, one block 79.2 /
+ * 88.2 / 85.1 / 90.1%, three 90.7 / 91.7% (2026-12-02); four blocks (16 accumulators) spill.
  */
 /* the prefetch distance for m activation rows on instruction set isa (see above; AVX2's measured on the AMD EPYC
  * Zen 3 without AVX-512, gemma-2-2b's bf16 products in one run of tools/bench/gemv-rows.c each, of the read pass:
- * 1 row 74.1% without, 84.7% at 2 KiB, 77.3% at 8 KiB; 2 rows 70.9% / 85.8% / 81.0%; 4 rows 58.5% at 16 KiB, 63.3%
- * at 8 KiB, 56.6% at 2 KiB; 8 rows 45.5% at 32 and at 8 KiB, 41.7% at 2 KiB) */
+ * 2 rows 70.9% without, 85.8% at 2 KiB, 81.0% at 8 KiB; 4 rows 58.5% at 16 KiB, 63.3% at 8 KiB, 56.6% at 2 KiB;
+ * 8 rows 45.5% at 32 and at 8 KiB, 41.7% at 2 KiB; 1 row: none, NAME##_m1 has no prefetch) */
 static int prefetch_for(int m, int isa) {
-    if (isa == ISA_AVX2) return m <= 2 ? 2048 : m <= 4 ? 8192 : 32768;
+    if (isa == ISA_AVX2) return m == 1 ? 0 : m <= 2 ? 2048 : m <= 4 ? 8192 : 32768;
     return m <= 2 ? 0 : m <= 4 ? 16384 : 32768;
 }
 
-/* the element offset, within a unit's column, of row k of NB consecutive blocks (block k / PACK_ROWS) */
-#define WAT(k, U) ((size_t) ((k) / PACK_ROWS) * PACK_ROWS * C + (size_t) ((k) % PACK_ROWS) * (U))
 #define PKERNEL(NAME, TARGET, MB, XREG, ES, VEC, OPV, RAW, V, U, OPS, ZERO, LOADW, OPERAND, LOADX, FMA, HSUM)          \
     __attribute__((target(TARGET), always_inline)) static inline void NAME##_nm(const gemv_args *a, int r, int i0,     \
-                                                                                const int NM, const int NB) {          \
+                                                                                const int NM) {                        \
         const int C = a->cols;                                                                                         \
         const size_t base = (size_t) r * C;                                                                            \
-        VEC acc[((XREG) > 1 ? (XREG) : 1) * PACK_ROWS][MB];                                                            \
-        _Pragma("GCC unroll 16") for (int k = 0; k < NB * PACK_ROWS; k++)                                              \
+        VEC acc[PACK_ROWS][MB];                                                                                        \
+        _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++)                                                    \
         _Pragma("GCC unroll 4") for (int i = 0; i < NM; i++) acc[k][i] = ZERO;                                         \
         for (int c0 = 0; c0 < C; c0 += (V)) {                                                                          \
             const size_t at = base + (size_t) (c0 / (U)) * (PACK_ROWS * (U)) + c0 % (U);                               \
             if (a->prefetch && c0 % (U) == 0)                                                                          \
-                _Pragma("GCC unroll 16") for (int k = 0; k < NB * PACK_ROWS; k++)                                      \
-                    _mm_prefetch((const char *) a->w + (at + WAT(k, U)) * (ES) + a->prefetch, _MM_HINT_T1);            \
+                _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++)                                            \
+                    _mm_prefetch((const char *) a->w + (at + (size_t) k * (U)) * (ES) + a->prefetch, _MM_HINT_T1);     \
             if (XREG) {                                                                                                \
                 OPV xv[MB][OPS];                                                                                       \
                 _Pragma("GCC unroll 4") for (int i = 0; i < NM; i++)                                                   \
                 _Pragma("GCC unroll 2") for (int o = 0; o < (OPS); o++) xv[i][o] = LOADX((size_t) (i0 + i) * C + c0, o); \
-                _Pragma("GCC unroll 16") for (int k = 0; k < NB * PACK_ROWS; k++) {                                    \
-                    RAW wr = LOADW(at + WAT(k, U));                                                                    \
+                _Pragma("GCC unroll 4") for (int k = 0; k < PACK_ROWS; k++) {                                          \
+                    RAW wr = LOADW(at + (size_t) k * (U));                                                             \
                     _Pragma("GCC unroll 2") for (int o = 0; o < (OPS); o++) {                                          \
                         OPV wv = OPERAND(wr, o);                                                                       \
                         _Pragma("GCC unroll 4") for (int i = 0; i < NM; i++) acc[k][i] = FMA(acc[k][i], wv, xv[i][o]); \
@@ -437,22 +440,44 @@ static int prefetch_for(int m, int isa) {
                 }                                                                                                      \
             }                                                                                                          \
         }                                                                                                              \
-        for (int k = 0; k < NB * PACK_ROWS; k++)                                                                       \
+        for (int k = 0; k < PACK_ROWS; k++)                                                                            \
             for (int i = 0; i < NM; i++) a->y[(size_t) (i0 + i) * a->rows + r + k] = HSUM(acc[k][i]) + 0.0f;           \
+    }                                                                                                                  \
+    /* 1 activation row, XREG consecutive blocks in the first order: each block's offset bumped a unit at a time, so  \
+     * the loop has no index arithmetic and no prefetch (see above)        */                                             \
+    __attribute__((target(TARGET), always_inline)) static inline void NAME##_m1(const gemv_args *a, int r) {           \
+        enum { NB = (XREG) > 1 ? (XREG) : 1 };                                                                         \
+        const int C = a->cols;                                                                                         \
+        size_t ob[NB];                                                                                                 \
+        _Pragma("GCC unroll 4") for (int b = 0; b < NB; b++) ob[b] = (size_t) (r + b * PACK_ROWS) * C;                \
+        VEC acc[NB * PACK_ROWS];                                                                                       \
+        _Pragma("GCC unroll 16") for (int k = 0; k < NB * PACK_ROWS; k++) acc[k] = ZERO;                               \
+        for (int c0 = 0; c0 < C; c0 += (U)) {                                                                          \
+            _Pragma("GCC unroll 4") for (int h = 0; h < (U) / (V); h++) {                                              \
+                OPV xv[OPS];                                                                                           \
+                _Pragma("GCC unroll 2") for (int o = 0; o < (OPS); o++) xv[o] = LOADX((size_t) c0 + h * (V), o);      \
+                _Pragma("GCC unroll 16") for (int k = 0; k < NB * PACK_ROWS; k++) {                                    \
+                    RAW wr = LOADW(ob[k / PACK_ROWS] + (size_t) ((k % PACK_ROWS) * (U) + h * (V)));                   \
+                    _Pragma("GCC unroll 2") for (int o = 0; o < (OPS); o++) acc[k] = FMA(acc[k], OPERAND(wr, o), xv[o]); \
+                }                                                                                                      \
+            }                                                                                                          \
+            _Pragma("GCC unroll 4") for (int b = 0; b < NB; b++) ob[b] += PACK_ROWS * (U);                             \
+        }                                                                                                              \
+        for (int k = 0; k < NB * PACK_ROWS; k++) a->y[r + k] = HSUM(acc[k]) + 0.0f;                                    \
     }                                                                                                                  \
     __attribute__((target(TARGET))) static void NAME(const gemv_args *a, int r0, int r1) {                             \
         for (int r = r0; r < r1; r += PACK_ROWS) {                                                                     \
             if ((XREG) >= 2 && a->m == 1 && r + (XREG) * PACK_ROWS <= r1) {                                            \
-                NAME##_nm(a, r, 0, 1, (XREG));                                                                         \
+                NAME##_m1(a, r);                                                                                       \
                 r += ((XREG) - 1) * PACK_ROWS;                                                                         \
                 continue;                                                                                              \
             }                                                                                                          \
             for (int i0 = 0; i0 < a->m; i0 += (MB)) {                                                                  \
                 int nm = a->m - i0 < (MB) ? a->m - i0 : (MB);                                                          \
-                if (nm == 1 || (MB) == 1) NAME##_nm(a, r, i0, 1, 1);                                                   \
-                else if (nm == 2 || (MB) == 2) NAME##_nm(a, r, i0, 2, 1);                                              \
-                else if (nm == 3) NAME##_nm(a, r, i0, 3, 1);                                                           \
-                else NAME##_nm(a, r, i0, 4, 1);                                                                        \
+                if (nm == 1 || (MB) == 1) NAME##_nm(a, r, i0, 1);                                                      \
+                else if (nm == 2 || (MB) == 2) NAME##_nm(a, r, i0, 2);                                                 \
+                else if (nm == 3) NAME##_nm(a, r, i0, 3);                                                              \
+                else NAME##_nm(a, r, i0, 4);                                                                           \
             }                                                                                                          \
         }                                                                                                              \
     }
@@ -726,8 +751,8 @@ static inline float dot(int isa, const float *a, const float *b, int n) {
 }
 
 static void attention_packed(const float *qkv, const float *rope, float *kc, float *vc, float *out, const int *pad_left,
-                             int b0, int B, int T, int past, int cap, int H, int KV, int D, float scale, float softcap, int window,
-                             float *scratch, int isa) {
+                             int b0, int B, int kv0, int kv1, int T, int past, int cap, int H, int KV, int D, float scale, float softcap,
+                             int window, float *scratch, int isa) {
     const int group = H / KV, half = D / 2, width = (H + 2 * KV) * D;
     float *q = scratch, *scores = scratch + D;
     for (int b = b0; b < B; b++) {
@@ -735,7 +760,7 @@ static void attention_packed(const float *qkv, const float *rope, float *kc, flo
             const float *row = qkv + ((size_t) b * T + t) * width;
             const float *cs = rope + ((size_t) b * T + t) * D, *sn = cs + half;
             int pos = past + t;
-            for (int h = 0; h < KV; h++) {
+            for (int h = kv0; h < kv1; h++) {
                 const float *k = row + (size_t) (H + h) * D, *v = row + (size_t) (H + KV + h) * D;
                 float *kd = kc + (((size_t) b * KV + h) * cap + pos) * D, *vd = vc + (((size_t) b * KV + h) * cap + pos) * D;
                 for (int c = 0; c < half; c++) {
@@ -756,7 +781,7 @@ static void attention_packed(const float *qkv, const float *rope, float *kc, flo
             int hi = pos;                                   /* inclusive */
             int none = lo > hi;
             if (none) { lo = 0; }
-            for (int h = 0; h < H; h++) {
+            for (int h = kv0 * group; h < kv1 * group; h++) {
                 const float *qs = row + (size_t) h * D;
                 for (int c = 0; c < half; c++) {
                     q[c] = qs[c] * cs[c] - qs[c + half] * sn[c];
@@ -1158,7 +1183,9 @@ JNIEXPORT void JNI(softcap)(JNIEnv *env, jclass cls, jint isa, jobject x, jobjec
     rows_run(&r);
 }
 
-/* attention's batch rows split across the pool: each row's heads are computed by one thread */
+/* attention split across the pool: by batch rows from 2 rows on, else (a single row: a decode step at batch 1, or one
+ * prompt's prefill) by kv heads, each with its group of query heads; either way each head of a row is computed whole by
+ * one thread with the same code, so the split changes no bit */
 typedef struct {
     const float *qkv, *rope;
     float *kc, *vc, *out;
@@ -1169,16 +1196,32 @@ typedef struct {
 
 static void attention_part(void *ctx, int part, int parts) {
     attention_args *a = ctx;
-    int b0 = (int) ((long) a->B * part / parts), b1 = (int) ((long) a->B * (part + 1) / parts);
-    if (b0 >= b1) return;
+    int b0 = 0, b1 = a->B, kv0 = 0, kv1 = a->KV;
+    if (a->B >= 2) {
+        b0 = (int) ((long) a->B * part / parts);
+        b1 = (int) ((long) a->B * (part + 1) / parts);
+    } else {
+        kv0 = (int) ((long) a->KV * part / parts);
+        kv1 = (int) ((long) a->KV * (part + 1) / parts);
+    }
+    if (b0 >= b1 || kv0 >= kv1) return;
     float *scratch = malloc(((size_t) a->D + (size_t) a->past + a->T) * sizeof(float));
     if (!scratch) {
         a->failed = 1;
         return;
     }
-    attention_packed(a->qkv, a->rope, a->kc, a->vc, a->out, (const int *) a->pad, b0, b1, a->T, a->past, a->cap, a->H, a->KV, a->D,
-                     a->scale, a->softcap, a->window, scratch, a->isa);
+    attention_packed(a->qkv, a->rope, a->kc, a->vc, a->out, (const int *) a->pad, b0, b1, kv0, kv1, a->T, a->past, a->cap, a->H, a->KV,
+                     a->D, a->scale, a->softcap, a->window, scratch, a->isa);
     free(scratch);
+}
+
+/* multiply-adds of q.k under which attention runs on the calling thread only (the tiny test model's) */
+#define SMALL_ATTENTION (1u << 14)
+
+static void attention_run(attention_args *a) {
+    size_t work = (size_t) a->B * a->T * a->H * (size_t) (a->past + a->T) * a->D;
+    if ((a->B >= 2 || a->KV >= 2) && work >= SMALL_ATTENTION) pool_run(attention_part, a);
+    else attention_part(a, 0, 1);
 }
 
 JNIEXPORT void JNI(attentionPacked)(JNIEnv *env, jclass cls, jint isa, jobject qkv, jobject rope, jlong keys, jlong values, jobject out,
@@ -1187,8 +1230,7 @@ JNIEXPORT void JNI(attentionPacked)(JNIEnv *env, jclass cls, jint isa, jobject q
     jint *pad = (*env)->GetIntArrayElements(env, padLeft, NULL);
     attention_args a = {BUF(qkv), BUF(rope), (float *) (intptr_t) keys, (float *) (intptr_t) values, BUF(out), pad, B, T, past, cap, H,
                         KV, D, window, resolve_isa(isa), 0, scale, softcap};
-    if (B >= 2) pool_run(attention_part, &a);
-    else attention_part(&a, 0, 1);
+    attention_run(&a);
     (*env)->ReleaseIntArrayElements(env, padLeft, pad, JNI_ABORT);
     if (a.failed) throw_oom(env, "steercpu: attention scratch");
 }
@@ -1224,8 +1266,7 @@ static int decode_layer(int isa, const void *const *w, int wtype, const float *h
 #define WT(k) ((wtype & W_BF16) | ((wtype >> (4 + (k))) & 1 ? W_PACKED : 0))
     if (gemv_run(isa, w[0], WT(0), n, qkv, B, (int) qkv_w, hidden) != 0) return -1;
     attention_args a = {qkv, rope, kc, vc, att, pad, B, 1, past, cap, heads, KV, D, window, isa, 0, scale, softcap};
-    if (B >= 2) pool_run(attention_part, &a);
-    else attention_part(&a, 0, 1);
+    attention_run(&a);
     if (a.failed) return -1;
     if (gemv_run(isa, w[1], WT(1), att, o, B, hidden, (int) att_w) != 0) return -1;
     rows_args r1 = {OP_ADD_RMS, B, hidden, 0, h, o, post_attn, pre_ffn, h1, n2, eps};

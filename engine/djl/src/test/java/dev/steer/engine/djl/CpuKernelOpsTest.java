@@ -253,7 +253,7 @@ class CpuKernelOpsTest {
      * A prompt on the PyTorch form (one row left-padded: its first position sees no key, the pad rule), then decode
      * steps past the window on the kernels, each step's output compared with the PyTorch form's; the kernels read
      * the cache the PyTorch form wrote at prefill and write their own slots after it. Batches of 2 split across the
-     * pool.
+     * pool by rows, a single row of 64-wide heads by kv heads.
      */
     @Test
     void attentionMatchesTheTorchForm() {
@@ -263,6 +263,8 @@ class CpuKernelOpsTest {
                 AttentionSpec spec = new AttentionSpec(4, 2, 8, 0.35f, softcap, window);
                 run(spec, 2, 3, new int[] {0, 1}, 5, what + ", batch 2, padded");
                 run(spec, 1, 12, new int[] {0}, 4, what + ", batch 1");
+                // large enough for the pool (SMALL_ATTENTION in steercpu.c): one row's kv heads split across threads
+                run(new AttentionSpec(4, 2, 64, 0.125f, softcap, window), 1, 64, new int[] {0}, 3, what + ", batch 1, kv heads across the pool");
             }
         }
     }
