@@ -388,7 +388,7 @@ KERNEL(rows_avx512_dpbf16_m4, "avx512f,avx512bw,avx512bf16", 4, 4, 1, __m512, __
  * the loop that held back the weight loads. gemma-2-2b's products at 1 row on the Zen 3, of the faster of the one-
  * stream and 8 KiB-window passes, rounds paired (tools/bench/gemv-rows.c, 2026-12-03): bf16 87.8 / 89.4% against
  * 72.9 / 81.8% for the earlier loop (x0.827 / x0.908 paired, 20 and 24 rounds); float32 100.5% against 82.7% (x0.808,
- * 20 rounds). Without the index arithmetic the prefetch only cost at 1 row (the
+ * 20 rounds; hence the read pass's third pattern). Without the index arithmetic the prefetch only cost at 1 row (the
  * 1-row loop with the 2 KiB L2 prefetch: x0.883 of the same loop without, 512 B into L1: x0.929). Earlier, with the
  * index arithmetic, at 1 row against one-stream passes: two blocks 90.0 / 92.5 / 87.5 / 88.5%, one block 79.2 /
  * 88.2 / 85.1 / 90.1%, three 90.7 / 91.7% (2026-12-02); four blocks (16 accumulators) spill.
@@ -837,10 +837,15 @@ typedef struct {
  * Zen 3 VM (AVX2, 2 threads, 4 GiB on huge pages, 10 passes each, 2026-12-03) the window read 28.1-32.4 GB/s against
  * 28.3-32.2 for one stream, and the float32 decode step ran at 101.6-106.0% of a one-stream pass timed beside each
  * step: a floor the products beat is no floor, so the passes alternate between the two patterns (read_pattern).
+ * w = READ_WIDE the third pattern, 4 streams 32 KiB apart, as the packed kernels read 2-3 blocks of 4 rows (18-36 KiB
+ * apart for gemma-2-2b) at once: on the same VM (2026-12-03, 12 rounds of each pattern in turn over 4 GiB) windows of
+ * 16-64 KiB read 1.3-3.7% faster than the 8 KiB one (32 KiB: x1.029 median, paired by round), and the float32 decode
+ * products reached 100.5% (median) of the faster of the first two patterns (tools/bench/gemv-rows.c).
  * w is a constant at every call (the functions inline), so the one-stream loop is the plain 256-byte loop.
  */
 #define READ_STREAM 64
 #define READ_WINDOW 8192
+#define READ_WIDE 32768
 
 __attribute__((target("avx512f"), always_inline))
 static inline double read_w_avx512(const char *lo, const char *hi, const size_t w) {
@@ -883,6 +888,10 @@ static const char *read_windows_end(const char *lo, const char *hi, size_t w) {
 __attribute__((target("avx512f")))
 static double read_avx512(int pattern, const char *lo, const char *hi) {
     if (!pattern) return read_w_avx512(lo, hi, READ_STREAM);
+    if (pattern == 2) {
+        const char *e = read_windows_end(lo, hi, READ_WIDE);
+        return read_w_avx512(lo, e, READ_WIDE) + read_w_avx512(e, hi, READ_STREAM);
+    }
     const char *e = read_windows_end(lo, hi, READ_WINDOW);
     return read_w_avx512(lo, e, READ_WINDOW) + read_w_avx512(e, hi, READ_STREAM);
 }
@@ -890,6 +899,10 @@ static double read_avx512(int pattern, const char *lo, const char *hi) {
 __attribute__((target("avx2")))
 static double read_avx2(int pattern, const char *lo, const char *hi) {
     if (!pattern) return read_w_avx2(lo, hi, READ_STREAM);
+    if (pattern == 2) {
+        const char *e = read_windows_end(lo, hi, READ_WIDE);
+        return read_w_avx2(lo, e, READ_WIDE) + read_w_avx2(e, hi, READ_STREAM);
+    }
     const char *e = read_windows_end(lo, hi, READ_WINDOW);
     return read_w_avx2(lo, e, READ_WINDOW) + read_w_avx2(e, hi, READ_STREAM);
 }
@@ -904,16 +917,17 @@ static double read_scalar(const char *lo, const char *hi) {
     return (double) (s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7);
 }
 
-/* the read pass at the widest loads the CPU has; pattern 1: the 4-stream window (plain C has one pattern) */
+/* the read pass at the widest loads the CPU has; pattern 1: the 8 KiB window, 2: the 32 KiB one (plain C has one) */
 static double read_isa(int isa, int pattern, const char *lo, const char *hi) {
     if (isa >= ISA_AVX512) return read_avx512(pattern, lo, hi);
     if (isa == ISA_AVX2) return read_avx2(pattern, lo, hi);
     return read_scalar(lo, hi);
 }
 
-/* pass p's pattern: one stream, the 4-stream window, taking turns (so best-of-passes is the best of both) */
+/* pass p's pattern: one stream, the 8 KiB window, the 32 KiB window, in turn (so the best of 3 passes is the best of
+ * the three) */
 static int read_pattern(int pass) {
-    return pass & 1;
+    return pass % 3;
 }
 
 

@@ -216,7 +216,7 @@ final class BenchCommand implements Callable<Integer> {
                     }
                 }
                 if (!format.json() && inter != null)
-                    out.printf("%6d %-10s %d decode steps of %.3f ms, each followed by %d passes over %s (the faster counts): a floor of %.3f ms a "
+                    out.printf("%6d %-10s %d decode steps of %.3f ms, each followed by %d passes over %s (the fastest counts): a floor of %.3f ms a "
                             + "step = %.1f%% of floor at the same moments%n", batch, "interleaved", inter.steps(), inter.stepMillis(), ADJACENT_PASSES, adjacentMethod(b),
                             inter.floorMillis(), 100 * inter.ofFloor());
             }
@@ -353,10 +353,11 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * Passes of each floor measured beside a run (the one before loading takes {@link ReadBandwidth#PASSES}): two, so
-     * that the cpu kernels' pass reads once in each of its patterns (one stream, 4 streams) and the faster counts.
+     * Passes of each floor measured beside a run (the one before loading takes {@link ReadBandwidth#PASSES}): three, so
+     * that the cpu kernels' pass reads once in each of its patterns (one stream, 4 streams 8 KiB apart, 4 streams 32 KiB
+     * apart) and the fastest counts.
      */
-    static final int ADJACENT_PASSES = 2;
+    static final int ADJACENT_PASSES = 3;
 
     /**
      * The bandwidth beside a run: the backend streaming its own weights in place where it can and they are far larger

@@ -224,7 +224,7 @@ public final class DjlBackend implements Backend {
         if (!kernels) return null;
         String name = CpuKernels.ISAS.get(isa);
         return "steer's kernels, " + (name.startsWith("avx512") ? "512-bit" : name.equals("avx2") ? "256-bit" : "64-bit") + " loads"
-                + (name.equals("scalar") ? "" : ", one stream and 4 streams 8 KiB apart in turn");
+                + (name.equals("scalar") ? "" : ", one stream and 4 streams 8 or 32 KiB apart in turn");
     }
 
     @Override
