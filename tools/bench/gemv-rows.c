@@ -6,9 +6,8 @@
  * by row, and in steercpu.c's packed layout (4-row blocks interleaved in 64-byte units). Each variant's step is timed
  * between read passes over the copy it reads (steercpu.c's own pass: one stream before, the 8 KiB and 32 KiB
  * windows after, the fastest counting, as in bench's floor; until 2026-12-03 the mean of two one-stream passes, then
- * until that afternoon one stream and the 8 KiB window only), so a ratio
- * compares a step with the bandwidth at the same moments; the variants take turns within each round, so the VM's drifting bandwidth hits
- * them alike. Prints each variant's median (and quartiles) of pass time / step time over the rounds, and the pass's
+ * until that afternoon one stream and the 8 KiB window only), so a ratio compares a step with the bandwidth at the
+ * same moments; the variants take turns within each round, so the VM's drifting bandwidth hits them alike. Prints each variant's median (and quartiles) of pass time / step time over the rounds, and the pass's
  * bandwidth of each round.
  *
  * Variants: the kernels steercpu.c ships (row by row: "rows", as gemv_rows picks them for m; packed: "packed", with

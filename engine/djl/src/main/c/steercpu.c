@@ -444,7 +444,7 @@ static int prefetch_for(int m, int isa) {
             for (int i = 0; i < NM; i++) a->y[(size_t) (i0 + i) * a->rows + r + k] = HSUM(acc[k][i]) + 0.0f;           \
     }                                                                                                                  \
     /* 1 activation row, XREG consecutive blocks in the first order: each block's offset bumped a unit at a time, so  \
-     * the loop has no index arithmetic and no prefetch (see above)        */                                             \
+     * the loop has no index arithmetic and no prefetch (see above) */                                                 \
     __attribute__((target(TARGET), always_inline)) static inline void NAME##_m1(const gemv_args *a, int r) {           \
         enum { NB = (XREG) > 1 ? (XREG) : 1 };                                                                         \
         const int C = a->cols;                                                                                         \
@@ -885,27 +885,16 @@ static const char *read_windows_end(const char *lo, const char *hi, size_t w) {
     return lo + (size_t) (hi - lo) / (4 * w) * (4 * w);
 }
 
-__attribute__((target("avx512f")))
-static double read_avx512(int pattern, const char *lo, const char *hi) {
-    if (!pattern) return read_w_avx512(lo, hi, READ_STREAM);
-    if (pattern == 2) {
-        const char *e = read_windows_end(lo, hi, READ_WIDE);
-        return read_w_avx512(lo, e, READ_WIDE) + read_w_avx512(e, hi, READ_STREAM);
+/* pattern 0: one stream; 1 and 2: the 8 KiB and 32 KiB windows, the rest (under 4 windows) as one stream. Each call
+ * of READ_W has a constant w, so every pattern's loop is compiled for its own window. */
+#define READ_PATTERNS(NAME, TARGET, READ_W)                                                                           \
+    __attribute__((target(TARGET))) static double NAME(int pattern, const char *lo, const char *hi) {                  \
+        if (!pattern) return READ_W(lo, hi, READ_STREAM);                                                              \
+        const char *e = read_windows_end(lo, hi, pattern == 2 ? READ_WIDE : READ_WINDOW);                              \
+        return (pattern == 2 ? READ_W(lo, e, READ_WIDE) : READ_W(lo, e, READ_WINDOW)) + READ_W(e, hi, READ_STREAM);     \
     }
-    const char *e = read_windows_end(lo, hi, READ_WINDOW);
-    return read_w_avx512(lo, e, READ_WINDOW) + read_w_avx512(e, hi, READ_STREAM);
-}
-
-__attribute__((target("avx2")))
-static double read_avx2(int pattern, const char *lo, const char *hi) {
-    if (!pattern) return read_w_avx2(lo, hi, READ_STREAM);
-    if (pattern == 2) {
-        const char *e = read_windows_end(lo, hi, READ_WIDE);
-        return read_w_avx2(lo, e, READ_WIDE) + read_w_avx2(e, hi, READ_STREAM);
-    }
-    const char *e = read_windows_end(lo, hi, READ_WINDOW);
-    return read_w_avx2(lo, e, READ_WINDOW) + read_w_avx2(e, hi, READ_STREAM);
-}
+READ_PATTERNS(read_avx512, "avx512f", read_w_avx512)
+READ_PATTERNS(read_avx2, "avx2", read_w_avx2)
 
 static double read_scalar(const char *lo, const char *hi) {
     const uint64_t *p = (const uint64_t *) lo, *e = (const uint64_t *) hi;

@@ -332,7 +332,7 @@ final class BenchCommand implements Callable<Integer> {
     /**
      * One generation whose every decode step is followed (in the progress callback, outside the step's timing) by the
      * passes of {@link #adjacentBandwidth} (the backend's weights in place where they are larger than the caches; one
-     * pass of each read pattern where the backend has two);
+     * pass of each read pattern where the backend has several);
      * a step's time runs from the end of the previous callback to the start of its own.
      */
     private static Interleaved interleaved(Generator gen, Backend b, int threads, List<GenerationRequest> reqs, GenerationOptions opts,
