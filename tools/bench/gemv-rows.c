@@ -7,8 +7,9 @@
  * between read passes over the copy it reads (steercpu.c's own pass: one stream before, the 8 KiB and 32 KiB
  * windows after, the fastest counting, as in bench's floor; until 2026-12-03 the mean of two one-stream passes, then
  * until that afternoon one stream and the 8 KiB window only), so a ratio compares a step with the bandwidth at the
- * same moments; the variants take turns within each round, so the VM's drifting bandwidth hits them alike. Prints each variant's median (and quartiles) of pass time / step time over the rounds, and the pass's
- * bandwidth of each round.
+ * same moments; the variants take turns within each round, so the VM's drifting bandwidth hits them alike. Prints
+ * each variant's median (and quartiles) over the rounds of its round's ratio to the shipped packed kernel's ("paired")
+ * and of pass time / step time, and the pass's bandwidth of each round.
  *
  * Variants: the kernels steercpu.c ships (row by row: "rows", as gemv_rows picks them for m; packed: "packed", with
  * the L2 prefetch distance prefetch_for(m, isa) gives), then any named on the command line as
@@ -86,7 +87,7 @@ static const struct {
     rows_fn fn;
 } PACKED_ALTERNATIVES[] = {
     {"bf16", "1", pdp_1}, {"bf16", "2", pdp_2}, {"bf16", "4", pdp_4}, {"f32", "2", pf32_2},
-    {"avx2-bf16", "2w", pa2b_w}, {"avx2-bf16", "1b", pa2b_1b}, {"avx2-bf16", "3b", pa2b_3b}, {"avx2-bf16", "4b", pa2b_4b}, {"avx2-f32", "2w", pa2f_w}, {"avx2-f32", "3", pa2f_3}, {"avx2-bf16", "loads", pa2b_loads},
+    {"avx2-bf16", "2w", pa2b_w}, {"avx2-bf16", "1b", pa2b_1b}, {"avx2-bf16", "3b", pa2b_3b}, {"avx2-bf16", "4b", pa2b_4b}, {"avx2-f32", "2w", pa2f_w}, {"avx2-f32", "3", pa2f_3}, {"avx2-bf16", "loads", pa2b_loads}
 };
 enum { NPALT = sizeof(PACKED_ALTERNATIVES) / sizeof(PACKED_ALTERNATIVES[0]) };
 enum { NALT = sizeof(ALTERNATIVES) / sizeof(ALTERNATIVES[0]), MAXM = 16, MAXV = 12 };
@@ -223,6 +224,17 @@ int main(int argc, char **argv) {
     }
     printf("%s, %d activation rows, %.2f GB of weights, %d threads, %d rounds: pass time / step time (median, quartiles)\n",
            mode, m, total / 1e9, threads, kept);
+    /* each round's ratio over the shipped packed kernel's in the same round: the VM's bandwidth drifts between rounds,
+     * much less between variants of one round */
+    static double paired[MAXV][64];
+    for (int v = 0; v < nv; v++) {
+        double *q = paired[v];
+        for (int i = 0; i < kept; i++) q[i] = ratio[v][i] / ratio[1][i];
+        for (int i = 0; i < kept; i++)
+            for (int j = i + 1; j < kept; j++)
+                if (q[j] < q[i]) { double t = q[i]; q[i] = q[j]; q[j] = t; }
+        printf("  paired %-20s x%.3f (%.3f-%.3f) of packed (shipped)\n", vs[v].name, q[kept / 2], q[kept / 4], q[3 * kept / 4]);
+    }
     for (int v = 0; v < nv; v++) {
         double *r = ratio[v];
         for (int i = 0; i < kept; i++)

@@ -150,8 +150,9 @@ final class CpuKernels {
      * of a decode step against the read pass; BENCHMARKS.md): yes for AVX-512 (float32 and bf16, an AMD EPYC with
      * avx512_bf16, batches 2-8 well ahead, batch 1 level) and for AVX2 bf16 (an AMD EPYC Zen 3 without AVX-512:
      * batches 2-8 ahead by 8-20 points of the read pass, batch 1 by 3-6 in four runs); no for AVX2 float32 (the same
-     * CPU: row by row, four weight rows at a time, ahead at every batch, 1-8), nor for the plain C loop, which gains
-     * nothing from it.
+     * CPU: row by row, four weight rows at a time, x1.17-1.25 of packed at batches 2-8; since packed has its 1-row loop
+     * it leads at batch 1, row by row x0.94-0.96 of it, but a matrix has one layout for every batch: BENCHMARKS.md,
+     * seventh pass), nor for the plain C loop, which gains nothing from it.
      */
     static boolean packsByDefault(int isa, int elementBytes) {
         String name = isa < 0 || isa >= ISAS.size() ? "" : ISAS.get(isa);
