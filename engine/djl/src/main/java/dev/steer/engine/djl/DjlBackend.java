@@ -410,8 +410,14 @@ public final class DjlBackend implements Backend {
             if (bad < 0) return new DjlTensor(y);
             // said here rather than by PyTorch's gather: for float32 it wraps a negative id to a row from the end, and
             // a packed table holds its rows interleaved
-            throw new dev.steer.engine.BadInputException("token id " + idBytes.order(ByteOrder.nativeOrder()).getLong(8 * bad) + " is outside the model's "
-                    + ts[0] + "-row embedding table: does the tokenizer match the checkpoint?");
+            throw idOutside(idBytes.order(ByteOrder.nativeOrder()).getLong(8 * bad), ts[0]);
+        }
+        // PyTorch's gather (kernels off) wraps a negative id to a row from the end for float32: checked first
+        if (idx.size() > 0) {
+            try (NDArray lo = idx.min(); NDArray hi = idx.max()) {
+                long first = lo.toType(DataType.INT64, false).getLong(), last = hi.toType(DataType.INT64, false).getLong();
+                if (first < 0 || last >= ts[0]) throw idOutside(first < 0 ? first : last, ts[0]);
+            }
         }
         if (table instanceof Bf16Weight w) {
             NDArray rows = bf16.embed(w.value(), (PtNDArray) idx.reshape(-1));
@@ -420,6 +426,11 @@ public final class DjlBackend implements Backend {
         }
         NDArray rows = nd(table).get(current(), new NDIndex("{}", idx.reshape(-1)));
         return out(rows.reshape(s[0], s[1], -1).mul(scale));
+    }
+
+    private static dev.steer.engine.BadInputException idOutside(long id, long rows) {
+        return new dev.steer.engine.BadInputException("token id " + id + " is outside the model's " + rows
+                + "-row embedding table: does the tokenizer match the checkpoint?");
     }
 
     /** Rows of a [..., F] activation (its elements over the last dimension). */

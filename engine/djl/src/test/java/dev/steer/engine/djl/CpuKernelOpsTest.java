@@ -185,12 +185,16 @@ class CpuKernelOpsTest {
                     if (!bf16) assertNear(t.toHost(t.linear(t.floats(x, 1, m, cols), wt)), whole, what + " linear on packed weights against PyTorch");
                     float[] rowsWhole = k.toHost(k.embed(wk, k.ints(ids, 1, m), 2f));
                     assertArrayEquals(t.toHost(t.embed(wt, t.ints(ids, 1, m), 2f)), rowsWhole, what + " embedding rows of a packed table");
-                    // an id outside the table is refused, whichever side (PyTorch's float32 gather wraps -1 to the last row)
-                    for (int bad : new int[] {-1, rows}) {
-                        dev.steer.engine.BadInputException e = org.junit.jupiter.api.Assertions.assertThrows(dev.steer.engine.BadInputException.class,
-                                () -> k.embed(wk, k.ints(new int[] {2, bad}, 1, 2), 1f), what + " id " + bad);
-                        assertEquals("token id " + bad + " is outside the model's 40-row embedding table: does the tokenizer match the checkpoint?",
-                                e.getMessage());
+                    // an id outside the table is refused, whichever side, on the kernels and on PyTorch's gather
+                    // (which for float32 wraps -1 to the last row)
+                    for (int bad : new int[] {-1, rows, -7}) {
+                        for (Backend side : new Backend[] {k, t}) {
+                            Tensor table = side == k ? wk : wt;
+                            dev.steer.engine.BadInputException e = org.junit.jupiter.api.Assertions.assertThrows(dev.steer.engine.BadInputException.class,
+                                    () -> side.embed(table, side.ints(new int[] {2, bad, 5}, 1, 3), 1f), what + " id " + bad + (side == k ? " on the kernels" : " on PyTorch"));
+                            assertEquals("token id " + bad + " is outside the model's 40-row embedding table: does the tokenizer match the checkpoint?",
+                                    e.getMessage());
+                        }
                     }
                     long before = DjlBackend.callBufferBytes;
                     DjlBackend.callBufferBytes = 4L * cols * 3;   // 3 rows a call: slices of 3, 3, 1
