@@ -82,6 +82,8 @@ final class TorchFile {
             Map<String, StoredArray> arrays = new LinkedHashMap<>();
             Map<String, String> meta = new LinkedHashMap<>();
             collect(file, zip, root, null, value, arrays, meta);
+            if (arrays.isEmpty() && meta.containsKey(SCALAR))
+                throw new BadInputException(file + ": holds a 0-d tensor (the scalar " + meta.get(SCALAR) + "), not a vector");
             if (arrays.isEmpty()) throw new BadInputException(file + ": holds no tensor");
             return new Contents(arrays, meta);
         } catch (ZipException e) {
@@ -94,10 +96,11 @@ final class TorchFile {
 
     private static void collect(Path file, ZipFile zip, String root, String name, Object v, Map<String, StoredArray> arrays,
                                 Map<String, String> meta) throws IOException {
-        if (v instanceof TensorRef t) {
-            arrays.put(name, t.read(file, zip, root));
-        } else if (v instanceof NdArray a) {
-            arrays.put(name, a.read(file));
+        if (v instanceof TensorRef || v instanceof NdArray) {
+            StoredArray a = v instanceof TensorRef t ? t.read(file, zip, root) : ((NdArray) v).read(file);
+            // a 0-d tensor (torch.tensor(8.0), a saved coefficient or norm) is a number, as a Python scalar beside it is
+            if (a.shape().length == 0) meta.put(name == null ? SCALAR : name, scalar(a));
+            else arrays.put(name, a);
         } else if (v instanceof Map<?, ?> m) {
             for (Map.Entry<?, ?> e : m.entrySet())
                 collect(file, zip, root, name == null ? String.valueOf(e.getKey()) : name + "." + e.getKey(), e.getValue(), arrays, meta);
@@ -105,9 +108,18 @@ final class TorchFile {
             List<?> items = v instanceof Object[] o ? List.of(o) : (List<?>) v;
             for (int i = 0; i < items.size(); i++) collect(file, zip, root, name == null ? Integer.toString(i) : name + "." + i, items.get(i), arrays, meta);
         } else if (v instanceof String || v instanceof Number || v instanceof Boolean) {
-            meta.put(name == null ? "value" : name, String.valueOf(v));
+            meta.put(name == null ? SCALAR : name, String.valueOf(v));
         }
         // None and anything else carry no vector.
+    }
+
+    /** The metadata key of a bare scalar (the file's whole content). */
+    private static final String SCALAR = "value";
+
+    /** A 0-d tensor's value as the shortest text of its own precision (float64 as a double, the others as a float). */
+    private static String scalar(StoredArray a) {
+        double d = a.values()[0];
+        return a.dtype().equals("float64") ? Double.toString(d) : Float.toString((float) d);
     }
 
     /** Pyrolite's unpickler with every global looked up in {@link #ALLOWED} only, and torch's storages as persistent ids. */

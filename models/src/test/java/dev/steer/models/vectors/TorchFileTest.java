@@ -100,6 +100,32 @@ class TorchFileTest {
         assertBad(() -> c.select("std"), "no vector with key 'std'", "mean");
     }
 
+    /**
+     * A 0-d tensor (torch.tensor(8.0): a saved coefficient or norm) is a number, as a Python scalar is: metadata beside
+     * the vectors, never a 1-value vector; a file holding only one is refused by name. Before, it was a vector keyed
+     * "coef[]" (a stack of no rows) and a bare one a 1-value vector.
+     */
+    @Test
+    void zeroDimensionalTensorsAreScalarsNotVectors() throws IOException {
+        TorchSaveTestWriter w = new TorchSaveTestWriter();
+        w.op('}').mark();
+        w.str("vector").tensor("FloatStorage", "0", 3, 0, new long[] {3}, new long[] {1});
+        w.str("coef").tensor("FloatStorage", "1", 2, 1, new long[] {}, new long[] {});   // a view: element 1 of 2
+        w.str("norm").tensor("DoubleStorage", "2", 1, 0, new long[] {}, new long[] {});
+        w.str("np").numpy("f4", new long[] {}, TorchSaveTestWriter.floats(0.1f));
+        w.op('u');
+        Path f = w.storage("0", TorchSaveTestWriter.floats(1, 2, 3)).storage("1", TorchSaveTestWriter.floats(99f, 8.5f))
+                .storage("2", TorchSaveTestWriter.doubles(52.25)).write(tmp.resolve("with-coef.pt"), "with-coef");
+        VectorContents c = VectorFile.open(f);
+        assertEquals(List.of("vector"), c.vectors().stream().map(VectorContents.Entry::key).toList());
+        assertEquals(java.util.Map.of("coef", "8.5", "norm", "52.25", "np", "0.1"), c.metadata());
+        assertArrayEquals(new float[] {1, 2, 3}, VectorFile.read(f, null).values());
+        assertBad(() -> c.select("coef"), "no vector with key 'coef'", "keys: vector");
+        Path bare = new TorchSaveTestWriter().tensor("FloatStorage", "0", 1, 0, new long[] {}, new long[] {})
+                .storage("0", TorchSaveTestWriter.floats(1.5f)).write(tmp.resolve("scalar.pt"), "scalar");
+        assertBad(() -> VectorFile.open(bare), bare + ": holds a 0-d tensor (the scalar 1.5), not a vector");
+    }
+
     @Test
     void aBarePickledNumpyArrayWithoutStorages() throws IOException {
         byte[] raw = TorchSaveTestWriter.floats(0.25f, 1e-3f, -9f, 7f);
