@@ -1301,6 +1301,47 @@ JNIEXPORT void JNI(decodeLayer)(JNIEnv *env, jclass cls, jint isa, jlongArray we
 }
 
 /*
+ * decode_layer over L consecutive layers in one call: layer i reads layer i - 1's output and its norm from one of two
+ * scratch pairs and writes the other (the first reads h and n, the last writes hOut and nOut), so the same functions
+ * on the same values as L calls of decodeLayer, the same bits, without the Java side between layers (132 us a layer
+ * on average at a gemma-2-2b bf16 decode step: BENCHMARKS.md, sixth pass). Per layer: weights 4 addresses (Wqkv, Wo,
+ * Wgu, Wdown), wtypes 1, norms 4 addresses of 1 + w (postAttn, preFfn, postFfn, next), keys, values and windows 1.
+ */
+JNIEXPORT void JNI(decodeLayers)(JNIEnv *env, jclass cls, jint isa, jint L, jlongArray weights, jintArray wtypes, jobject h, jobject n,
+                                 jlongArray norms, jobject rope, jlongArray keys, jlongArray values, jintArray padLeft, jobject hOut,
+                                 jobject nOut, jint B, jint past, jint cap, jint hidden, jint heads, jint KV, jint D, jint inner,
+                                 jfloat scale, jfloat softcap, jintArray windows, jfloat eps) {
+    jlong *wa = (*env)->GetLongArrayElements(env, weights, NULL), *na = (*env)->GetLongArrayElements(env, norms, NULL);
+    jlong *ka = (*env)->GetLongArrayElements(env, keys, NULL), *va = (*env)->GetLongArrayElements(env, values, NULL);
+    jint *wt = (*env)->GetIntArrayElements(env, wtypes, NULL), *win = (*env)->GetIntArrayElements(env, windows, NULL);
+    jint *pad = (*env)->GetIntArrayElements(env, padLeft, NULL);
+    const size_t bh = (size_t) B * hidden;
+    float *pp = L > 1 ? malloc(4 * bh * sizeof(float)) : NULL;   /* h, n of even layers, then of odd ones */
+    int rc = L > 1 && !pp ? -1 : 0;
+    const float *hi = BUF(h), *ni = BUF(n);
+    for (int i = 0; i < L && rc == 0; i++) {
+        float *ho = i + 1 == L ? BUF(hOut) : pp + (size_t) (i % 2) * 2 * bh, *no = i + 1 == L ? BUF(nOut) : ho + bh;
+        const void *w[4];
+        for (int k = 0; k < 4; k++) w[k] = (const void *) (intptr_t) wa[4 * i + k];
+#define NORM(k) ((const float *) (intptr_t) na[4 * i + (k)])
+        rc = decode_layer(resolve_isa(isa), w, wt[i], hi, ni, NORM(0), NORM(1), NORM(2), NORM(3), BUF(rope), (float *) (intptr_t) ka[i],
+                          (float *) (intptr_t) va[i], pad, ho, no, B, past, cap, hidden, heads, KV, D, inner, scale, softcap, win[i], eps);
+#undef NORM
+        hi = ho;
+        ni = no;
+    }
+    free(pp);
+    (*env)->ReleaseIntArrayElements(env, padLeft, pad, JNI_ABORT);
+    (*env)->ReleaseIntArrayElements(env, windows, win, JNI_ABORT);
+    (*env)->ReleaseIntArrayElements(env, wtypes, wt, JNI_ABORT);
+    (*env)->ReleaseLongArrayElements(env, values, va, JNI_ABORT);
+    (*env)->ReleaseLongArrayElements(env, keys, ka, JNI_ABORT);
+    (*env)->ReleaseLongArrayElements(env, norms, na, JNI_ABORT);
+    (*env)->ReleaseLongArrayElements(env, weights, wa, JNI_ABORT);
+    if (rc != 0) throw_oom(env, "steercpu: decode layer scratch");
+}
+
+/*
  * Rewrites the matrix w [rows, cols] (wtype W_F32 or W_BF16) in place into the packed layout (packed_index), block
  * by block through a block-sized buffer, on the calling thread (the pool's threads contended with PyTorch's between
  * the fill ops at load: 0.65-0.80 s for gemma-2-2b's bf16 weights, the calling thread alone 0.49 s). Returns 1, or 0

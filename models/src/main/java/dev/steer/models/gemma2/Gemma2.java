@@ -14,6 +14,7 @@ import dev.steer.engine.model.ResidualHook;
 import dev.steer.engine.tensor.HostTensor;
 import dev.steer.engine.tensor.RowConcat;
 
+import java.util.Arrays;
 import java.util.function.Function;
 
 /**
@@ -130,6 +131,17 @@ public final class Gemma2 implements CausalLm {
             boolean last = l + 1 == layers.length;
             try (Scope layerScope = perLayer ? b.openScope() : STEP) {
                 if (n == null) n = b.rmsNorm(h, w.inputNorm(), eps);
+                // A decode step's run of layers with nothing to hook between them: in one pass where the backend has one.
+                int run = perLayer ? 0 : fusable(l, hook, allSteps);
+                Tensor[] many = run < 2 ? null : b.decodeLayers(Arrays.copyOfRange(packed, l, l + run), h, n,
+                        nextNorms(l, run), rope, cache, l, layout, Arrays.copyOfRange(attention, l, l + run), eps);
+                if (many != null) {
+                    h = many[0];
+                    l += run - 1;
+                    if (l + 1 == layers.length) finalNormed = many[1];
+                    else n = many[1];
+                    continue;
+                }
                 if (!perLayer && !hook.hooks(l) && (!last || !allSteps)) {
                     // Nothing to hook here: the residual add fused with both norms around it (this layer's post-FFN
                     // norm, then the next layer's input norm, or after the last layer the final norm); the whole layer
@@ -158,6 +170,23 @@ public final class Gemma2 implements CausalLm {
         Tensor normed = finalNormed != null ? b.lastStep(finalNormed) : b.rmsNorm(allSteps ? h : b.lastStep(h), finalNorm, eps);
         Tensor logits = b.linear(normed, lmHead);
         return cfg.finalLogitSoftcap() > 0 ? b.softcap(logits, (float) cfg.finalLogitSoftcap()) : logits;
+    }
+
+    /**
+     * How many layers from {@code l} on a decode step can run as one pass: consecutive, packed, none hooked, and
+     * not the last when every step's logits are wanted (the last layer's norm is then not the final norm's input).
+     */
+    private int fusable(int l, ResidualHook hook, boolean allSteps) {
+        int end = l;
+        while (end < layers.length && packed[end] != null && !hook.hooks(end) && (end + 1 < layers.length || !allSteps)) end++;
+        return end - l;
+    }
+
+    /** The norm after each of the layers l .. l + run - 1: the next layer's input norm, after the last layer the final norm. */
+    private Tensor[] nextNorms(int l, int run) {
+        Tensor[] next = new Tensor[run];
+        for (int i = 0; i < run; i++) next[i] = l + i + 1 == layers.length ? finalNorm : layers[l + i + 1].inputNorm();
+        return next;
     }
 
     /** Decode steps run their layers in the step's scope: keeping is a no-op. */

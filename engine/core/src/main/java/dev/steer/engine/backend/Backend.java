@@ -122,6 +122,17 @@ public interface Backend extends AutoCloseable {
         return null;
     }
 
+    /**
+     * {@link #decodeLayer} for the consecutive layers {@code first .. first + w.length - 1} in one pass, each layer's
+     * output and norm the next one's input: layer {@code first + i} takes {@code w[i]}, {@code nextNorms[i]} and
+     * {@code specs[i]}. Returns {the last layer's output, its norm by {@code nextNorms[w.length - 1]}}, equal to
+     * {@link #decodeLayer} called layer by layer; or null (nothing done) where it has no such pass. Null by default.
+     */
+    default Tensor[] decodeLayers(PackedLayer[] w, Tensor h, Tensor n, Tensor[] nextNorms, RopeTable rope, KvCache cache, int first,
+                                  StepLayout layout, AttentionSpec[] specs, float eps) {
+        return null;
+    }
+
     /** x [B, T, F] → [B, F], the last step of every row. */
     Tensor lastStep(Tensor x);
 

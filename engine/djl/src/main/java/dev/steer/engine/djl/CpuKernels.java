@@ -131,6 +131,19 @@ final class CpuKernels {
                                    float scale, float softcap, int window, float eps);
 
     /**
+     * {@link #decodeLayer} for {@code layers} consecutive layers in one call, each layer's output and norm the next
+     * one's input (in scratch), the last one's written to {@code hOut} and {@code nOut}: the same bits as the calls one
+     * by one. Per layer: {@code weights} 4 addresses (Wqkv, Wo, Wgu, Wdown), {@code wtypes} its weight type (packed bits
+     * per matrix), {@code norms} the addresses of 4 direct buffers of 1 + w (post-attention, pre-FFN, post-FFN, the
+     * next layer's input or the final norm), {@code keys}, {@code values} its cache's addresses, {@code windows} its
+     * sliding window (0: none).
+     */
+    static native void decodeLayers(int isa, int layers, long[] weights, int[] wtypes, ByteBuffer h, ByteBuffer n, long[] norms,
+                                    ByteBuffer rope, long[] keys, long[] values, int[] padLeft, ByteBuffer hOut, ByteBuffer nOut, int batch,
+                                    int past, int capacity, int hidden, int heads, int kvHeads, int headDim, int inner, float scale,
+                                    float softcap, int[] windows, float eps);
+
+    /**
      * Rewrites the weight matrix {@code w [rows, cols]} ({@link #W_F32} or {@link #W_BF16}) in place into the packed
      * layout: blocks of 4 rows, the block's rows interleaved in 64-byte units, so the products read one sequential
      * stream and each activation vector serves 4 rows (steercpu.c, packed_index). 1: packed; 0: the shape has none

@@ -593,8 +593,88 @@ public final class DjlBackend implements Backend {
     @Override
     public Tensor[] decodeLayer(PackedLayer w, Tensor h, Tensor n, Tensor nextNorm, RopeTable rope, KvCache cache, int layer, StepLayout layout,
                                 AttentionSpec spec, float eps) {
+        int hidden = decodeHidden(h, n, cache, layout, spec);
+        LayerCall lc = hidden < 0 ? null : layerCall(w, hidden, spec);
+        if (lc == null) return null;
+        long t0 = System.nanoTime();
+        long[] kv = ((DjlKvCache) cache).addresses(layer, layout.batch(), spec.kvHeads(), spec.headDim());
+        // a layer's call is ~140 us of this Java side with cold caches when each buffer is asked of DJL (measured in
+        // bench): the norms' and the rotary table's buffers are made once, the last layer's outputs carry theirs
+        NDArray hOut = current().create(nd(h).getShape(), DataType.FLOAT32), nOut = current().create(nd(h).getShape(), DataType.FLOAT32);
+        ByteBuffer hb = buffer(hOut), nb = buffer(nOut);
+        CpuKernels.decodeLayer(isa, lc.at(), lc.wtypes(), bufferOf(h), bufferOf(n), normBuffer(w.postAttnNorm()),
+                normBuffer(w.preFfnNorm()), normBuffer(w.postFfnNorm()), normBuffer(nextNorm), ((DjlRope) rope).tableBuffer(), kv[0], kv[1],
+                layout.padLeft(), hb, nb, layout.batch(), layout.past(), ((DjlKvCache) cache).capacity(), hidden, spec.heads(), spec.kvHeads(),
+                spec.headDim(), lc.inner(), spec.scale(), spec.softcap(), spec.window(), eps);
+        profile.add(OpProfile.Op.DECODE_LAYER, t0);
+        return new Tensor[] {new DjlTensor(hOut, hb), new DjlTensor(nOut, nb)};
+    }
+
+    /**
+     * Consecutive layers in one call of the kernels (see {@link CpuKernels#decodeLayers}): the Java side of a layer's
+     * call (~130 us with the caches a weight stream just emptied, BENCHMARKS.md) once for them all. Null where
+     * {@link #decodeLayer} would be null for any of them, or where their attention or MLP shapes differ.
+     */
+    @Override
+    public Tensor[] decodeLayers(PackedLayer[] w, Tensor h, Tensor n, Tensor[] nextNorms, RopeTable rope, KvCache cache, int first,
+                                 StepLayout layout, AttentionSpec[] specs, float eps) {
+        int count = w.length;
+        if (count == 0 || nextNorms.length != count || specs.length != count) return null;
+        AttentionSpec s0 = specs[0];
+        int hidden = decodeHidden(h, n, cache, layout, s0);
+        if (hidden < 0) return null;
+        long[] at = new long[4 * count], norms = new long[4 * count], keys = new long[count], values = new long[count];
+        int[] wtypes = new int[count], windows = new int[count];
+        int inner = -1;
         DjlKvCache c = (DjlKvCache) cache;
-        if (!kernels || layout.steps() != 1 || !c.fitsKernels(layout.batch(), spec.kvHeads(), spec.headDim())) return null;
+        for (int i = 0; i < count; i++) {
+            AttentionSpec s = specs[i];
+            LayerCall lc = layerCall(w[i], hidden, s);
+            if (lc == null || s.heads() != s0.heads() || s.kvHeads() != s0.kvHeads() || s.headDim() != s0.headDim()
+                    || s.scale() != s0.scale() || s.softcap() != s0.softcap() || (inner >= 0 && lc.inner() != inner))
+                return null;
+            inner = lc.inner();
+            System.arraycopy(lc.at(), 0, at, 4 * i, 4);
+            wtypes[i] = lc.wtypes();
+            windows[i] = s.window();
+        }
+        long t0 = System.nanoTime();
+        for (int i = 0; i < count; i++) {
+            long[] kv = c.addresses(first + i, layout.batch(), s0.kvHeads(), s0.headDim());
+            keys[i] = kv[0];
+            values[i] = kv[1];
+            Tensor[] ns = {w[i].postAttnNorm(), w[i].preFfnNorm(), w[i].postFfnNorm(), nextNorms[i]};
+            for (int k = 0; k < 4; k++) norms[4 * i + k] = CpuKernels.address(normBuffer(ns[k]));
+        }
+        NDArray hOut = current().create(nd(h).getShape(), DataType.FLOAT32), nOut = current().create(nd(h).getShape(), DataType.FLOAT32);
+        ByteBuffer hb = buffer(hOut), nb = buffer(nOut);
+        CpuKernels.decodeLayers(isa, count, at, wtypes, bufferOf(h), bufferOf(n), norms, ((DjlRope) rope).tableBuffer(), keys, values,
+                layout.padLeft(), hb, nb, layout.batch(), layout.past(), c.capacity(), hidden, s0.heads(), s0.kvHeads(), s0.headDim(), inner,
+                s0.scale(), s0.softcap(), windows, eps);
+        profile.add(OpProfile.Op.DECODE_LAYERS, t0);
+        return new Tensor[] {new DjlTensor(hOut, hb), new DjlTensor(nOut, nb)};
+    }
+
+    /** A layer's matrices as a decode-layer call takes them: their addresses, weight types and the MLP's inner width. */
+    private record LayerCall(long[] at, int wtypes, int inner) {
+    }
+
+    /**
+     * The hidden width of a decode step's h [B, 1, hidden] where the kernels can run its layers (one new position a
+     * row, the cache within the kernels' sizes and with room for it), else -1.
+     */
+    private int decodeHidden(Tensor h, Tensor n, KvCache cache, StepLayout layout, AttentionSpec spec) {
+        DjlKvCache c = (DjlKvCache) cache;
+        if (!kernels || layout.steps() != 1 || !c.fitsKernels(layout.batch(), spec.kvHeads(), spec.headDim())) return -1;
+        long[] hs = nd(h).getShape().getShape();
+        if (hs.length != 3 || hs[0] != layout.batch() || hs[1] != 1 || !nd(n).getShape().equals(nd(h).getShape())) return -1;
+        if (layout.past() + 1 > c.capacity())
+            throw new IllegalStateException("KV cache of " + c.capacity() + " slots, step writes slot " + layout.past());
+        return (int) hs[2];
+    }
+
+    /** Layer w's call, or null where one of its matrices is not on the kernels or their shapes are not the layer's. */
+    private LayerCall layerCall(PackedLayer w, int hidden, AttentionSpec spec) {
         Tensor[] mats = {w.qkv(), w.o(), w.gateUp(), w.down()};
         long[] at = new long[4];
         boolean b16 = mats[0] instanceof Bf16Weight;
@@ -603,31 +683,16 @@ public final class DjlBackend implements Backend {
             at[i] = b16 ? ((Bf16Weight) mats[i]).address() : addresses.getOrDefault(nd(mats[i]), 0L);
             if (at[i] == 0) return null;
         }
-        long[] hs = nd(h).getShape().getShape();
-        int hidden = (int) hs[hs.length - 1], heads = spec.heads(), kvh = spec.kvHeads(), d = spec.headDim();
+        int heads = spec.heads(), kvh = spec.kvHeads(), d = spec.headDim();
         long inner = mats[2].shape()[0] / 2;
-        boolean shapes = hs.length == 3 && hs[0] == layout.batch() && hs[1] == 1 && nd(n).getShape().equals(nd(h).getShape())
-                && mats[0].shape()[0] == (long) (heads + 2 * kvh) * d && mats[0].shape()[1] == hidden
+        boolean shapes = mats[0].shape()[0] == (long) (heads + 2 * kvh) * d && mats[0].shape()[1] == hidden
                 && mats[1].shape()[0] == hidden && mats[1].shape()[1] == (long) heads * d
                 && mats[2].shape()[1] == hidden && mats[3].shape()[0] == hidden && mats[3].shape()[1] == inner;
         if (!shapes) return null;
-        if (layout.past() + 1 > c.capacity())
-            throw new IllegalStateException("KV cache of " + c.capacity() + " slots, step writes slot " + layout.past());
-        long t0 = System.nanoTime();
-        long[] kv = c.addresses(layer, layout.batch(), kvh, d);
-        // a layer's call is ~140 us of this Java side with cold caches when each buffer is asked of DJL (measured in
-        // bench): the norms' and the rotary table's buffers are made once, the last layer's outputs carry theirs
-        NDArray hOut = current().create(nd(h).getShape(), DataType.FLOAT32), nOut = current().create(nd(h).getShape(), DataType.FLOAT32);
-        ByteBuffer hb = buffer(hOut), nb = buffer(nOut);
         int wtypes = b16 ? CpuKernels.W_BF16 : CpuKernels.W_F32;
         for (int i = 0; i < 4; i++)
             if (packed.contains(at[i])) wtypes |= 1 << (4 + i);
-        CpuKernels.decodeLayer(isa, at, wtypes, bufferOf(h), bufferOf(n), normBuffer(w.postAttnNorm()),
-                normBuffer(w.preFfnNorm()), normBuffer(w.postFfnNorm()), normBuffer(nextNorm), ((DjlRope) rope).tableBuffer(), kv[0], kv[1],
-                layout.padLeft(), hb, nb, layout.batch(), layout.past(), c.capacity(), hidden, heads, kvh, d, (int) inner, spec.scale(),
-                spec.softcap(), spec.window(), eps);
-        profile.add(OpProfile.Op.DECODE_LAYER, t0);
-        return new Tensor[] {new DjlTensor(hOut, hb), new DjlTensor(nOut, nb)};
+        return new LayerCall(at, wtypes, (int) inner);
     }
 
     private static ByteBuffer bufferOf(Tensor t) {

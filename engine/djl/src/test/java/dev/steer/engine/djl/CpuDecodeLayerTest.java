@@ -93,6 +93,98 @@ class CpuDecodeLayerTest {
         }
     }
 
+    /**
+     * Three consecutive layers in one call ({@link DjlBackend#decodeLayers}: each layer's output and norm the next
+     * one's input, in the kernels' scratch) against {@link DjlBackend#decodeLayer} three times: the same bits, float32
+     * and bf16, packed and row by row, batches 1 and 3, the layers' windows alternating as Gemma-2's do (global,
+     * then sliding), each path writing its own caches over the steps. Layers whose MLP widths differ, and prefill, get
+     * null (the caller then runs them one by one).
+     */
+    @Test
+    void severalLayersInOneCallEqualTheLayersOneByOne() {
+        assumeTrue(CpuKernels.available(), () -> "kernels not loaded: " + CpuKernels.problem());
+        int layers = 3;
+        for (boolean bf16 : new boolean[] {false, true}) {
+            for (String pack : new String[] {"on", "off"}) {
+                try (Backend b = CpuKernelOpsTest.openWith(DjlBackend.PACK_PROPERTY, pack, bf16)) {
+                    SplittableRandom r = new SplittableRandom(bf16 ? 71 : 72);
+                    PackedLayer[] w = new PackedLayer[layers];
+                    Tensor[] inputNorms = new Tensor[layers + 1];   // the last: the final norm
+                    AttentionSpec[] specs = new AttentionSpec[layers];
+                    for (int l = 0; l < layers; l++) {
+                        w[l] = new PackedLayer(weight(b, r, "qkv" + l, (HEADS + 2 * KV) * D, HIDDEN), weight(b, r, "o" + l, HIDDEN, HEADS * D),
+                                weight(b, r, "post_attn" + l, HIDDEN), weight(b, r, "pre_ffn" + l, HIDDEN),
+                                weight(b, r, "gate_up" + l, 2 * INNER, HIDDEN), weight(b, r, "down" + l, HIDDEN, INNER),
+                                weight(b, r, "post_ffn" + l, HIDDEN));
+                        specs[l] = new AttentionSpec(HEADS, KV, D, 0.2f, 5f, l % 2 == 0 ? 0 : 3);
+                    }
+                    for (int l = 0; l <= layers; l++) inputNorms[l] = weight(b, r, "input" + l, HIDDEN);
+                    Tensor[] next = java.util.Arrays.copyOfRange(inputNorms, 1, layers + 1);
+                    for (int batch : new int[] {1, 3}) {
+                        String what = (bf16 ? "bf16" : "f32") + ", pack " + pack + ", batch " + batch;
+                        int[] padLeft = batch == 1 ? new int[] {0} : new int[] {0, 1, 3};
+                        KvCache fused = b.kvCache(layers, batch, KV, D, STEPS), single = b.kvCache(layers, batch, KV, D, STEPS);
+                        float eps = 1e-6f;
+                        try {
+                            for (int s = 0; s < STEPS; s++) {
+                                StepLayout layout = new StepLayout(batch, s, 1, padLeft);
+                                try (Scope scope = b.openScope()) {
+                                    Tensor h = b.floats(CpuKernelOpsTest.gaussian(r, batch * HIDDEN, 2), batch, 1, HIDDEN);
+                                    Tensor n = b.rmsNorm(h, inputNorms[0], eps);
+                                    RopeTable rope = b.ropeTable(layout, D, 10000);
+                                    Tensor[] got = b.decodeLayers(w, h, n, next, rope, fused, 0, layout, specs, eps);
+                                    assertNotNull(got, what + ": the layers' call did not run");
+                                    Tensor[] want = {h, n};
+                                    for (int l = 0; l < layers; l++)
+                                        want = b.decodeLayer(w[l], want[0], want[1], next[l], rope, single, l, layout, specs[l], eps);
+                                    assertArrayEquals(b.toHost(want[0]), b.toHost(got[0]), what + ", step " + s + ": the last layer's output");
+                                    assertArrayEquals(b.toHost(want[1]), b.toHost(got[1]), what + ", step " + s + ": its norm by the final norm");
+                                }
+                            }
+                            // two of the layers from layer 1 on: the caches' layers 1 and 2, the same as one by one
+                            StepLayout layout = new StepLayout(batch, STEPS - 1, 1, padLeft);
+                            try (Scope scope = b.openScope()) {
+                                KvCache c1 = b.kvCache(layers, batch, KV, D, STEPS), c2 = b.kvCache(layers, batch, KV, D, STEPS);
+                                try {
+                                    Tensor h = b.floats(CpuKernelOpsTest.gaussian(r, batch * HIDDEN, 2), batch, 1, HIDDEN);
+                                    Tensor n = b.rmsNorm(h, inputNorms[1], eps);
+                                    RopeTable rope = b.ropeTable(layout, D, 10000);
+                                    Tensor[] got = b.decodeLayers(java.util.Arrays.copyOfRange(w, 1, 3), h, n, java.util.Arrays.copyOfRange(next, 1, 3),
+                                            rope, c1, 1, layout, java.util.Arrays.copyOfRange(specs, 1, 3), eps);
+                                    Tensor[] one = b.decodeLayer(w[1], h, n, next[1], rope, c2, 1, layout, specs[1], eps);
+                                    one = b.decodeLayer(w[2], one[0], one[1], next[2], rope, c2, 2, layout, specs[2], eps);
+                                    assertArrayEquals(b.toHost(one[0]), b.toHost(got[0]), what + ": layers 1-2 in one call");
+                                } finally {
+                                    c1.close();
+                                    c2.close();
+                                }
+                            }
+                        } finally {
+                            fused.close();
+                            single.close();
+                        }
+                    }
+                    // a layer of another MLP width among them: null, nothing done
+                    PackedLayer wide = new PackedLayer(w[1].qkv(), w[1].o(), w[1].postAttnNorm(), w[1].preFfnNorm(),
+                            weight(b, r, "gate_up_wide", 2 * 2 * INNER, HIDDEN), weight(b, r, "down_wide", HIDDEN, 2 * INNER), w[1].postFfnNorm());
+                    KvCache c = b.kvCache(layers, 1, KV, D, 4);
+                    try (Scope scope = b.openScope()) {
+                        StepLayout layout = new StepLayout(1, 0, 1, new int[] {0});
+                        Tensor h = b.floats(CpuKernelOpsTest.gaussian(r, HIDDEN, 2), 1, 1, HIDDEN);
+                        assertNull(b.decodeLayers(new PackedLayer[] {w[0], wide}, h, h, new Tensor[] {next[0], next[1]}, b.ropeTable(layout, D, 10000),
+                                c, 0, layout, new AttentionSpec[] {specs[0], specs[1]}, 1e-6f));
+                        StepLayout prefill = new StepLayout(1, 0, 2, new int[] {0});
+                        Tensor h2 = b.floats(CpuKernelOpsTest.gaussian(r, 2 * HIDDEN, 2), 1, 2, HIDDEN);
+                        assertNull(b.decodeLayers(new PackedLayer[] {w[0], w[1]}, h2, h2, new Tensor[] {next[0], next[1]}, b.ropeTable(prefill, D, 10000),
+                                c, 0, prefill, new AttentionSpec[] {specs[0], specs[1]}, 1e-6f));
+                    } finally {
+                        c.close();
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void prefillAndTheTorchPathRunTheOpsOneByOne() {
         assumeTrue(CpuKernels.available(), () -> "kernels not loaded: " + CpuKernels.problem());
