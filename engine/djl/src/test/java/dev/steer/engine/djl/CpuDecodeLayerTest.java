@@ -51,6 +51,16 @@ class CpuDecodeLayerTest {
         }
     }
 
+    /** A decode step's inputs: its layout at {@code past}, a random residual h [batch, 1, HIDDEN], its input norm, the rotary table. */
+    private record Step(StepLayout layout, Tensor h, Tensor n, RopeTable rope) {
+    }
+
+    private static Step step(Backend b, SplittableRandom r, int batch, int past, int[] padLeft, Tensor inputNorm, float eps) {
+        StepLayout layout = new StepLayout(batch, past, 1, padLeft);
+        Tensor h = b.floats(CpuKernelOpsTest.gaussian(r, batch * HIDDEN, 2), batch, 1, HIDDEN);
+        return new Step(layout, h, b.rmsNorm(h, inputNorm, eps), b.ropeTable(layout, D, 10000));
+    }
+
     private static Tensor weight(Backend b, SplittableRandom r, String name, long... shape) {
         int n = 1;
         for (long s : shape) n *= (int) s;
@@ -72,11 +82,11 @@ class CpuDecodeLayerTest {
         float eps = 1e-6f;
         try {
             for (int s = 0; s < STEPS; s++) {
-                StepLayout layout = new StepLayout(batch, s, 1, padLeft);
                 try (Scope scope = b.openScope()) {
-                    Tensor h = b.floats(CpuKernelOpsTest.gaussian(r, batch * HIDDEN, 2), batch, 1, HIDDEN);
-                    Tensor n = b.rmsNorm(h, inputNorm, eps);
-                    RopeTable rope = b.ropeTable(layout, D, 10000);
+                    Step st = step(b, r, batch, s, padLeft, inputNorm, eps);
+                    StepLayout layout = st.layout();
+                    Tensor h = st.h(), n = st.n();
+                    RopeTable rope = st.rope();
                     Tensor[] got = b.decodeLayer(w, h, n, next, rope, fused, 0, layout, spec, eps);
                     assertNotNull(got, what + ": the kernels' decode layer did not run");
                     Tensor a = b.attentionPacked(b.linear(n, w.qkv()), rope, ops, 0, layout, spec);
@@ -127,32 +137,26 @@ class CpuDecodeLayerTest {
                         float eps = 1e-6f;
                         try {
                             for (int s = 0; s < STEPS; s++) {
-                                StepLayout layout = new StepLayout(batch, s, 1, padLeft);
                                 try (Scope scope = b.openScope()) {
-                                    Tensor h = b.floats(CpuKernelOpsTest.gaussian(r, batch * HIDDEN, 2), batch, 1, HIDDEN);
-                                    Tensor n = b.rmsNorm(h, inputNorms[0], eps);
-                                    RopeTable rope = b.ropeTable(layout, D, 10000);
-                                    Tensor[] got = b.decodeLayers(w, h, n, next, rope, fused, 0, layout, specs, eps);
+                                    Step st = step(b, r, batch, s, padLeft, inputNorms[0], eps);
+                                    Tensor[] got = b.decodeLayers(w, st.h(), st.n(), next, st.rope(), fused, 0, st.layout(), specs, eps);
                                     assertNotNull(got, what + ": the layers' call did not run");
-                                    Tensor[] want = {h, n};
+                                    Tensor[] want = {st.h(), st.n()};
                                     for (int l = 0; l < layers; l++)
-                                        want = b.decodeLayer(w[l], want[0], want[1], next[l], rope, single, l, layout, specs[l], eps);
+                                        want = b.decodeLayer(w[l], want[0], want[1], next[l], st.rope(), single, l, st.layout(), specs[l], eps);
                                     assertArrayEquals(b.toHost(want[0]), b.toHost(got[0]), what + ", step " + s + ": the last layer's output");
                                     assertArrayEquals(b.toHost(want[1]), b.toHost(got[1]), what + ", step " + s + ": its norm by the final norm");
                                 }
                             }
                             // two of the layers from layer 1 on: the caches' layers 1 and 2, the same as one by one
-                            StepLayout layout = new StepLayout(batch, STEPS - 1, 1, padLeft);
                             try (Scope scope = b.openScope()) {
                                 KvCache c1 = b.kvCache(layers, batch, KV, D, STEPS), c2 = b.kvCache(layers, batch, KV, D, STEPS);
                                 try {
-                                    Tensor h = b.floats(CpuKernelOpsTest.gaussian(r, batch * HIDDEN, 2), batch, 1, HIDDEN);
-                                    Tensor n = b.rmsNorm(h, inputNorms[1], eps);
-                                    RopeTable rope = b.ropeTable(layout, D, 10000);
-                                    Tensor[] got = b.decodeLayers(java.util.Arrays.copyOfRange(w, 1, 3), h, n, java.util.Arrays.copyOfRange(next, 1, 3),
-                                            rope, c1, 1, layout, java.util.Arrays.copyOfRange(specs, 1, 3), eps);
-                                    Tensor[] one = b.decodeLayer(w[1], h, n, next[1], rope, c2, 1, layout, specs[1], eps);
-                                    one = b.decodeLayer(w[2], one[0], one[1], next[2], rope, c2, 2, layout, specs[2], eps);
+                                    Step st = step(b, r, batch, STEPS - 1, padLeft, inputNorms[1], eps);
+                                    Tensor[] got = b.decodeLayers(java.util.Arrays.copyOfRange(w, 1, 3), st.h(), st.n(), java.util.Arrays.copyOfRange(next, 1, 3),
+                                            st.rope(), c1, 1, st.layout(), java.util.Arrays.copyOfRange(specs, 1, 3), eps);
+                                    Tensor[] one = b.decodeLayer(w[1], st.h(), st.n(), next[1], st.rope(), c2, 1, st.layout(), specs[1], eps);
+                                    one = b.decodeLayer(w[2], one[0], one[1], next[2], st.rope(), c2, 2, st.layout(), specs[2], eps);
                                     assertArrayEquals(b.toHost(one[0]), b.toHost(got[0]), what + ": layers 1-2 in one call");
                                 } finally {
                                     c1.close();
