@@ -120,6 +120,13 @@ static void variant_part(void *ctx, int part, int parts) {
     }
 }
 
+/* ascending, in place (a few dozen rounds) */
+static void sort_doubles(double *d, int n) {
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            if (d[j] < d[i]) { double t = d[i]; d[i] = d[j]; d[j] = t; }
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "bf16";
     int rounds = argc > 2 ? atoi(argv[2]) : 12, m = argc > 3 ? atoi(argv[3]) : 1;
@@ -230,16 +237,12 @@ int main(int argc, char **argv) {
     for (int v = 0; v < nv; v++) {
         double *q = paired[v];
         for (int i = 0; i < kept; i++) q[i] = ratio[v][i] / ratio[1][i];
-        for (int i = 0; i < kept; i++)
-            for (int j = i + 1; j < kept; j++)
-                if (q[j] < q[i]) { double t = q[i]; q[i] = q[j]; q[j] = t; }
+        sort_doubles(q, kept);
         printf("  paired %-20s x%.3f (%.3f-%.3f) of packed (shipped)\n", vs[v].name, q[kept / 2], q[kept / 4], q[3 * kept / 4]);
     }
     for (int v = 0; v < nv; v++) {
         double *r = ratio[v];
-        for (int i = 0; i < kept; i++)
-            for (int j = i + 1; j < kept; j++)
-                if (r[j] < r[i]) { double t = r[i]; r[i] = r[j]; r[j] = t; }
+        sort_doubles(r, kept);
         printf("  %-20s %.1f%% (%.1f-%.1f)\n", vs[v].name, 100 * r[kept / 2], 100 * r[kept / 4], 100 * r[3 * kept / 4]);
     }
     return 0;

@@ -1284,28 +1284,12 @@ static int decode_layer(int isa, const void *const *w, int wtype, const float *h
     return 0;
 }
 
-JNIEXPORT void JNI(decodeLayer)(JNIEnv *env, jclass cls, jint isa, jlongArray weights, jint wtype, jobject h, jobject n, jobject postAttn,
-                                jobject preFfn, jobject postFfn, jobject next, jobject rope, jlong keys, jlong values, jintArray padLeft,
-                                jobject hOut, jobject nOut, jint B, jint past, jint cap, jint hidden, jint heads, jint KV, jint D,
-                                jint inner, jfloat scale, jfloat softcap, jint window, jfloat eps) {
-    jlong wa[4];
-    (*env)->GetLongArrayRegion(env, weights, 0, 4, wa);
-    const void *w[4] = {(const void *) (intptr_t) wa[0], (const void *) (intptr_t) wa[1], (const void *) (intptr_t) wa[2],
-                        (const void *) (intptr_t) wa[3]};
-    jint *pad = (*env)->GetIntArrayElements(env, padLeft, NULL);
-    int rc = decode_layer(resolve_isa(isa), w, wtype, BUF(h), BUF(n), BUF(postAttn), BUF(preFfn), BUF(postFfn), BUF(next), BUF(rope),
-                          (float *) (intptr_t) keys, (float *) (intptr_t) values, pad, BUF(hOut), BUF(nOut), B, past, cap, hidden, heads,
-                          KV, D, inner, scale, softcap, window, eps);
-    (*env)->ReleaseIntArrayElements(env, padLeft, pad, JNI_ABORT);
-    if (rc != 0) throw_oom(env, "steercpu: decode layer scratch");
-}
-
 /*
- * decode_layer over L consecutive layers in one call: layer i reads layer i - 1's output and its norm from one of two
- * scratch pairs and writes the other (the first reads h and n, the last writes hOut and nOut), so the same functions
- * on the same values as L calls of decodeLayer, the same bits, without the Java side between layers (132 us a layer
- * on average at a gemma-2-2b bf16 decode step: BENCHMARKS.md, sixth pass). Per layer: weights 4 addresses (Wqkv, Wo,
- * Wgu, Wdown), wtypes 1, norms 4 addresses of 1 + w (postAttn, preFfn, postFfn, next), keys, values and windows 1.
+ * decode_layer over L >= 1 consecutive layers in one call: layer i reads layer i - 1's output and its norm from one of
+ * two scratch pairs and writes the other (the first reads h and n, the last writes hOut and nOut), so the same
+ * functions on the same values as one call a layer, the same bits, without the Java side between layers (132 us a
+ * layer on average at a gemma-2-2b bf16 decode step: BENCHMARKS.md, sixth pass). Per layer: weights 4 addresses (Wqkv,
+ * Wo, Wgu, Wdown), wtypes 1, norms 4 addresses of 1 + w (postAttn, preFfn, postFfn, next), keys, values and windows 1.
  */
 JNIEXPORT void JNI(decodeLayers)(JNIEnv *env, jclass cls, jint isa, jint L, jlongArray weights, jintArray wtypes, jobject h, jobject n,
                                  jlongArray norms, jobject rope, jlongArray keys, jlongArray values, jintArray padLeft, jobject hOut,
@@ -1319,12 +1303,13 @@ JNIEXPORT void JNI(decodeLayers)(JNIEnv *env, jclass cls, jint isa, jint L, jlon
     float *pp = L > 1 ? malloc(4 * bh * sizeof(float)) : NULL;   /* h, n of even layers, then of odd ones */
     int rc = L > 1 && !pp ? -1 : 0;
     const float *hi = BUF(h), *ni = BUF(n);
+    const int cpu = resolve_isa(isa);
     for (int i = 0; i < L && rc == 0; i++) {
         float *ho = i + 1 == L ? BUF(hOut) : pp + (size_t) (i % 2) * 2 * bh, *no = i + 1 == L ? BUF(nOut) : ho + bh;
         const void *w[4];
         for (int k = 0; k < 4; k++) w[k] = (const void *) (intptr_t) wa[4 * i + k];
 #define NORM(k) ((const float *) (intptr_t) na[4 * i + (k)])
-        rc = decode_layer(resolve_isa(isa), w, wt[i], hi, ni, NORM(0), NORM(1), NORM(2), NORM(3), BUF(rope), (float *) (intptr_t) ka[i],
+        rc = decode_layer(cpu, w, wt[i], hi, ni, NORM(0), NORM(1), NORM(2), NORM(3), BUF(rope), (float *) (intptr_t) ka[i],
                           (float *) (intptr_t) va[i], pad, ho, no, B, past, cap, hidden, heads, KV, D, inner, scale, softcap, win[i], eps);
 #undef NORM
         hi = ho;

@@ -146,7 +146,7 @@ public final class Gemma2 implements CausalLm {
                     // Nothing to hook here: the residual add fused with both norms around it (this layer's post-FFN
                     // norm, then the next layer's input norm, or after the last layer the final norm); the whole layer
                     // in one pass where the backend has one.
-                    Tensor next = last ? finalNorm : layers[l + 1].inputNorm();
+                    Tensor next = nextNorm(l);
                     Tensor[] r = packed[l] == null ? null : b.decodeLayer(packed[l], h, n, next, rope, cache, l, layout, attention[l], eps);
                     if (r == null) {
                         Tensor[] parts = layer(b, w, attention[l], h, n, rope, cache, l, layout, eps);
@@ -182,10 +182,15 @@ public final class Gemma2 implements CausalLm {
         return end - l;
     }
 
-    /** The norm after each of the layers l .. l + run - 1: the next layer's input norm, after the last layer the final norm. */
+    /** The norm after layer l: the next layer's input norm, after the last layer the final norm. */
+    private Tensor nextNorm(int l) {
+        return l + 1 == layers.length ? finalNorm : layers[l + 1].inputNorm();
+    }
+
+    /** {@link #nextNorm} of each of the layers l .. l + run - 1. */
     private Tensor[] nextNorms(int l, int run) {
         Tensor[] next = new Tensor[run];
-        for (int i = 0; i < run; i++) next[i] = l + i + 1 == layers.length ? finalNorm : layers[l + i + 1].inputNorm();
+        for (int i = 0; i < run; i++) next[i] = nextNorm(l + i);
         return next;
     }
 

@@ -115,18 +115,19 @@ public interface Backend extends AutoCloseable {
      * m = linear(geluTanhMulPacked(linear(n2, w.gateUp)), w.down)
      * return addRmsNorm(h1, m, w.postFfnNorm, nextNorm)  // {the layer's output, its norm by the next layer's input norm}
      * </pre>
-     * The result must equal those ops' on this backend. Null by default.
+     * The result must equal those ops' on this backend. By default {@link #decodeLayers} of this one layer.
      */
     default Tensor[] decodeLayer(PackedLayer w, Tensor h, Tensor n, Tensor nextNorm, RopeTable rope, KvCache cache, int layer, StepLayout layout,
                                  AttentionSpec spec, float eps) {
-        return null;
+        return decodeLayers(new PackedLayer[] {w}, h, n, new Tensor[] {nextNorm}, rope, cache, layer, layout, new AttentionSpec[] {spec}, eps);
     }
 
     /**
      * {@link #decodeLayer} for the consecutive layers {@code first .. first + w.length - 1} in one pass, each layer's
      * output and norm the next one's input: layer {@code first + i} takes {@code w[i]}, {@code nextNorms[i]} and
-     * {@code specs[i]}. Returns {the last layer's output, its norm by {@code nextNorms[w.length - 1]}}, equal to
-     * {@link #decodeLayer} called layer by layer; or null (nothing done) where it has no such pass. Null by default.
+     * {@code specs[i]}. Returns {the last layer's output, its norm by {@code nextNorms[w.length - 1]}}, equal to the
+     * ops {@link #decodeLayer} lists run layer by layer; or null (nothing done) where it has no such pass. Null by
+     * default.
      */
     default Tensor[] decodeLayers(PackedLayer[] w, Tensor h, Tensor n, Tensor[] nextNorms, RopeTable rope, KvCache cache, int first,
                                   StepLayout layout, AttentionSpec[] specs, float eps) {

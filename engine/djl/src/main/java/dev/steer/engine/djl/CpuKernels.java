@@ -118,23 +118,14 @@ final class CpuKernels {
                                        float scale, float softcap, int window);
 
     /**
-     * One whole Gemma-2 decoder layer of a decode step (one new position a row, {@code batch} rows) from its input
-     * residual {@code h} and input norm {@code n} ([batch, hidden] float32): the packed products ({@code weights}: the
-     * addresses of qkv, o, gate|up, down, all {@code wtype}), {@link #attentionPacked}'s attention (the cache at
-     * {@code keys}/{@code values}), the residual adds between the norms ({@code postAttn}, {@code preFfn}, {@code postFfn}:
-     * one plus the norm weights) and the next norm ({@code next}); writes {@code hOut} and {@code nOut} = rmsNorm(hOut,
-     * next). The same functions the op-by-op calls run, so the same bits, in one call.
-     */
-    static native void decodeLayer(int isa, long[] weights, int wtype, ByteBuffer h, ByteBuffer n, ByteBuffer postAttn, ByteBuffer preFfn,
-                                   ByteBuffer postFfn, ByteBuffer next, ByteBuffer rope, long keys, long values, int[] padLeft, ByteBuffer hOut,
-                                   ByteBuffer nOut, int batch, int past, int capacity, int hidden, int heads, int kvHeads, int headDim, int inner,
-                                   float scale, float softcap, int window, float eps);
-
-    /**
-     * {@link #decodeLayer} for {@code layers} consecutive layers in one call, each layer's output and norm the next
-     * one's input (in scratch), the last one's written to {@code hOut} and {@code nOut}: the same bits as the calls one
-     * by one. Per layer: {@code weights} 4 addresses (Wqkv, Wo, Wgu, Wdown), {@code wtypes} its weight type (packed bits
-     * per matrix), {@code norms} the addresses of 4 direct buffers of 1 + w (post-attention, pre-FFN, post-FFN, the
+     * Whole Gemma-2 decoder layers of a decode step ({@code layers} consecutive ones, one new position a row,
+     * {@code batch} rows) from the first one's input residual {@code h} and input norm {@code n} ([batch, hidden]
+     * float32). Each layer: the packed products (qkv, o, gate|up, down), {@link #attentionPacked}'s attention (on its
+     * cache), the residual adds between the norms (post-attention, pre-FFN, post-FFN: one plus the norm weights) and the
+     * next norm; its output and that norm are the next layer's input (in scratch), the last one's written to
+     * {@code hOut} and {@code nOut} = rmsNorm(hOut, next). The same functions the op-by-op calls run, so the same bits,
+     * in one call. Per layer: {@code weights} 4 addresses (Wqkv, Wo, Wgu, Wdown), {@code wtypes} its weight type (packed
+     * bits per matrix), {@code norms} the addresses of 4 direct buffers of 1 + w (post-attention, pre-FFN, post-FFN, the
      * next layer's input or the final norm), {@code keys}, {@code values} its cache's addresses, {@code windows} its
      * sliding window (0: none).
      */

@@ -585,35 +585,11 @@ public final class DjlBackend implements Backend {
     }
 
     /**
-     * A decode step's whole layer on the kernels in one call (see {@link CpuKernels#decodeLayer}): the same functions
-     * as the ops one by one, without a tensor, a JNI call and DJL's dispatch for each of them (each ~100 us with the
-     * caches a product's weight stream just emptied: measured, BENCHMARKS.md). Null (the ops one by one) off the kernels,
-     * at prefill, or where a weight is not on the kernels.
-     */
-    @Override
-    public Tensor[] decodeLayer(PackedLayer w, Tensor h, Tensor n, Tensor nextNorm, RopeTable rope, KvCache cache, int layer, StepLayout layout,
-                                AttentionSpec spec, float eps) {
-        int hidden = decodeHidden(h, n, cache, layout, spec);
-        LayerCall lc = hidden < 0 ? null : layerCall(w, hidden, spec);
-        if (lc == null) return null;
-        long t0 = System.nanoTime();
-        long[] kv = ((DjlKvCache) cache).addresses(layer, layout.batch(), spec.kvHeads(), spec.headDim());
-        // a layer's call is ~140 us of this Java side with cold caches when each buffer is asked of DJL (measured in
-        // bench): the norms' and the rotary table's buffers are made once, the last layer's outputs carry theirs
-        NDArray hOut = current().create(nd(h).getShape(), DataType.FLOAT32), nOut = current().create(nd(h).getShape(), DataType.FLOAT32);
-        ByteBuffer hb = buffer(hOut), nb = buffer(nOut);
-        CpuKernels.decodeLayer(isa, lc.at(), lc.wtypes(), bufferOf(h), bufferOf(n), normBuffer(w.postAttnNorm()),
-                normBuffer(w.preFfnNorm()), normBuffer(w.postFfnNorm()), normBuffer(nextNorm), ((DjlRope) rope).tableBuffer(), kv[0], kv[1],
-                layout.padLeft(), hb, nb, layout.batch(), layout.past(), ((DjlKvCache) cache).capacity(), hidden, spec.heads(), spec.kvHeads(),
-                spec.headDim(), lc.inner(), spec.scale(), spec.softcap(), spec.window(), eps);
-        profile.add(OpProfile.Op.DECODE_LAYER, t0);
-        return new Tensor[] {new DjlTensor(hOut, hb), new DjlTensor(nOut, nb)};
-    }
-
-    /**
-     * Consecutive layers in one call of the kernels (see {@link CpuKernels#decodeLayers}): the Java side of a layer's
-     * call (~130 us with the caches a weight stream just emptied, BENCHMARKS.md) once for them all. Null where
-     * {@link #decodeLayer} would be null for any of them, or where their attention or MLP shapes differ.
+     * A decode step's consecutive layers (one or more) in one call of the kernels (see {@link CpuKernels#decodeLayers}):
+     * the same functions as the ops one by one, without a tensor, a JNI call and DJL's dispatch for each op (each ~100
+     * us with the caches a product's weight stream just emptied: measured, BENCHMARKS.md), and the Java side of a call
+     * (~130 us) once for them all. Null (the ops one by one) off the kernels, at prefill, where a weight is not on the
+     * kernels, or where the layers' attention or MLP shapes differ.
      */
     @Override
     public Tensor[] decodeLayers(PackedLayer[] w, Tensor h, Tensor n, Tensor[] nextNorms, RopeTable rope, KvCache cache, int first,
@@ -646,6 +622,7 @@ public final class DjlBackend implements Backend {
             Tensor[] ns = {w[i].postAttnNorm(), w[i].preFfnNorm(), w[i].postFfnNorm(), nextNorms[i]};
             for (int k = 0; k < 4; k++) norms[4 * i + k] = CpuKernels.address(normBuffer(ns[k]));
         }
+        // the norms' and the rotary table's buffers are made once, the outputs carry theirs to the next call
         NDArray hOut = current().create(nd(h).getShape(), DataType.FLOAT32), nOut = current().create(nd(h).getShape(), DataType.FLOAT32);
         ByteBuffer hb = buffer(hOut), nb = buffer(nOut);
         CpuKernels.decodeLayers(isa, count, at, wtypes, bufferOf(h), bufferOf(n), norms, ((DjlRope) rope).tableBuffer(), keys, values,

@@ -9,7 +9,7 @@ import java.util.List;
  * the ops themselves take microseconds to milliseconds.
  */
 final class OpProfile {
-    enum Op { EMBED, RMS_NORM, LINEAR, ADD, GELU_MUL, SOFTCAP, ROPE, ATTENTION, DECODE_LAYER, DECODE_LAYERS, STEER, TO_HOST, ARGMAX }
+    enum Op { EMBED, RMS_NORM, LINEAR, ADD, GELU_MUL, SOFTCAP, ROPE, ATTENTION, DECODE_LAYERS, STEER, TO_HOST, ARGMAX }
 
     private final long[] nanos = new long[Op.values().length];
     private final long[] calls = new long[Op.values().length];
