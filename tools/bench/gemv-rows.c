@@ -69,6 +69,9 @@ __attribute__((target("avx2"))) static void pa2b_loads(const gemv_args *a, int r
     }
     if (r < r1) packed_avx2_bf16(a, r, r1);
 }
+PKERNEL(pdp_x2, "avx512f,avx512bw,avx512bf16", 4, 2, 2, __m512, __m512bh, __m512bh, 32, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_reduce_add_ps)
+PKERNEL(pdp_x3, "avx512f,avx512bw,avx512bf16", 4, 3, 2, __m512, __m512bh, __m512bh, 32, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_reduce_add_ps)
+PKERNEL(pdp_x4, "avx512f,avx512bw,avx512bf16", 4, 4, 2, __m512, __m512bh, __m512bh, 32, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_reduce_add_ps)
 PKERNEL(pf32_2, "avx512f,avx512bw", 2, 0, 4, __m512, __m512, __m512, 16, 16, 1, _mm512_setzero_ps(), AVX512_F32_W, ONE, AVX512_X, AVX512_FMA, _mm512_reduce_add_ps)
 
 typedef void (*rows_fn)(const gemv_args *, int, int);
@@ -86,7 +89,7 @@ static const struct {
     const char *mode, *name;
     rows_fn fn;
 } PACKED_ALTERNATIVES[] = {
-    {"bf16", "1", pdp_1}, {"bf16", "2", pdp_2}, {"bf16", "4", pdp_4}, {"f32", "2", pf32_2},
+    {"bf16", "1", pdp_1}, {"bf16", "2", pdp_2}, {"bf16", "4", pdp_4}, {"bf16", "x2", pdp_x2}, {"bf16", "x3", pdp_x3}, {"bf16", "x4", pdp_x4}, {"f32", "2", pf32_2},
     {"avx2-bf16", "2w", pa2b_w}, {"avx2-bf16", "1b", pa2b_1b}, {"avx2-bf16", "3b", pa2b_3b}, {"avx2-bf16", "4b", pa2b_4b}, {"avx2-f32", "2w", pa2f_w}, {"avx2-f32", "3", pa2f_3}, {"avx2-bf16", "loads", pa2b_loads}
 };
 enum { NPALT = sizeof(PACKED_ALTERNATIVES) / sizeof(PACKED_ALTERNATIVES[0]) };
@@ -151,16 +154,19 @@ int main(int argc, char **argv) {
             v.prefetch = atoi(argv[i] + 7);
         } else if (strncmp(argv[i], "packed:", 7) == 0) {
             v.packed = 1;
-            v.prefetch = prefetch_for(m, isa);
+            const char *at = strchr(argv[i] + 7, '@');
+            size_t len = at ? (size_t) (at - (argv[i] + 7)) : strlen(argv[i] + 7);
+            v.prefetch = at ? atoi(at + 1) : prefetch_for(m, isa);
             for (int k = 0; k < NPALT; k++)
-                if (strcmp(PACKED_ALTERNATIVES[k].mode, mode) == 0 && strcmp(PACKED_ALTERNATIVES[k].name, argv[i] + 7) == 0) v.fn = PACKED_ALTERNATIVES[k].fn;
+                if (strcmp(PACKED_ALTERNATIVES[k].mode, mode) == 0 && strlen(PACKED_ALTERNATIVES[k].name) == len
+                    && strncmp(PACKED_ALTERNATIVES[k].name, argv[i] + 7, len) == 0) v.fn = PACKED_ALTERNATIVES[k].fn;
             if (!v.fn) { fprintf(stderr, "%s: no such packed alternative for %s\n", argv[i], mode); return 2; }
         } else if (strncmp(argv[i], "rows:", 5) == 0) {
             for (int k = 0; k < NALT; k++)
                 if (strcmp(ALTERNATIVES[k].mode, mode) == 0 && strcmp(ALTERNATIVES[k].name, argv[i] + 5) == 0) v.fn = ALTERNATIVES[k].fn;
             if (!v.fn) { fprintf(stderr, "%s: no such row-by-row alternative for %s\n", argv[i], mode); return 2; }
         } else {
-            fprintf(stderr, "%s: expected packed@BYTES, packed:MB or rows:RBxMB\n", argv[i]);
+            fprintf(stderr, "%s: expected packed@BYTES, packed:MB[@BYTES] or rows:RBxMB\n", argv[i]);
             return 2;
         }
         vs[nv++] = v;
