@@ -14,9 +14,12 @@
  * Variants: the kernels steercpu.c ships (row by row: "rows", as gemv_rows picks them for m; packed: "packed", with
  * the L2 prefetch distance prefetch_for(m, isa) gives), then any named on the command line as
  * packed@BYTES (the packed kernel with the prefetch that far ahead; 0: none), packed:MB (the packed kernel taking MB
- * activation rows a pass over a block: bf16 1, 2, 4; f32 2; for avx2-bf16 also "loads", the access pattern alone,
+ * activation rows a pass over a block: bf16 1, 2, 4, and x2, x3, x4: the 1-row loop over 2-4 blocks; f32 2; for avx2-bf16 also "loads", the access pattern alone,
  * see pa2b_loads) or rows:RBxMB (row by row, RB weight rows by MB
- * activation rows at a time, of 1x2, 4x4, 8x2 and for AVX2 4x2, 4x1).
+ * activation rows at a time, of 1x2, 4x4, 8x2 and for AVX2 4x2, 4x1; for bf16 also amx1, amx2, amx3: AMX tiles of
+ * 16 rows, 1-3 blocks at once, and amx1p, amx2p: the same with a 4 KiB L2 prefetch of every row, a probe of what
+ * amx_bf16 would give, not shipped). Before timing, each variant's products of the first matrix are compared with
+ * the shipped row-by-row kernel's (max |difference|: 0 for the shipped kernels, the summation order's for AMX).
  *
  *   gcc -O3 -std=gnu11 -pthread -I$JAVA_HOME/include -I$JAVA_HOME/include/linux tools/bench/gemv-rows.c -o /tmp/gemv-rows -lm
  *   /tmp/gemv-rows MODE [rounds] [m] [variant ...]
@@ -74,12 +77,75 @@ PKERNEL(pdp_x3, "avx512f,avx512bw,avx512bf16", 4, 3, 2, __m512, __m512bh, __m512
 PKERNEL(pdp_x4, "avx512f,avx512bw,avx512bf16", 4, 4, 2, __m512, __m512bh, __m512bh, 32, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_reduce_add_ps)
 PKERNEL(pf32_2, "avx512f,avx512bw", 2, 0, 4, __m512, __m512, __m512, 16, 16, 1, _mm512_setzero_ps(), AVX512_F32_W, ONE, AVX512_X, AVX512_FMA, _mm512_reduce_add_ps)
 
+
+/* AMX (amx_bf16) on the row-by-row copy: tiles of 16 weight rows x 32 columns (A, loaded with the row stride) times
+ * the activations' 32 columns arranged as bf16 pairs (B: 16 pair rows x m columns), into 16 x m float32 (C); NB
+ * blocks of 16 rows at once, each row's stream prefetched PF bytes ahead into L2 (0: none). A probe: the sums are
+ * the tile unit's order, not the other kernels' */
+#include <sys/syscall.h>
+typedef struct { uint8_t palette, start_row, reserved[14]; uint16_t colsb[16]; uint8_t rows[16]; } amx_cfg;
+static __thread int amx_m;
+static __thread const uint16_t *amx_src;
+static __thread int amx_cols;
+static __thread uint16_t *amx_xb;
+#define AMX_ROWS(NAME, NB, PF)                                                                                         \
+    __attribute__((target("amx-tile,amx-bf16,avx512f"))) static void NAME(const gemv_args *a, int r0, int r1) {       \
+        const int m = a->m, C = a->cols;                                                                               \
+        if (amx_m != m) {                                                                                              \
+            amx_cfg cfg;                                                                                               \
+            memset(&cfg, 0, sizeof cfg);                                                                               \
+            cfg.palette = 1;                                                                                           \
+            for (int t = 0; t < 3; t++) { cfg.rows[t] = 16; cfg.colsb[t] = (uint16_t) (m * 4); }      /* C */          \
+            for (int t = 3; t < 6; t++) { cfg.rows[t] = 16; cfg.colsb[t] = 64; }                     /* A */          \
+            cfg.rows[6] = 16; cfg.colsb[6] = (uint16_t) (m * 4);                                     /* B */          \
+            _tile_loadconfig(&cfg);                                                                                    \
+            amx_m = m;                                                                                                 \
+            amx_src = NULL;                                                                                            \
+        }                                                                                                              \
+        if (amx_src != a->xb || amx_cols != C) {                                                                       \
+            free(amx_xb);                                                                                              \
+            amx_xb = malloc((size_t) C * m * 2);                                                                       \
+            for (int c0 = 0; c0 < C; c0 += 32)                                                                         \
+                for (int kp = 0; kp < 16; kp++)                                                                        \
+                    for (int j = 0; j < m; j++)                                                                        \
+                        for (int t = 0; t < 2; t++)                                                                    \
+                            amx_xb[(size_t) c0 * m + kp * 2 * m + j * 2 + t] = a->xb[(size_t) j * C + c0 + 2 * kp + t];  \
+            amx_src = a->xb;                                                                                           \
+            amx_cols = C;                                                                                              \
+        }                                                                                                              \
+        const size_t stride = (size_t) C * 2;                                                                          \
+        float out[16 * (NB)][16];                                                                                      \
+        int r = r0;                                                                                                    \
+        for (; r + 16 * (NB) <= r1; r += 16 * (NB)) {                                                                  \
+            const uint16_t *w0 = W16((size_t) r * C);                                                                  \
+            _tile_zero(0);                                                                                             \
+            if ((NB) > 1) _tile_zero(1);                                                                               \
+            if ((NB) > 2) _tile_zero(2);                                                                               \
+            for (int c0 = 0; c0 < C; c0 += 32) {                                                                       \
+                if (PF) for (int i = 0; i < 16 * (NB); i++) _mm_prefetch((const char *) (w0 + c0) + i * stride + (PF), _MM_HINT_T1); \
+                _tile_loadd(6, amx_xb + (size_t) c0 * m, m * 4);                                                       \
+                _tile_loadd(3, w0 + c0, stride);                                                                       \
+                if ((NB) > 1) _tile_loadd(4, w0 + 16 * (size_t) C + c0, stride);                                       \
+                if ((NB) > 2) _tile_loadd(5, w0 + 32 * (size_t) C + c0, stride);                                       \
+                _tile_dpbf16ps(0, 3, 6);                                                                               \
+                if ((NB) > 1) _tile_dpbf16ps(1, 4, 6);                                                                 \
+                if ((NB) > 2) _tile_dpbf16ps(2, 5, 6);                                                                 \
+            }                                                                                                          \
+            _tile_stored(0, out[0], 64);                                                                               \
+            if ((NB) > 1) _tile_stored(1, out[16], 64);                                                                \
+            if ((NB) > 2) _tile_stored(2, out[32], 64);                                                                \
+            for (int i = 0; i < 16 * (NB); i++)                                                                        \
+                for (int j = 0; j < m; j++) a->y[(size_t) j * a->rows + r + i] = out[i][j];                           \
+        }                                                                                                              \
+        if (r < r1) rows_avx512_dpbf16(a, r, r1);                                                                      \
+    }
+AMX_ROWS(amx_1, 1, 0) AMX_ROWS(amx_2, 2, 0) AMX_ROWS(amx_3, 3, 0) AMX_ROWS(amx_2p, 2, 4096) AMX_ROWS(amx_1p, 1, 4096)
 typedef void (*rows_fn)(const gemv_args *, int, int);
 static const struct {
     const char *mode, *name;
     rows_fn fn;
 } ALTERNATIVES[] = {
-    {"bf16", "1x2", dp_1x2}, {"bf16", "4x4", dp_4x4}, {"bf16", "8x2", dp_8x2},
+    {"bf16", "1x2", dp_1x2}, {"bf16", "amx1", amx_1}, {"bf16", "amx2", amx_2}, {"bf16", "amx3", amx_3}, {"bf16", "amx2p", amx_2p}, {"bf16", "amx1p", amx_1p}, {"bf16", "4x4", dp_4x4}, {"bf16", "8x2", dp_8x2},
     {"f32", "1x2", f32_1x2}, {"f32", "4x4", f32_4x4}, {"f32", "8x2", f32_8x2},
     {"bf16w", "1x2", bw_1x2}, {"bf16w", "4x4", bw_4x4}, {"bf16w", "8x2", bw_8x2},
     {"avx2-f32", "1x2", a2f_1x2}, {"avx2-f32", "4x2", a2f_4x2}, {"avx2-f32", "4x1", a2f_4x1},
@@ -142,6 +208,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "mode: bf16, bf16w, f32, avx2-f32 or avx2-bf16\n");
         return 2;
     }
+    if (__builtin_cpu_supports("amx-bf16") && syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */))
+        fprintf(stderr, "no AMX tile data permission\n");
     static variant vs[MAXV];
     int nv = 0;
     vs[nv++] = (variant) {"rows (shipped)", 0, 0, NULL};
@@ -165,6 +233,7 @@ int main(int argc, char **argv) {
             for (int k = 0; k < NALT; k++)
                 if (strcmp(ALTERNATIVES[k].mode, mode) == 0 && strcmp(ALTERNATIVES[k].name, argv[i] + 5) == 0) v.fn = ALTERNATIVES[k].fn;
             if (!v.fn) { fprintf(stderr, "%s: no such row-by-row alternative for %s\n", argv[i], mode); return 2; }
+            if (strncmp(argv[i] + 5, "amx", 3) == 0 && !__builtin_cpu_supports("amx-bf16")) { fprintf(stderr, "%s: this CPU has no amx_bf16\n", argv[i]); return 2; }
         } else {
             fprintf(stderr, "%s: expected packed@BYTES, packed:MB[@BYTES] or rows:RBxMB\n", argv[i]);
             return 2;
@@ -202,6 +271,24 @@ int main(int argc, char **argv) {
     for (int i = 0; i < MAXM * 18432; i++) {
         xb[i] = f32_to_bf16(0.001f * (float) (i % 97));
         x[i] = bf16_to_f32(xb[i]);
+    }
+    {   /* each variant's products of the first matrix against the shipped row-by-row kernel's (max |difference|,
+         * relative to the largest |product|): a probe with wrong sums shows here */
+        float *ref = malloc((size_t) m * R[0] * sizeof(float));
+        for (int v = 0; v < nv; v++) {
+            current = &vs[v];
+            gemv_args a = {w[vs[v].packed][0], bf16 ? W_BF16 : W_F32, x, xb, x, y, m, R[0], C[0], isa, vs[v].packed, vs[v].prefetch, 0};
+            pool_run(variant_part, &a);
+            if (v == 0) memcpy(ref, y, (size_t) m * R[0] * sizeof(float));
+            double dmax = 0, ymax = 0;
+            for (size_t i = 0; i < (size_t) m * R[0]; i++) {
+                double d = fabs((double) y[i] - ref[i]);
+                if (d > dmax) dmax = d;
+                if (fabs(ref[i]) > ymax) ymax = fabs(ref[i]);
+            }
+            printf("  %-26s products of matrix 0: max |diff| %.3g of max |y| %.3g\n", vs[v].name, dmax, ymax);
+        }
+        free(ref);
     }
     static double ratio[MAXV][64];
     int kept = 0;
