@@ -29,6 +29,7 @@
  */
 #include "../../engine/djl/src/main/c/steercpu.c"
 #include <stdio.h>
+#include <sys/syscall.h>
 
 /* row-by-row alternatives: RB weight rows x MB activation rows at a time, one accumulator a pair */
 #define DP(NAME, RB, MB) KERNEL(NAME, "avx512f,avx512bw,avx512bf16", RB, MB, 1, __m512, __m512bh, __m512bh, 32, 1, _mm512_setzero_ps(), DP_W, ONE, DP_X, DP_FMA, _mm512_add_ps, _mm512_reduce_add_ps)
@@ -81,8 +82,8 @@ PKERNEL(pf32_2, "avx512f,avx512bw", 2, 0, 4, __m512, __m512, __m512, 16, 16, 1, 
 /* AMX (amx_bf16) on the row-by-row copy: tiles of 16 weight rows x 32 columns (A, loaded with the row stride) times
  * the activations' 32 columns arranged as bf16 pairs (B: 16 pair rows x m columns), into 16 x m float32 (C); NB
  * blocks of 16 rows at once, each row's stream prefetched PF bytes ahead into L2 (0: none). A probe: the sums are
- * the tile unit's order, not the other kernels' */
-#include <sys/syscall.h>
+ * the tile unit's order, not the other kernels', and the rearranged activations are kept per thread by their address
+ * and width (the harness never changes x) */
 typedef struct { uint8_t palette, start_row, reserved[14]; uint16_t colsb[16]; uint8_t rows[16]; } amx_cfg;
 static __thread int amx_m;
 static __thread const uint16_t *amx_src;

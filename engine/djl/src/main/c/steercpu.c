@@ -41,15 +41,12 @@ static int isa_detect(void) {
     return ISA_SCALAR;
 }
 
-/* whether the CPU is Intel's (cpuid's vendor string): the L2 prefetch distance at 1-2 rows differs (prefetch_for) */
+/* whether the CPU is Intel's (cpuid's vendor string): the L2 prefetch distance at 1-2 rows differs (prefetch_for).
+ * __builtin_cpu_init returns at once after its first call and __builtin_cpu_is reads the vendor it stored, so
+ * nothing to cache here */
 static int cpu_is_intel(void) {
-    static _Atomic int intel = -1;
-    int v = atomic_load_explicit(&intel, memory_order_relaxed);
-    if (v < 0) {
-        __builtin_cpu_init();
-        atomic_store_explicit(&intel, v = __builtin_cpu_is("intel") ? 1 : 0, memory_order_relaxed);
-    }
-    return v;
+    __builtin_cpu_init();
+    return __builtin_cpu_is("intel");
 }
 
 /* the CPU's best variant, detected once (every kernel call resolves its variant against it) */
